@@ -2,10 +2,80 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
+
+#include "app/cli/cli_output.h"
+#include "app/cli/model_commands.h"
+#include "app/cli/project_command.h"
+#include "importers/importer_registry.h"
 
 namespace by::cli {
-int run(int argc, char** argv) {
-    std::fprintf(stderr, "usage: brickyard-cli <verb> ...\n");
-    return argc > 1 ? 2 : 0;
+
+int usageError(const std::string& message) {
+    std::fprintf(stderr, "brickyard-cli: %s (see brickyard-cli help)\n", message.c_str());
+    return 2;
 }
+
+int inputError(const std::string& message) {
+    std::fprintf(stderr, "brickyard-cli: %s\n", message.c_str());
+    return 1;
+}
+
+namespace {
+void printHelp() {
+    std::puts(
+        "brickyard-cli - the Brickyard workbench, headless\n"
+        "\n"
+        "usage: brickyard-cli <verb> [arguments]\n"
+        "\n"
+        "verbs:\n"
+        "  inspect FILE [--json] [--tensors] [--nodes]   summary of a model (ONNX, TFLite, GGUF, safetensors)\n"
+        "  convert IN OUT                               rewrite a model as .onnx, .safetensors or .gguf\n"
+        "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
+        "  formats                                      list the readable and writable formats\n"
+        "  version                                      print the version\n"
+        "\n"
+        "Run 'brickyard-cli <verb> --help' for a verb's options.");
+}
+
+int formatsCommand() {
+    const auto& reg = ImporterRegistry::instance();
+    std::puts("read:");
+    for (const auto& i : reg.importers()) {
+        std::string exts;
+        for (const auto& e : i->extensions()) exts += " " + e;
+        std::printf("  %-12s%s\n", i->name().c_str(), exts.c_str());
+    }
+    std::puts("write:");
+    for (const auto& e : reg.exporters()) {
+        std::string exts;
+        for (const auto& x : e->extensions()) exts += " " + x;
+        std::printf("  %-12s%s\n", e->name().c_str(), exts.c_str());
+    }
+    return 0;
+}
+}  // namespace
+
+int run(int argc, char** argv) {
+    if (argc < 2) {
+        printHelp();
+        return 2;
+    }
+    const std::string verb = argv[1];
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    if (verb == "help" || verb == "--help" || verb == "-h") {
+        printHelp();
+        return 0;
+    }
+    if (verb == "version" || verb == "--version") {
+        std::puts("brickyard-cli 0.1.0");
+        return 0;
+    }
+    if (verb == "inspect") return inspectCommand(rest);
+    if (verb == "convert") return convertCommand(rest);
+    if (verb == "project") return projectCommand(rest);
+    if (verb == "formats") return formatsCommand();
+    return usageError("unknown verb '" + verb + "'");
+}
+
 }  // namespace by::cli
