@@ -294,7 +294,8 @@ int64_t Graph::parameterCount() const {
     int64_t total = 0;
     walkGraphs(*this, [&](const Graph& g) {
         for (const auto& v : g.values)
-            if (v.data && v.data->dtype() != DType::String) total += std::max<int64_t>(0, v.data->numel());
+            if (v.data && !v.folded && v.data->dtype() != DType::String)
+                total += std::max<int64_t>(0, v.data->numel());
     });
     return total;
 }
@@ -303,7 +304,7 @@ int64_t Graph::weightBytes() const {
     int64_t total = 0;
     walkGraphs(*this, [&](const Graph& g) {
         for (const auto& v : g.values)
-            if (v.data) total += static_cast<int64_t>(v.data->nbytes());
+            if (v.data && !v.folded) total += static_cast<int64_t>(v.data->nbytes());
     });
     return total;
 }
@@ -382,7 +383,7 @@ ModelSummary summarize(const Model& m) {
     s.ops = m.graph.opHistogram();
     walkGraphs(m.graph, [&](const Graph& g) {
         for (const auto& v : g.values)
-            if (v.data) {
+            if (v.data && !v.folded) {
                 ++s.tensorsWithData;
                 s.dtypeBytes[dtypeName(v.data->dtype())] += static_cast<int64_t>(v.data->nbytes());
             }

@@ -64,6 +64,9 @@ struct Value {
     int producer = -1;              // node index, -1 for graph inputs and initializers
     std::vector<int> consumers;     // node indices (filled by Graph::rebuildLinks)
     std::string docString;
+    // The data was computed from shapes (shape inference's constant folding), not loaded from the
+    // file: it is not a weight, so parameter and byte counts skip it.
+    bool folded = false;
 };
 
 struct Node {
@@ -107,7 +110,8 @@ public:
     // Checks indices, single producers and acyclicity, recursively into subgraphs.
     Status validate() const;
 
-    // Values that carry data, counted once each, including inside subgraphs.
+    // Values that carry data, counted once each, including inside subgraphs; folded values are
+    // not weights and are skipped.
     int64_t parameterCount() const;
     int64_t weightBytes() const;
     size_t nodeCountRecursive() const;

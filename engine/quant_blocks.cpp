@@ -16,6 +16,31 @@ void wrHalf(uint8_t* p, float f) {
     const uint16_t h = floatToHalf(f);
     std::memcpy(p, &h, 2);
 }
+
+// The 16 non-uniform levels of IQ4_NL / IQ4_XS.
+constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+// Q4_K / Q5_K: 8 sub-block scales and 8 mins, 6 bits each, packed into 12 bytes. Entries 0-3
+// are the low 6 bits of bytes 0-3 (scales) and 4-7 (mins); entries 4-7 take their low 4 bits
+// from bytes 8-11 and their top 2 bits from the spare top bits of bytes 0-3 / 4-7.
+void scaleMinK4(int j, const uint8_t* q, int& sc, int& m) {
+    if (j < 4) {
+        sc = q[j] & 63;
+        m = q[j + 4] & 63;
+    } else {
+        sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+// Q3_K: 16 sub-block scales, 6 bits each, in 12 bytes: low nibbles of bytes 0-7 then their high
+// nibbles give the low 4 bits; bytes 8-11 hold the top 2 bits, scale k in byte 8 + k%4 at bit
+// 2*(k/4). Stored with a bias of 32.
+int scaleQ3K(int k, const uint8_t* s) {
+    const int low = k < 8 ? (s[k] & 0x0F) : (s[k - 8] >> 4);
+    const int high = (s[8 + k % 4] >> (2 * (k / 4))) & 3;
+    return (low | (high << 4)) - 32;
+}
 }  // namespace
 
 Status dequantizeBlocks(DType t, const uint8_t* src, int64_t n, float* dst) {
@@ -66,6 +91,134 @@ Status dequantizeBlocks(DType t, const uint8_t* src, int64_t n, float* dst) {
             const float d = rdHalf(blk);
             const auto* qs = reinterpret_cast<const int8_t*>(blk + 2);
             for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(qs[j]) * d;
+            break;
+        }
+        case DType::Q8_1: {  // d, s (= d * sum, unused here), 32 x int8
+            const float d = rdHalf(blk);
+            const auto* qs = reinterpret_cast<const int8_t*>(blk + 4);
+            for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(qs[j]) * d;
+            break;
+        }
+        case DType::IQ4_NL: {  // d, 16 bytes of 4-bit indices into the level table
+            const float d = rdHalf(blk);
+            const uint8_t* qs = blk + 2;
+            for (int j = 0; j < 16; ++j) {
+                y[j] = d * kIq4nlValues[qs[j] & 0x0F];
+                y[j + 16] = d * kIq4nlValues[qs[j] >> 4];
+            }
+            break;
+        }
+        case DType::IQ4_XS: {  // d, scales_h (u16), scales_l[4], qs[128]: 8 sub-blocks of 32
+            const float d = rdHalf(blk);
+            uint16_t scalesH;
+            std::memcpy(&scalesH, blk + 2, 2);
+            const uint8_t* scalesL = blk + 4;
+            const uint8_t* qs = blk + 8;
+            for (int ib = 0; ib < 8; ++ib) {
+                const int ls = ((scalesL[ib / 2] >> (4 * (ib % 2))) & 0x0F) | (((scalesH >> (2 * ib)) & 3) << 4);
+                const float dl = d * static_cast<float>(ls - 32);
+                for (int j = 0; j < 16; ++j) {
+                    y[ib * 32 + j] = dl * kIq4nlValues[qs[ib * 16 + j] & 0x0F];
+                    y[ib * 32 + j + 16] = dl * kIq4nlValues[qs[ib * 16 + j] >> 4];
+                }
+            }
+            break;
+        }
+        case DType::Q2_K: {  // scales[16] (4-bit scale | 4-bit min), qs[64], d, dmin
+            const uint8_t* sc = blk;
+            const uint8_t* q = blk + 16;
+            const float d = rdHalf(blk + 80), dmin = rdHalf(blk + 82);
+            int is = 0;
+            for (int half = 0; half < 2; ++half, q += 32) {
+                for (int shift = 0; shift < 8; shift += 2) {
+                    for (int part = 0; part < 2; ++part, ++is) {
+                        const float dl = d * static_cast<float>(sc[is] & 0x0F);
+                        const float ml = dmin * static_cast<float>(sc[is] >> 4);
+                        for (int l = 0; l < 16; ++l) *y++ = dl * static_cast<float>((q[l + 16 * part] >> shift) & 3) - ml;
+                    }
+                }
+            }
+            break;
+        }
+        case DType::Q3_K: {  // hmask[32], qs[64], scales[12], d
+            const uint8_t* hm = blk;
+            const uint8_t* q = blk + 32;
+            const uint8_t* sc = blk + 96;
+            const float d = rdHalf(blk + 108);
+            int is = 0;
+            uint8_t m = 1;
+            for (int half = 0; half < 2; ++half, q += 32) {
+                for (int shift = 0; shift < 8; shift += 2, m = static_cast<uint8_t>(m << 1)) {
+                    for (int part = 0; part < 2; ++part, ++is) {
+                        const float dl = d * static_cast<float>(scaleQ3K(is, sc));
+                        for (int l = 0; l < 16; ++l) {
+                            const int k = l + 16 * part;
+                            const int v = ((q[k] >> shift) & 3) - ((hm[k] & m) ? 0 : 4);
+                            *y++ = dl * static_cast<float>(v);
+                        }
+                    }
+                }
+            }
+            break;
+        }
+        case DType::Q4_K:    // d, dmin, scales[12], qs[128]
+        case DType::Q5_K: {  // d, dmin, scales[12], qh[32], qs[128]
+            const bool five = t == DType::Q5_K;
+            const float d = rdHalf(blk), dmin = rdHalf(blk + 2);
+            const uint8_t* scales = blk + 4;
+            const uint8_t* qh = blk + 16;
+            const uint8_t* q = blk + (five ? 48 : 16);
+            for (int j = 0; j < 4; ++j, q += 32) {  // 64 values per pair of sub-blocks
+                int sc0, m0, sc1, m1;
+                scaleMinK4(2 * j, scales, sc0, m0);
+                scaleMinK4(2 * j + 1, scales, sc1, m1);
+                const float d0 = d * static_cast<float>(sc0), mm0 = dmin * static_cast<float>(m0);
+                const float d1 = d * static_cast<float>(sc1), mm1 = dmin * static_cast<float>(m1);
+                const int bit0 = 2 * j, bit1 = 2 * j + 1;
+                for (int l = 0; l < 32; ++l) {
+                    const int h = five && ((qh[l] >> bit0) & 1) ? 16 : 0;
+                    y[64 * j + l] = d0 * static_cast<float>((q[l] & 0x0F) + h) - mm0;
+                }
+                for (int l = 0; l < 32; ++l) {
+                    const int h = five && ((qh[l] >> bit1) & 1) ? 16 : 0;
+                    y[64 * j + 32 + l] = d1 * static_cast<float>((q[l] >> 4) + h) - mm1;
+                }
+            }
+            break;
+        }
+        case DType::Q6_K: {  // ql[128], qh[64], scales[16] (int8), d
+            const uint8_t* ql = blk;
+            const uint8_t* qh = blk + 128;
+            const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
+            const float d = rdHalf(blk + 208);
+            for (int half = 0; half < 2; ++half, ql += 64, qh += 32, sc += 8, y += 128) {
+                for (int l = 0; l < 32; ++l) {
+                    const int is = l / 16;
+                    const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                    const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                    const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                    const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                    y[l] = d * static_cast<float>(sc[is]) * static_cast<float>(q1);
+                    y[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
+                    y[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
+                    y[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q4);
+                }
+            }
+            break;
+        }
+        case DType::Q8_K: {  // d (f32), qs[256] int8, bsums[16] (int16, unused here)
+            float d;
+            std::memcpy(&d, blk, 4);
+            const auto* qs = reinterpret_cast<const int8_t*>(blk + 4);
+            for (int j = 0; j < 256; ++j) y[j] = d * static_cast<float>(qs[j]);
+            break;
+        }
+        case DType::TQ2_0: {  // qs[64] (2-bit codes 0..2 meaning -1..1), d
+            const uint8_t* qs = blk;
+            const float d = rdHalf(blk + 64);
+            for (int j = 0; j < 64; j += 32)
+                for (int l = 0; l < 4; ++l)
+                    for (int m = 0; m < 32; ++m) *y++ = static_cast<float>(((qs[j + m] >> (2 * l)) & 3) - 1) * d;
             break;
         }
         default:

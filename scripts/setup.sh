@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   qt6-base-dev libqt6opengl6-dev qt6-base-dev-tools qt6-qpa-plugins libxkbcommon-dev
-  libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev sqlite3 libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler python3-onnx nlohmann-json3-dev
   libeigen3-dev libopenblas-dev
   xvfb xauth imagemagick fonts-dejavu-core

@@ -1,0 +1,760 @@
+// Neural-network kernels on f32: Conv and ConvTranspose (im2col / col2im around BLAS sgemm, a
+// direct path for depthwise 2-D), pooling, the normalizations, Gemm and MatMul.
+#include <cblas.h>
+
+#include <cmath>
+#include <limits>
+
+#include "engine/ops_common.h"
+
+namespace by {
+
+namespace {
+using namespace ops;
+
+Status checkF32(const Node& n, const Graph& g, int64_t) { return requireDeclared(n, g, 0, {DType::F32}); }
+
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+           int64_t ldb, float beta, float* C, int64_t ldc) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0 ? 0.f : beta * C[i * ldc + j];
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
+                static_cast<blasint>(N), static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B,
+                static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
+}
+
+// Spatial geometry shared by Conv, ConvTranspose and the pools.
+struct Geometry {
+    std::vector<int64_t> in, kernel, strides, dilations, padBegin, padEnd, out;
+    int64_t inSize() const { return shapeNumel(in); }
+    int64_t outSize() const { return shapeNumel(out); }
+    int64_t kernelSize() const { return shapeNumel(kernel); }
+};
+
+Status readSpatialAttrs(const Node& node, size_t rank, Geometry& g) {
+    g.strides = node.attrInts("strides");
+    g.dilations = node.attrInts("dilations");
+    if (g.strides.empty()) g.strides.assign(rank, 1);
+    if (g.dilations.empty()) g.dilations.assign(rank, 1);
+    if (g.strides.size() != rank || g.dilations.size() != rank) return invalid("strides and dilations need one entry per spatial axis");
+    for (size_t i = 0; i < rank; ++i)
+        if (g.strides[i] <= 0 || g.dilations[i] <= 0) return invalid("strides and dilations must be positive");
+    const auto pads = node.attrInts("pads");
+    if (!pads.empty() && pads.size() != 2 * rank) return invalid("pads need two entries per spatial axis");
+    g.padBegin.assign(rank, 0);
+    g.padEnd.assign(rank, 0);
+    for (size_t i = 0; i < rank && !pads.empty(); ++i) {
+        g.padBegin[i] = pads[i];
+        g.padEnd[i] = pads[i + rank];
+    }
+    return {};
+}
+
+// Output sizes (and pads for auto_pad) of a forward window op.
+Status forwardGeometry(const Node& node, Geometry& g, bool ceilMode) {
+    const size_t r = g.in.size();
+    const std::string autoPad = node.attrString("auto_pad", "NOTSET");
+    g.out.assign(r, 0);
+    for (size_t i = 0; i < r; ++i) {
+        const int64_t ext = (g.kernel[i] - 1) * g.dilations[i] + 1;
+        if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+            g.out[i] = (g.in[i] + g.strides[i] - 1) / g.strides[i];
+            const int64_t total = std::max<int64_t>(0, (g.out[i] - 1) * g.strides[i] + ext - g.in[i]);
+            g.padBegin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+            g.padEnd[i] = total - g.padBegin[i];
+            continue;
+        }
+        if (autoPad == "VALID") g.padBegin[i] = g.padEnd[i] = 0;
+        else if (autoPad != "NOTSET" && !autoPad.empty()) return invalid("auto_pad '" + autoPad + "' is not known");
+        const int64_t span = g.in[i] + g.padBegin[i] + g.padEnd[i] - ext;
+        if (span < 0) return invalid("the kernel is larger than the padded input");
+        int64_t o = (ceilMode ? (span + g.strides[i] - 1) / g.strides[i] : span / g.strides[i]) + 1;
+        if (ceilMode && (o - 1) * g.strides[i] >= g.in[i] + g.padBegin[i]) --o;  // last window must start inside
+        g.out[i] = o;
+    }
+    return {};
+}
+
+// Columns for one image and group: rows (c, k...) x columns (output positions).
+void im2col(const float* x, int64_t channels, const Geometry& g, float* col, ThreadPool* pool) {
+    const size_t r = g.in.size();
+    const int64_t K = g.kernelSize(), O = g.outSize(), I = g.inSize();
+    const int64_t ow = r ? g.out[r - 1] : 1;
+    const int64_t iw = r ? g.in[r - 1] : 1;
+    const int64_t sw = r ? g.strides[r - 1] : 1, dw = r ? g.dilations[r - 1] : 1, pw = r ? g.padBegin[r - 1] : 0;
+    parallelFor(pool, channels * K, std::max<int64_t>(1, 8192 / std::max<int64_t>(O, 1)), [&](int64_t b, int64_t e) {
+        std::vector<int64_t> kIdx(r), oIdx(r);
+        for (int64_t row = b; row < e; ++row) {
+            const int64_t c = row / K;
+            int64_t kf = row % K;
+            for (size_t d = r; d-- > 0;) {
+                kIdx[d] = kf % g.kernel[d];
+                kf /= g.kernel[d];
+            }
+            const float* xc = x + c * I;
+            float* dst = col + row * O;
+            // Walk output rows (all but the last spatial axis), then the last axis contiguously.
+            const int64_t rows = O / std::max<int64_t>(ow, 1);
+            std::fill(oIdx.begin(), oIdx.end(), 0);
+            for (int64_t orow = 0; orow < rows; ++orow) {
+                int64_t off = 0;
+                bool inside = true;
+                for (size_t d = 0; d + 1 < r; ++d) {
+                    const int64_t p = oIdx[d] * g.strides[d] - g.padBegin[d] + kIdx[d] * g.dilations[d];
+                    if (p < 0 || p >= g.in[d]) {
+                        inside = false;
+                        break;
+                    }
+                    off = off * g.in[d] + p;
+                }
+                float* out = dst + orow * ow;
+                if (!inside) {
+                    std::fill(out, out + ow, 0.f);
+                } else {
+                    const float* src = xc + off * iw;
+                    const int64_t base = kIdx[r - 1] * dw - pw;
+                    for (int64_t j = 0; j < ow; ++j) {
+                        const int64_t p = j * sw + base;
+                        out[j] = p >= 0 && p < iw ? src[p] : 0.f;
+                    }
+                }
+                for (size_t d = r - 1; d-- > 0;) {
+                    if (++oIdx[d] < g.out[d]) break;
+                    oIdx[d] = 0;
+                }
+            }
+        }
+    });
+}
+
+// Scatter-adds columns back into an image (the transpose of im2col), one channel per task.
+void col2im(const float* col, int64_t channels, const Geometry& g, float* x, ThreadPool* pool) {
+    const size_t r = g.in.size();
+    const int64_t K = g.kernelSize(), O = g.outSize(), I = g.inSize();
+    parallelFor(pool, channels, 1, [&](int64_t b, int64_t e) {
+        std::vector<int64_t> kIdx(r);
+        for (int64_t c = b; c < e; ++c) {
+            float* xc = x + c * I;
+            for (int64_t k = 0; k < K; ++k) {
+                int64_t kf = k;
+                for (size_t d = r; d-- > 0;) {
+                    kIdx[d] = kf % g.kernel[d];
+                    kf /= g.kernel[d];
+                }
+                const float* src = col + (c * K + k) * O;
+                Odometer od(g.out);
+                for (int64_t o = 0; o < O; ++o, od.next()) {
+                    int64_t off = 0;
+                    bool inside = true;
+                    for (size_t d = 0; d < r; ++d) {
+                        const int64_t p = od.index[d] * g.strides[d] - g.padBegin[d] + kIdx[d] * g.dilations[d];
+                        if (p < 0 || p >= g.in[d]) {
+                            inside = false;
+                            break;
+                        }
+                        off = off * g.in[d] + p;
+                    }
+                    if (inside) xc[off] += src[o];
+                }
+            }
+        }
+    });
+}
+
+// Depthwise 2-D convolution (one input channel per group), direct.
+void depthwise2d(const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C, int64_t mult,
+                 const Geometry& g, ThreadPool* pool) {
+    const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+    const int64_t sh = g.strides[0], sw = g.strides[1], dh = g.dilations[0], dw = g.dilations[1];
+    const int64_t ph = g.padBegin[0], pw = g.padBegin[1];
+    const int64_t M = C * mult;
+    parallelFor(pool, N * M, 1, [&](int64_t b, int64_t e) {
+        for (int64_t nm = b; nm < e; ++nm) {
+            const int64_t n = nm / M, m = nm % M, c = m / mult;
+            const float* xc = x + (n * C + c) * H * W;
+            const float* wk = w + m * KH * KW;
+            float* yc = y + nm * OH * OW;
+            const float b0 = bias ? bias[m] : 0.f;
+            for (int64_t oh = 0; oh < OH; ++oh) {
+                float* yr = yc + oh * OW;
+                for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = b0;
+                for (int64_t kh = 0; kh < KH; ++kh) {
+                    const int64_t ih = oh * sh - ph + kh * dh;
+                    if (ih < 0 || ih >= H) continue;
+                    const float* xr = xc + ih * W;
+                    for (int64_t kw = 0; kw < KW; ++kw) {
+                        const float wv = wk[kh * KW + kw];
+                        const int64_t off = kw * dw - pw;
+                        // ow range whose input column is inside [0, W)
+                        int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                        int64_t hi = W - off <= 0 ? 0 : (W - off - 1) / sw + 1;
+                        hi = std::min(hi, OW);
+                        if (sw == 1)
+                            for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow + off];
+                        else
+                            for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * sw + off];
+                    }
+                }
+            }
+        }
+    });
+}
+
+Status conv(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    const Tensor& Wt = ctx.in(1);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    Tensor Wf = Wt;
+    if (Wt.dtype() != DType::F32) {
+        auto f = Wt.toFloats();
+        if (!f) return f.error();
+        Wf = Tensor::fromFloats(Wt.shape(), *f);
+    }
+    if (X.rank() < 3 || Wf.rank() != X.rank()) return invalid("Conv needs X [N,C,...] and W of the same rank, got " +
+                                                             shapeToString(X.shape()) + " and " + shapeToString(Wf.shape()));
+    const size_t r = static_cast<size_t>(X.rank() - 2);
+    const int64_t N = X.shape()[0], C = X.shape()[1], M = Wf.shape()[0];
+    const int64_t group = ctx.node.attrInt("group", 1);
+    if (group <= 0 || C % group || M % group) return invalid("group " + std::to_string(group) + " does not divide the channels");
+    const int64_t Cg = C / group, Mg = M / group;
+    if (Wf.shape()[1] != Cg)
+        return invalid("W has " + std::to_string(Wf.shape()[1]) + " input channels per group, X gives " + std::to_string(Cg));
+    Geometry g;
+    g.in.assign(X.shape().begin() + 2, X.shape().end());
+    g.kernel.assign(Wf.shape().begin() + 2, Wf.shape().end());
+    if (auto ks = ctx.node.attrInts("kernel_shape"); !ks.empty() && ks != g.kernel)
+        return invalid("kernel_shape " + shapeToString(ks) + " does not match W " + shapeToString(Wf.shape()));
+    BY_TRY(readSpatialAttrs(ctx.node, r, g));
+    BY_TRY(forwardGeometry(ctx.node, g, false));
+    const float* bias = nullptr;
+    Tensor Bf;
+    if (ctx.has(2)) {
+        Bf = ctx.in(2);
+        if (Bf.numel() != M) return invalid("B must have " + std::to_string(M) + " entries");
+        if (Bf.dtype() != DType::F32) Bf = Tensor::fromFloats(Bf.shape(), *Bf.toFloats());
+        bias = Bf.data<float>();
+    }
+    Shape outShape = {N, M};
+    for (int64_t o : g.out) outShape.push_back(o);
+    auto out = allocate(DType::F32, outShape);
+    if (!out) return out.error();
+    float* y = out->mutableData<float>();
+    const float* x = X.data<float>();
+    const float* w = Wf.data<float>();
+    const int64_t I = g.inSize(), O = g.outSize(), K = g.kernelSize();
+    if (O == 0 || N == 0) {
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
+
+    if (r == 2 && Cg == 1 && group == C && group > 1) {
+        depthwise2d(x, w, bias, y, N, C, Mg, g, ctx.pool);
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
+    bool pointwise = K == 1;
+    for (size_t d = 0; d < r; ++d)
+        pointwise = pointwise && g.strides[d] == 1 && g.padBegin[d] == 0 && g.padEnd[d] == 0;
+    std::vector<float> col;
+    if (!pointwise) col.resize(static_cast<size_t>(Cg * K * O));
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t gi = 0; gi < group; ++gi) {
+            const float* xg = x + (n * C + gi * Cg) * I;
+            const float* B = xg;
+            if (!pointwise) {
+                im2col(xg, Cg, g, col.data(), ctx.pool);
+                B = col.data();
+            }
+            float* yg = y + (n * M + gi * Mg) * O;
+            sgemm(false, false, Mg, O, Cg * K, 1.f, w + gi * Mg * Cg * K, Cg * K, B, O, 0.f, yg, O);
+        }
+    if (bias)
+        parallelFor(ctx.pool, N * M, std::max<int64_t>(1, 16384 / O), [&](int64_t b, int64_t e) {
+            for (int64_t nm = b; nm < e; ++nm) {
+                const float bv = bias[nm % M];
+                float* row = y + nm * O;
+                for (int64_t i = 0; i < O; ++i) row[i] += bv;
+            }
+        });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Status convTranspose(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    const Tensor& Wt = ctx.in(1);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    BY_TRY(requireType(Wt, {DType::F32}, "W"));
+    if (X.rank() < 3 || Wt.rank() != X.rank()) return invalid("ConvTranspose needs X [N,C,...] and W of the same rank");
+    const size_t r = static_cast<size_t>(X.rank() - 2);
+    const int64_t N = X.shape()[0], C = X.shape()[1];
+    const int64_t group = ctx.node.attrInt("group", 1);
+    if (group <= 0 || C % group || Wt.shape()[0] != C) return invalid("W's first dimension must equal the input channels");
+    const int64_t Cg = C / group, Mg = Wt.shape()[1], M = Mg * group;
+    Geometry g;  // in = output image, out = input image (col2im direction)
+    const std::vector<int64_t> xin(X.shape().begin() + 2, X.shape().end());
+    g.kernel.assign(Wt.shape().begin() + 2, Wt.shape().end());
+    BY_TRY(readSpatialAttrs(ctx.node, r, g));
+    auto outPad = ctx.node.attrInts("output_padding");
+    if (outPad.empty()) outPad.assign(r, 0);
+    const auto outShapeAttr = ctx.node.attrInts("output_shape");
+    const std::string autoPad = ctx.node.attrString("auto_pad", "NOTSET");
+    g.in.assign(r, 0);
+    for (size_t i = 0; i < r; ++i) {
+        const int64_t ext = (g.kernel[i] - 1) * g.dilations[i] + 1;
+        const int64_t full = g.strides[i] * (xin[i] - 1) + outPad[i] + ext;
+        if (!outShapeAttr.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+            int64_t target = xin[i] * g.strides[i];
+            if (!outShapeAttr.empty()) target = outShapeAttr[outShapeAttr.size() - r + i];
+            const int64_t total = full - target;
+            if (autoPad == "SAME_LOWER") {
+                g.padBegin[i] = total - total / 2;
+                g.padEnd[i] = total / 2;
+            } else {
+                g.padBegin[i] = total / 2;
+                g.padEnd[i] = total - total / 2;
+            }
+            g.in[i] = target;
+        } else {
+            if (autoPad == "VALID") g.padBegin[i] = g.padEnd[i] = 0;
+            g.in[i] = full - g.padBegin[i] - g.padEnd[i];
+        }
+        if (g.in[i] < 0) return invalid("the output would have a negative size");
+    }
+    g.out = xin;
+    Shape outShape = {N, M};
+    for (int64_t v : g.in) outShape.push_back(v);
+    auto out = allocate(DType::F32, outShape);
+    if (!out) return out.error();
+    float* y = out->mutableData<float>();
+    const int64_t IX = shapeNumel(xin), K = g.kernelSize(), OY = g.inSize();
+    std::vector<float> col(static_cast<size_t>(Mg * K * IX));
+    const float* x = X.data<float>();
+    const float* w = Wt.data<float>();
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t gi = 0; gi < group; ++gi) {
+            // col [Mg*K, IX] = W_g^T [Mg*K, Cg] * X_g [Cg, IX]
+            sgemm(true, false, Mg * K, IX, Cg, 1.f, w + gi * Cg * Mg * K, Mg * K, x + (n * C + gi * Cg) * IX, IX, 0.f,
+                  col.data(), IX);
+            col2im(col.data(), Mg, g, y + (n * M + gi * Mg) * OY, ctx.pool);
+        }
+    if (ctx.has(2)) {
+        auto b = ctx.in(2).toFloats();
+        if (!b) return b.error();
+        if (static_cast<int64_t>(b->size()) != M) return invalid("B must have one entry per output channel");
+        for (int64_t nm = 0; nm < N * M; ++nm)
+            for (int64_t i = 0; i < OY; ++i) y[nm * OY + i] += (*b)[static_cast<size_t>(nm % M)];
+    }
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+enum class PoolKind { Max, Average, Lp };
+
+Status pool(KernelContext& ctx, PoolKind kind) {
+    const Tensor& X = ctx.in(0);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    if (X.rank() < 3) return invalid("pooling needs X [N,C,...]");
+    const size_t r = static_cast<size_t>(X.rank() - 2);
+    Geometry g;
+    g.in.assign(X.shape().begin() + 2, X.shape().end());
+    g.kernel = ctx.node.attrInts("kernel_shape");
+    if (g.kernel.size() != r) return invalid("kernel_shape needs one entry per spatial axis");
+    BY_TRY(readSpatialAttrs(ctx.node, r, g));
+    BY_TRY(forwardGeometry(ctx.node, g, ctx.node.attrInt("ceil_mode", 0) != 0));
+    const bool includePad = ctx.node.attrInt("count_include_pad", 0) != 0;
+    const double p = static_cast<double>(ctx.node.attrInt("p", 2));
+    const int64_t NC = X.shape()[0] * X.shape()[1];
+    Shape outShape = {X.shape()[0], X.shape()[1]};
+    for (int64_t o : g.out) outShape.push_back(o);
+    auto out = allocate(DType::F32, outShape);
+    if (!out) return out.error();
+    Tensor indices;
+    const bool wantIdx = kind == PoolKind::Max && ctx.wantsOutput(1);
+    if (wantIdx) {
+        auto t = allocate(DType::I64, outShape);
+        if (!t) return t.error();
+        indices = std::move(*t);
+    }
+    const int64_t I = g.inSize(), O = g.outSize();
+    const float* x = X.data<float>();
+    float* y = out->mutableData<float>();
+    int64_t* yi = wantIdx ? indices.mutableData<int64_t>() : nullptr;
+    const bool colMajor = ctx.node.attrInt("storage_order", 0) != 0;
+    parallelFor(ctx.pool, NC, 1, [&](int64_t b, int64_t e) {
+        std::vector<int64_t> start(r), idx(r);
+        for (int64_t nc = b; nc < e; ++nc) {
+            const float* xc = x + nc * I;
+            Odometer od(g.out);
+            for (int64_t o = 0; o < O; ++o, od.next()) {
+                for (size_t d = 0; d < r; ++d) start[d] = od.index[d] * g.strides[d] - g.padBegin[d];
+                double acc = kind == PoolKind::Max ? -std::numeric_limits<double>::infinity() : 0.0;
+                int64_t count = 0, padCount = 0, best = -1;
+                Odometer kd(g.kernel);
+                for (int64_t k = 0; k < g.kernelSize(); ++k, kd.next()) {
+                    int64_t off = 0;
+                    bool inside = true, inPad = true;
+                    for (size_t d = 0; d < r; ++d) {
+                        const int64_t pidx = start[d] + kd.index[d] * g.dilations[d];
+                        if (pidx < 0 || pidx >= g.in[d]) inside = false;
+                        if (pidx < -g.padBegin[d] || pidx >= g.in[d] + g.padEnd[d]) inPad = false;
+                        idx[d] = pidx;
+                        off = off * g.in[d] + pidx;
+                    }
+                    if (inPad) ++padCount;
+                    if (!inside) continue;
+                    const double v = xc[off];
+                    ++count;
+                    if (kind == PoolKind::Max) {
+                        if (v > acc || best < 0) {
+                            acc = v;
+                            if (colMajor) {
+                                int64_t co = 0, mul = 1;
+                                for (size_t d = 0; d < r; ++d) {
+                                    co += idx[d] * mul;
+                                    mul *= g.in[d];
+                                }
+                                best = co;
+                            } else {
+                                best = off;
+                            }
+                        }
+                    } else if (kind == PoolKind::Average) {
+                        acc += v;
+                    } else {
+                        acc += std::pow(std::abs(v), p);
+                    }
+                }
+                float res;
+                if (kind == PoolKind::Max) res = static_cast<float>(count ? acc : 0.0);
+                else if (kind == PoolKind::Average) {
+                    const int64_t div = includePad ? padCount : count;
+                    res = static_cast<float>(div ? acc / static_cast<double>(div) : 0.0);
+                } else res = static_cast<float>(std::pow(acc, 1.0 / p));
+                y[nc * O + o] = res;
+                if (yi) yi[nc * O + o] = nc * I + std::max<int64_t>(best, 0);
+            }
+        }
+    });
+    ctx.outputs[0] = std::move(*out);
+    if (wantIdx) ctx.outputs[1] = std::move(indices);
+    return {};
+}
+
+Status globalPool(KernelContext& ctx, PoolKind kind) {
+    const Tensor& X = ctx.in(0);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    if (X.rank() < 2) return invalid("global pooling needs X [N,C,...]");
+    const int64_t NC = X.shape()[0] * X.shape()[1];
+    const int64_t S = NC ? X.numel() / NC : 0;
+    Shape outShape = X.shape();
+    for (size_t d = 2; d < outShape.size(); ++d) outShape[d] = 1;
+    auto out = allocate(DType::F32, outShape);
+    if (!out) return out.error();
+    const float* x = X.data<float>();
+    float* y = out->mutableData<float>();
+    const double p = static_cast<double>(ctx.node.attrInt("p", 2));
+    parallelFor(ctx.pool, NC, std::max<int64_t>(1, 16384 / std::max<int64_t>(S, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t nc = b; nc < e; ++nc) {
+            const float* xc = x + nc * S;
+            if (kind == PoolKind::Max) {
+                float m = -std::numeric_limits<float>::infinity();
+                for (int64_t i = 0; i < S; ++i) m = std::max(m, xc[i]);
+                y[nc] = m;
+            } else if (kind == PoolKind::Average) {
+                double s = 0;
+                for (int64_t i = 0; i < S; ++i) s += xc[i];
+                y[nc] = static_cast<float>(S ? s / static_cast<double>(S) : 0.0);
+            } else {
+                double s = 0;
+                for (int64_t i = 0; i < S; ++i) s += std::pow(std::abs(static_cast<double>(xc[i])), p);
+                y[nc] = static_cast<float>(std::pow(s, 1.0 / p));
+            }
+        }
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Result<std::vector<float>> floatsOf(const KernelContext& ctx, size_t i, int64_t want, const char* what) {
+    auto v = ctx.in(i).toFloats();
+    if (!v) return v.error();
+    if (static_cast<int64_t>(v->size()) != want)
+        return invalid(std::string(what) + " has " + std::to_string(v->size()) + " entries, expected " + std::to_string(want));
+    return v;
+}
+
+Status batchNorm(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    if (X.rank() < 2) return invalid("BatchNormalization needs X [N,C,...]");
+    const int64_t N = X.shape()[0], C = X.shape()[1];
+    const int64_t S = N * C != 0 ? X.numel() / (N * C) : 0;
+    auto scale = floatsOf(ctx, 1, C, "scale");
+    if (!scale) return scale.error();
+    auto bias = floatsOf(ctx, 2, C, "B");
+    if (!bias) return bias.error();
+    auto mean = floatsOf(ctx, 3, C, "mean");
+    if (!mean) return mean.error();
+    auto var = floatsOf(ctx, 4, C, "var");
+    if (!var) return var.error();
+    const double eps = ctx.node.attrFloat("epsilon", 1e-5);
+    std::vector<float> a(static_cast<size_t>(C)), b(static_cast<size_t>(C));
+    for (size_t c = 0; c < a.size(); ++c) {
+        a[c] = static_cast<float>((*scale)[c] / std::sqrt(static_cast<double>((*var)[c]) + eps));
+        b[c] = (*bias)[c] - a[c] * (*mean)[c];
+    }
+    auto out = allocate(DType::F32, X.shape());
+    if (!out) return out.error();
+    const float* x = X.data<float>();
+    float* y = out->mutableData<float>();
+    parallelFor(ctx.pool, N * C, std::max<int64_t>(1, 16384 / std::max<int64_t>(S, 1)), [&](int64_t s, int64_t e) {
+        for (int64_t nc = s; nc < e; ++nc) {
+            const auto c = static_cast<size_t>(nc % C);
+            for (int64_t i = 0; i < S; ++i) y[nc * S + i] = a[c] * x[nc * S + i] + b[c];
+        }
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Status instanceNorm(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    if (X.rank() < 2) return invalid("InstanceNormalization needs X [N,C,...]");
+    const int64_t N = X.shape()[0], C = X.shape()[1];
+    const int64_t S = N * C != 0 ? X.numel() / (N * C) : 0;
+    auto scale = floatsOf(ctx, 1, C, "scale");
+    if (!scale) return scale.error();
+    auto bias = floatsOf(ctx, 2, C, "B");
+    if (!bias) return bias.error();
+    const double eps = ctx.node.attrFloat("epsilon", 1e-5);
+    auto out = allocate(DType::F32, X.shape());
+    if (!out) return out.error();
+    const float* x = X.data<float>();
+    float* y = out->mutableData<float>();
+    parallelFor(ctx.pool, N * C, 1, [&](int64_t s, int64_t e) {
+        for (int64_t nc = s; nc < e; ++nc) {
+            const float* xc = x + nc * S;
+            double m = 0, v = 0;
+            for (int64_t i = 0; i < S; ++i) m += xc[i];
+            m /= static_cast<double>(std::max<int64_t>(S, 1));
+            for (int64_t i = 0; i < S; ++i) v += (xc[i] - m) * (xc[i] - m);
+            v /= static_cast<double>(std::max<int64_t>(S, 1));
+            const auto c = static_cast<size_t>(nc % C);
+            const double a = (*scale)[c] / std::sqrt(v + eps);
+            for (int64_t i = 0; i < S; ++i) y[nc * S + i] = static_cast<float>((xc[i] - m) * a + (*bias)[c]);
+        }
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Status layerNorm(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    auto axis = normalizeAxis(ctx.node.attrInt("axis", -1), X.rank());
+    if (!axis) return axis.error();
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < X.rank(); ++d) (d < *axis ? outer : inner) *= X.shape()[static_cast<size_t>(d)];
+    auto bcast = [&](size_t i, const char* what) -> Result<std::vector<float>> {
+        if (!ctx.has(i)) return std::vector<float>();
+        auto v = ctx.in(i).toFloats();
+        if (!v) return v.error();
+        if (static_cast<int64_t>(v->size()) == 1) v->assign(static_cast<size_t>(inner), (*v)[0]);
+        if (static_cast<int64_t>(v->size()) != inner)
+            return invalid(std::string(what) + " must have " + std::to_string(inner) + " entries");
+        return v;
+    };
+    auto scale = bcast(1, "Scale");
+    if (!scale) return scale.error();
+    auto bias = bcast(2, "B");
+    if (!bias) return bias.error();
+    const double eps = ctx.node.attrFloat("epsilon", 1e-5);
+    auto out = allocate(DType::F32, X.shape());
+    if (!out) return out.error();
+    Shape statShape = X.shape();
+    for (size_t d = static_cast<size_t>(*axis); d < statShape.size(); ++d) statShape[d] = 1;
+    auto meanT = allocate(DType::F32, statShape);
+    auto invT = allocate(DType::F32, statShape);
+    if (!meanT) return meanT.error();
+    if (!invT) return invT.error();
+    const float* x = X.data<float>();
+    float* y = out->mutableData<float>();
+    float* pm = meanT->mutableData<float>();
+    float* pi = invT->mutableData<float>();
+    parallelFor(ctx.pool, outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)), [&](int64_t s, int64_t e) {
+        for (int64_t o = s; o < e; ++o) {
+            const float* xr = x + o * inner;
+            double m = 0, v = 0;
+            for (int64_t i = 0; i < inner; ++i) m += xr[i];
+            m /= static_cast<double>(std::max<int64_t>(inner, 1));
+            for (int64_t i = 0; i < inner; ++i) v += (xr[i] - m) * (xr[i] - m);
+            v /= static_cast<double>(std::max<int64_t>(inner, 1));
+            const double inv = 1.0 / std::sqrt(v + eps);
+            pm[o] = static_cast<float>(m);
+            pi[o] = static_cast<float>(inv);
+            for (int64_t i = 0; i < inner; ++i) {
+                double r = (xr[i] - m) * inv;
+                if (!scale->empty()) r *= (*scale)[static_cast<size_t>(i)];
+                if (!bias->empty()) r += (*bias)[static_cast<size_t>(i)];
+                y[o * inner + i] = static_cast<float>(r);
+            }
+        }
+    });
+    ctx.outputs[0] = std::move(*out);
+    if (ctx.outputs.size() > 1) ctx.outputs[1] = std::move(*meanT);
+    if (ctx.outputs.size() > 2) ctx.outputs[2] = std::move(*invT);
+    return {};
+}
+
+Status lrn(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    if (X.rank() < 2) return invalid("LRN needs X [N,C,...]");
+    const int64_t size = ctx.node.attrInt("size", 0);
+    if (size <= 0) return invalid("size must be positive");
+    const double alpha = ctx.node.attrFloat("alpha", 1e-4), beta = ctx.node.attrFloat("beta", 0.75),
+                 bias = ctx.node.attrFloat("bias", 1.0);
+    const int64_t N = X.shape()[0], C = X.shape()[1], S = N * C != 0 ? X.numel() / (N * C) : 0;
+    auto out = allocate(DType::F32, X.shape());
+    if (!out) return out.error();
+    const float* x = X.data<float>();
+    float* y = out->mutableData<float>();
+    const int64_t lo = (size - 1) / 2, hi = size - 1 - lo;
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t i = 0; i < S; ++i) {
+                double sq = 0;
+                for (int64_t k = std::max<int64_t>(0, c - lo); k <= std::min(C - 1, c + hi); ++k) {
+                    const double v = x[(n * C + k) * S + i];
+                    sq += v * v;
+                }
+                y[(n * C + c) * S + i] =
+                    static_cast<float>(x[(n * C + c) * S + i] / std::pow(bias + alpha / static_cast<double>(size) * sq, beta));
+            }
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Status gemm(KernelContext& ctx) {
+    const Tensor& A = ctx.in(0);
+    const Tensor& B = ctx.in(1);
+    BY_TRY(requireType(A, {DType::F32}, "A"));
+    BY_TRY(requireType(B, {DType::F32}, "B"));
+    if (A.rank() != 2 || B.rank() != 2) return invalid("Gemm needs 2-D A and B");
+    const bool ta = ctx.node.attrInt("transA", 0) != 0, tb = ctx.node.attrInt("transB", 0) != 0;
+    const float alpha = static_cast<float>(ctx.node.attrFloat("alpha", 1.0)), beta = static_cast<float>(ctx.node.attrFloat("beta", 1.0));
+    const int64_t M = ta ? A.shape()[1] : A.shape()[0], K = ta ? A.shape()[0] : A.shape()[1];
+    const int64_t KB = tb ? B.shape()[1] : B.shape()[0], N = tb ? B.shape()[0] : B.shape()[1];
+    if (K != KB) return invalid("A " + shapeToString(A.shape()) + " and B " + shapeToString(B.shape()) + " do not multiply");
+    auto out = allocate(DType::F32, {M, N});
+    if (!out) return out.error();
+    float* y = out->mutableData<float>();
+    float b = 0.f;
+    if (ctx.has(2) && beta != 0.f) {
+        const Tensor& C = ctx.in(2);
+        BY_TRY(requireType(C, {DType::F32}, "C"));
+        const Shape target = {M, N};
+        auto plan = planBroadcast({&C.shape(), &target});
+        if (!plan || plan->outShape != target) return invalid("C " + shapeToString(C.shape()) + " does not broadcast to " + shapeToString(target));
+        const float* pc = C.data<float>();
+        forEachRun(*plan, 0, plan->numel, [&](int64_t pos, int64_t n, const int64_t* off, const int64_t* st) {
+            for (int64_t i = 0; i < n; ++i) y[pos + i] = pc[off[0] + i * st[0]];
+        });
+        b = beta;
+    }
+    sgemm(ta, tb, M, N, K, alpha, A.data<float>(), A.shape()[1], B.data<float>(), B.shape()[1], b, y, N);
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Status matmul(KernelContext& ctx) {
+    const Tensor& A = ctx.in(0);
+    const Tensor& B = ctx.in(1);
+    BY_TRY(requireType(A, {DType::F32}, "A"));
+    BY_TRY(requireType(B, {DType::F32}, "B"));
+    if (A.rank() == 0 || B.rank() == 0) return invalid("MatMul inputs must not be scalars");
+    Shape as = A.shape(), bs = B.shape();
+    const bool aVec = as.size() == 1, bVec = bs.size() == 1;
+    if (aVec) as.insert(as.begin(), 1);
+    if (bVec) bs.push_back(1);
+    const int64_t M = as[as.size() - 2], K = as.back(), KB = bs[bs.size() - 2], N = bs.back();
+    if (K != KB) return invalid("A " + shapeToString(A.shape()) + " and B " + shapeToString(B.shape()) + " do not multiply");
+    const Shape aBatch(as.begin(), as.end() - 2), bBatch(bs.begin(), bs.end() - 2);
+    auto batch = broadcastShapes(aBatch, bBatch);
+    if (!batch) return batch.error();
+    Shape outShape = *batch;
+    if (!aVec) outShape.push_back(M);
+    if (!bVec) outShape.push_back(N);
+    auto out = allocate(DType::F32, outShape);
+    if (!out) return out.error();
+    const float* pa = A.data<float>();
+    const float* pb = B.data<float>();
+    float* y = out->mutableData<float>();
+    const int64_t nb = shapeNumel(*batch);
+    if (bBatch.empty() || shapeNumel(bBatch) == 1) {
+        // Every A matrix meets the same B: one GEMM with the batch folded into M.
+        if (shapeNumel(aBatch) == nb) {
+            sgemm(false, false, nb * M, N, K, 1.f, pa, K, pb, N, 0.f, y, N);
+            ctx.outputs[0] = std::move(*out);
+            return {};
+        }
+    }
+    const Shape bm = *batch;
+    auto planA = planBroadcast({&aBatch, &bm});
+    auto planB = planBroadcast({&bBatch, &bm});
+    if (!planA || !planB) return invalid("batch dimensions do not broadcast");
+    std::vector<int64_t> offA(static_cast<size_t>(nb)), offB(static_cast<size_t>(nb));
+    auto fill = [&](const BroadcastPlan& p, std::vector<int64_t>& off) {
+        if (p.numel == 0) return;
+        forEachRun(p, 0, p.numel, [&](int64_t pos, int64_t n, const int64_t* o, const int64_t* st) {
+            for (int64_t i = 0; i < n; ++i) off[static_cast<size_t>(pos + i)] = o[0] + i * st[0];
+        });
+    };
+    fill(*planA, offA);
+    fill(*planB, offB);
+    for (int64_t i = 0; i < nb; ++i)
+        sgemm(false, false, M, N, K, 1.f, pa + offA[static_cast<size_t>(i)] * M * K, K, pb + offB[static_cast<size_t>(i)] * K * N, N,
+              0.f, y + i * M * N, N);
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Status checkConv(const Node& n, const Graph& g, int64_t o) {
+    const std::string ap = n.attrString("auto_pad", "NOTSET");
+    if (ap != "NOTSET" && ap != "SAME_UPPER" && ap != "SAME_LOWER" && ap != "VALID" && !ap.empty())
+        return unsupported("auto_pad '" + ap + "' is not known");
+    return checkF32(n, g, o);
+}
+
+}  // namespace
+
+void registerNnOps(OpRegistry& r) {
+    r.add("", "Conv", conv, checkConv);
+    r.add("", "ConvTranspose", convTranspose, checkConv);
+    r.add("", "MaxPool", [](KernelContext& c) { return pool(c, PoolKind::Max); }, checkConv);
+    r.add("", "AveragePool", [](KernelContext& c) { return pool(c, PoolKind::Average); }, checkConv);
+    r.add("", "LpPool", [](KernelContext& c) { return pool(c, PoolKind::Lp); }, checkConv);
+    r.add("", "GlobalAveragePool", [](KernelContext& c) { return globalPool(c, PoolKind::Average); }, checkF32);
+    r.add("", "GlobalMaxPool", [](KernelContext& c) { return globalPool(c, PoolKind::Max); }, checkF32);
+    r.add("", "GlobalLpPool", [](KernelContext& c) { return globalPool(c, PoolKind::Lp); }, checkF32);
+    r.add("", "BatchNormalization", batchNorm, [](const Node& n, const Graph& g, int64_t o) -> Status {
+        if (n.attrInt("training_mode", 0) != 0) return unsupported("training_mode is not supported");
+        size_t outs = 0;
+        for (int v : n.outputs) outs += v >= 0;
+        if (outs > 1) return unsupported("training outputs (running mean/var) are not supported");
+        return checkF32(n, g, o);
+    });
+    r.add("", "InstanceNormalization", instanceNorm, checkF32);
+    r.add("", "LayerNormalization", layerNorm, checkF32);
+    r.add("", "LRN", lrn, checkF32);
+    r.add("", "Gemm", gemm, checkF32);
+    r.add("", "MatMul", matmul, checkF32);
+}
+
+}  // namespace by

@@ -1,0 +1,43 @@
+#pragma once
+// A small fixed pool of worker threads for intra-op parallelism. parallelFor() splits a range into
+// chunks that the workers and the calling thread take in turn, so a call made from inside a worker
+// (nested parallelism) never waits on itself: the caller runs what nobody else picked up.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace by {
+
+class ThreadPool {
+public:
+    // `threads` counts the calling thread: 1 runs everything inline; 0 picks the core count.
+    explicit ThreadPool(int threads = 0);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int threadCount() const { return static_cast<int>(m_workers.size()) + 1; }
+
+    // Calls fn(begin, end) over [0, n) in chunks of at least `grain` items and returns when all
+    // chunks are done. fn must not throw.
+    void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+    static int hardwareThreads();
+
+private:
+    struct Job;
+    void workerLoop();
+
+    std::vector<std::thread> m_workers;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<std::shared_ptr<Job>> m_queue;
+    bool m_stop = false;
+};
+
+}  // namespace by

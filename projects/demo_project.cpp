@@ -1,0 +1,106 @@
+#include "projects/demo_project.h"
+
+#include <filesystem>
+
+namespace by {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> splitTags(const char* tags) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (const char* p = tags; *p; ++p) {
+        if (*p == ',') {
+            if (!cur.empty()) out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += *p;
+        }
+    }
+    if (!cur.empty()) out.push_back(cur);
+    return out;
+}
+
+constexpr const char* kDemoNote =
+    "Demo project. Real, trained models from the asset cache: the three PaddleOCR v4 models (text "
+    "detection, direction classification, recognition with attention blocks; ONNX), the Silero "
+    "voice-activity detector (ONNX) and three MediaPipe vision models (face detection, hand "
+    "landmarks, selfie segmentation; TFLite), plus the MNIST handwritten-digit dataset. Each model "
+    "starts with its root variant \"original\"; compressed variants made from it appear beneath "
+    "it, with their evaluations and benchmarks.";
+
+void removeProjectFiles(const std::string& p) {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        fs::remove(p + suffix, ec);
+}
+
+}  // namespace
+
+const std::vector<DemoAsset>& demoAssets() {
+    static const std::vector<DemoAsset> list = {
+        {"models/ch_PP-OCRv4_det_infer.onnx", AssetKind::Model, "PP-OCRv4 text detector", "ocr,onnx"},
+        {"models/ch_ppocr_mobile_v2.0_cls_infer.onnx", AssetKind::Model, "PP-OCR direction classifier",
+         "ocr,onnx"},
+        {"models/ch_PP-OCRv4_rec_infer.onnx", AssetKind::Model, "PP-OCRv4 text recognizer",
+         "ocr,onnx,attention"},
+        {"models/silero_vad_16k_op15.onnx", AssetKind::Model, "Silero voice activity detector", "audio,onnx"},
+        {"models/face_detection_short_range.tflite", AssetKind::Model,
+         "MediaPipe face detection (short range)", "vision,tflite"},
+        {"models/hand_landmark_lite.tflite", AssetKind::Model, "MediaPipe hand landmarks (lite)",
+         "vision,tflite"},
+        {"models/selfie_segmentation.tflite", AssetKind::Model, "MediaPipe selfie segmentation",
+         "vision,tflite"},
+        {"data/mnist", AssetKind::Dataset, "MNIST handwritten digits", "vision,dataset"},
+    };
+    return list;
+}
+
+Result<Project> createDemoProject(const std::string& projectPath, const std::string& cacheDir) {
+    // Check everything first, so a missing download leaves no half-made project behind.
+    for (const auto& d : demoAssets()) {
+        const fs::path p = fs::path(cacheDir) / d.relativePath;
+        std::error_code ec;
+        const bool ok = d.kind == AssetKind::Dataset ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec);
+        if (!ok)
+            return makeError(ErrorCode::Io,
+                             "the demo asset " + p.string() +
+                                 " is missing; run scripts/setup.sh to download the demo models and data",
+                             projectPath);
+    }
+
+    auto created = Project::create(projectPath, "Brickyard demo");
+    if (!created) return created.error();
+    const std::string path = created->path();
+    Status st = [&]() -> Status {
+        Project& project = *created;
+        for (const auto& d : demoAssets()) {
+            NewAsset a;
+            a.path = (fs::path(cacheDir) / d.relativePath).string();
+            a.kind = d.kind;
+            a.displayName = d.displayName;
+            auto id = project.addAsset(a);
+            if (!id) return id.error();
+            BY_TRY(project.setAssetTags(*id, splitTags(d.tags)));
+        }
+        return project.transaction([&]() -> Status {
+            auto dev = project.addDevice("This computer", DeviceKind::Local, "", "{\"role\": \"host\"}");
+            if (!dev) return dev.error();
+            auto note = project.addNote(NoteTarget::project(), kDemoNote);
+            if (!note) return note.error();
+            return {};
+        });
+    }();
+    if (!st) {
+        { Project dead = std::move(*created); }  // close before removing the files
+        removeProjectFiles(path);
+        Error e = st.error();
+        e.message = "could not build the demo project: " + e.message;
+        return e;
+    }
+    return created;
+}
+
+}  // namespace by

@@ -1,0 +1,30 @@
+#pragma once
+// The demo project: a new project holding the real models and the MNIST dataset that
+// scripts/setup.sh puts in the asset cache, so a first-time user has something to open.
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "projects/project.h"
+
+namespace by {
+
+struct DemoAsset {
+    const char* relativePath;  // below the cache folder
+    AssetKind kind;
+    const char* displayName;
+    const char* tags;  // comma separated
+};
+
+// What the demo holds, in the order it is added.
+const std::vector<DemoAsset>& demoAssets();
+
+// Creates `projectPath` and adds every demo asset from `cacheDir` (models/*.onnx, models/*.tflite,
+// data/mnist), each model with its root variant "original" (parameter count 0: projects/ cannot
+// load models; the caller may fill it in with Project::setVariantParameterCount), a "This
+// computer" device and a note describing the project. If any demo file is missing nothing is
+// created and the error names the file and says to run scripts/setup.sh. A failure half way
+// removes the half-made project file.
+Result<Project> createDemoProject(const std::string& projectPath, const std::string& cacheDir);
+
+}  // namespace by

@@ -1,0 +1,109 @@
+#include "projects/demo_project.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/test_support.h"
+
+namespace by {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
+    for (const auto& d : demoAssets())
+        by::test::asset(d.relativePath);  // fails loudly if not fetched
+    const std::string path = by::test::tempDir() + "/demo.byproj";
+    auto p = createDemoProject(path, by::test::cacheDir());
+    ASSERT_TRUE(p.ok()) << p.error().what();
+    EXPECT_EQ(p->name(), "Brickyard demo");
+
+    auto assets = p->assets();
+    ASSERT_TRUE(assets.ok());
+    ASSERT_EQ(assets->size(), 8u);
+    int models = 0, onnx = 0, tflite = 0;
+    for (const auto& a : *assets) {
+        EXPECT_EQ(p->resolveAssetPath(a).status, AssetStatus::Present) << a.displayName;
+        EXPECT_FALSE(a.tags.empty()) << a.displayName;
+        EXPECT_EQ(a.contentHash.size(), 64u);
+        if (a.kind != AssetKind::Model) continue;
+        ++models;
+        onnx += a.format == "onnx";
+        tflite += a.format == "tflite";
+        auto root = p->rootVariant(a.id);
+        ASSERT_TRUE(root.ok()) << a.displayName;
+        EXPECT_EQ(root->name, "original");
+        EXPECT_EQ(root->sizeBytes, static_cast<int64_t>(fs::file_size(a.absolutePath))) << a.displayName;
+        EXPECT_EQ(root->sizeBytes, a.sizeBytes);
+        EXPECT_EQ(p->variants(a.id)->size(), 1u);
+    }
+    EXPECT_EQ(models, 7);
+    EXPECT_EQ(onnx, 4);
+    EXPECT_EQ(tflite, 3);
+
+    const Asset& mnist = assets->back();
+    EXPECT_EQ(mnist.kind, AssetKind::Dataset);
+    EXPECT_EQ(mnist.format, "folder");
+    EXPECT_EQ(mnist.displayName, "MNIST handwritten digits");
+    EXPECT_GT(mnist.sizeBytes, 50'000'000);
+    EXPECT_EQ(p->variants()->size(), 7u);
+
+    auto notes = p->notes(NoteTarget::project());
+    ASSERT_EQ(notes->size(), 1u);
+    EXPECT_NE(notes->front().text.find("MNIST"), std::string::npos);
+    ASSERT_EQ(p->devices()->size(), 1u);
+    EXPECT_EQ(p->devices()->front().kind, DeviceKind::Local);
+    EXPECT_EQ(p->assetsWithTag("ocr")->size(), 3u);
+
+    // The layer that can load models fills in parameter counts afterwards.
+    const int64_t root = p->rootVariant(assets->front().id)->id;
+    ASSERT_TRUE(p->setVariantParameterCount(root, 1'000'000).ok());
+
+    // And the whole thing is an ordinary project file.
+    { Project closed = std::move(*p); }
+    auto again = Project::open(path);
+    ASSERT_TRUE(again.ok()) << again.error().what();
+    EXPECT_EQ(again->counts()->assets, 8);
+    EXPECT_EQ(again->variant(root)->parameterCount, 1'000'000);
+}
+
+TEST(DemoProject, MissingCacheNamesTheFileAndTheFix) {
+    const std::string dir = by::test::tempDir();
+    const std::string emptyCache = dir + "/cache";
+    fs::create_directories(emptyCache);
+    auto p = createDemoProject(dir + "/demo.byproj", emptyCache);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.error().code, ErrorCode::Io);
+    EXPECT_NE(p.error().message.find(emptyCache + "/" + demoAssets().front().relativePath), std::string::npos)
+        << p.error().what();
+    EXPECT_NE(p.error().message.find("scripts/setup.sh"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir + "/demo.byproj"));
+}
+
+TEST(DemoProject, PartlyFilledCacheNamesTheFirstMissingFile) {
+    const std::string dir = by::test::tempDir();
+    const std::string cache = dir + "/cache";
+    // Every model, but no MNIST.
+    for (const auto& d : demoAssets()) {
+        if (d.kind != AssetKind::Model) continue;
+        fs::create_directories(fs::path(cache + "/" + d.relativePath).parent_path());
+        fs::create_symlink(by::test::asset(d.relativePath), cache + "/" + d.relativePath);
+    }
+    auto p = createDemoProject(dir + "/demo.byproj", cache);
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.error().message.find("data/mnist"), std::string::npos) << p.error().what();
+    EXPECT_FALSE(fs::exists(dir + "/demo.byproj"));
+}
+
+TEST(DemoProject, RefusesToOverwriteAProject) {
+    const std::string path = by::test::tempDir() + "/demo.byproj";
+    { ASSERT_TRUE(Project::create(path, "mine").ok()); }
+    auto p = createDemoProject(path, by::test::cacheDir());
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.error().message.find("already exists"), std::string::npos) << p.error().what();
+    EXPECT_EQ(Project::open(path)->name(), "mine");
+}
+
+}  // namespace
+}  // namespace by
