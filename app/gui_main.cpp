@@ -39,14 +39,24 @@ void fail(const QString& message) {
     std::fprintf(stderr, "brickyard: %s\n", message.toLocal8Bit().constData());
 }
 
-// First node of `opType` (case-insensitive) with at least one weight input; -1 when none.
+// First node of `opType` (case-insensitive, "conv" also matches "CONV_2D") with at least one
+// weight input; -1 when none.
 int findWeightedNode(const by::Model& model, const QString& opType) {
     const by::Graph& g = model.graph;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
         const by::Node& n = g.nodes[i];
-        if (QString::fromStdString(n.opType).compare(opType, Qt::CaseInsensitive) != 0) continue;
-        for (int in : n.inputs)
-            if (in >= 0 && in < int(g.values.size()) && g.values[in].data) return int(i);
+        const QString op = QString::fromStdString(n.opType);
+        if (op.compare(opType, Qt::CaseInsensitive) != 0 && !op.startsWith(opType + QLatin1Char('_'), Qt::CaseInsensitive)) continue;
+        for (int in : n.inputs) {
+            if (in < 0 || in >= int(g.values.size())) continue;
+            const by::Value& v = g.values[in];
+            if (v.data) return int(i);
+            // Weights behind a dequantize step (TFLite fp16/int8) count too.
+            if (v.producer >= 0 && v.producer < int(g.nodes.size())) {
+                const by::Node& p = g.nodes[v.producer];
+                if (!p.inputs.empty() && p.inputs.front() >= 0 && g.values[p.inputs.front()].data) return int(i);
+            }
+        }
     }
     return -1;
 }
@@ -80,7 +90,6 @@ private:
             const int node = doc ? findWeightedNode(*doc->model(), m_selectOp) : -1;
             if (node < 0) return finish(false, QStringLiteral("no %1 node with weights in the current model").arg(m_selectOp));
             m_window->selectNode(node);
-            doc->canvas()->centerOnNode(node);
             m_selected = true;
             return;
         }

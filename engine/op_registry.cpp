@@ -14,6 +14,7 @@ const OpRegistry& OpRegistry::instance() {
         registerShapeOps(r);
         registerReduceOps(r);
         registerRnnOps(r);
+        registerResizeOps(r);
         registerControlOps(r);
         return r;
     }();

@@ -1,7 +1,7 @@
 #pragma once
 // Operator kernels of the CPU executor, looked up by (domain, op type). Each op family lives in
 // one file (ops_elementwise.cpp, ops_nn.cpp, ops_shape.cpp, ops_reduce.cpp, ops_rnn.cpp,
-// ops_control.cpp) and adds its kernels through one register function called by instance().
+// ops_resize.cpp, ops_control.cpp) and adds its kernels through one register function called by instance().
 //
 // A kernel reads ctx.inputs (nullptr where an optional input is absent), fills ctx.outputs (one
 // Tensor per node output; an output whose value index is -1 may be left empty) and returns an
@@ -69,6 +69,7 @@ void registerNnOps(OpRegistry& r);
 void registerShapeOps(OpRegistry& r);
 void registerReduceOps(OpRegistry& r);
 void registerRnnOps(OpRegistry& r);
+void registerResizeOps(OpRegistry& r);
 void registerControlOps(OpRegistry& r);
 
 }  // namespace by

@@ -863,6 +863,10 @@ Result<Tensor> castTensor(const Tensor& x, DType to, ThreadPool* pool) {
 Status checkCast(const Node& n, const Graph& g, int64_t) {
     const DType in = declaredInputType(n, g, 0);
     if (in != DType::Undefined && !castable(in)) return unsupported(std::string("cast from ") + dtypeName(in) + " is not supported");
+    if (n.opType == "CastLike") {
+        const DType like = declaredInputType(n, g, 1);
+        if (like != DType::Undefined && !castable(like)) return unsupported(std::string("cast to ") + dtypeName(like) + " is not supported");
+    }
     if (n.opType == "Cast") {
         // ONNX type codes for the types castTensor handles.
         static const std::pair<int64_t, DType> codes[] = {
@@ -1079,7 +1083,16 @@ Status eyeLike(KernelContext& ctx) {
 
 void registerShapeOps(OpRegistry& r) {
     r.add("", "Identity", identity);
-    r.add("", "Dropout", dropout);
+    r.add("", "Dropout", dropout, [](const Node& n, const Graph& g, int64_t) -> Status {
+        // Training-mode dropout is random; only a constant false training_mode runs.
+        if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+            const Value& v = g.values[static_cast<size_t>(n.inputs[2])];
+            const bool constFalse = v.data && v.data->numel() == 1 && v.data->rawData()[0] == 0;
+            if (!constFalse) return unsupported("Dropout in training mode is not supported");
+        }
+        if (n.attrInt("training_mode", 0) != 0) return unsupported("Dropout in training mode is not supported");
+        return {};
+    });
     r.add("", "Constant", constantOp);
     r.add("", "Reshape", reshape);
     r.add("", "Flatten", flatten);

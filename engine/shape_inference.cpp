@@ -58,7 +58,9 @@ std::optional<SliceRange> sliceRange(int64_t dim, int64_t start, int64_t end, in
     if (step == 0 || dim < 0) return std::nullopt;
     SliceRange r;
     r.step = step;
-    auto wrap = [&](int64_t v) { return v < 0 ? (v < std::numeric_limits<int64_t>::min() + dim ? -1 : v + dim) : v; };
+    auto wrap = [&](int64_t v) {
+        return v < 0 ? (v < std::numeric_limits<int64_t>::min() + dim ? -1 : v + dim) : v;
+    };
     start = wrap(start);
     end = wrap(end);
     if (step > 0) {
@@ -412,7 +414,8 @@ std::string nodeLabel(const Node& n, size_t index) {
 
 // Values a subgraph reads from enclosing graphs by name (outer-scope references) take their
 // dtype, shape and any folded elements from there.
-void importOuterScope(Graph& sub, std::map<int, FoldValue>& folds, const Scope& outer, const ShapeInferenceOptions& opts) {
+void importOuterScope(Graph& sub, std::map<int, FoldValue>& folds, const Scope& outer,
+                      const ShapeInferenceOptions& opts) {
     std::vector<bool> local(sub.values.size(), false);
     for (const auto& n : sub.nodes)
         for (int o : n.outputs)
@@ -437,8 +440,8 @@ void importOuterScope(Graph& sub, std::map<int, FoldValue>& folds, const Scope& 
     }
 }
 
-Status inferGraph(Graph& g, const ShapeInferenceOptions& opts, ShapeInferenceResult& res, const std::string& prefix,
-                  const Scope* outer, bool topLevel);
+Status inferGraph(Graph& g, const ShapeInferenceOptions& opts, ShapeInferenceResult& res,
+                  const std::string& prefix, const Scope* outer, bool topLevel);
 
 // Loop bodies receive (iteration, condition, carried...) as inputs.
 void seedLoopBody(Graph& body, const Graph& g, const Node& loop) {
@@ -497,8 +500,8 @@ void inferNode(Graph& g, size_t ni, const ShapeInferenceOptions& opts, ShapeInfe
     }
 }
 
-Status inferGraph(Graph& g, const ShapeInferenceOptions& opts, ShapeInferenceResult& res, const std::string& prefix,
-                  const Scope* outer, bool topLevel) {
+Status inferGraph(Graph& g, const ShapeInferenceOptions& opts, ShapeInferenceResult& res,
+                  const std::string& prefix, const Scope* outer, bool topLevel) {
     auto order = g.topologicalOrder();
     if (!order) {
         Error e = order.error();

@@ -32,7 +32,8 @@ bool FoldValue::fullyKnown() const {
 std::optional<FoldValue> foldFromTensor(const Tensor& t, int64_t maxElems) {
     const int64_t n = t.numel();
     if (n < 0 || n > maxElems || !(isFloatType(t.dtype()) || isIntegerLike(t.dtype()))) return std::nullopt;
-    if (n > 0 && (!t.rawData() || t.nbytes() < static_cast<size_t>(dtypeStorageBytes(t.dtype(), n)))) return std::nullopt;
+    if (n > 0 && (!t.rawData() || t.nbytes() < static_cast<size_t>(dtypeStorageBytes(t.dtype(), n))))
+        return std::nullopt;
     FoldValue f;
     f.dtype = t.dtype();
     f.shape = t.shape();
@@ -66,7 +67,8 @@ std::optional<FoldValue> foldFromTensor(const Tensor& t, int64_t maxElems) {
                 f.elems[static_cast<size_t>(i)] = FoldElem::ofFloat(d);
             }
         } else {
-            for (int64_t i = 0; i < n; ++i) f.elems[static_cast<size_t>(i)] = FoldElem::ofFloat((*v)[static_cast<size_t>(i)]);
+            for (int64_t i = 0; i < n; ++i)
+                f.elems[static_cast<size_t>(i)] = FoldElem::ofFloat((*v)[static_cast<size_t>(i)]);
         }
     }
     }
@@ -348,7 +350,8 @@ bool foldSlice(Ctx& c) {
     if (steps->empty()) steps->assign(starts->size(), 1);
     if (axes->size() != starts->size() || steps->size() != starts->size()) return false;
     std::vector<SliceRange> ranges(static_cast<size_t>(r));
-    for (int64_t k = 0; k < r; ++k) ranges[static_cast<size_t>(k)] = SliceRange{0, 1, data->shape[static_cast<size_t>(k)]};
+    for (int64_t k = 0; k < r; ++k)
+        ranges[static_cast<size_t>(k)] = SliceRange{0, 1, data->shape[static_cast<size_t>(k)]};
     for (size_t k = 0; k < axes->size(); ++k) {
         int64_t a = (*axes)[k];
         if (a < -r || a >= r) return false;
@@ -384,8 +387,9 @@ bool foldSlice(Ctx& c) {
 
 // Broadcast elementwise evaluation over known shapes. `op` gets the operand elements and
 // returns the result element.
-bool foldElementwise(Ctx& c, size_t nIn, DType outType,
-                     const std::function<FoldElem(const std::vector<const FoldElem*>&, const std::vector<DType>&)>& op) {
+bool foldElementwise(
+    Ctx& c, size_t nIn, DType outType,
+    const std::function<FoldElem(const std::vector<const FoldElem*>&, const std::vector<DType>&)>& op) {
     std::vector<const FoldValue*> ins;
     std::vector<DType> types;
     for (size_t i = 0; i < nIn; ++i) {
@@ -444,7 +448,9 @@ bool foldArith(Ctx& c, const std::string& op) {
     return foldElementwise(c, 2, dt, [&](const std::vector<const FoldElem*>& v, const std::vector<DType>& t) {
         FoldElem x = *v[0], y = *v[1];
         if (t[1] != dt) y = castElem(y, t[1], dt);
-        auto isNum = [&](const FoldElem& e, int64_t k) { return e.known && (fl ? e.f == static_cast<double>(k) : e.i == k); };
+        auto isNum = [&](const FoldElem& e, int64_t k) {
+            return e.known && (fl ? e.f == static_cast<double>(k) : e.i == k);
+        };
         if (!x.known || !y.known) {
             // Identities that keep a symbolic dimension.
             if ((op == "Add" || op == "Sub") && isNum(y, 0)) return x;
@@ -493,26 +499,37 @@ bool foldArith(Ctx& c, const std::string& op) {
 }
 
 bool foldCompare(Ctx& c, const std::string& op) {
-    return foldElementwise(c, 2, DType::Bool, [&](const std::vector<const FoldElem*>& v, const std::vector<DType>& t) {
-        const FoldElem &x = *v[0], &y = *v[1];
-        if (!x.known || !y.known) return FoldElem::unknown();
-        const bool fl = isFloatType(t[0]) || isFloatType(t[1]);
-        const double xf = isFloatType(t[0]) ? x.f : static_cast<double>(x.i);
-        const double yf = isFloatType(t[1]) ? y.f : static_cast<double>(y.i);
-        int cmp = 0;
-        if (fl) cmp = xf < yf ? -1 : (xf > yf ? 1 : 0);
-        else cmp = x.i < y.i ? -1 : (x.i > y.i ? 1 : 0);
-        bool r = false;
-        if (op == "Equal") r = cmp == 0;
-        else if (op == "Less") r = cmp < 0;
-        else if (op == "LessOrEqual") r = cmp <= 0;
-        else if (op == "Greater") r = cmp > 0;
-        else if (op == "GreaterOrEqual") r = cmp >= 0;
-        else if (op == "And") r = x.i && y.i;
-        else if (op == "Or") r = x.i || y.i;
-        else if (op == "Xor") r = (x.i != 0) != (y.i != 0);
-        return FoldElem::ofInt(r);
-    });
+    return foldElementwise(c, 2, DType::Bool,
+                           [&](const std::vector<const FoldElem*>& v, const std::vector<DType>& t) {
+                               const FoldElem &x = *v[0], &y = *v[1];
+                               if (!x.known || !y.known) return FoldElem::unknown();
+                               const bool fl = isFloatType(t[0]) || isFloatType(t[1]);
+                               const double xf = isFloatType(t[0]) ? x.f : static_cast<double>(x.i);
+                               const double yf = isFloatType(t[1]) ? y.f : static_cast<double>(y.i);
+                               int cmp = 0;
+                               if (fl)
+                                   cmp = xf < yf ? -1 : (xf > yf ? 1 : 0);
+                               else
+                                   cmp = x.i < y.i ? -1 : (x.i > y.i ? 1 : 0);
+                               bool r = false;
+                               if (op == "Equal")
+                                   r = cmp == 0;
+                               else if (op == "Less")
+                                   r = cmp < 0;
+                               else if (op == "LessOrEqual")
+                                   r = cmp <= 0;
+                               else if (op == "Greater")
+                                   r = cmp > 0;
+                               else if (op == "GreaterOrEqual")
+                                   r = cmp >= 0;
+                               else if (op == "And")
+                                   r = x.i && y.i;
+                               else if (op == "Or")
+                                   r = x.i || y.i;
+                               else if (op == "Xor")
+                                   r = (x.i != 0) != (y.i != 0);
+                               return FoldElem::ofInt(r);
+                           });
 }
 
 bool foldUnary(Ctx& c, const std::string& op) {
@@ -527,8 +544,12 @@ bool foldUnary(Ctx& c, const std::string& op) {
                                  : FoldElem::unknown();
         if (op == "Not") return FoldElem::ofInt(x.i == 0);
         if (!fl) {
-            if (op == "Neg") return x.i == std::numeric_limits<int64_t>::min() ? FoldElem::unknown() : FoldElem::ofInt(-x.i);
-            if (op == "Abs") return x.i == std::numeric_limits<int64_t>::min() ? FoldElem::unknown() : FoldElem::ofInt(std::llabs(x.i));
+            if (op == "Neg")
+                return x.i == std::numeric_limits<int64_t>::min() ? FoldElem::unknown()
+                                                                  : FoldElem::ofInt(-x.i);
+            if (op == "Abs")
+                return x.i == std::numeric_limits<int64_t>::min() ? FoldElem::unknown()
+                                                                  : FoldElem::ofInt(std::llabs(x.i));
             if (op == "Floor" || op == "Ceil" || op == "Round") return x;
             return FoldElem::unknown();
         }
@@ -592,11 +613,13 @@ bool foldRange(Ctx& c) {
         if (dl == 0) return false;
         const double n = std::max(0.0, std::ceil((lim - st) / dl));
         if (!std::isfinite(n) || n > static_cast<double>(c.options().maxFoldElements)) return false;
-        for (int64_t k = 0; k < static_cast<int64_t>(n); ++k) f.elems.push_back(FoldElem::ofFloat(st + static_cast<double>(k) * dl));
+        for (int64_t k = 0; k < static_cast<int64_t>(n); ++k)
+            f.elems.push_back(FoldElem::ofFloat(st + static_cast<double>(k) * dl));
     } else {
         const int64_t st = s->elems[0].i, lim = l->elems[0].i, dl = d->elems[0].i;
         if (dl == 0) return false;
-        const double n = std::max(0.0, std::ceil((static_cast<double>(lim) - static_cast<double>(st)) / static_cast<double>(dl)));
+        const double n = std::max(
+            0.0, std::ceil((static_cast<double>(lim) - static_cast<double>(st)) / static_cast<double>(dl)));
         if (n > static_cast<double>(c.options().maxFoldElements)) return false;
         for (int64_t k = 0; k < static_cast<int64_t>(n); ++k) f.elems.push_back(FoldElem::ofInt(st + k * dl));
     }
@@ -657,7 +680,8 @@ bool foldNode(NodeContext& c) {
     if (op == "Where") return foldWhere(c);
     if (op == "ConstantOfShape") return foldConstantOfShape(c);
     if (op == "Range") return foldRange(c);
-    if (op == "ReduceProd" || op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin") return foldReduceAll(c, op);
+    if (op == "ReduceProd" || op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin")
+        return foldReduceAll(c, op);
     return false;
 }
 

@@ -143,9 +143,26 @@ private:
     std::map<int, FoldValue>& m_folds;
 };
 
+// Small helpers the op rules share.
+inline std::optional<DimShape> shapeOf(NodeContext& c, size_t i) {
+    const DimShape* s = c.inShape(i);
+    return s ? std::optional<DimShape>(*s) : std::nullopt;
+}
+inline DimShape unknownDims(size_t rank) { return DimShape(rank, Dim{}); }
+// The dtype of the first input that has one, from input `first` on.
+DType firstKnownType(NodeContext& c, size_t first);
+// Integer list from an input (newer opsets) or else an attribute (older ones). `present` says
+// whether either source exists; nullopt with present == true means "given but not known".
+std::optional<std::vector<int64_t>> intsFromInputOrAttr(NodeContext& c, size_t input, const char* key,
+                                                        bool& present);
+// A shape-valued input (Expand, ConstantOfShape): numbers, symbols or unknown per element; only
+// the length when the values are not known.
+std::optional<std::vector<Dim>> shapeInput(NodeContext& c, size_t i);
+
 using Rule = void (*)(NodeContext&);
 // Op type -> rule, per domain family.
 const std::map<std::string, Rule>& onnxRules();
+void addOnnxLayoutRules(std::map<std::string, Rule>& rules);  // shape_inference_onnx_layout.cpp
 const std::map<std::string, Rule>& tfliteRules();
 // Evaluates the node when its inputs are known enough; true when it set every output.
 bool foldNode(NodeContext& ctx);

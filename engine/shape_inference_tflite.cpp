@@ -13,13 +13,6 @@ namespace {
 
 using Ctx = NodeContext;
 
-std::optional<DimShape> shapeOf(Ctx& c, size_t i) {
-    const DimShape* s = c.inShape(i);
-    return s ? std::optional<DimShape>(*s) : std::nullopt;
-}
-
-DimShape unknownDims(size_t rank) { return DimShape(rank, Dim{}); }
-
 enum class Padding { Same, Valid };
 
 // "SAME"/"VALID" as a string (any case) or the schema's enum value (0 = SAME, 1 = VALID).
@@ -54,7 +47,8 @@ std::optional<int64_t> positiveAttr(Ctx& c, const char* key, int64_t def) {
     return v;
 }
 
-Dim windowOut(Ctx& c, const Dim& in, const Dim& kernel, int64_t stride, int64_t dilation, Padding p, const char* axis) {
+Dim windowOut(Ctx& c, const Dim& in, const Dim& kernel, int64_t stride, int64_t dilation, Padding p,
+              const char* axis) {
     if (p == Padding::Same) {
         if (stride == 1) return in;
         return in.known() ? Dim::of(ceilDiv(in.value, stride)) : Dim{};
@@ -97,7 +91,8 @@ void conv2d(Ctx& c, bool depthwise) {
     auto pad = readPadding(c);
     auto st = readStrides(c, true);
     if (!pad || !st) return c.setOutputType(0, dt);
-    if (w && !depthwise && (*x)[3].known() && (*w)[3].known() && (*w)[3].value > 0 && (*x)[3].value % (*w)[3].value != 0)
+    if (w && !depthwise && (*x)[3].known() && (*w)[3].known() && (*w)[3].value > 0 &&
+        (*x)[3].value % (*w)[3].value != 0)
         c.warn("input 1", "filter " + dimShapeToString(*w) + " does not match " + std::to_string((*x)[3].value) +
                               " input channels");
     const Dim kh = w ? (*w)[1] : Dim{}, kw = w ? (*w)[2] : Dim{};
@@ -145,8 +140,8 @@ void transposeConv(Ctx& c) {
     };
     const bool wOk = w && w->size() == 4;
     c.setOutput(0, dt,
-                DimShape{(*x)[0], up((*x)[1], wOk ? (*w)[1] : Dim{}, st->h), up((*x)[2], wOk ? (*w)[2] : Dim{}, st->w),
-                         wOk ? (*w)[0] : Dim{}});
+                DimShape{(*x)[0], up((*x)[1], wOk ? (*w)[1] : Dim{}, st->h),
+                         up((*x)[2], wOk ? (*w)[2] : Dim{}, st->w), wOk ? (*w)[0] : Dim{}});
 }
 
 void fullyConnected(Ctx& c) {
@@ -173,7 +168,8 @@ void fullyConnected(Ctx& c) {
     const Dim total = dimProduct(*x, 0, x->size());
     if (total.known() && k.known() && k.value > 0) {
         if (total.value % k.value != 0) {
-            c.warn("input 0", "input " + dimShapeToString(*x) + " is not a whole number of rows of " + std::to_string(k.value));
+            c.warn("input 0", "input " + dimShapeToString(*x) + " is not a whole number of rows of " +
+                                  std::to_string(k.value));
             return c.setOutputType(0, dt);
         }
         batch = Dim::of(total.value / k.value);
@@ -207,7 +203,8 @@ void reshape(Ctx& c) {
         for (int64_t v : *s) target.push_back(FoldElem::ofInt(v));
     } else {
         const DimShape* s = c.hasInput(1) ? c.inShape(1) : nullptr;
-        if (s && s->size() == 1 && (*s)[0].known()) return c.setOutput(0, dt, unknownDims(static_cast<size_t>((*s)[0].value)));
+        if (s && s->size() == 1 && (*s)[0].known())
+            return c.setOutput(0, dt, unknownDims(static_cast<size_t>((*s)[0].value)));
         return c.setOutputType(0, dt);
     }
     c.setOutput(0, dt, resolveReshape(c.inShape(0), target, true, c));
@@ -295,7 +292,8 @@ void pad(Ctx& c) {
     const FoldValue* p = c.inFold(1);
     if (!p || p->isFloat() || !p->fullyKnown()) return c.setOutput(0, dt, unknownDims(x->size()));
     if (p->shape != Shape{static_cast<int64_t>(x->size()), 2}) {
-        c.warn("input 1", "paddings " + shapeToString(p->shape) + " do not match rank " + std::to_string(x->size()));
+        c.warn("input 1",
+               "paddings " + shapeToString(p->shape) + " do not match rank " + std::to_string(x->size()));
         return c.setOutputType(0, dt);
     }
     DimShape out = *x;
@@ -363,7 +361,8 @@ void transpose(Ctx& c) {
     if (!x) return c.setOutputType(0, dt);
     if (!perm) return c.setOutput(0, dt, unknownDims(x->size()));
     if (perm->size() != x->size()) {
-        c.warn("input 1", "perm has " + std::to_string(perm->size()) + " entries for rank " + std::to_string(x->size()));
+        c.warn("input 1",
+               "perm has " + std::to_string(perm->size()) + " entries for rank " + std::to_string(x->size()));
         return c.setOutputType(0, dt);
     }
     auto p = c.normAxes(*perm, static_cast<int64_t>(x->size()), "input 1");
@@ -387,8 +386,9 @@ void stridedSlice(Ctx& c) {
     if (!begin || !end || !strides) return c.setOutputType(0, dt);
     const size_t n = begin->size();
     if (end->size() != n || strides->size() != n || n > x->size()) {
-        c.warn("inputs", "begin, end and strides must have one entry per axis (" + std::to_string(begin->size()) + ", " +
-                             std::to_string(end->size()) + ", " + std::to_string(strides->size()) + ")");
+        c.warn("inputs", "begin, end and strides must have one entry per axis (" +
+                             std::to_string(begin->size()) + ", " + std::to_string(end->size()) + ", " +
+                             std::to_string(strides->size()) + ")");
         return c.setOutputType(0, dt);
     }
     DimShape out;
@@ -476,8 +476,8 @@ void splitParts(Ctx& c, size_t dataInput, std::optional<std::vector<int64_t>> ax
     std::vector<Dim> parts(n, Dim{});
     if (sizes) {
         if (sizes->size() != n) {
-            c.warn("input 1", "size_splits has " + std::to_string(sizes->size()) + " entries for " + std::to_string(n) +
-                                  " outputs");
+            c.warn("input 1", "size_splits has " + std::to_string(sizes->size()) + " entries for " +
+                                  std::to_string(n) + " outputs");
             return;
         }
         int64_t known = 0, inferAt = -1;
@@ -493,13 +493,14 @@ void splitParts(Ctx& c, size_t dataInput, std::optional<std::vector<int64_t>> ax
             known += (*sizes)[k];
             parts[k] = Dim::of((*sizes)[k]);
         }
-        if (inferAt >= 0 && d.known() && d.value >= known) parts[static_cast<size_t>(inferAt)] = Dim::of(d.value - known);
+        if (inferAt >= 0 && d.known() && d.value >= known)
+            parts[static_cast<size_t>(inferAt)] = Dim::of(d.value - known);
     } else {
         auto num = c.attrInt("num_splits", static_cast<int64_t>(n));
         if (!num) return;
         if (*num != static_cast<int64_t>(n) || n == 0) {
-            c.warn("attribute 'num_splits'", "is " + std::to_string(*num) + " but the node has " + std::to_string(n) +
-                                                 " outputs");
+            c.warn("attribute 'num_splits'",
+                   "is " + std::to_string(*num) + " but the node has " + std::to_string(n) + " outputs");
             return;
         }
         if (d.known()) {
@@ -526,10 +527,14 @@ void depthToSpace(Ctx& c, bool toSpace) {
     const DimShape* x = c.inShape(0);
     auto b = positiveAttr(c, "block_size", 1);
     if (!x || !b || !needRank(c, x, 4, "input 0")) return c.setOutputType(0, dt);
-    auto div = [&](const Dim& d, int64_t f) { return d.known() && d.value % f == 0 ? Dim::of(d.value / f) : Dim{}; };
+    auto div = [&](const Dim& d, int64_t f) {
+        return d.known() && d.value % f == 0 ? Dim::of(d.value / f) : Dim{};
+    };
     const int64_t bb = *b * *b;
     if (toSpace)
-        c.setOutput(0, dt, DimShape{(*x)[0], dimMul((*x)[1], Dim::of(*b)), dimMul((*x)[2], Dim::of(*b)), div((*x)[3], bb)});
+        c.setOutput(
+            0, dt,
+            DimShape{(*x)[0], dimMul((*x)[1], Dim::of(*b)), dimMul((*x)[2], Dim::of(*b)), div((*x)[3], bb)});
     else
         c.setOutput(0, dt, DimShape{(*x)[0], div((*x)[1], *b), div((*x)[2], *b), dimMul((*x)[3], Dim::of(bb))});
 }
@@ -543,7 +548,8 @@ void tile(Ctx& c) {
     if (!x) return c.setOutputType(0, dt);
     if (!reps) return c.setOutput(0, dt, unknownDims(x->size()));
     if (reps->size() != x->size()) {
-        c.warn("input 1", "multiples has " + std::to_string(reps->size()) + " entries for rank " + std::to_string(x->size()));
+        c.warn("input 1", "multiples has " + std::to_string(reps->size()) + " entries for rank " +
+                              std::to_string(x->size()));
         return c.setOutputType(0, dt);
     }
     DimShape out;
@@ -620,8 +626,8 @@ std::map<std::string, Rule> makeRules() {
     r["SQUEEZE"] = squeeze;
     r["EXPAND_DIMS"] = expandDims;
     r["CONCATENATION"] = concatenation;
-    for (const char* op : {"ADD", "SUB", "MUL", "DIV", "POW", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "FLOOR_DIV",
-                           "FLOOR_MOD"})
+    for (const char* op : {"ADD", "SUB", "MUL", "DIV", "POW", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
+                           "FLOOR_DIV", "FLOOR_MOD"})
         r[op] = binary;
     for (const char* op : {"LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL", "LOGICAL_AND",
                            "LOGICAL_OR"})
@@ -629,11 +635,40 @@ std::map<std::string, Rule> makeRules() {
     r["SELECT"] = select;
     r["SELECT_V2"] = select;
     r["ADD_N"] = addN;
-    for (const char* op : {"RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU",
-                           "PRELU", "ELU", "GELU", "EXP", "LOG", "SQRT", "RSQRT", "SQUARE", "ABS", "NEG", "SIN", "COS",
-                           "FLOOR", "CEIL", "ROUND", "SIGN", "SOFTMAX", "LOG_SOFTMAX", "L2_NORMALIZATION",
-                           "LOCAL_RESPONSE_NORMALIZATION", "LOGICAL_NOT", "ZEROS_LIKE", "ONES_LIKE", "DENSIFY",
-                           "REVERSE_V2", "CUMSUM"})
+    for (const char* op : {"RELU",
+                           "RELU6",
+                           "RELU_N1_TO_1",
+                           "RELU_0_TO_1",
+                           "LOGISTIC",
+                           "TANH",
+                           "HARD_SWISH",
+                           "LEAKY_RELU",
+                           "PRELU",
+                           "ELU",
+                           "GELU",
+                           "EXP",
+                           "LOG",
+                           "SQRT",
+                           "RSQRT",
+                           "SQUARE",
+                           "ABS",
+                           "NEG",
+                           "SIN",
+                           "COS",
+                           "FLOOR",
+                           "CEIL",
+                           "ROUND",
+                           "SIGN",
+                           "SOFTMAX",
+                           "LOG_SOFTMAX",
+                           "L2_NORMALIZATION",
+                           "LOCAL_RESPONSE_NORMALIZATION",
+                           "LOGICAL_NOT",
+                           "ZEROS_LIKE",
+                           "ONES_LIKE",
+                           "DENSIFY",
+                           "REVERSE_V2",
+                           "CUMSUM"})
         r[op] = unary;
     r["QUANTIZE"] = sameShape;
     r["CAST"] = sameShape;

@@ -54,6 +54,9 @@ Result<Tensor> convert(const onnx::TensorProto& tp) {
                                                     shapeToString(shape) + " of " + dtypeName(dt) + " need " + std::to_string(bytes));
         return Tensor::fromBytes(dt, shape, std::vector<uint8_t>(raw.begin(), raw.end()));
     }
+    // Every typed value takes at least one byte of the message: more elements mean corrupt dims.
+    if (n > static_cast<int64_t>(tp.ByteSizeLong()))
+        return makeError(ErrorCode::Format, "dims " + shapeToString(shape) + " promise more values than the message holds");
     std::vector<uint8_t> out(static_cast<size_t>(bytes));
     auto need = [&](int have, int64_t want, const char* field) -> Status {
         if (have != want)

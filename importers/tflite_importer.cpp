@@ -1,15 +1,15 @@
 #include "importers/tflite_importer.h"
 
+#include "engine/mapped_file.h"
+#include "importers/tflite_schema.h"
+#include "importers/tflite_sparsity.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
-
-#include "engine/mapped_file.h"
-#include "importers/tflite_schema.h"
-#include "importers/tflite_sparsity.h"
 
 namespace by {
 
@@ -45,12 +45,12 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-template <class V>
-std::string joinNumbers(const V& v, bool brackets) {
+template <class V> std::string joinNumbers(const V& v, bool brackets) {
     std::ostringstream os;
     os.precision(9);
     if (brackets) os << '[';
-    for (size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i];
+    for (size_t i = 0; i < v.size(); ++i)
+        os << (i ? "," : "") << v[i];
     if (brackets) os << ']';
     return os.str();
 }
@@ -71,16 +71,15 @@ Attribute graphAttribute(std::shared_ptr<Graph> g) {
 class Loader {
 public:
     Loader(const std::string& path, std::shared_ptr<const MappedFile> file, const LoadOptions& opts)
-        : m_fileName(std::filesystem::path(path).filename().string()),
-          m_file(std::move(file)),
-          m_fb(m_file->bytes()),
-          m_opts(opts) {}
+        : m_fileName(std::filesystem::path(path).filename().string()), m_file(std::move(file)),
+          m_fb(m_file->bytes()), m_opts(opts) {}
 
     Result<Model> run();
 
 private:
     Error error(ErrorCode code, std::string message, const std::string& where = {}) const {
-        return makeError(code, std::move(message), "loading " + m_fileName + (where.empty() ? "" : ": " + where));
+        return makeError(code, std::move(message),
+                         "loading " + m_fileName + (where.empty() ? "" : ": " + where));
     }
     Error readError(const std::string& where) const { return error(ErrorCode::Format, m_fb.error(), where); }
     Error fromEngine(Error e, const std::string& where) const {
@@ -93,7 +92,8 @@ private:
     Status readTensor(const FbTable& t, size_t ti, Graph& g, const std::string& sgWhere);
     Status readOperator(const FbTable& o, size_t oi, Graph& g, size_t tensorCount, const std::string& sgWhere,
                         int depth, int64_t& expanded);
-    Status decodeOptions(const FbTable& o, Node& node, int depth, int64_t& expanded, const std::string& where);
+    Status decodeOptions(const FbTable& o, Node& node, int depth, int64_t& expanded,
+                         const std::string& where);
     Result<std::span<const uint8_t>> bufferBytes(int64_t index, const std::string& where, const char* field);
     Status readModelMetadata();
     std::string subgraphLabel(size_t index);
@@ -117,10 +117,10 @@ private:
     enum class Visit : uint8_t { None, Active, Done };
     std::vector<Visit> m_visit;
     std::vector<std::shared_ptr<Graph>> m_graphs;
-    std::vector<int64_t> m_expanded;  // nodes of each built subgraph, counting called subgraphs per call
+    std::vector<int64_t> m_expanded; // nodes of each built subgraph, counting called subgraphs per call
     int64_t m_duplicateNames = 0;
-    size_t m_work = 0;       // tensors and operators read so far, called subgraphs included
-    size_t m_workTotal = 0;  // tensors and operators of subgraph 0, for progress
+    size_t m_work = 0;      // tensors and operators read so far, called subgraphs included
+    size_t m_workTotal = 0; // tensors and operators of subgraph 0, for progress
 };
 
 Status Loader::tick() {
@@ -148,7 +148,8 @@ Status Loader::readOperatorCodes() {
         const FbTable c = codes.table(i, "OperatorCode");
         OpCode oc;
         // Codes above 127 only fit builtin_code; older files only set the deprecated int8 field.
-        oc.builtin = static_cast<int>(std::max<int64_t>(c.i8(opcode::deprecatedBuiltinCode), c.i32(opcode::builtinCode)));
+        oc.builtin = static_cast<int>(
+            std::max<int64_t>(c.i8(opcode::deprecatedBuiltinCode), c.i32(opcode::builtinCode)));
         oc.custom = std::string(c.string(opcode::customCode));
         if (m_fb.failed()) return readError("operator code " + std::to_string(i));
         m_opcodes.push_back(std::move(oc));
@@ -156,11 +157,12 @@ Status Loader::readOperatorCodes() {
     return {};
 }
 
-Result<std::span<const uint8_t>> Loader::bufferBytes(int64_t index, const std::string& where, const char* field) {
+Result<std::span<const uint8_t>> Loader::bufferBytes(int64_t index, const std::string& where,
+                                                     const char* field) {
     if (index < 0 || static_cast<size_t>(index) >= m_buffers.size())
         return error(ErrorCode::Format,
-                     "refers to buffer " + std::to_string(index) + ", but the model has " + std::to_string(m_buffers.size()) +
-                         " buffers (field " + field + ")",
+                     "refers to buffer " + std::to_string(index) + ", but the model has " +
+                         std::to_string(m_buffers.size()) + " buffers (field " + field + ")",
                      where);
     const FbTable b = m_buffers.table(static_cast<size_t>(index), "Buffer");
     const uint64_t offset = b.u64(buffer::offset);
@@ -171,8 +173,9 @@ Result<std::span<const uint8_t>> Loader::bufferBytes(int64_t index, const std::s
     if (offset > 1) {
         if (!m_fb.inside(offset, size))
             return error(ErrorCode::Format,
-                         "buffer " + std::to_string(index) + " lies at [" + std::to_string(offset) + ", " + std::to_string(offset + size) +
-                             "), past the end of the file (" + std::to_string(m_fb.size()) + " bytes) (field Buffer.offset)",
+                         "buffer " + std::to_string(index) + " lies at [" + std::to_string(offset) + ", " +
+                             std::to_string(offset + size) + "), past the end of the file (" +
+                             std::to_string(m_fb.size()) + " bytes) (field Buffer.offset)",
                          where);
         return std::span<const uint8_t>(m_fb.data() + offset, static_cast<size_t>(size));
     }
@@ -181,7 +184,8 @@ Result<std::span<const uint8_t>> Loader::bufferBytes(int64_t index, const std::s
 
 Status Loader::readTensor(const FbTable& t, size_t ti, Graph& g, const std::string& sgWhere) {
     const std::string rawName(t.string(tensor::name));
-    const std::string where = sgWhere + ", tensor " + std::to_string(ti) + (rawName.empty() ? "" : " '" + printable(rawName) + "'");
+    const std::string where =
+        sgWhere + ", tensor " + std::to_string(ti) + (rawName.empty() ? "" : " '" + printable(rawName) + "'");
     const bool shapePresent = t.has(tensor::shape);
     const FbVector shapeVec = t.vector(tensor::shape, 4);
     const int type = static_cast<int>(t.i8(tensor::type));
@@ -193,13 +197,17 @@ Status Loader::readTensor(const FbTable& t, size_t ti, Graph& g, const std::stri
     if (m_fb.failed()) return readError(where);
 
     if (shapeVec.size() > kMaxRank)
-        return error(ErrorCode::Format, "rank " + std::to_string(shapeVec.size()) + " is absurd (field Tensor.shape)", where);
+        return error(ErrorCode::Format,
+                     "rank " + std::to_string(shapeVec.size()) + " is absurd (field Tensor.shape)", where);
     Shape shape;
     DimShape dims;
     for (size_t d = 0; d < shapeVec.size(); ++d) {
         const int64_t v = shapeVec.at<int32_t>(d);
         if (v < -1)
-            return error(ErrorCode::Format, "dimension " + std::to_string(d) + " is " + std::to_string(v) + " (field Tensor.shape)", where);
+            return error(ErrorCode::Format,
+                         "dimension " + std::to_string(d) + " is " + std::to_string(v) +
+                             " (field Tensor.shape)",
+                         where);
         shape.push_back(v);
         dims.push_back(v >= 0 ? Dim::of(v) : Dim{});
     }
@@ -210,7 +218,8 @@ Status Loader::readTensor(const FbTable& t, size_t ti, Graph& g, const std::stri
         ++m_duplicateNames;
         const std::string base = v.name + "#" + std::to_string(ti);
         v.name = base;
-        for (int k = 2; g.findValue(v.name) >= 0; ++k) v.name = base + "_" + std::to_string(k);
+        for (int k = 2; g.findValue(v.name) >= 0; ++k)
+            v.name = base + "_" + std::to_string(k);
     }
     v.dtype = dtypeFromTensorType(type);
     if (shapePresent) v.shape = std::move(dims);
@@ -251,12 +260,19 @@ Status Loader::readTensor(const FbTable& t, size_t ti, Graph& g, const std::stri
         if (!bytes) return bytes.error();
         if (!bytes->empty()) {
             if (v.dtype == DType::Undefined)
-                return error(ErrorCode::Unsupported, "constant data of type " + tensorTypeName(type) + " is not supported", where);
-            if (!shapePresent && !sp.present()) shape.clear();  // a constant without a shape is a scalar
+                return error(ErrorCode::Unsupported,
+                             "constant data of type " + tensorTypeName(type) + " is not supported", where);
+            if (!shapePresent && !sp.present()) shape.clear(); // a constant without a shape is a scalar
             for (int64_t d : shape)
-                if (d < 0) return error(ErrorCode::Format, "a constant has an unknown dimension in " + shapeToString(shape) + " (field Tensor.shape)", where);
+                if (d < 0)
+                    return error(ErrorCode::Format,
+                                 "a constant has an unknown dimension in " + shapeToString(shape) +
+                                     " (field Tensor.shape)",
+                                 where);
             const int64_t numel = shapeNumel(shape);
-            if (numel < 0) return error(ErrorCode::Format, "shape " + shapeToString(shape) + " overflows (field Tensor.shape)", where);
+            if (numel < 0)
+                return error(ErrorCode::Format,
+                             "shape " + shapeToString(shape) + " overflows (field Tensor.shape)", where);
             const std::string bufWhere = "buffer " + std::to_string(bufferIndex);
             if (v.dtype == DType::String) {
                 // int32 count, int32 offsets[count + 1] from the buffer start, then the bytes.
@@ -268,21 +284,32 @@ Status Loader::readTensor(const FbTable& t, size_t ti, Graph& g, const std::stri
                 };
                 const int64_t count = rd(0);
                 if (count != numel || static_cast<uint64_t>(count) > (b.size() / 4))
-                    return error(ErrorCode::Format, bufWhere + " holds a string table of " + std::to_string(count) + " entries for shape " + shapeToString(shape), where);
+                    return error(ErrorCode::Format,
+                                 bufWhere + " holds a string table of " + std::to_string(count) +
+                                     " entries for shape " + shapeToString(shape),
+                                 where);
                 std::vector<std::string> strs;
                 strs.reserve(static_cast<size_t>(count));
                 for (int64_t i = 0; i < count; ++i) {
-                    const int64_t a = rd(static_cast<size_t>(4 + 4 * i)), e = rd(static_cast<size_t>(8 + 4 * i));
+                    const int64_t a = rd(static_cast<size_t>(4 + 4 * i)),
+                                  e = rd(static_cast<size_t>(8 + 4 * i));
                     if (a < 0 || e < a || e > static_cast<int64_t>(b.size()))
-                        return error(ErrorCode::Format, bufWhere + ": string " + std::to_string(i) + " has offsets outside the buffer", where);
-                    strs.emplace_back(reinterpret_cast<const char*>(b.data()) + a, static_cast<size_t>(e - a));
+                        return error(ErrorCode::Format,
+                                     bufWhere + ": string " + std::to_string(i) +
+                                         " has offsets outside the buffer",
+                                     where);
+                    strs.emplace_back(reinterpret_cast<const char*>(b.data()) + a,
+                                      static_cast<size_t>(e - a));
                 }
                 v.data = Tensor::fromStrings(shape, std::move(strs));
             } else if (sp.present()) {
                 const auto& info = dtypeInfo(v.dtype);
                 if (info.blockElems != 1 || info.isPacked)
-                    return error(ErrorCode::Unsupported, std::string("sparse ") + dtypeName(v.dtype) + " constants are not supported", where);
-                auto dense = densify(m_fb, sp, shape, static_cast<size_t>(info.blockBytes), *bytes, kMaxDenseSparseBytes);
+                    return error(ErrorCode::Unsupported,
+                                 std::string("sparse ") + dtypeName(v.dtype) + " constants are not supported",
+                                 where);
+                auto dense = densify(m_fb, sp, shape, static_cast<size_t>(info.blockBytes), *bytes,
+                                     kMaxDenseSparseBytes);
                 if (!dense) return fromEngine(dense.error(), where);
                 auto tensor = Tensor::fromBytes(v.dtype, shape, std::move(dense->bytes));
                 if (!tensor) return fromEngine(tensor.error(), where);
@@ -292,8 +319,9 @@ Status Loader::readTensor(const FbTable& t, size_t ti, Graph& g, const std::stri
                 const int64_t need = dtypeStorageBytes(v.dtype, numel);
                 if (need < 0 || need != static_cast<int64_t>(bytes->size()))
                     return error(ErrorCode::Format,
-                                 bufWhere + " holds " + std::to_string(bytes->size()) + " bytes, but " + dtypeName(v.dtype) + " " +
-                                     shapeToString(shape) + " needs " + (need < 0 ? std::string("an impossible size") : std::to_string(need)),
+                                 bufWhere + " holds " + std::to_string(bytes->size()) + " bytes, but " +
+                                     dtypeName(v.dtype) + " " + shapeToString(shape) + " needs " +
+                                     (need < 0 ? std::string("an impossible size") : std::to_string(need)),
                                  where);
                 const auto offset = static_cast<size_t>(bytes->data() - m_file->data());
                 auto tensor = Tensor::fromMapped(m_file, offset, v.dtype, shape);
@@ -303,11 +331,15 @@ Status Loader::readTensor(const FbTable& t, size_t ti, Graph& g, const std::stri
                     // per-tensor, or per-axis along dimension 0.
                     auto qp = std::make_shared<QuantParams>();
                     const bool perTensor = scales.size() == 1;
-                    if (perTensor || (qdim == 0 && !shape.empty() && shape[0] == static_cast<int64_t>(scales.size()) && shape[0] > 0)) {
+                    if (perTensor || (qdim == 0 && !shape.empty() &&
+                                      shape[0] == static_cast<int64_t>(scales.size()) && shape[0] > 0)) {
                         qp->groupSize = perTensor ? std::max<int64_t>(numel, 1) : numel / shape[0];
-                        for (double s : scales) qp->scales.push_back(static_cast<float>(s));
-                        if (zeros.size() == scales.size() && std::any_of(zeros.begin(), zeros.end(), [](int64_t z) { return z != 0; }))
-                            for (int64_t z : zeros) qp->zeros.push_back(static_cast<float>(z));
+                        for (double s : scales)
+                            qp->scales.push_back(static_cast<float>(s));
+                        if (zeros.size() == scales.size() &&
+                            std::any_of(zeros.begin(), zeros.end(), [](int64_t z) { return z != 0; }))
+                            for (int64_t z : zeros)
+                                qp->zeros.push_back(static_cast<float>(z));
                         tensor->setQuant(std::move(qp));
                     }
                 }
@@ -319,7 +351,8 @@ Status Loader::readTensor(const FbTable& t, size_t ti, Graph& g, const std::stri
     return {};
 }
 
-Status Loader::decodeOptions(const FbTable& o, Node& node, int depth, int64_t& expanded, const std::string& where) {
+Status Loader::decodeOptions(const FbTable& o, Node& node, int depth, int64_t& expanded,
+                             const std::string& where) {
     const int type = static_cast<int>(o.u8(op::builtinOptionsType));
     if (type == 0) return {};
     const FbTable opts = o.table(op::builtinOptions, "BuiltinOptions");
@@ -334,23 +367,47 @@ Status Loader::decodeOptions(const FbTable& o, Node& node, int depth, int64_t& e
         const Field field{static_cast<uint16_t>(i), f.name};
         if (f.onlyIfSet && !opts.has(field)) continue;
         switch (f.kind) {
-        case OptionKind::Int8: node.setAttr(f.name, Attribute::ofInt(opts.i8(field, static_cast<int8_t>(f.def)))); break;
-        case OptionKind::Int32: node.setAttr(f.name, Attribute::ofInt(opts.i32(field, static_cast<int32_t>(f.def)))); break;
-        case OptionKind::UInt32: node.setAttr(f.name, Attribute::ofInt(opts.u32(field, static_cast<uint32_t>(f.def)))); break;
-        case OptionKind::Int64: node.setAttr(f.name, Attribute::ofInt(opts.i64(field, static_cast<int64_t>(f.def)))); break;
-        case OptionKind::Bool: node.setAttr(f.name, Attribute::ofInt(opts.boolean(field, f.def != 0) ? 1 : 0)); break;
-        case OptionKind::Float: node.setAttr(f.name, Attribute::ofFloat(opts.f32(field, static_cast<float>(f.def)))); break;
-        case OptionKind::Ints: node.setAttr(f.name, Attribute::ofInts(opts.vector(field, 4).ints())); break;
-        case OptionKind::Floats: node.setAttr(f.name, Attribute::ofFloats(opts.vector(field, 4).floats())); break;
-        case OptionKind::String: node.setAttr(f.name, Attribute::ofString(printable(opts.string(field)))); break;
-        case OptionKind::Padding: node.setAttr(f.name, Attribute::ofString(paddingName(static_cast<int>(opts.i8(field))))); break;
-        case OptionKind::Activation: node.setAttr(f.name, Attribute::ofString(activationName(static_cast<int>(opts.i8(field))))); break;
+        case OptionKind::Int8:
+            node.setAttr(f.name, Attribute::ofInt(opts.i8(field, static_cast<int8_t>(f.def))));
+            break;
+        case OptionKind::Int32:
+            node.setAttr(f.name, Attribute::ofInt(opts.i32(field, static_cast<int32_t>(f.def))));
+            break;
+        case OptionKind::UInt32:
+            node.setAttr(f.name, Attribute::ofInt(opts.u32(field, static_cast<uint32_t>(f.def))));
+            break;
+        case OptionKind::Int64:
+            node.setAttr(f.name, Attribute::ofInt(opts.i64(field, static_cast<int64_t>(f.def))));
+            break;
+        case OptionKind::Bool:
+            node.setAttr(f.name, Attribute::ofInt(opts.boolean(field, f.def != 0) ? 1 : 0));
+            break;
+        case OptionKind::Float:
+            node.setAttr(f.name, Attribute::ofFloat(opts.f32(field, static_cast<float>(f.def))));
+            break;
+        case OptionKind::Ints:
+            node.setAttr(f.name, Attribute::ofInts(opts.vector(field, 4).ints()));
+            break;
+        case OptionKind::Floats:
+            node.setAttr(f.name, Attribute::ofFloats(opts.vector(field, 4).floats()));
+            break;
+        case OptionKind::String:
+            node.setAttr(f.name, Attribute::ofString(printable(opts.string(field))));
+            break;
+        case OptionKind::Padding:
+            node.setAttr(f.name, Attribute::ofString(paddingName(static_cast<int>(opts.i8(field)))));
+            break;
+        case OptionKind::Activation:
+            node.setAttr(f.name, Attribute::ofString(activationName(static_cast<int>(opts.i8(field)))));
+            break;
         case OptionKind::TensorType:
-            node.setAttr(f.name, Attribute::ofString(tensorTypeName(static_cast<int>(opts.i8(field, static_cast<int8_t>(f.def))))));
+            node.setAttr(f.name, Attribute::ofString(tensorTypeName(
+                                     static_cast<int>(opts.i8(field, static_cast<int8_t>(f.def))))));
             break;
         case OptionKind::Enum: {
             const int64_t e = opts.i8(field, static_cast<int8_t>(f.def));
-            node.setAttr(f.name, Attribute::ofString(e >= 0 && e < f.nameCount ? f.names[e] : "VALUE_" + std::to_string(e)));
+            node.setAttr(f.name, Attribute::ofString(
+                                     e >= 0 && e < f.nameCount ? f.names[e] : "VALUE_" + std::to_string(e)));
             break;
         }
         case OptionKind::Subgraph: {
@@ -358,8 +415,9 @@ Status Loader::decodeOptions(const FbTable& o, Node& node, int depth, int64_t& e
             if (m_fb.failed()) return readError(where);
             if (s < 0 || static_cast<size_t>(s) >= m_subgraphs.size())
                 return error(ErrorCode::Format,
-                             "calls subgraph " + std::to_string(s) + ", but the model has " + std::to_string(m_subgraphs.size()) +
-                                 " subgraphs (field " + spec->name + "." + f.name + ")",
+                             "calls subgraph " + std::to_string(s) + ", but the model has " +
+                                 std::to_string(m_subgraphs.size()) + " subgraphs (field " + spec->name +
+                                 "." + f.name + ")",
                              where);
             node.setAttr(f.name, Attribute::ofInt(s));
             auto sub = buildSubgraph(static_cast<size_t>(s), depth + 1);
@@ -367,7 +425,9 @@ Status Loader::decodeOptions(const FbTable& o, Node& node, int depth, int64_t& e
             expanded += m_expanded[static_cast<size_t>(s)];
             if (expanded > kMaxExpandedNodes)
                 return error(ErrorCode::Unsupported,
-                             "the called subgraphs expand to more than " + std::to_string(kMaxExpandedNodes) + " operators", where);
+                             "the called subgraphs expand to more than " + std::to_string(kMaxExpandedNodes) +
+                                 " operators",
+                             where);
             node.setAttr(f.graphAttr, graphAttribute(*sub));
             break;
         }
@@ -377,15 +437,15 @@ Status Loader::decodeOptions(const FbTable& o, Node& node, int depth, int64_t& e
     return {};
 }
 
-Status Loader::readOperator(const FbTable& o, size_t oi, Graph& g, size_t tensorCount, const std::string& sgWhere,
-                            int depth, int64_t& expanded) {
+Status Loader::readOperator(const FbTable& o, size_t oi, Graph& g, size_t tensorCount,
+                            const std::string& sgWhere, int depth, int64_t& expanded) {
     std::string where = sgWhere + ", operator " + std::to_string(oi);
     const int64_t codeIndex = o.u32(op::opcodeIndex);
     if (m_fb.failed()) return readError(where);
     if (codeIndex < 0 || static_cast<size_t>(codeIndex) >= m_opcodes.size())
         return error(ErrorCode::Format,
-                     "opcode_index " + std::to_string(codeIndex) + " is out of range (the model has " + std::to_string(m_opcodes.size()) +
-                         " operator codes) (field Operator.opcode_index)",
+                     "opcode_index " + std::to_string(codeIndex) + " is out of range (the model has " +
+                         std::to_string(m_opcodes.size()) + " operator codes) (field Operator.opcode_index)",
                      where);
     const OpCode& code = m_opcodes[static_cast<size_t>(codeIndex)];
     Node node;
@@ -401,13 +461,15 @@ Status Loader::readOperator(const FbTable& o, size_t oi, Graph& g, size_t tensor
     const FbVector ins = o.vector(op::inputs, 4);
     const FbVector outs = o.vector(op::outputs, 4);
     if (m_fb.failed()) return readError(where);
-    auto indices = [&](const FbVector& vec, const char* what, const char* field, std::vector<int>& out) -> Status {
+    auto indices = [&](const FbVector& vec, const char* what, const char* field,
+                       std::vector<int>& out) -> Status {
         out.reserve(vec.size());
         for (size_t k = 0; k < vec.size(); ++k) {
             const int32_t ti = vec.at<int32_t>(k);
             if (ti < -1 || (ti >= 0 && static_cast<size_t>(ti) >= tensorCount))
                 return error(ErrorCode::Format,
-                             std::string(what) + " " + std::to_string(k) + " refers to tensor " + std::to_string(ti) + ", but the subgraph has " +
+                             std::string(what) + " " + std::to_string(k) + " refers to tensor " +
+                                 std::to_string(ti) + ", but the subgraph has " +
                                  std::to_string(tensorCount) + " tensors (field " + field + ")",
                              where);
             out.push_back(ti);
@@ -432,21 +494,24 @@ Status Loader::readOperator(const FbTable& o, size_t oi, Graph& g, size_t tensor
     if (custom.empty() && largeOffset > 1) {
         if (!m_fb.inside(largeOffset, largeSize))
             return error(ErrorCode::Format,
-                         "custom options at [" + std::to_string(largeOffset) + ", +" + std::to_string(largeSize) +
+                         "custom options at [" + std::to_string(largeOffset) + ", +" +
+                             std::to_string(largeSize) +
                              ") lie past the end of the file (field Operator.large_custom_options_offset)",
                          where);
         customPos = largeOffset;
         customLen = largeSize;
     }
     if (customLen > 0) {
-        auto t = Tensor::fromMapped(m_file, static_cast<size_t>(customPos), DType::U8, {static_cast<int64_t>(customLen)});
+        auto t = Tensor::fromMapped(m_file, static_cast<size_t>(customPos), DType::U8,
+                                    {static_cast<int64_t>(customLen)});
         if (!t) return fromEngine(t.error(), where);
         node.setAttr("custom_options", Attribute::ofTensor(std::move(*t)));
         if (customFormat != 0) node.setAttr("custom_options_format", Attribute::ofInt(customFormat));
     }
     if (std::any_of(mutating.bytes().begin(), mutating.bytes().end(), [](uint8_t b) { return b != 0; })) {
         std::vector<int64_t> flags;
-        for (uint8_t b : mutating.bytes()) flags.push_back(b != 0);
+        for (uint8_t b : mutating.bytes())
+            flags.push_back(b != 0);
         node.setAttr("mutating_variable_inputs", Attribute::ofInts(std::move(flags)));
     }
     if (!intermediates.empty()) node.setAttr("intermediates", Attribute::ofInts(intermediates.ints()));
@@ -462,7 +527,8 @@ Result<std::shared_ptr<Graph>> Loader::buildSubgraph(size_t index, int depth) {
     if (m_visit[index] == Visit::Active)
         return error(ErrorCode::Format, "calls itself (directly or through the subgraphs it calls)", sgWhere);
     if (depth > kMaxSubgraphDepth)
-        return error(ErrorCode::Unsupported, "subgraphs nest deeper than " + std::to_string(kMaxSubgraphDepth) + " levels", sgWhere);
+        return error(ErrorCode::Unsupported,
+                     "subgraphs nest deeper than " + std::to_string(kMaxSubgraphDepth) + " levels", sgWhere);
     m_visit[index] = Visit::Active;
 
     const FbTable sg = m_subgraphs.table(index, "SubGraph");
@@ -487,8 +553,9 @@ Result<std::shared_ptr<Graph>> Loader::buildSubgraph(size_t index, int depth) {
             const int32_t ti = vec.at<int32_t>(k);
             if (ti < 0 || static_cast<size_t>(ti) >= tensors.size())
                 return error(ErrorCode::Format,
-                             std::string(field) + "[" + std::to_string(k) + "] refers to tensor " + std::to_string(ti) +
-                                 ", but the subgraph has " + std::to_string(tensors.size()) + " tensors",
+                             std::string(field) + "[" + std::to_string(k) + "] refers to tensor " +
+                                 std::to_string(ti) + ", but the subgraph has " +
+                                 std::to_string(tensors.size()) + " tensors",
                              sgWhere);
             out.push_back(ti);
         }
@@ -537,11 +604,16 @@ Status Loader::readModelMetadata() {
         auto bytes = bufferBytes(b, where, metadata::buffer.name);
         if (!bytes) return bytes.error();
         std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-        while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
-        const bool isText = !text.empty() && text.size() <= 4096 &&
-                            std::all_of(text.begin(), text.end(), [](char c) { return (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t'; });
-        m_model.metadata.emplace_back("tflite.metadata." + name,
-                                      MetaValue::ofString(isText ? std::string(text) : std::to_string(bytes->size()) + " bytes (binary)"));
+        while (!text.empty() && text.back() == '\0')
+            text.remove_suffix(1);
+        const bool isText =
+            !text.empty() && text.size() <= 4096 && std::all_of(text.begin(), text.end(), [](char c) {
+                return (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t';
+            });
+        m_model.metadata.emplace_back(
+            "tflite.metadata." + name,
+            MetaValue::ofString(isText ? std::string(text)
+                                       : std::to_string(bytes->size()) + " bytes (binary)"));
     }
 
     const FbVector sigs = m_root.vector(model::signatureDefs, 4);
@@ -551,16 +623,19 @@ Status Loader::readModelMetadata() {
         const std::string key = printable(s.string(signature::key));
         const int64_t sgIndex = s.u32(signature::subgraphIndex);
         std::string text = "subgraph " + std::to_string(sgIndex);
-        for (const auto& [field, label] : {std::pair{signature::inputs, "inputs"}, std::pair{signature::outputs, "outputs"}}) {
+        for (const auto& [field, label] :
+             {std::pair{signature::inputs, "inputs"}, std::pair{signature::outputs, "outputs"}}) {
             const FbVector maps = s.vector(field, 4);
             text += std::string("; ") + label + ":";
             for (size_t k = 0; k < maps.size(); ++k) {
                 const FbTable m = maps.table(k, "TensorMap");
-                text += (k ? ", " : " ") + printable(m.string(signature::tensorName)) + "=tensor " + std::to_string(m.u32(signature::tensorIndex));
+                text += (k ? ", " : " ") + printable(m.string(signature::tensorName)) + "=tensor " +
+                        std::to_string(m.u32(signature::tensorIndex));
             }
         }
         if (m_fb.failed()) return readError("signature " + std::to_string(i));
-        m_model.metadata.emplace_back("tflite.signature." + (key.empty() ? std::to_string(i) : key), MetaValue::ofString(text));
+        m_model.metadata.emplace_back("tflite.signature." + (key.empty() ? std::to_string(i) : key),
+                                      MetaValue::ofString(text));
     }
     return {};
 }
@@ -568,10 +643,12 @@ Status Loader::readModelMetadata() {
 Result<Model> Loader::run() {
     const size_t size = m_fb.size();
     if (size < 8)
-        return error(ErrorCode::Format, "the file is too short (" + std::to_string(size) + " bytes) to be a TFLite model");
+        return error(ErrorCode::Format,
+                     "the file is too short (" + std::to_string(size) + " bytes) to be a TFLite model");
     const std::string_view ident(reinterpret_cast<const char*>(m_fb.data()) + 4, 4);
     if (ident != "TFL3")
-        return error(ErrorCode::Format, "the file identifier is '" + printable(ident) + "', not 'TFL3': not a TFLite flatbuffer");
+        return error(ErrorCode::Format, "the file identifier is '" + printable(ident) +
+                                            "', not 'TFL3': not a TFLite flatbuffer");
     if (m_opts.progress) m_opts.progress->report(0.0, "reading the model");
 
     m_root = FbTable::root(m_fb, "Model");
@@ -583,7 +660,8 @@ Result<Model> Loader::run() {
     if (m_fb.failed()) return readError("model header");
     BY_TRY(readModelMetadata());
     BY_TRY(readOperatorCodes());
-    if (m_subgraphs.empty()) return error(ErrorCode::Format, "the model has no subgraphs (field Model.subgraphs)");
+    if (m_subgraphs.empty())
+        return error(ErrorCode::Format, "the model has no subgraphs (field Model.subgraphs)");
 
     m_visit.assign(m_subgraphs.size(), Visit::None);
     m_graphs.assign(m_subgraphs.size(), nullptr);
@@ -607,18 +685,21 @@ Result<Model> Loader::run() {
             if (m_visit[i] != Visit::None) continue;
             if (!unreferenced.empty()) unreferenced += ", ";
             unreferenced += label;
-            m_model.warnings.push_back(label + " is not called by any operator reachable from subgraph 0; it is not part of the graph");
+            m_model.warnings.push_back(
+                label +
+                " is not called by any operator reachable from subgraph 0; it is not part of the graph");
         }
         if (m_fb.failed()) return readError("subgraph names");
         m_model.metadata.emplace_back("tflite.subgraphs", std::move(names));
-        if (!unreferenced.empty()) m_model.metadata.emplace_back("tflite.unreferenced_subgraphs", MetaValue::ofString(unreferenced));
+        if (!unreferenced.empty())
+            m_model.metadata.emplace_back("tflite.unreferenced_subgraphs", MetaValue::ofString(unreferenced));
     }
     if (auto st = m_model.graph.validate(); !st) return fromEngine(st.error(), "subgraph 0");
     if (m_opts.progress) m_opts.progress->report(1.0, "done");
     return std::move(m_model);
 }
 
-}  // namespace
+} // namespace
 
 int TfliteImporter::probe(std::string_view head, const std::string& path) const {
     if (head.size() >= 8 && head.substr(4, 4) == "TFL3") return 95;
@@ -637,6 +718,8 @@ Result<Model> TfliteImporter::load(const std::string& path, const LoadOptions& o
     return loader.run();
 }
 
-std::unique_ptr<Importer> makeTfliteImporter() { return std::make_unique<TfliteImporter>(); }
+std::unique_ptr<Importer> makeTfliteImporter() {
+    return std::make_unique<TfliteImporter>();
+}
 
-}  // namespace by
+} // namespace by

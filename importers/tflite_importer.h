@@ -20,12 +20,12 @@
 //   quantized per tensor or along dimension 0 also get QuantParams so Tensor::toFloats dequantizes.
 // - Model::metadata: "tflite.schema_version", "tflite.description", "tflite.metadata.<name>" (text
 //   buffers as text, binary ones as a byte count), "tflite.signature.<key>", "tflite.subgraphs".
+#include "importers/importer.h"
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "importers/importer.h"
 
 namespace by {
 
@@ -38,4 +38,4 @@ public:
     Result<Model> load(const std::string& path, const LoadOptions& opts) const override;
 };
 
-}  // namespace by
+} // namespace by

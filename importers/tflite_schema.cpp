@@ -8,8 +8,10 @@ namespace by::tflite {
 // ---- Reader ----
 
 namespace {
-std::string atByte(uint64_t pos) { return " at byte " + std::to_string(pos); }
-}  // namespace
+std::string atByte(uint64_t pos) {
+    return " at byte " + std::to_string(pos);
+}
+} // namespace
 
 FbTable FbTable::at(FbBuffer& buf, uint64_t pos, const char* type) {
     int32_t soffset = 0;
@@ -54,7 +56,9 @@ FbTable FbTable::root(FbBuffer& buf, const char* type) {
     return at(buf, root, type);
 }
 
-std::string FbTable::where(Field f) const { return std::string(f.name) + " (" + m_type + " table" + atByte(m_pos) + ")"; }
+std::string FbTable::where(Field f) const {
+    return std::string(f.name) + " (" + m_type + " table" + atByte(m_pos) + ")";
+}
 
 bool FbTable::has(Field f) const {
     if (!m_buf) return false;
@@ -120,8 +124,8 @@ FbVector readVectorAt(FbBuffer& buf, uint64_t pos, size_t elemSize, const char* 
     }
     const uint64_t bytes = uint64_t(n) * elemSize;
     if (!buf.inside(pos + 4, bytes)) {
-        buf.fail(std::string(what) + ": vector" + atByte(pos) + " of " + std::to_string(n) + " elements runs past the end of the file (" +
-                 std::to_string(buf.size()) + " bytes)");
+        buf.fail(std::string(what) + ": vector" + atByte(pos) + " of " + std::to_string(n) +
+                 " elements runs past the end of the file (" + std::to_string(buf.size()) + " bytes)");
         return {};
     }
     FbVector v;
@@ -165,10 +169,18 @@ std::vector<int64_t> FbVector::ints(bool isSigned) const {
     out.reserve(m_size);
     for (size_t i = 0; i < m_size; ++i) {
         switch (m_elemSize) {
-        case 1: out.push_back(isSigned ? int64_t(at<int8_t>(i)) : int64_t(at<uint8_t>(i))); break;
-        case 2: out.push_back(isSigned ? int64_t(at<int16_t>(i)) : int64_t(at<uint16_t>(i))); break;
-        case 4: out.push_back(isSigned ? int64_t(at<int32_t>(i)) : int64_t(at<uint32_t>(i))); break;
-        default: out.push_back(at<int64_t>(i)); break;
+        case 1:
+            out.push_back(isSigned ? int64_t(at<int8_t>(i)) : int64_t(at<uint8_t>(i)));
+            break;
+        case 2:
+            out.push_back(isSigned ? int64_t(at<int16_t>(i)) : int64_t(at<uint16_t>(i)));
+            break;
+        case 4:
+            out.push_back(isSigned ? int64_t(at<int32_t>(i)) : int64_t(at<uint32_t>(i)));
+            break;
+        default:
+            out.push_back(at<int64_t>(i));
+            break;
         }
     }
     return out;
@@ -177,7 +189,8 @@ std::vector<int64_t> FbVector::ints(bool isSigned) const {
 std::vector<double> FbVector::floats() const {
     std::vector<double> out;
     out.reserve(m_size);
-    for (size_t i = 0; i < m_size; ++i) out.push_back(m_elemSize == 8 ? at<double>(i) : double(at<float>(i)));
+    for (size_t i = 0; i < m_size; ++i)
+        out.push_back(m_elemSize == 8 ? at<double>(i) : double(at<float>(i)));
     return out;
 }
 
@@ -185,75 +198,100 @@ std::vector<double> FbVector::floats() const {
 
 DType dtypeFromTensorType(int type) {
     switch (type) {
-    case 0: return DType::F32;
-    case 1: return DType::F16;
-    case 2: return DType::I32;
-    case 3: return DType::U8;
-    case 4: return DType::I64;
-    case 5: return DType::String;
-    case 6: return DType::Bool;
-    case 7: return DType::I16;
-    case 8: return DType::Complex64;
-    case 9: return DType::I8;
-    case 10: return DType::F64;
-    case 11: return DType::Complex128;
-    case 12: return DType::U64;
-    case 15: return DType::U32;
-    case 16: return DType::U16;
-    case 17: return DType::Int4;
-    case 18: return DType::BF16;
-    default: return DType::Undefined;  // RESOURCE, VARIANT, unknown
+    case 0:
+        return DType::F32;
+    case 1:
+        return DType::F16;
+    case 2:
+        return DType::I32;
+    case 3:
+        return DType::U8;
+    case 4:
+        return DType::I64;
+    case 5:
+        return DType::String;
+    case 6:
+        return DType::Bool;
+    case 7:
+        return DType::I16;
+    case 8:
+        return DType::Complex64;
+    case 9:
+        return DType::I8;
+    case 10:
+        return DType::F64;
+    case 11:
+        return DType::Complex128;
+    case 12:
+        return DType::U64;
+    case 15:
+        return DType::U32;
+    case 16:
+        return DType::U16;
+    case 17:
+        return DType::Int4;
+    case 18:
+        return DType::BF16;
+    default:
+        return DType::Undefined; // RESOURCE, VARIANT, unknown
     }
 }
 
 std::string tensorTypeName(int type) {
     static constexpr std::array<const char*, 19> kNames = {
-        "FLOAT32", "FLOAT16", "INT32",  "UINT8",      "INT64",  "STRING",   "BOOL",
-        "INT16",   "COMPLEX64", "INT8", "FLOAT64",    "COMPLEX128", "UINT64", "RESOURCE",
-        "VARIANT", "UINT32",  "UINT16", "INT4",       "BFLOAT16"};
+        "FLOAT32", "FLOAT16",   "INT32",  "UINT8",   "INT64",      "STRING", "BOOL",
+        "INT16",   "COMPLEX64", "INT8",   "FLOAT64", "COMPLEX128", "UINT64", "RESOURCE",
+        "VARIANT", "UINT32",    "UINT16", "INT4",    "BFLOAT16"};
     if (type >= 0 && static_cast<size_t>(type) < kNames.size()) return kNames[static_cast<size_t>(type)];
     return "TYPE_" + std::to_string(type);
 }
 
 std::string builtinOperatorName(int code) {
-    // BuiltinOperator, codes 0..209 in order.
+    // BuiltinOperator: the name of code n is kNames[n].
+    // clang-format off
     static constexpr std::array<const char*, 210> kNames = {
-        "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE",
-        "DEQUANTIZE", "EMBEDDING_LOOKUP", "FLOOR", "FULLY_CONNECTED", "HASHTABLE_LOOKUP",
-        "L2_NORMALIZATION", "L2_POOL_2D", "LOCAL_RESPONSE_NORMALIZATION", "LOGISTIC", "LSH_PROJECTION",
-        "LSTM", "MAX_POOL_2D", "MUL", "RELU", "RELU_N1_TO_1", "RELU6", "RESHAPE", "RESIZE_BILINEAR", "RNN",
-        "SOFTMAX", "SPACE_TO_DEPTH", "SVDF", "TANH", "CONCAT_EMBEDDINGS", "SKIP_GRAM", "CALL", "CUSTOM",
-        "EMBEDDING_LOOKUP_SPARSE", "PAD", "UNIDIRECTIONAL_SEQUENCE_RNN", "GATHER", "BATCH_TO_SPACE_ND",
-        "SPACE_TO_BATCH_ND", "TRANSPOSE", "MEAN", "SUB", "DIV", "SQUEEZE", "UNIDIRECTIONAL_SEQUENCE_LSTM",
-        "STRIDED_SLICE", "BIDIRECTIONAL_SEQUENCE_RNN", "EXP", "TOPK_V2", "SPLIT", "LOG_SOFTMAX", "DELEGATE",
-        "BIDIRECTIONAL_SEQUENCE_LSTM", "CAST", "PRELU", "MAXIMUM", "ARG_MAX", "MINIMUM", "LESS", "NEG",
-        "PADV2", "GREATER", "GREATER_EQUAL", "LESS_EQUAL", "SELECT", "SLICE", "SIN", "TRANSPOSE_CONV",
-        "SPARSE_TO_DENSE", "TILE", "EXPAND_DIMS", "EQUAL", "NOT_EQUAL", "LOG", "SUM", "SQRT", "RSQRT",
-        "SHAPE", "POW", "ARG_MIN", "FAKE_QUANT", "REDUCE_PROD", "REDUCE_MAX", "PACK", "LOGICAL_OR",
-        "ONE_HOT", "LOGICAL_AND", "LOGICAL_NOT", "UNPACK", "REDUCE_MIN", "FLOOR_DIV", "REDUCE_ANY",
-        "SQUARE", "ZEROS_LIKE", "FILL", "FLOOR_MOD", "RANGE", "RESIZE_NEAREST_NEIGHBOR", "LEAKY_RELU",
-        "SQUARED_DIFFERENCE", "MIRROR_PAD", "ABS", "SPLIT_V", "UNIQUE", "CEIL", "REVERSE_V2", "ADD_N",
-        "GATHER_ND", "COS", "WHERE", "RANK", "ELU", "REVERSE_SEQUENCE", "MATRIX_DIAG", "QUANTIZE",
-        "MATRIX_SET_DIAG", "ROUND", "HARD_SWISH", "IF", "WHILE", "NON_MAX_SUPPRESSION_V4",
-        "NON_MAX_SUPPRESSION_V5", "SCATTER_ND", "SELECT_V2", "DENSIFY", "SEGMENT_SUM", "BATCH_MATMUL",
-        "PLACEHOLDER_FOR_GREATER_OP_CODES", "CUMSUM", "CALL_ONCE", "BROADCAST_TO", "RFFT2D", "CONV_3D",
-        "IMAG", "REAL", "COMPLEX_ABS", "HASHTABLE", "HASHTABLE_FIND", "HASHTABLE_IMPORT", "HASHTABLE_SIZE",
-        "REDUCE_ALL", "CONV_3D_TRANSPOSE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE",
-        "BROADCAST_ARGS", "RANDOM_STANDARD_NORMAL", "BUCKETIZE", "RANDOM_UNIFORM", "MULTINOMIAL", "GELU",
-        "DYNAMIC_UPDATE_SLICE", "RELU_0_TO_1", "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MAX",
-        "UNSORTED_SEGMENT_SUM", "ATAN2", "UNSORTED_SEGMENT_MIN", "SIGN", "BITCAST", "BITWISE_XOR",
-        "RIGHT_SHIFT", "STABLEHLO_LOGISTIC", "STABLEHLO_ADD", "STABLEHLO_DIVIDE", "STABLEHLO_MULTIPLY",
-        "STABLEHLO_MAXIMUM", "STABLEHLO_RESHAPE", "STABLEHLO_CLAMP", "STABLEHLO_CONCATENATE",
-        "STABLEHLO_BROADCAST_IN_DIM", "STABLEHLO_CONVOLUTION", "STABLEHLO_SLICE", "STABLEHLO_CUSTOM_CALL",
-        "STABLEHLO_REDUCE", "STABLEHLO_ABS", "STABLEHLO_AND", "STABLEHLO_COSINE", "STABLEHLO_EXPONENTIAL",
-        "STABLEHLO_FLOOR", "STABLEHLO_LOG", "STABLEHLO_MINIMUM", "STABLEHLO_NEGATE", "STABLEHLO_OR",
-        "STABLEHLO_POWER", "STABLEHLO_REMAINDER", "STABLEHLO_RSQRT", "STABLEHLO_SELECT",
-        "STABLEHLO_SUBTRACT", "STABLEHLO_TANH", "STABLEHLO_SCATTER", "STABLEHLO_COMPARE",
-        "STABLEHLO_CONVERT", "STABLEHLO_DYNAMIC_SLICE", "STABLEHLO_DYNAMIC_UPDATE_SLICE", "STABLEHLO_PAD",
-        "STABLEHLO_IOTA", "STABLEHLO_DOT_GENERAL", "STABLEHLO_REDUCE_WINDOW", "STABLEHLO_SORT",
-        "STABLEHLO_WHILE", "STABLEHLO_GATHER", "STABLEHLO_TRANSPOSE", "DILATE",
-        "STABLEHLO_RNG_BIT_GENERATOR", "REDUCE_WINDOW", "STABLEHLO_COMPOSITE", "STABLEHLO_SHIFT_LEFT",
-        "STABLEHLO_CBRT", "STABLEHLO_CASE"};
+        /*   0 */ "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE",
+        /*   6 */ "DEQUANTIZE", "EMBEDDING_LOOKUP", "FLOOR", "FULLY_CONNECTED", "HASHTABLE_LOOKUP",
+        /*  11 */ "L2_NORMALIZATION", "L2_POOL_2D", "LOCAL_RESPONSE_NORMALIZATION", "LOGISTIC",
+        /*  15 */ "LSH_PROJECTION", "LSTM", "MAX_POOL_2D", "MUL", "RELU", "RELU_N1_TO_1", "RELU6", "RESHAPE",
+        /*  23 */ "RESIZE_BILINEAR", "RNN", "SOFTMAX", "SPACE_TO_DEPTH", "SVDF", "TANH", "CONCAT_EMBEDDINGS",
+        /*  30 */ "SKIP_GRAM", "CALL", "CUSTOM", "EMBEDDING_LOOKUP_SPARSE", "PAD",
+        /*  35 */ "UNIDIRECTIONAL_SEQUENCE_RNN", "GATHER", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND",
+        /*  39 */ "TRANSPOSE", "MEAN", "SUB", "DIV", "SQUEEZE", "UNIDIRECTIONAL_SEQUENCE_LSTM",
+        /*  45 */ "STRIDED_SLICE", "BIDIRECTIONAL_SEQUENCE_RNN", "EXP", "TOPK_V2", "SPLIT", "LOG_SOFTMAX",
+        /*  51 */ "DELEGATE", "BIDIRECTIONAL_SEQUENCE_LSTM", "CAST", "PRELU", "MAXIMUM", "ARG_MAX", "MINIMUM",
+        /*  58 */ "LESS", "NEG", "PADV2", "GREATER", "GREATER_EQUAL", "LESS_EQUAL", "SELECT", "SLICE", "SIN",
+        /*  67 */ "TRANSPOSE_CONV", "SPARSE_TO_DENSE", "TILE", "EXPAND_DIMS", "EQUAL", "NOT_EQUAL", "LOG",
+        /*  74 */ "SUM", "SQRT", "RSQRT", "SHAPE", "POW", "ARG_MIN", "FAKE_QUANT", "REDUCE_PROD",
+        /*  82 */ "REDUCE_MAX", "PACK", "LOGICAL_OR", "ONE_HOT", "LOGICAL_AND", "LOGICAL_NOT", "UNPACK",
+        /*  89 */ "REDUCE_MIN", "FLOOR_DIV", "REDUCE_ANY", "SQUARE", "ZEROS_LIKE", "FILL", "FLOOR_MOD",
+        /*  96 */ "RANGE", "RESIZE_NEAREST_NEIGHBOR", "LEAKY_RELU", "SQUARED_DIFFERENCE", "MIRROR_PAD", "ABS",
+        /* 102 */ "SPLIT_V", "UNIQUE", "CEIL", "REVERSE_V2", "ADD_N", "GATHER_ND", "COS", "WHERE", "RANK",
+        /* 111 */ "ELU", "REVERSE_SEQUENCE", "MATRIX_DIAG", "QUANTIZE", "MATRIX_SET_DIAG", "ROUND",
+        /* 117 */ "HARD_SWISH", "IF", "WHILE", "NON_MAX_SUPPRESSION_V4", "NON_MAX_SUPPRESSION_V5",
+        /* 122 */ "SCATTER_ND", "SELECT_V2", "DENSIFY", "SEGMENT_SUM", "BATCH_MATMUL",
+        /* 127 */ "PLACEHOLDER_FOR_GREATER_OP_CODES", "CUMSUM", "CALL_ONCE", "BROADCAST_TO", "RFFT2D",
+        /* 132 */ "CONV_3D", "IMAG", "REAL", "COMPLEX_ABS", "HASHTABLE", "HASHTABLE_FIND", "HASHTABLE_IMPORT",
+        /* 139 */ "HASHTABLE_SIZE", "REDUCE_ALL", "CONV_3D_TRANSPOSE", "VAR_HANDLE", "READ_VARIABLE",
+        /* 144 */ "ASSIGN_VARIABLE", "BROADCAST_ARGS", "RANDOM_STANDARD_NORMAL", "BUCKETIZE",
+        /* 148 */ "RANDOM_UNIFORM", "MULTINOMIAL", "GELU", "DYNAMIC_UPDATE_SLICE", "RELU_0_TO_1",
+        /* 153 */ "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MAX", "UNSORTED_SEGMENT_SUM", "ATAN2",
+        /* 157 */ "UNSORTED_SEGMENT_MIN", "SIGN", "BITCAST", "BITWISE_XOR", "RIGHT_SHIFT",
+        /* 162 */ "STABLEHLO_LOGISTIC", "STABLEHLO_ADD", "STABLEHLO_DIVIDE", "STABLEHLO_MULTIPLY",
+        /* 166 */ "STABLEHLO_MAXIMUM", "STABLEHLO_RESHAPE", "STABLEHLO_CLAMP", "STABLEHLO_CONCATENATE",
+        /* 170 */ "STABLEHLO_BROADCAST_IN_DIM", "STABLEHLO_CONVOLUTION", "STABLEHLO_SLICE",
+        /* 173 */ "STABLEHLO_CUSTOM_CALL", "STABLEHLO_REDUCE", "STABLEHLO_ABS", "STABLEHLO_AND",
+        /* 177 */ "STABLEHLO_COSINE", "STABLEHLO_EXPONENTIAL", "STABLEHLO_FLOOR", "STABLEHLO_LOG",
+        /* 181 */ "STABLEHLO_MINIMUM", "STABLEHLO_NEGATE", "STABLEHLO_OR", "STABLEHLO_POWER",
+        /* 185 */ "STABLEHLO_REMAINDER", "STABLEHLO_RSQRT", "STABLEHLO_SELECT", "STABLEHLO_SUBTRACT",
+        /* 189 */ "STABLEHLO_TANH", "STABLEHLO_SCATTER", "STABLEHLO_COMPARE", "STABLEHLO_CONVERT",
+        /* 193 */ "STABLEHLO_DYNAMIC_SLICE", "STABLEHLO_DYNAMIC_UPDATE_SLICE", "STABLEHLO_PAD",
+        /* 196 */ "STABLEHLO_IOTA", "STABLEHLO_DOT_GENERAL", "STABLEHLO_REDUCE_WINDOW", "STABLEHLO_SORT",
+        /* 200 */ "STABLEHLO_WHILE", "STABLEHLO_GATHER", "STABLEHLO_TRANSPOSE", "DILATE",
+        /* 204 */ "STABLEHLO_RNG_BIT_GENERATOR", "REDUCE_WINDOW", "STABLEHLO_COMPOSITE",
+        /* 207 */ "STABLEHLO_SHIFT_LEFT", "STABLEHLO_CBRT", "STABLEHLO_CASE",
+    };
+    // clang-format on
     if (code >= 0 && static_cast<size_t>(code) < kNames.size()) return kNames[static_cast<size_t>(code)];
     return "BUILTIN_" + std::to_string(code);
 }
@@ -265,7 +303,8 @@ std::string paddingName(int v) {
 }
 
 std::string activationName(int v) {
-    static constexpr std::array<const char*, 6> kNames = {"NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT"};
+    static constexpr std::array<const char*, 6> kNames = {"NONE",  "RELU", "RELU_N1_TO_1",
+                                                          "RELU6", "TANH", "SIGN_BIT"};
     if (v >= 0 && static_cast<size_t>(v) < kNames.size()) return kNames[static_cast<size_t>(v)];
     return "ACTIVATION_" + std::to_string(v);
 }
@@ -279,18 +318,37 @@ constexpr const char* kLstmKernelTypes[] = {"FULL", "BASIC"};
 constexpr const char* kLshTypes[] = {"UNKNOWN", "SPARSE", "DENSE"};
 constexpr const char* kCombiners[] = {"SUM", "MEAN", "SQRTN"};
 
-OptionField i32(const char* n, double def = 0) { return {n, OptionKind::Int32, def}; }
-OptionField i64(const char* n) { return {n, OptionKind::Int64}; }
-OptionField boolean(const char* n, bool def = false) { return {n, OptionKind::Bool, def ? 1.0 : 0.0}; }
-OptionField f32(const char* n, double def = 0) { return {n, OptionKind::Float, def}; }
-OptionField ints(const char* n) { return {n, OptionKind::Ints}; }
-OptionField floats(const char* n) { return {n, OptionKind::Floats}; }
-OptionField str(const char* n) { return {n, OptionKind::String}; }
-OptionField padding() { return {"padding", OptionKind::Padding}; }
-OptionField act() { return {"fused_activation_function", OptionKind::Activation}; }
-OptionField ttype(const char* n, double def = 0) { return {n, OptionKind::TensorType, def}; }
-template <size_t N>
-OptionField enumeration(const char* n, const char* const (&names)[N]) {
+OptionField i32(const char* n, double def = 0) {
+    return {n, OptionKind::Int32, def};
+}
+OptionField i64(const char* n) {
+    return {n, OptionKind::Int64};
+}
+OptionField boolean(const char* n, bool def = false) {
+    return {n, OptionKind::Bool, def ? 1.0 : 0.0};
+}
+OptionField f32(const char* n, double def = 0) {
+    return {n, OptionKind::Float, def};
+}
+OptionField ints(const char* n) {
+    return {n, OptionKind::Ints};
+}
+OptionField floats(const char* n) {
+    return {n, OptionKind::Floats};
+}
+OptionField str(const char* n) {
+    return {n, OptionKind::String};
+}
+OptionField padding() {
+    return {"padding", OptionKind::Padding};
+}
+OptionField act() {
+    return {"fused_activation_function", OptionKind::Activation};
+}
+OptionField ttype(const char* n, double def = 0) {
+    return {n, OptionKind::TensorType, def};
+}
+template <size_t N> OptionField enumeration(const char* n, const char* const (&names)[N]) {
     return {n, OptionKind::Enum, 0, names, static_cast<int>(N)};
 }
 OptionField subgraphIndex(const char* n, const char* graphAttr) {
@@ -307,21 +365,38 @@ std::vector<OptionsSpec> makeSpecs() {
     const auto asym = rare(boolean("asymmetric_quantize_inputs"));
     const auto biasType = rare(ttype("quantized_bias_type"));
     return {
-        {1, "Conv2DOptions", {padding(), i32("stride_w"), i32("stride_h"), act(), i32("dilation_w_factor", 1), i32("dilation_h_factor", 1), biasType}},
-        {2, "DepthwiseConv2DOptions", {padding(), i32("stride_w"), i32("stride_h"), i32("depth_multiplier"), act(), i32("dilation_w_factor", 1), i32("dilation_h_factor", 1)}},
-        {3, "ConcatEmbeddingsOptions", {i32("num_channels"), ints("num_columns_per_channel"), ints("embedding_dim_per_channel")}},
+        {1,
+         "Conv2DOptions",
+         {padding(), i32("stride_w"), i32("stride_h"), act(), i32("dilation_w_factor", 1),
+          i32("dilation_h_factor", 1), biasType}},
+        {2,
+         "DepthwiseConv2DOptions",
+         {padding(), i32("stride_w"), i32("stride_h"), i32("depth_multiplier"), act(),
+          i32("dilation_w_factor", 1), i32("dilation_h_factor", 1)}},
+        {3,
+         "ConcatEmbeddingsOptions",
+         {i32("num_channels"), ints("num_columns_per_channel"), ints("embedding_dim_per_channel")}},
         {4, "LSHProjectionOptions", {enumeration("type", kLshTypes)}},
-        {5, "Pool2DOptions", {padding(), i32("stride_w"), i32("stride_h"), i32("filter_width"), i32("filter_height"), act()}},
+        {5,
+         "Pool2DOptions",
+         {padding(), i32("stride_w"), i32("stride_h"), i32("filter_width"), i32("filter_height"), act()}},
         {6, "SVDFOptions", {i32("rank"), act(), asym}},
         {7, "RNNOptions", {act(), asym}},
-        {8, "FullyConnectedOptions", {act(), enumeration("weights_format", kWeightsFormats), boolean("keep_num_dims"), asym, biasType}},
+        {8,
+         "FullyConnectedOptions",
+         {act(), enumeration("weights_format", kWeightsFormats), boolean("keep_num_dims"), asym, biasType}},
         {9, "SoftmaxOptions", {f32("beta")}},
         {10, "ConcatenationOptions", {i32("axis"), act()}},
         {11, "AddOptions", {act(), rare(boolean("pot_scale_int16", true))}},
         {12, "L2NormOptions", {act()}},
         {13, "LocalResponseNormalizationOptions", {i32("radius"), f32("bias"), f32("alpha"), f32("beta")}},
-        {14, "LSTMOptions", {act(), f32("cell_clip"), f32("proj_clip"), enumeration("kernel_type", kLstmKernelTypes), asym}},
-        {15, "ResizeBilinearOptions", {rare(i32("new_height")), rare(i32("new_width")), boolean("align_corners"), boolean("half_pixel_centers")}},
+        {14,
+         "LSTMOptions",
+         {act(), f32("cell_clip"), f32("proj_clip"), enumeration("kernel_type", kLstmKernelTypes), asym}},
+        {15,
+         "ResizeBilinearOptions",
+         {rare(i32("new_height")), rare(i32("new_width")), boolean("align_corners"),
+          boolean("half_pixel_centers")}},
         {16, "CallOptions", {subgraphIndex("subgraph", "callee_subgraph")}},
         {17, "ReshapeOptions", {ints("new_shape")}},
         {18, "SkipGramOptions", {i32("ngram_size"), i32("max_skip_size"), boolean("include_all_ngrams")}},
@@ -338,7 +413,10 @@ std::vector<OptionsSpec> makeSpecs() {
         {29, "DivOptions", {act()}},
         {30, "SqueezeOptions", {ints("squeeze_dims")}},
         {31, "SequenceRNNOptions", {boolean("time_major"), act(), asym}},
-        {32, "StridedSliceOptions", {i32("begin_mask"), i32("end_mask"), i32("ellipsis_mask"), i32("new_axis_mask"), i32("shrink_axis_mask"), rare(boolean("offset"))}},
+        {32,
+         "StridedSliceOptions",
+         {i32("begin_mask"), i32("end_mask"), i32("ellipsis_mask"), i32("new_axis_mask"),
+          i32("shrink_axis_mask"), rare(boolean("offset"))}},
         {33, "ExpOptions", {}},
         {34, "TopKV2Options", {}},
         {35, "SplitOptions", {i32("num_splits")}},
@@ -375,9 +453,17 @@ std::vector<OptionsSpec> makeSpecs() {
         {66, "SquareOptions", {}},
         {67, "ZerosLikeOptions", {}},
         {68, "FillOptions", {}},
-        {69, "BidirectionalSequenceLSTMOptions", {act(), f32("cell_clip"), f32("proj_clip"), boolean("merge_outputs"), boolean("time_major", true), asym}},
-        {70, "BidirectionalSequenceRNNOptions", {boolean("time_major"), act(), boolean("merge_outputs"), asym}},
-        {71, "UnidirectionalSequenceLSTMOptions", {act(), f32("cell_clip"), f32("proj_clip"), boolean("time_major"), asym, rare(boolean("diagonal_recurrent_tensors"))}},
+        {69,
+         "BidirectionalSequenceLSTMOptions",
+         {act(), f32("cell_clip"), f32("proj_clip"), boolean("merge_outputs"), boolean("time_major", true),
+          asym}},
+        {70,
+         "BidirectionalSequenceRNNOptions",
+         {boolean("time_major"), act(), boolean("merge_outputs"), asym}},
+        {71,
+         "UnidirectionalSequenceLSTMOptions",
+         {act(), f32("cell_clip"), f32("proj_clip"), boolean("time_major"), asym,
+          rare(boolean("diagonal_recurrent_tensors"))}},
         {72, "FloorModOptions", {}},
         {73, "RangeOptions", {}},
         {74, "ResizeNearestNeighborOptions", {boolean("align_corners"), boolean("half_pixel_centers")}},
@@ -398,8 +484,14 @@ std::vector<OptionsSpec> makeSpecs() {
         {89, "QuantizeOptions", {}},
         {90, "MatrixSetDiagOptions", {}},
         {91, "HardSwishOptions", {}},
-        {92, "IfOptions", {subgraphIndex("then_subgraph_index", "then_subgraph"), subgraphIndex("else_subgraph_index", "else_subgraph")}},
-        {93, "WhileOptions", {subgraphIndex("cond_subgraph_index", "cond_subgraph"), subgraphIndex("body_subgraph_index", "body_subgraph")}},
+        {92,
+         "IfOptions",
+         {subgraphIndex("then_subgraph_index", "then_subgraph"),
+          subgraphIndex("else_subgraph_index", "else_subgraph")}},
+        {93,
+         "WhileOptions",
+         {subgraphIndex("cond_subgraph_index", "cond_subgraph"),
+          subgraphIndex("body_subgraph_index", "body_subgraph")}},
         {94, "DepthToSpaceOptions", {i32("block_size")}},
         {95, "NonMaxSuppressionV4Options", {}},
         {96, "NonMaxSuppressionV5Options", {}},
@@ -412,7 +504,10 @@ std::vector<OptionsSpec> makeSpecs() {
         {103, "CallOnceOptions", {subgraphIndex("init_subgraph_index", "init_subgraph")}},
         {104, "BroadcastToOptions", {}},
         {105, "Rfft2dOptions", {}},
-        {106, "Conv3DOptions", {padding(), i32("stride_d"), i32("stride_w"), i32("stride_h"), act(), i32("dilation_d_factor", 1), i32("dilation_w_factor", 1), i32("dilation_h_factor", 1)}},
+        {106,
+         "Conv3DOptions",
+         {padding(), i32("stride_d"), i32("stride_w"), i32("stride_h"), act(), i32("dilation_d_factor", 1),
+          i32("dilation_w_factor", 1), i32("dilation_h_factor", 1)}},
         {107, "HashtableOptions", {i32("table_id"), ttype("key_dtype"), ttype("value_dtype")}},
         {108, "HashtableFindOptions", {}},
         {109, "HashtableImportOptions", {}},
@@ -435,7 +530,7 @@ std::vector<OptionsSpec> makeSpecs() {
         {126, "RightShiftOptions", {}},
     };
 }
-}  // namespace
+} // namespace
 
 const OptionsSpec* builtinOptionsSpec(int type) {
     static const std::vector<OptionsSpec> kSpecs = makeSpecs();
@@ -451,4 +546,4 @@ const OptionsSpec* builtinOptionsSpec(int type) {
     return kByType[static_cast<size_t>(type)];
 }
 
-}  // namespace by::tflite
+} // namespace by::tflite

@@ -13,6 +13,8 @@
 // Every read is checked against the buffer. The first failure is kept (sticky) and later reads return
 // defaults, so callers read a whole record and check FbBuffer::failed() once at a point where they
 // know the context (subgraph, operator, tensor) to name in the error.
+#include "engine/dtype.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,8 +22,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "engine/dtype.h"
 
 namespace by::tflite {
 
@@ -46,8 +46,7 @@ public:
     // True when [pos, pos + n) lies inside the buffer (no overflow).
     bool inside(uint64_t pos, uint64_t n) const { return pos <= m_bytes.size() && n <= m_bytes.size() - pos; }
     // Reads a little-endian scalar; returns false (without failing) when out of range.
-    template <class T>
-    bool read(uint64_t pos, T& out) const {
+    template <class T> bool read(uint64_t pos, T& out) const {
         if (!inside(pos, sizeof(T))) return false;
         std::memcpy(&out, m_bytes.data() + pos, sizeof(T));
         return true;
@@ -62,7 +61,7 @@ class FbVector;
 
 class FbTable {
 public:
-    FbTable() = default;  // the absent table: every field reads as its default
+    FbTable() = default; // the absent table: every field reads as its default
     // The table at `pos`; fails the buffer (and returns an absent table) when its header or vtable
     // lies outside the buffer. `type` names the table in errors ("Operator").
     static FbTable at(FbBuffer& buf, uint64_t pos, const char* type);
@@ -90,8 +89,7 @@ public:
     FbTable table(Field f, const char* type) const;
 
 private:
-    template <class T>
-    T scalar(Field f, T def) const {
+    template <class T> T scalar(Field f, T def) const {
         const uint64_t p = fieldPos(f, sizeof(T));
         T v = def;
         if (p && !m_buf->read(p, v)) return def;
@@ -122,8 +120,7 @@ public:
     uint64_t dataPosition() const { return m_data; }
     std::span<const uint8_t> bytes() const;
 
-    template <class T>
-    T at(size_t i) const {
+    template <class T> T at(size_t i) const {
         T v{};
         if (m_buf && i < m_size && sizeof(T) <= m_elemSize) m_buf->read(m_data + i * m_elemSize, v);
         return v;
@@ -132,7 +129,7 @@ public:
     std::string_view string(size_t i) const;
     // All elements widened to int64 (for [int], [long], [uint]); `elemSize` must be 1, 2, 4 or 8.
     std::vector<int64_t> ints(bool isSigned = true) const;
-    std::vector<double> floats() const;  // [float]
+    std::vector<double> floats() const; // [float]
 
 private:
     friend FbVector readVectorAt(FbBuffer& buf, uint64_t pos, size_t elemSize, const char* what);
@@ -158,14 +155,14 @@ inline constexpr Field buffers{4, "Model.buffers"};
 inline constexpr Field metadataBuffer{5, "Model.metadata_buffer"};
 inline constexpr Field metadata{6, "Model.metadata"};
 inline constexpr Field signatureDefs{7, "Model.signature_defs"};
-}  // namespace model
+} // namespace model
 
 namespace opcode {
 inline constexpr Field deprecatedBuiltinCode{0, "OperatorCode.deprecated_builtin_code"};
 inline constexpr Field customCode{1, "OperatorCode.custom_code"};
 inline constexpr Field version{2, "OperatorCode.version"};
 inline constexpr Field builtinCode{3, "OperatorCode.builtin_code"};
-}  // namespace opcode
+} // namespace opcode
 
 namespace subgraph {
 inline constexpr Field tensors{0, "SubGraph.tensors"};
@@ -173,7 +170,7 @@ inline constexpr Field inputs{1, "SubGraph.inputs"};
 inline constexpr Field outputs{2, "SubGraph.outputs"};
 inline constexpr Field operators{3, "SubGraph.operators"};
 inline constexpr Field name{4, "SubGraph.name"};
-}  // namespace subgraph
+} // namespace subgraph
 
 namespace tensor {
 inline constexpr Field shape{0, "Tensor.shape"};
@@ -186,7 +183,7 @@ inline constexpr Field sparsity{6, "Tensor.sparsity"};
 inline constexpr Field shapeSignature{7, "Tensor.shape_signature"};
 inline constexpr Field hasRank{8, "Tensor.has_rank"};
 inline constexpr Field variantTensors{9, "Tensor.variant_tensors"};
-}  // namespace tensor
+} // namespace tensor
 
 namespace quant {
 inline constexpr Field min{0, "QuantizationParameters.min"};
@@ -196,13 +193,13 @@ inline constexpr Field zeroPoint{3, "QuantizationParameters.zero_point"};
 inline constexpr Field detailsType{4, "QuantizationParameters.details_type"};
 inline constexpr Field details{5, "QuantizationParameters.details"};
 inline constexpr Field quantizedDimension{6, "QuantizationParameters.quantized_dimension"};
-}  // namespace quant
+} // namespace quant
 
 namespace sparsity {
 inline constexpr Field traversalOrder{0, "SparsityParameters.traversal_order"};
 inline constexpr Field blockMap{1, "SparsityParameters.block_map"};
 inline constexpr Field dimMetadata{2, "SparsityParameters.dim_metadata"};
-}  // namespace sparsity
+} // namespace sparsity
 
 namespace dimmeta {
 inline constexpr Field format{0, "DimensionMetadata.format"};
@@ -213,7 +210,7 @@ inline constexpr Field arrayIndicesType{4, "DimensionMetadata.array_indices_type
 inline constexpr Field arrayIndices{5, "DimensionMetadata.array_indices"};
 // Int32Vector / Uint16Vector / Uint8Vector all have one field.
 inline constexpr Field values{0, "SparseIndexVector.values"};
-}  // namespace dimmeta
+} // namespace dimmeta
 
 namespace op {
 inline constexpr Field opcodeIndex{0, "Operator.opcode_index"};
@@ -229,18 +226,18 @@ inline constexpr Field largeCustomOptionsOffset{9, "Operator.large_custom_option
 inline constexpr Field largeCustomOptionsSize{10, "Operator.large_custom_options_size"};
 inline constexpr Field builtinOptions2Type{11, "Operator.builtin_options_2_type"};
 inline constexpr Field builtinOptions2{12, "Operator.builtin_options_2"};
-}  // namespace op
+} // namespace op
 
 namespace buffer {
 inline constexpr Field data{0, "Buffer.data"};
 inline constexpr Field offset{1, "Buffer.offset"};
 inline constexpr Field size{2, "Buffer.size"};
-}  // namespace buffer
+} // namespace buffer
 
 namespace metadata {
 inline constexpr Field name{0, "Metadata.name"};
 inline constexpr Field buffer{1, "Metadata.buffer"};
-}  // namespace metadata
+} // namespace metadata
 
 namespace signature {
 inline constexpr Field inputs{0, "SignatureDef.inputs"};
@@ -249,7 +246,7 @@ inline constexpr Field key{2, "SignatureDef.signature_key"};
 inline constexpr Field subgraphIndex{4, "SignatureDef.subgraph_index"};
 inline constexpr Field tensorName{0, "TensorMap.name"};
 inline constexpr Field tensorIndex{1, "TensorMap.tensor_index"};
-}  // namespace signature
+} // namespace signature
 
 // ---- Enums ----
 
@@ -262,8 +259,8 @@ DType dtypeFromTensorType(int type);
 std::string tensorTypeName(int type);
 // "CONV_2D", ..., or "BUILTIN_<n>" when the code is not in the table.
 std::string builtinOperatorName(int code);
-std::string paddingName(int v);     // SAME, VALID
-std::string activationName(int v);  // NONE, RELU, RELU_N1_TO_1, RELU6, TANH, SIGN_BIT
+std::string paddingName(int v);    // SAME, VALID
+std::string activationName(int v); // NONE, RELU, RELU_N1_TO_1, RELU6, TANH, SIGN_BIT
 
 // ---- Builtin options (the BuiltinOptions union) ----
 
@@ -274,33 +271,33 @@ enum class OptionKind : uint8_t {
     Int64,
     Bool,
     Float,
-    Ints,        // [int]
-    Floats,      // [float]
+    Ints,   // [int]
+    Floats, // [float]
     String,
-    Padding,     // int8 enum -> string
-    Activation,  // int8 enum -> string
-    TensorType,  // int8 enum -> string
-    Enum,        // int8 enum -> string from `names`
-    Subgraph,    // int32/uint32 subgraph index; the importer also attaches that subgraph
+    Padding,    // int8 enum -> string
+    Activation, // int8 enum -> string
+    TensorType, // int8 enum -> string
+    Enum,       // int8 enum -> string from `names`
+    Subgraph,   // int32/uint32 subgraph index; the importer also attaches that subgraph
 };
 
 struct OptionField {
-    const char* name;   // attribute name (the schema's field name)
+    const char* name; // attribute name (the schema's field name)
     OptionKind kind;
-    double def = 0;     // schema default
-    const char* const* names = nullptr;  // Enum: value names
+    double def = 0;                     // schema default
+    const char* const* names = nullptr; // Enum: value names
     int nameCount = 0;
-    const char* graphAttr = nullptr;     // Subgraph: name of the attribute holding the graph
-    bool onlyIfSet = false;  // emitted only when the file sets it (rarely used, noisy defaults)
+    const char* graphAttr = nullptr; // Subgraph: name of the attribute holding the graph
+    bool onlyIfSet = false;          // emitted only when the file sets it (rarely used, noisy defaults)
 };
 
 struct OptionsSpec {
-    int type = 0;             // BuiltinOptions union tag
-    const char* name = "";    // "Conv2DOptions"
-    std::vector<OptionField> fields;  // in slot order
+    int type = 0;                    // BuiltinOptions union tag
+    const char* name = "";           // "Conv2DOptions"
+    std::vector<OptionField> fields; // in slot order
 };
 
 // The spec for a union tag, or nullptr when the importer does not decode that table.
 const OptionsSpec* builtinOptionsSpec(int type);
 
-}  // namespace by::tflite
+} // namespace by::tflite

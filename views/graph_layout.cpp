@@ -168,9 +168,16 @@ private:
         m_out.lineHeight = m_opt.lineHeight;
         m_out.titleHeight = std::round(m_opt.lineHeight * 1.45f);
         m_out.padding = std::round(m_opt.lineHeight * 0.4f);
-        for (const Node& n : m_g.nodes)
+        for (const Node& n : m_g.nodes) {
             for (int v : n.inputs)
-                if (v >= nv) return makeError(ErrorCode::Invalid, "node '" + n.name + "' reads value " + std::to_string(v) + " which does not exist", "graph layout");
+                if (v >= nv || v < -1)
+                    return makeError(ErrorCode::Invalid, "node '" + n.name + "' reads value " + std::to_string(v) + " which does not exist",
+                                     "graph layout");
+            for (int v : n.outputs)
+                if (v >= nv || v < -1)
+                    return makeError(ErrorCode::Invalid, "node '" + n.name + "' writes value " + std::to_string(v) + " which does not exist",
+                                     "graph layout");
+        }
         std::vector<int> scopeOfNode = buildScopeTree(m_g, m_index, m_out.scopes);
         const auto& scopes = m_out.scopes.scopes;
 

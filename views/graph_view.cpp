@@ -110,8 +110,7 @@ void GraphView::setLayout(std::shared_ptr<const GraphLayout> layout, std::shared
                 break;
             }
     }
-    if (!m_lastSearch.empty()) setSearch(m_lastSearch);
-    else m_matches.clear(), m_isMatch.assign(m_layout->nodes.size(), 0), m_currentMatch = -1;
+    setSearch(m_lastSearch);
 }
 
 // ------------------------------------------------------------------ spatial index
@@ -315,7 +314,12 @@ HitResult GraphView::hitTest(PointF s, float tolerancePx) const {
     float bestEdge = tol;
     query(RectF{w.x - tol, w.y - tol, 2 * tol, 2 * tol}, [&](uint32_t id) {
         if (id < nodeCount) {
-            if (m_layout->nodes[id].rect.contains(w)) {
+            // Boxes smaller than a few pixels are drawn as dots of that size: hit them as such.
+            RectF r = m_layout->nodes[id].rect;
+            const float minSide = 4.0f / m_zoom;
+            if (r.w < minSide) r = RectF{r.centerX() - minSide / 2, r.y, minSide, r.h};
+            if (r.h < minSide) r = RectF{r.x, r.centerY() - minSide / 2, r.w, minSide};
+            if (r.contains(w)) {
                 hit.kind = HitResult::Kind::Node;
                 hit.layoutNode = static_cast<int>(id);
             }

@@ -146,7 +146,11 @@ void GraphCanvas::onLayoutDone() {
         m_fitPending = false;
     }
     if (m_pendingCenterNode >= 0) {
-        m_view->centerOnLayoutNode(layout->layoutNodeOf(m_pendingCenterNode), false);
+        const int u = layout->layoutNodeOf(m_pendingCenterNode);
+        m_view->centerOnLayoutNode(u, false);
+        m_view->selectLayoutNode(u);
+        m_lastSelectedNode = m_view->selectedGraphNode();
+        m_lastSelectedValue = m_view->selectedValue();
         m_pendingCenterNode = -1;
     }
     if (!m_search.isEmpty()) m_view->setSearch(m_search.toStdString());

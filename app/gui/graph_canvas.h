@@ -1,6 +1,11 @@
 #pragma once
 // The model graph canvas: paints a by::DrawList built by by::GraphView with QPainter, on demand
 // only (no repaint loop). Layout runs on a worker thread; setting a new model cancels the old one.
+//
+// Mouse: drag pans, wheel zooms at the cursor (touchpad scrolling pans, pinch zooms), click
+// selects a box or an edge, double-click on a group box expands it and on an op collapses the
+// op's innermost scope, hovering shows a tooltip. Keys: arrows pan, +/- zoom, 0 fits,
+// F3 / Shift+F3 next / previous search match, Esc clears the selection.
 #include <QFuture>
 #include <QFutureWatcher>
 #include <QList>
@@ -37,6 +42,8 @@ public:
     void findPrevious();
     void fitToView();
     // Index into model->graph.nodes; a node hidden in a collapsed scope centres on its group.
+    // Also selects it, without emitting nodeSelected (the caller already knows). Called while a
+    // layout runs, it applies when the layout is shown.
     void centerOnNode(int nodeIndex);
 
     // Scopes (as listed by scopes()) to draw as one group box each; relayouts in the background.

@@ -75,6 +75,22 @@ void fitTable(QTableWidget* t, int maxRows = 14) {
     }
 }
 
+// The tensor behind an input: the value itself when it carries data, else the data input of a
+// single dequantize/cast step in front of it (TFLite fp16 and int8 models store weights that way).
+int weightSource(const by::Graph& g, int valueId) {
+    if (valueId < 0 || valueId >= int(g.values.size())) return -1;
+    const by::Value& v = g.values[valueId];
+    if (v.data) return valueId;
+    if (v.producer < 0 || v.producer >= int(g.nodes.size())) return -1;
+    const by::Node& p = g.nodes[v.producer];
+    const QString op = QString::fromStdString(p.opType).toLower();
+    if (!op.contains(QLatin1String("dequantize")) && op != QLatin1String("cast") && !op.endsWith(QLatin1String("identity")))
+        return -1;
+    if (p.inputs.empty()) return -1;
+    const int src = p.inputs.front();
+    return src >= 0 && src < int(g.values.size()) && g.values[src].data ? src : -1;
+}
+
 QString valueName(const by::Value& v, int index) {
     return v.name.empty() ? QStringLiteral("#%1").arg(index) : qs(v.name);
 }
@@ -232,6 +248,7 @@ void InspectorPanel::showNode(int nodeIndex) {
         showOverview();
         return;
     }
+    if (nodeIndex == m_node) return;  // already shown (a programmatic select echoed by the canvas)
     const by::Graph& g = m_model->graph;
     const by::Node& n = g.nodes[nodeIndex];
     resetContent();
@@ -272,12 +289,16 @@ void InspectorPanel::showNode(int nodeIndex) {
             const by::DType dt = v.data ? v.data->dtype() : v.dtype;
             const std::optional<by::DimShape> shape = v.data ? std::optional(by::toDimShape(v.data->shape())) : v.shape;
             addRow(t, {valueName(v, id), display::dtype(dt), display::shape(shape)});
-            if (v.data) {
+            const int source = collectWeights ? weightSource(g, id) : (v.data ? id : -1);
+            if (source >= 0) {
                 QFont f = t->font();
                 f.setItalic(true);
                 t->item(t->rowCount() - 1, 0)->setFont(f);
-                t->item(t->rowCount() - 1, 0)->setToolTip(tr("%1 (constant data)").arg(valueName(v, id)));
-                if (collectWeights) weights.push_back(id);
+                t->item(t->rowCount() - 1, 0)->setToolTip(
+                    source == id ? tr("%1 (constant data)").arg(valueName(v, id))
+                                 : tr("%1 (from %2)").arg(valueName(v, id), valueName(g.values[source], source)));
+                if (collectWeights && std::find(weights.begin(), weights.end(), source) == weights.end())
+                    weights.push_back(source);
             }
         }
         m_layout->addWidget(t);
@@ -300,6 +321,7 @@ void InspectorPanel::showValue(int valueIndex) {
         showOverview();
         return;
     }
+    if (valueIndex == m_value) return;
     const by::Graph& g = m_model->graph;
     const by::Value& v = g.values[valueIndex];
     resetContent();
@@ -334,7 +356,9 @@ void InspectorPanel::addWeightCard(int valueIndex) {
 
     auto card = std::make_unique<WeightCard>();
     card->valueIndex = valueIndex;
-    auto* box = new QGroupBox(valueName(v, valueIndex), m_content);
+    // Tensor names can be very long: a group box would widen the dock to fit its title.
+    const QString title = fontMetrics().elidedText(valueName(v, valueIndex), Qt::ElideMiddle, 250);
+    auto* box = new QGroupBox(title, m_content);
     box->setObjectName(QStringLiteral("weightCard"));
     box->setToolTip(valueName(v, valueIndex));
     auto* grid = new QVBoxLayout(box);

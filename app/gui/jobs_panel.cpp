@@ -27,12 +27,13 @@ JobsPanel::JobsPanel(JobManager* jobs, QWidget* parent) : QWidget(parent), m_job
     m_list->setFocusPolicy(Qt::NoFocus);
     QHeaderView* header = m_list->header();
     header->setStretchLastSection(false);
+    header->setMinimumSectionSize(8);
     header->setSectionResizeMode(NameColumn, QHeaderView::Stretch);
     header->setSectionResizeMode(ProgressColumn, QHeaderView::Fixed);
     header->setSectionResizeMode(StatusColumn, QHeaderView::Stretch);
-    header->setSectionResizeMode(CancelColumn, QHeaderView::Fixed);
-    header->resizeSection(ProgressColumn, 120);
-    header->resizeSection(CancelColumn, 70);
+    // Only running jobs have a Cancel button: the column takes room only while one does.
+    header->setSectionResizeMode(CancelColumn, QHeaderView::ResizeToContents);
+    header->resizeSection(ProgressColumn, 70);
 
     m_summary = new QLabel(this);
     auto* clear = new QToolButton(this);
@@ -90,7 +91,7 @@ void JobsPanel::onStarted(int id, const QString& name) {
     bar->setRange(0, 1000);
     bar->setValue(0);
     bar->setTextVisible(false);
-    bar->setMaximumHeight(14);
+    bar->setMaximumHeight(12);
     m_list->setItemWidget(item, ProgressColumn, bar);
 
     auto* cancel = new QToolButton;

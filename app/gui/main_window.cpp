@@ -329,8 +329,8 @@ void MainWindow::showEvent(QShowEvent* event) {
     if (m_stateRestored) return;
     // Dock sizes only take once the window has its real size.
     QTimer::singleShot(0, this, [this]() {
-        resizeDocks({m_projectDock, m_inspectorDock}, {250, 350}, Qt::Horizontal);
-        resizeDocks({m_logDock}, {170}, Qt::Vertical);
+        resizeDocks({m_projectDock, m_inspectorDock}, {280, 340}, Qt::Horizontal);
+        resizeDocks({m_logDock}, {160}, Qt::Vertical);
     });
 }
 
@@ -556,7 +556,11 @@ void MainWindow::onCurrentTabChanged(int) {
 }
 
 void MainWindow::selectNode(int nodeIndex) {
-    if (auto* d = currentDocument()) d->canvas()->selectNode(nodeIndex);
+    ModelDocument* d = currentDocument();
+    if (!d) return;
+    d->selectNode(nodeIndex);
+    if (nodeIndex >= 0) m_inspector->showNode(nodeIndex);
+    else m_inspector->showOverview();
 }
 
 // ---- project ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <QWheelEvent>
 
 #include <set>
+#include <utility>
 
 #include "app/gui/display_format.h"
 #include "app/gui/graph_canvas.h"
@@ -70,6 +71,11 @@ ModelDocument::ModelDocument(std::shared_ptr<const by::Model> model, const QStri
     connect(m_canvas, &GraphCanvas::layoutFinished, this, [this](int nodes, double seconds) {
         m_laidOut = true;
         m_collapseButton->setEnabled(!m_canvas->scopes().empty());
+        if (m_pendingSelect >= 0) {
+            const int node = std::exchange(m_pendingSelect, -1);
+            m_canvas->selectNode(node);
+            m_canvas->centerOnNode(node);
+        }
         emit layoutFinished(nodes, seconds);
     });
     m_canvas->setModel(m_model);
@@ -112,8 +118,9 @@ QWidget* ModelDocument::buildHeader() {
     m_ioLabel->setText(tr("Inputs: %1\nOutputs: %2")
                            .arg(joinSignatures(m.graph, m.graph.inputs, 4), joinSignatures(m.graph, m.graph.outputs, 4)));
     m_ioLabel->setForegroundRole(QPalette::PlaceholderText);
-    m_ioLabel->setWordWrap(true);
-    m_ioLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    // Long symbolic shapes are clipped on a narrow tab; the full text is in the tooltip.
+    m_ioLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
+    m_ioLabel->setToolTip(m_ioLabel->text());
 
     m_search = new QLineEdit(header);
     m_search->setObjectName(QStringLiteral("documentSearch"));
@@ -149,26 +156,36 @@ QWidget* ModelDocument::buildHeader() {
     connect(m_collapseButton, &QToolButton::clicked, this, &ModelDocument::collapseAllScopes);
     connect(expand, &QToolButton::clicked, this, &ModelDocument::expandAllScopes);
 
+    // Title and figures get the full width; the find/fit tools sit beside the inputs and
+    // outputs, which are the first thing to give way (clipped, full text in the tooltip).
     auto* titleRow = new QHBoxLayout;
-    titleRow->setSpacing(10);
+    titleRow->setSpacing(12);
     titleRow->addWidget(m_titleLabel);
-    titleRow->addWidget(m_statsLabel, 1);
-    titleRow->addWidget(m_search);
-    titleRow->addWidget(prev);
-    titleRow->addWidget(next);
+    titleRow->addWidget(m_statsLabel, 1, Qt::AlignBottom);
+
+    auto* tools = new QHBoxLayout;
+    tools->setSpacing(4);
+    tools->addWidget(m_search);
+    tools->addWidget(prev);
+    tools->addWidget(next);
     auto* sep = new QFrame(header);
     sep->setFrameShape(QFrame::VLine);
     sep->setForegroundRole(QPalette::Mid);
-    titleRow->addWidget(sep);
-    titleRow->addWidget(fit);
-    titleRow->addWidget(m_collapseButton);
-    titleRow->addWidget(expand);
+    tools->addWidget(sep);
+    tools->addWidget(fit);
+    tools->addWidget(m_collapseButton);
+    tools->addWidget(expand);
+
+    auto* lower = new QHBoxLayout;
+    lower->setSpacing(12);
+    lower->addWidget(m_ioLabel, 1);
+    lower->addLayout(tools);
 
     auto* v = new QVBoxLayout(header);
     v->setContentsMargins(10, 6, 8, 6);
-    v->setSpacing(2);
+    v->setSpacing(4);
     v->addLayout(titleRow);
-    v->addWidget(m_ioLabel);
+    v->addLayout(lower);
     return header;
 }
 
@@ -181,7 +198,16 @@ QString ModelDocument::summaryText() const {
     return m_titleLabel->text() + QLatin1Char('\n') + m_statsLabel->text() + QLatin1Char('\n') + m_ioLabel->text();
 }
 
-int ModelDocument::selectedNode() const { return m_canvas->selectedNode(); }
+int ModelDocument::selectedNode() const { return m_laidOut ? m_canvas->selectedNode() : m_pendingSelect; }
+
+void ModelDocument::selectNode(int nodeIndex) {
+    if (!m_laidOut) {
+        m_pendingSelect = nodeIndex;
+        return;
+    }
+    m_canvas->selectNode(nodeIndex);
+    if (nodeIndex >= 0) m_canvas->centerOnNode(nodeIndex);
+}
 
 void ModelDocument::focusSearch() {
     m_search->setFocus(Qt::ShortcutFocusReason);

@@ -27,6 +27,9 @@ public:
     GraphCanvas* canvas() const { return m_canvas; }
     bool isLaidOut() const { return m_laidOut; }
     int selectedNode() const;
+    // Selects and centres a node (-1 clears). Before the first layout the request is kept and
+    // applied when the layout lands.
+    void selectNode(int nodeIndex);
 
     // Set when the model came from a project, so edits can be recorded against it.
     void setProjectAsset(int64_t assetId) { m_assetId = assetId; }
@@ -61,5 +64,6 @@ private:
     QLineEdit* m_search = nullptr;
     QToolButton* m_collapseButton = nullptr;
     bool m_laidOut = false;
+    int m_pendingSelect = -1;
     int64_t m_assetId = 0;
 };

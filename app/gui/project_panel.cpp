@@ -153,8 +153,9 @@ void ProjectPanel::refresh() {
             item->setIcon(missingIcon);
             tip += QLatin1Char('\n') + qs(where.message);
         }
+        tip = QStringLiteral("%1\n%2, %3").arg(tip, display::formatName(a.format), display::bytes(a.sizeBytes));
         item->setToolTip(tip);
-        const QString details = QStringLiteral("%1  %2").arg(display::formatName(a.format), display::bytes(a.sizeBytes));
+        const QString details = display::bytes(a.sizeBytes);
         groups[a.kind]->appendRow({item, detailItem(details)});
 
         // Variants: parents come first, so each one's parent row already exists.

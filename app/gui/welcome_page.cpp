@@ -7,6 +7,8 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace {
 QLabel* heading(const QString& text, QWidget* parent, double scale) {
     auto* l = new QLabel(text, parent);
@@ -21,7 +23,6 @@ QListWidget* recentList(QWidget* parent) {
     auto* list = new QListWidget(parent);
     list->setFrameShape(QFrame::NoFrame);
     list->setMinimumWidth(260);
-    list->setMaximumHeight(220);
     list->setUniformItemSizes(true);
     return list;
 }
@@ -37,6 +38,9 @@ void fillList(QListWidget* list, const QStringList& paths, const QString& empty)
         auto* item = new QListWidgetItem(empty, list);
         item->setFlags(Qt::NoItemFlags);
     }
+    // As tall as its rows (up to eight), so the two lists sit close together.
+    const int rows = std::min(list->count(), 8);
+    list->setFixedHeight(rows * std::max(list->sizeHintForRow(0), list->fontMetrics().height() + 4) + 2 * list->frameWidth() + 4);
 }
 }  // namespace
 
@@ -48,7 +52,7 @@ WelcomePage::WelcomePage(QWidget* parent) : QWidget(parent) {
     setPalette(pal);
 
     auto* title = heading(tr("Brickyard"), this, 2.2);
-    auto* subtitle = new QLabel(tr("Open a model or a 3D scene, look inside it, compress it and watch what that costs."), this);
+    auto* subtitle = new QLabel(tr("Open a model, look inside it, compress it and watch what that costs."), this);
     subtitle->setForegroundRole(QPalette::PlaceholderText);
 
     auto button = [this](const QString& text, void (WelcomePage::*signal)()) {
@@ -83,6 +87,7 @@ WelcomePage::WelcomePage(QWidget* parent) : QWidget(parent) {
     recent->setSpacing(6);
     recent->addWidget(heading(tr("Recent projects"), this, 1.1));
     recent->addWidget(m_projects);
+    recent->addSpacing(12);
     recent->addWidget(heading(tr("Recent files"), this, 1.1));
     recent->addWidget(m_files);
     recent->addStretch(1);

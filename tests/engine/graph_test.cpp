@@ -10,8 +10,8 @@ using namespace by;
 
 namespace {
 
-int addNode(Graph& g, const std::string& op, const std::vector<std::string>& ins, const std::vector<std::string>& outs,
-            const std::string& name = {}) {
+int addNode(Graph& g, const std::string& op, const std::vector<std::string>& ins,
+            const std::vector<std::string>& outs, const std::string& name = {}) {
     Node n;
     n.opType = op;
     n.name = name;

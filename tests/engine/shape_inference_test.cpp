@@ -23,7 +23,8 @@ DimShape dims(const std::string& text) {
         const size_t comma = s.find(',', pos);
         const std::string tok = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
         if (tok == "?") out.push_back(Dim{});
-        else if (!tok.empty() && (std::isdigit(static_cast<unsigned char>(tok[0])) != 0)) out.push_back(Dim::of(std::stoll(tok)));
+        else if (!tok.empty() && (std::isdigit(static_cast<unsigned char>(tok[0])) != 0))
+            out.push_back(Dim::of(std::stoll(tok)));
         else out.push_back(Dim::sym(tok));
         if (comma == std::string::npos) break;
         pos = comma + 1;
@@ -281,16 +282,22 @@ TEST(ShapeInference, ConvTranspose) {
 TEST(ShapeInference, PoolsWithCeilModeAndPads) {
     Builder b;
     b.input("x", "[N,64,112,112]");
-    b.node("MaxPool", {"x"}, {"p1", "idx"}, {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}});
+    b.node("MaxPool", {"x"}, {"p1", "idx"},
+           {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}});
     b.input("x2", "[1,1,6,6]");
     b.node("MaxPool", {"x2"}, {"p2"}, {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}});
-    b.node("MaxPool", {"x2"}, {"p3"}, {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"ceil_mode", i(1)}});
+    b.node("MaxPool", {"x2"}, {"p3"},
+           {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"ceil_mode", i(1)}});
     b.input("x3", "[1,1,5,5]");
     // ceil would give 4, but the fourth window would start in the end padding: 3.
     b.node("AveragePool", {"x3"}, {"p4"},
-           {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}, {"ceil_mode", i(1)}});
+           {{"kernel_shape", ints({2, 2})},
+            {"strides", ints({2, 2})},
+            {"pads", ints({1, 1, 1, 1})},
+            {"ceil_mode", i(1)}});
     b.node("AveragePool", {"x3"}, {"p5"}, {{"kernel_shape", ints({3, 2})}, {"strides", ints({3, 2})}});
-    b.node("MaxPool", {"x3"}, {"p6"}, {{"kernel_shape", ints({2, 2})}, {"auto_pad", str("SAME_UPPER")}, {"strides", ints({2, 2})}});
+    b.node("MaxPool", {"x3"}, {"p6"},
+           {{"kernel_shape", ints({2, 2})}, {"auto_pad", str("SAME_UPPER")}, {"strides", ints({2, 2})}});
     b.node("GlobalAveragePool", {"x"}, {"g"});
     b.node("GlobalMaxPool", {"x3"}, {"g2"});
     auto r = b.run();
@@ -470,7 +477,8 @@ TEST(ShapeInference, SliceNegativeStepsAndClamping) {
     b.init("st5", vec64({1}));
     b.init("en5", vec64({3}));
     b.node("Slice", {"x", "st5", "en5", "ax1"}, {"s5"});
-    b.node("Slice", {"x"}, {"s6"}, {{"starts", ints({0, 1})}, {"ends", ints({3, 5})}, {"axes", ints({0, 2})}});  // opset 9
+    b.node("Slice", {"x"}, {"s6"},
+           {{"starts", ints({0, 1})}, {"ends", ints({3, 5})}, {"axes", ints({0, 2})}}); // opset 9
     b.input("dyn", "[1]", DType::I64);
     b.node("Slice", {"x", "dyn", "en5", "ax1"}, {"s7"});
     b.init("st8", vec64({5}));
@@ -579,7 +587,8 @@ TEST(ShapeInference, ResizeAndUpsample) {
     b.node("Upsample", {"x", "scales"}, {"u1"});  // opset 9
     b.node("Upsample", {"x"}, {"u2"}, {{"scales", Attribute::ofFloats({1, 1, 0.5, 0.5})}});  // opset 7
     b.init("s2", vec64({32, 32}));
-    b.node("Resize", {"x", "", "", "s2"}, {"r5"}, {{"axes", ints({2, 3})}, {"keep_aspect_ratio_policy", str("not_larger")}});
+    b.node("Resize", {"x", "", "", "s2"}, {"r5"},
+           {{"axes", ints({2, 3})}, {"keep_aspect_ratio_policy", str("not_larger")}});
     b.input("sym", "[N,8,H,W]");
     b.node("Resize", {"sym", "roi", "scales"}, {"r6"});
     auto r = b.run();
@@ -770,7 +779,8 @@ TEST(ShapeInference, RecurrentOutputs) {
     b.input("x", "[T,N,10]");
     b.init("w", weights({2, 80, 10}));
     b.init("r", weights({2, 80, 20}));
-    b.node("LSTM", {"x", "w", "r"}, {"y", "yh", "yc"}, {{"hidden_size", i(20)}, {"direction", str("bidirectional")}});
+    b.node("LSTM", {"x", "w", "r"}, {"y", "yh", "yc"},
+           {{"hidden_size", i(20)}, {"direction", str("bidirectional")}});
     b.input("xb", "[N,T,10]");
     b.init("gw", weights({1, 48, 10}));
     b.init("gr", weights({1, 48, 16}));
@@ -950,7 +960,8 @@ TEST(ShapeInference, MalformedAttributesWarnAndNeverCrash) {
     EXPECT_EQ(b.shape("ap"), "[1,3,?,?]");
     EXPECT_EQ(b.shape("sl"), "[1,3,?,8]");
     EXPECT_EQ(b.shape("ca"), "[1,3,8,8]");
-    EXPECT_TRUE(anyWarningHas(r, {"node 0 (Conv 'Conv_0')", "attribute 'strides'", "expected ints"})) << joined(r.warnings);
+    EXPECT_TRUE(anyWarningHas(r, {"node 0 (Conv 'Conv_0')", "attribute 'strides'", "expected ints"}))
+        << joined(r.warnings);
     EXPECT_TRUE(anyWarningHas(r, {"node 1 (Conv", "attribute 'strides'", "positive"}));
     EXPECT_TRUE(anyWarningHas(r, {"node 2 (Conv", "attribute 'pads'"}));
     EXPECT_TRUE(anyWarningHas(r, {"node 3 (Conv", "attribute 'group'"}));
@@ -990,18 +1001,29 @@ TEST(ShapeInferenceTflite, ConvDepthwisePoolFullyConnected) {
     b.input("x", "[1,224,224,3]");
     b.init("w", weights({32, 3, 3, 3}));
     b.init("bias", weights({32}));
-    b.node("CONV_2D", {"x", "w", "bias"}, {"c1"}, {{"padding", str("SAME")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
-    b.node("CONV_2D", {"x", "w", "bias"}, {"c2"}, {{"padding", str("VALID")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
+    b.node("CONV_2D", {"x", "w", "bias"}, {"c1"},
+           {{"padding", str("SAME")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
+    b.node("CONV_2D", {"x", "w", "bias"}, {"c2"},
+           {{"padding", str("VALID")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
     b.node("CONV_2D", {"x", "w", "bias"}, {"c3"},
            {{"padding", i(1)}, {"dilation_w_factor", i(2)}, {"dilation_h_factor", i(2)}});
     b.init("dw", weights({1, 3, 3, 32}));
-    b.node("DEPTHWISE_CONV_2D", {"c1", "dw", "bias"}, {"d1"}, {{"padding", str("SAME")}, {"depth_multiplier", i(1)}});
+    b.node("DEPTHWISE_CONV_2D", {"c1", "dw", "bias"}, {"d1"},
+           {{"padding", str("SAME")}, {"depth_multiplier", i(1)}});
     b.node("DEPTHWISE_CONV_2D", {"c1", "dw", "bias"}, {"d2"},
            {{"padding", str("VALID")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
     b.node("MAX_POOL_2D", {"d1"}, {"p1"},
-           {{"padding", str("VALID")}, {"filter_width", i(2)}, {"filter_height", i(2)}, {"stride_w", i(2)}, {"stride_h", i(2)}});
+           {{"padding", str("VALID")},
+            {"filter_width", i(2)},
+            {"filter_height", i(2)},
+            {"stride_w", i(2)},
+            {"stride_h", i(2)}});
     b.node("AVERAGE_POOL_2D", {"d1"}, {"p2"},
-           {{"padding", str("SAME")}, {"filter_width", i(3)}, {"filter_height", i(3)}, {"stride_w", i(2)}, {"stride_h", i(2)}});
+           {{"padding", str("SAME")},
+            {"filter_width", i(3)},
+            {"filter_height", i(3)},
+            {"stride_w", i(2)},
+            {"stride_h", i(2)}});
     b.input("f", "[1,7,7,64]");
     b.init("fw", weights({10, 3136}));
     b.node("FULLY_CONNECTED", {"f", "fw", ""}, {"fc1"});
@@ -1054,8 +1076,10 @@ TEST(ShapeInferenceTflite, LayoutAndElementwiseOps) {
     b.node("TRANSPOSE", {"x", "perm"}, {"tr"});
     b.init("oshape", vec64({1, 16, 16, 4}));
     b.init("tw", weights({4, 3, 3, 16}));
-    b.node("TRANSPOSE_CONV", {"oshape", "tw", "x"}, {"tc"}, {{"padding", str("SAME")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
-    b.node("TRANSPOSE_CONV", {"", "tw", "x"}, {"tc2"}, {{"padding", str("SAME")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
+    b.node("TRANSPOSE_CONV", {"oshape", "tw", "x"}, {"tc"},
+           {{"padding", str("SAME")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
+    b.node("TRANSPOSE_CONV", {"", "tw", "x"}, {"tc2"},
+           {{"padding", str("SAME")}, {"stride_w", i(2)}, {"stride_h", i(2)}});
     b.init("sb", vec64({0, 1, 0, 0}));
     b.init("se", vec64({1, 7, 8, 16}));
     b.init("ss", vec64({1, 2, 1, 1}));

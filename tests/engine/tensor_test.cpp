@@ -199,7 +199,8 @@ TEST(Tensor, ToFloatsBit1IsSigns) {
     q->groupSize = 9;
     q->scales = {0.25f};
     t->setQuant(q);
-    EXPECT_EQ(floatsOf(*t), (std::vector<float>{0.25f, -0.25f, -0.25f, 0.25f, 0.25f, -0.25f, -0.25f, -0.25f, 0.25f}));
+    EXPECT_EQ(floatsOf(*t),
+              (std::vector<float>{0.25f, -0.25f, -0.25f, 0.25f, 0.25f, -0.25f, -0.25f, -0.25f, 0.25f}));
 }
 
 TEST(Tensor, ToFloatsGgmlBlocks) {
@@ -233,7 +234,8 @@ TEST(Tensor, ToFloatsGgmlBlocks) {
 
 TEST(Tensor, QuantizeBlocksRoundTripWithinBounds) {
     std::vector<float> src(96);
-    for (size_t k = 0; k < src.size(); ++k) src[k] = std::sin(0.37f * static_cast<float>(k)) * (1.f + static_cast<float>(k / 32));
+    for (size_t k = 0; k < src.size(); ++k)
+        src[k] = std::sin(0.37f * static_cast<float>(k)) * (1.f + static_cast<float>(k / 32));
     for (DType t : {DType::Q8_0, DType::Q4_0}) {
         SCOPED_TRACE(dtypeName(t));
         std::vector<uint8_t> packed(static_cast<size_t>(dtypeStorageBytes(t, 96)));

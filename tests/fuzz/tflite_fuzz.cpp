@@ -1,17 +1,17 @@
 // Fuzzes the TFLite importer through the registry, then touches what it accepted: the first and
 // last byte of every constant and custom-options window (the windows point into the mapped file,
 // so a range check that let one through shows up here) and the graph checks.
+#include "importers/importer_registry.h"
+#include "tests/fuzz/fuzz_support.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include "importers/importer_registry.h"
-#include "tests/fuzz/fuzz_support.h"
-
 namespace {
 volatile uint8_t g_sink = 0;
-std::string g_inputPath;  // one scratch file per process, removed at exit
+std::string g_inputPath; // one scratch file per process, removed at exit
 
 void touch(const by::Tensor& t) {
     if (t.nbytes() == 0 || !t.rawData()) return;
@@ -27,7 +27,7 @@ void touchGraph(const by::Graph& g) {
             if (a.g) touchGraph(*a.g);
         }
 }
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string path = by::fuzz::writeInput(data, size, ".tflite");
@@ -37,11 +37,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     auto m = by::loadModel(path);
     if (!m) {
-        if (m.error().what().empty()) __builtin_trap();  // every failure must say something
+        if (m.error().what().empty()) __builtin_trap(); // every failure must say something
         return 0;
     }
     touchGraph(m->graph);
-    if (!m->graph.validate().ok()) __builtin_trap();  // the importer validated it already
+    if (!m->graph.validate().ok()) __builtin_trap(); // the importer validated it already
     (void)by::summarize(*m);
     return 0;
 }

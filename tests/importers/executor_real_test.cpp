@@ -126,7 +126,9 @@ TEST(ExecutorReal, PaddleOcrRecognizerReadsRenderedText) {
         EXPECT_NEAR(sum, 1.0, 1e-3) << "step " << t;
         ids.push_back(best);
         EXPECT_NEAR(row[best], refMax[static_cast<size_t>(t)], 2e-3) << "step " << t;
-        if (refMax[static_cast<size_t>(t)] > 0.6) EXPECT_EQ(best, static_cast<int64_t>(refArg[static_cast<size_t>(t)])) << "step " << t;
+        if (refMax[static_cast<size_t>(t)] > 0.6) {
+            EXPECT_EQ(best, static_cast<int64_t>(refArg[static_cast<size_t>(t)])) << "step " << t;
+        }
     }
     const std::string text = ctcDecode(ids);
     EXPECT_NE(text.find("BRICKYARD 2024"), std::string::npos) << "decoded '" << text << "'";

@@ -23,8 +23,15 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kNodeSuite = "/usr/share/libonnx-testdata/data/node";
+// Cases whose stored data contradict their own model (ONNX 1.12): they are reported, not run.
+const std::map<std::string, std::string> kSuiteErrata = {
+    {"test_castlike_BFLOAT16_to_FLOAT", "input_1.pb has shape [1], the model declares 'like' as [3,4]"},
+    {"test_castlike_BFLOAT16_to_FLOAT_expanded", "input_1.pb has shape [1], the model declares 'like' as [3,4]"},
+    {"test_castlike_FLOAT_to_BFLOAT16", "input_1.pb has shape [1], the model declares 'like' as [3,4]"},
+    {"test_castlike_FLOAT_to_BFLOAT16_expanded", "input_1.pb has shape [1], the model declares 'like' as [3,4]"},
+};
 // Raise this when more cases pass; a drop below it is a regression.
-constexpr int kPassFloor = 0;
+constexpr int kPassFloor = 700;
 
 void collectOps(const by::Graph& g, std::set<std::string>& ops) {
     for (const auto& n : g.nodes) {
@@ -35,6 +42,11 @@ void collectOps(const by::Graph& g, std::set<std::string>& ops) {
                 if (s) collectOps(*s, ops);
         }
     }
+}
+
+// The suite stores bfloat16 tensors as uint16 (numpy has no bfloat16): same bits.
+by::Result<by::Tensor> asBf16(const by::Tensor& t) {
+    return by::Tensor::fromBytes(by::DType::BF16, t.shape(), std::vector<uint8_t>(t.bytes().begin(), t.bytes().end()));
 }
 
 // Empty when equal within rtol 1e-3 / atol 1e-4 (exact for integers and bools).
@@ -61,7 +73,9 @@ std::string compare(const by::Tensor& got, const by::Tensor& want) {
         const double a = gd[i], b = wd[i];
         if (std::isnan(a) && std::isnan(b)) continue;
         if (std::isinf(b) && a == b) continue;
-        if (!(std::abs(a - b) <= 1e-4 + 1e-3 * std::abs(b))) {
+        // bfloat16 keeps 8 significant bits: its results may differ in the last one (rounding vs truncation).
+        const double rtol = want.dtype() == by::DType::BF16 ? 1e-2 : 1e-3;
+        if (!(std::abs(a - b) <= 1e-4 + rtol * std::abs(b))) {
             std::ostringstream os;
             os << "element " << i << " is " << a << ", expected " << b;
             return os.str();
@@ -80,6 +94,12 @@ struct CaseResult {
 CaseResult runCase(const fs::path& dir) {
     CaseResult r;
     r.name = dir.filename().string();
+    if (auto it = kSuiteErrata.find(r.name); it != kSuiteErrata.end()) {
+        r.kind = CaseResult::NotLoadable;
+        r.detail = "suite data error: " + it->second;
+        if (auto m = by::loadModel((dir / "model.onnx").string()); m) collectOps(m->graph, r.ops);
+        return r;
+    }
     auto model = by::loadModel((dir / "model.onnx").string());
     if (!model) {
         r.kind = CaseResult::NotLoadable;
@@ -103,6 +123,13 @@ CaseResult runCase(const fs::path& dir) {
             return r;
         }
         auto t = by::readOnnxTensorFile(p.string());
+        if (!t && ins[i].dtype == by::DType::Undefined) {
+            // Sequence and optional inputs have no tensor type: the file holds another message.
+            r.kind = CaseResult::Unsupported;
+            r.detail = "input '" + ins[i].name + "' is not a tensor";
+            return r;
+        }
+        if (t && ins[i].dtype == by::DType::BF16 && t->dtype() == by::DType::U16) t = asBf16(*t);
         if (!t) {
             r.kind = t.error().code == by::ErrorCode::Unsupported ? CaseResult::Unsupported : CaseResult::Failed;
             r.detail = t.error().what();
@@ -121,6 +148,7 @@ CaseResult runCase(const fs::path& dir) {
             r.detail = want.error().what();
             return r;
         }
+        if ((*outs)[i].dtype() == by::DType::BF16 && want->dtype() == by::DType::U16) want = asBf16(*want);
         const std::string diff = compare((*outs)[i], *want);
         if (!diff.empty()) {
             r.detail = "output " + std::to_string(i) + " ('" + exec->outputs()[i].name + "'): " + diff;
@@ -158,7 +186,7 @@ void writeTable(const std::string& path, const std::vector<CaseResult>& results)
       << "(all operators, attributes and declared input types supported); outputs are compared with\n"
       << "rtol 1e-3 / atol 1e-4, integers and bools exactly.\n\n"
       << "Cases: " << results.size() << ", run: " << run << ", passed: " << passed << ", not supported: " << unsupported
-      << ", not loadable: " << unloadable << ".\n\n"
+      << ", not loadable or suite errata: " << unloadable << ".\n\n"
       << "| op | cases | run | passed |\n|---|---:|---:|---:|\n";
     for (const auto& [op, row] : rows) f << "| " << op << " | " << row.cases << " | " << row.run << " | " << row.passed << " |\n";
     f << "\n## Cases not run\n\n| case | reason |\n|---|---|\n";
@@ -193,6 +221,8 @@ TEST(OnnxConformance, NodeSuite) {
     std::string list;
     for (const auto& f : failures) list += "  " + f + "\n";
     EXPECT_TRUE(failures.empty()) << failures.size() << " supported case(s) failed:\n" << list;
-    if (!filter) EXPECT_GE(passed, kPassFloor) << "fewer conformance cases pass than before";
+    if (!filter) {
+        EXPECT_GE(passed, kPassFloor) << "fewer conformance cases pass than before";
+    }
     std::printf("conformance: %zu cases, %d passed, %zu failed\n", dirs.size(), passed, failures.size());
 }

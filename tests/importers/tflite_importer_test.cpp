@@ -1,41 +1,47 @@
+#include "engine/mapped_file.h"
+#include "importers/importer_registry.h"
 #include "importers/tflite_importer.h"
-
-#include <gtest/gtest.h>
+#include "tests/test_support.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
 #include <unistd.h>
 
-#include "engine/mapped_file.h"
-#include "importers/importer_registry.h"
-#include "tests/test_support.h"
-
 using namespace by;
 
 namespace {
 
 const char* const kRealModels[] = {
-    "face_detection_short_range.tflite", "face_detection_full_range.tflite", "face_detection_full_range_sparse.tflite",
-    "hand_landmark_lite.tflite",         "hand_landmark_full.tflite",        "selfie_segmentation.tflite",
+    "face_detection_short_range.tflite",
+    "face_detection_full_range.tflite",
+    "face_detection_full_range_sparse.tflite",
+    "hand_landmark_lite.tflite",
+    "hand_landmark_full.tflite",
+    "selfie_segmentation.tflite",
     "selfie_segmentation_landscape.tflite",
 };
 
-std::string modelPath(const std::string& name) { return test::asset("models/" + name); }
+std::string modelPath(const std::string& name) {
+    return test::asset("models/" + name);
+}
 
 std::string readBytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::string writeTemp(const std::string& name, const std::string& bytes, const std::string& dir = test::tempDir()) {
+std::string writeTemp(const std::string& name, const std::string& bytes,
+                      const std::string& dir = test::tempDir()) {
     const std::string p = dir + "/" + name;
     std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return p;
@@ -58,7 +64,9 @@ uint32_t rd32(const std::string& b, size_t p) {
     std::memcpy(&v, b.data() + p, 4);
     return v;
 }
-void wr32(std::string& b, size_t p, uint32_t v) { std::memcpy(b.data() + p, &v, 4); }
+void wr32(std::string& b, size_t p, uint32_t v) {
+    std::memcpy(b.data() + p, &v, 4);
+}
 // Position of field `slot` of the table at `t`, 0 when absent.
 size_t fieldAt(const std::string& b, size_t t, int slot) {
     const size_t vt = t - static_cast<int32_t>(rd32(b, t));
@@ -68,13 +76,27 @@ size_t fieldAt(const std::string& b, size_t t, int slot) {
     std::memcpy(&off, b.data() + vt + 4 + 2 * slot, 2);
     return off ? t + off : 0;
 }
-size_t deref(const std::string& b, size_t p) { return p + rd32(b, p); }
-size_t element(const std::string& b, size_t vec, size_t i) { return deref(b, vec + 4 + 4 * i); }
-size_t rootTable(const std::string& b) { return rd32(b, 0); }
-size_t subgraph0(const std::string& b) { return element(b, deref(b, fieldAt(b, rootTable(b), 2)), 0); }
-size_t operatorAt(const std::string& b, size_t i) { return element(b, deref(b, fieldAt(b, subgraph0(b), 3)), i); }
-size_t tensorAt(const std::string& b, size_t i) { return element(b, deref(b, fieldAt(b, subgraph0(b), 0)), i); }
-size_t bufferAt(const std::string& b, size_t i) { return element(b, deref(b, fieldAt(b, rootTable(b), 4)), i); }
+size_t deref(const std::string& b, size_t p) {
+    return p + rd32(b, p);
+}
+size_t element(const std::string& b, size_t vec, size_t i) {
+    return deref(b, vec + 4 + 4 * i);
+}
+size_t rootTable(const std::string& b) {
+    return rd32(b, 0);
+}
+size_t subgraph0(const std::string& b) {
+    return element(b, deref(b, fieldAt(b, rootTable(b), 2)), 0);
+}
+size_t operatorAt(const std::string& b, size_t i) {
+    return element(b, deref(b, fieldAt(b, subgraph0(b), 3)), i);
+}
+size_t tensorAt(const std::string& b, size_t i) {
+    return element(b, deref(b, fieldAt(b, subgraph0(b), 0)), i);
+}
+size_t bufferAt(const std::string& b, size_t i) {
+    return element(b, deref(b, fieldAt(b, rootTable(b), 4)), i);
+}
 
 // ---- A tiny FlatBuffers writer for synthetic models (children are written after their parents, so
 // every uoffset points forward as the format requires) ----
@@ -85,16 +107,15 @@ struct Fb {
     enum class Kind { Table, Scalars, String, Objects } kind = Kind::Table;
     struct Field {
         int slot;
-        std::vector<uint8_t> scalar;  // inline bytes, or empty when `child` is set
+        std::vector<uint8_t> scalar; // inline bytes, or empty when `child` is set
         FbPtr child;
     };
     std::vector<Field> fields;
-    std::vector<uint8_t> raw;  // Scalars / String bytes
+    std::vector<uint8_t> raw; // Scalars / String bytes
     size_t elem = 1;
-    std::vector<FbPtr> items;  // Objects
+    std::vector<FbPtr> items; // Objects
 
-    template <class T>
-    Fb& set(int slot, T v) {
+    template <class T> Fb& set(int slot, T v) {
         Field f{slot, std::vector<uint8_t>(sizeof(T)), nullptr};
         std::memcpy(f.scalar.data(), &v, sizeof(T));
         fields.push_back(std::move(f));
@@ -105,9 +126,10 @@ struct Fb {
         return *this;
     }
 };
-FbPtr table() { return std::make_shared<Fb>(); }
-template <class T>
-FbPtr scalars(const std::vector<T>& v) {
+FbPtr table() {
+    return std::make_shared<Fb>();
+}
+template <class T> FbPtr scalars(const std::vector<T>& v) {
     auto f = std::make_shared<Fb>();
     f->kind = Fb::Kind::Scalars;
     f->elem = sizeof(T);
@@ -115,7 +137,9 @@ FbPtr scalars(const std::vector<T>& v) {
     if (!v.empty()) std::memcpy(f->raw.data(), v.data(), f->raw.size());
     return f;
 }
-FbPtr bytesVec(const std::vector<uint8_t>& v) { return scalars(v); }
+FbPtr bytesVec(const std::vector<uint8_t>& v) {
+    return scalars(v);
+}
 FbPtr str(const std::string& s) {
     auto f = std::make_shared<Fb>();
     f->kind = Fb::Kind::String;
@@ -141,14 +165,15 @@ public:
 
 private:
     void align(size_t a) {
-        while (m_out.size() % a) m_out.push_back(0);
+        while (m_out.size() % a)
+            m_out.push_back(0);
     }
     void put32(size_t p, uint32_t v) { std::memcpy(m_out.data() + p, &v, 4); }
     void patch(size_t at, size_t target) { put32(at, static_cast<uint32_t>(target - at)); }
     size_t write(const Fb& n) {
         align(8);
         if (n.kind == Fb::Kind::Scalars || n.kind == Fb::Kind::String) {
-            if (n.elem == 8) {  // keep 8-byte elements aligned after the length
+            if (n.elem == 8) { // keep 8-byte elements aligned after the length
                 m_out.insert(m_out.end(), 4, 0);
             }
             const size_t pos = m_out.size();
@@ -162,7 +187,8 @@ private:
             const size_t pos = m_out.size();
             m_out.insert(m_out.end(), 4 + 4 * n.items.size(), 0);
             put32(pos, static_cast<uint32_t>(n.items.size()));
-            for (size_t i = 0; i < n.items.size(); ++i) patch(pos + 4 + 4 * i, write(*n.items[i]));
+            for (size_t i = 0; i < n.items.size(); ++i)
+                patch(pos + 4 + 4 * i, write(*n.items[i]));
             return pos;
         }
         // Table: inline layout first (soffset, then fields aligned to their size).
@@ -171,7 +197,8 @@ private:
         size_t objSize = 4;
         for (size_t i = 0; i < n.fields.size(); ++i) {
             const size_t w = n.fields[i].child ? 4 : n.fields[i].scalar.size();
-            while (objSize % w) ++objSize;
+            while (objSize % w)
+                ++objSize;
             offsets[i] = objSize;
             objSize += w;
             maxSlot = std::max(maxSlot, n.fields[i].slot);
@@ -180,7 +207,8 @@ private:
         std::vector<uint16_t> vt(static_cast<size_t>(2 + maxSlot + 1), 0);
         vt[0] = static_cast<uint16_t>(2 * vt.size());
         vt[1] = static_cast<uint16_t>(objSize);
-        for (size_t i = 0; i < n.fields.size(); ++i) vt[static_cast<size_t>(2 + n.fields[i].slot)] = static_cast<uint16_t>(offsets[i]);
+        for (size_t i = 0; i < n.fields.size(); ++i)
+            vt[static_cast<size_t>(2 + n.fields[i].slot)] = static_cast<uint16_t>(offsets[i]);
         for (uint16_t x : vt) {
             m_out.push_back(static_cast<uint8_t>(x & 0xff));
             m_out.push_back(static_cast<uint8_t>(x >> 8));
@@ -190,7 +218,9 @@ private:
         m_out.insert(m_out.end(), objSize, 0);
         put32(tpos, static_cast<uint32_t>(tpos - vtPos));
         for (size_t i = 0; i < n.fields.size(); ++i)
-            if (!n.fields[i].child) std::memcpy(m_out.data() + tpos + offsets[i], n.fields[i].scalar.data(), n.fields[i].scalar.size());
+            if (!n.fields[i].child)
+                std::memcpy(m_out.data() + tpos + offsets[i], n.fields[i].scalar.data(),
+                            n.fields[i].scalar.size());
         for (size_t i = 0; i < n.fields.size(); ++i)
             if (n.fields[i].child) patch(tpos + offsets[i], write(*n.fields[i].child));
         return tpos;
@@ -209,15 +239,21 @@ FbPtr opT(uint32_t opcode, std::vector<int32_t> in, std::vector<int32_t> out) {
     o->set<uint32_t>(0, opcode).put(1, scalars(in)).put(2, scalars(out));
     return o;
 }
-FbPtr subgraphT(const std::string& name, std::vector<FbPtr> tensors, std::vector<int32_t> in, std::vector<int32_t> out,
-                std::vector<FbPtr> ops) {
+FbPtr subgraphT(const std::string& name, std::vector<FbPtr> tensors, std::vector<int32_t> in,
+                std::vector<int32_t> out, std::vector<FbPtr> ops) {
     auto s = table();
-    s->put(0, objects(std::move(tensors))).put(1, scalars(in)).put(2, scalars(out)).put(3, objects(std::move(ops))).put(4, str(name));
+    s->put(0, objects(std::move(tensors)))
+        .put(1, scalars(in))
+        .put(2, scalars(out))
+        .put(3, objects(std::move(ops)))
+        .put(4, str(name));
     return s;
 }
 FbPtr opcodeT(int32_t builtin, const std::string& custom = {}) {
     auto c = table();
-    c->set<int8_t>(0, static_cast<int8_t>(std::min(builtin, 127))).set<int32_t>(2, 1).set<int32_t>(3, builtin);
+    c->set<int8_t>(0, static_cast<int8_t>(std::min(builtin, 127)))
+        .set<int32_t>(2, 1)
+        .set<int32_t>(3, builtin);
     if (!custom.empty()) c->put(1, str(custom));
     return c;
 }
@@ -228,12 +264,14 @@ FbPtr bufferT(const std::vector<uint8_t>& data) {
 }
 FbPtr modelT(std::vector<FbPtr> opcodes, std::vector<FbPtr> subgraphs, std::vector<FbPtr> buffers) {
     auto m = table();
-    m->set<uint32_t>(0, 3).put(1, objects(std::move(opcodes))).put(2, objects(std::move(subgraphs))).put(3, str("synthetic"));
+    m->set<uint32_t>(0, 3)
+        .put(1, objects(std::move(opcodes)))
+        .put(2, objects(std::move(subgraphs)))
+        .put(3, str("synthetic"));
     m->put(4, objects(std::move(buffers)));
     return m;
 }
-template <class T>
-std::vector<uint8_t> rawBytes(const std::vector<T>& v) {
+template <class T> std::vector<uint8_t> rawBytes(const std::vector<T>& v) {
     std::vector<uint8_t> b(v.size() * sizeof(T));
     std::memcpy(b.data(), v.data(), b.size());
     return b;
@@ -244,11 +282,12 @@ constexpr int kAdd = 0, kConv = 3, kLess = 58, kWhile = 119, kIf = 118, kCustom 
 
 int64_t countOps(const Graph& g, const std::string& op) {
     int64_t n = 0;
-    for (const auto& node : g.nodes) n += node.opType == op;
+    for (const auto& node : g.nodes)
+        n += node.opType == op;
     return n;
 }
 
-}  // namespace
+} // namespace
 
 // ---- Real models ----
 
@@ -271,7 +310,9 @@ TEST(TfliteImporter, EveryRealModelImportsWithConsistentConstants) {
             EXPECT_NE(bytes.find(v.name), std::string::npos) << v.name;
             if (!v.data) continue;
             ++withData;
-            EXPECT_EQ(static_cast<int64_t>(v.data->nbytes()), dtypeStorageBytes(v.data->dtype(), v.data->numel())) << v.name;
+            EXPECT_EQ(static_cast<int64_t>(v.data->nbytes()),
+                      dtypeStorageBytes(v.data->dtype(), v.data->numel()))
+                << v.name;
             EXPECT_EQ(v.data->dtype(), v.dtype);
             ASSERT_TRUE(v.shape.has_value());
             EXPECT_EQ(toDimShape(v.data->shape()), *v.shape) << v.name;
@@ -279,7 +320,8 @@ TEST(TfliteImporter, EveryRealModelImportsWithConsistentConstants) {
             if (v.data->isMapped()) mappedBytes += static_cast<int64_t>(v.data->nbytes());
         }
         EXPECT_GT(withData, 80);
-        for (const auto& n : m->graph.nodes) EXPECT_TRUE(n.domain == "tflite" || n.domain == "tflite.custom") << n.opType;
+        for (const auto& n : m->graph.nodes)
+            EXPECT_TRUE(n.domain == "tflite" || n.domain == "tflite.custom") << n.opType;
         // Mapped weights are windows of the file (sparse ones are expanded, so they may exceed it).
         EXPECT_LE(mappedBytes, static_cast<int64_t>(bytes.size()));
     }
@@ -296,20 +338,23 @@ TEST(TfliteImporter, BlazeFaceShapesAndOpsMatchTheFile) {
     EXPECT_EQ(in.dtype, DType::F32);
     EXPECT_EQ(dimShapeToString(*in.shape), "[1,128,128,3]");
     std::set<std::string> outShapes;
-    for (int o : g.outputs) outShapes.insert(dimShapeToString(*g.values[static_cast<size_t>(o)].shape));
+    for (int o : g.outputs)
+        outShapes.insert(dimShapeToString(*g.values[static_cast<size_t>(o)].shape));
     EXPECT_EQ(outShapes, (std::set<std::string>{"[1,896,16]", "[1,896,1]"}));
     EXPECT_EQ(g.values[static_cast<size_t>(g.outputs[0])].name, "regressors");
     EXPECT_EQ(g.values[static_cast<size_t>(g.outputs[1])].name, "classificators");
 
     // Counted with a separate throwaway reader of the raw flatbuffer while writing this test.
     const std::map<std::string, int64_t> expected = {
-        {"tflite.ADD", 16},    {"tflite.CONCATENATION", 2}, {"tflite.CONV_2D", 21}, {"tflite.DEPTHWISE_CONV_2D", 16},
-        {"tflite.DEQUANTIZE", 74}, {"tflite.MAX_POOL_2D", 3}, {"tflite.PAD", 11},   {"tflite.RELU", 17},
+        {"tflite.ADD", 16},        {"tflite.CONCATENATION", 2},
+        {"tflite.CONV_2D", 21},    {"tflite.DEPTHWISE_CONV_2D", 16},
+        {"tflite.DEQUANTIZE", 74}, {"tflite.MAX_POOL_2D", 3},
+        {"tflite.PAD", 11},        {"tflite.RELU", 17},
         {"tflite.RESHAPE", 4}};
     EXPECT_EQ(g.opHistogram(), expected);
     EXPECT_EQ(g.nodes.size(), 164u);
     EXPECT_EQ(g.values.size(), 250u);
-    EXPECT_EQ(g.weightBytes(), 203132);  // distinct non-empty buffers referenced by tensors
+    EXPECT_EQ(g.weightBytes(), 203132); // distinct non-empty buffers referenced by tensors
 
     // Every convolution has decoded options; BlazeFace's first conv is a stride-2 SAME 5x5.
     for (const auto& n : g.nodes) {
@@ -319,11 +364,12 @@ TEST(TfliteImporter, BlazeFaceShapesAndOpsMatchTheFile) {
         EXPECT_EQ(n.attrInt("dilation_h_factor", 0), 1);
         EXPECT_EQ(n.attr("options_type"), nullptr);
     }
-    const auto first = std::find_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.opType == "CONV_2D"; });
+    const auto first =
+        std::find_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.opType == "CONV_2D"; });
     ASSERT_NE(first, g.nodes.end());
     EXPECT_EQ(first->attrInt("stride_h", 0), 2);
     const Value& w = g.values[static_cast<size_t>(first->inputs[1])];
-    ASSERT_GE(w.producer, 0);  // fp16 weights reach the conv through DEQUANTIZE
+    ASSERT_GE(w.producer, 0); // fp16 weights reach the conv through DEQUANTIZE
     const Node& deq = g.nodes[static_cast<size_t>(w.producer)];
     EXPECT_EQ(deq.opType, "DEQUANTIZE");
     const Value& kernel = g.values[static_cast<size_t>(deq.inputs[0])];
@@ -361,7 +407,8 @@ TEST(TfliteImporter, WeightWindowsAreDisjointAndHoldPlausibleValues) {
         std::sort(windows.begin(), windows.end());
         const uint8_t* base = windows.front().first;
         for (size_t i = 1; i < windows.size(); ++i)
-            EXPECT_LE(windows[i - 1].first + windows[i - 1].second, windows[i].first) << "overlapping weight windows";
+            EXPECT_LE(windows[i - 1].first + windows[i - 1].second, windows[i].first)
+                << "overlapping weight windows";
         const int64_t fileSize = static_cast<int64_t>(std::filesystem::file_size(path));
         EXPECT_LE(windows.back().first + windows.back().second - base, fileSize);
         if (std::string(name) == "hand_landmark_full.tflite") {
@@ -430,10 +477,11 @@ TEST(TfliteImporter, ImportsHandLandmarkQuickly) {
     const std::string path = modelPath("hand_landmark_full.tflite");
     const auto t0 = std::chrono::steady_clock::now();
     auto m = loadModel(path);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_TRUE(m.ok()) << m.error().what();
     RecordProperty("import_ms", std::to_string(ms));
-    EXPECT_LT(ms, 2000.0);  // weights stay mapped: no copy of the 5 MB of fp16
+    EXPECT_LT(ms, 2000.0); // weights stay mapped: no copy of the 5 MB of fp16
     EXPECT_EQ(countOps(m->graph, "FULLY_CONNECTED"), 4);
     EXPECT_EQ(m->meta("tflite.metadata.reduced_precision_support")->s, "fp16accfp32");
 }
@@ -455,9 +503,11 @@ TEST(TfliteImporter, ProbeScores) {
 
 TEST(TfliteImporter, TruncatedFilesFailClearly) {
     const std::string bytes = readBytes(modelPath("face_detection_short_range.tflite"));
-    for (size_t cut : {size_t(3), size_t(7), size_t(8), size_t(40), size_t(1000), bytes.size() / 2, bytes.size() - 1000, bytes.size() - 1}) {
+    for (size_t cut : {size_t(3), size_t(7), size_t(8), size_t(40), size_t(1000), bytes.size() / 2,
+                       bytes.size() - 1000, bytes.size() - 1}) {
         SCOPED_TRACE(cut);
-        const std::string what = expectError(writeTemp("cut_" + std::to_string(cut) + ".tflite", bytes.substr(0, cut)));
+        const std::string what =
+            expectError(writeTemp("cut_" + std::to_string(cut) + ".tflite", bytes.substr(0, cut)));
         EXPECT_FALSE(what.empty());
     }
 }
@@ -469,7 +519,8 @@ TEST(TfliteImporter, WrongIdentifierAndRandomBytesFail) {
 
     std::mt19937 rng(7);
     std::string noise(4096, '\0');
-    for (auto& c : noise) c = static_cast<char>(rng());
+    for (auto& c : noise)
+        c = static_cast<char>(rng());
     EXPECT_NE(expectError(writeTemp("noise.tflite", noise)).find("not 'TFL3'"), std::string::npos);
     // Random bytes that do carry the identifier still fail on the first offset they break.
     std::memcpy(noise.data() + 4, "TFL3", 4);
@@ -495,7 +546,8 @@ TEST(TfliteImporter, BrokenOffsetsAndFieldsNameWhatIsWrong) {
     size_t tensorIdx = 0, bufferIdx = 0;
     for (size_t i = 0; i < 250; ++i) {
         const size_t bf = fieldAt(good, tensorAt(good, i), 2);
-        if (!bf || rd32(good, deref(good, fieldAt(good, tensorAt(good, i), 0))) != 4) continue;  // a rank-4 kernel
+        if (!bf || rd32(good, deref(good, fieldAt(good, tensorAt(good, i), 0))) != 4)
+            continue; // a rank-4 kernel
         const size_t bi = rd32(good, bf);
         if (fieldAt(good, bufferAt(good, bi), 0)) {
             tensorIdx = i;
@@ -518,7 +570,8 @@ TEST(TfliteImporter, BrokenOffsetsAndFieldsNameWhatIsWrong) {
         std::string b = good;
         const size_t vec = deref(b, dataField);
         wr32(b, vec, 0x7fffffffu);
-        EXPECT_NE(expectError(writeTemp("buffer_len.tflite", b)).find("runs past the end"), std::string::npos);
+        EXPECT_NE(expectError(writeTemp("buffer_len.tflite", b)).find("runs past the end"),
+                  std::string::npos);
         wr32(b, vec, rd32(good, vec) - 2);
         const std::string what = expectError(writeTemp("buffer_short.tflite", b));
         EXPECT_NE(what.find("needs " + std::to_string(rd32(good, vec))), std::string::npos) << what;
@@ -556,7 +609,8 @@ TEST(TfliteImporter, BrokenOffsetsAndFieldsNameWhatIsWrong) {
     {
         std::string b = good;
         size_t field = 0, oi = 0;
-        for (; oi < 164 && !field; ++oi) field = fieldAt(b, operatorAt(b, oi), 0);
+        for (; oi < 164 && !field; ++oi)
+            field = fieldAt(b, operatorAt(b, oi), 0);
         ASSERT_NE(field, 0u);
         wr32(b, field, 77);
         const std::string what = expectError(writeTemp("opcode.tflite", b));
@@ -577,26 +631,34 @@ std::string controlFlowModel(int bodyIndex) {
     auto customOp = opT(3, {1}, {2});
     customOp->put(5, bytesVec({1, 2, 3, 4, 5}));
     auto q = table();
-    q->put(2, scalars(std::vector<float>{0.5f, 0.25f})).put(3, scalars(std::vector<int64_t>{0, 3})).set<int32_t>(6, 0);
+    q->put(2, scalars(std::vector<float>{0.5f, 0.25f}))
+        .put(3, scalars(std::vector<int64_t>{0, 3}))
+        .set<int32_t>(6, 0);
     auto w = tensorT("w", {2, 2}, kI8, 1);
     w->put(4, q);
     auto names = tensorT("labels", {2}, kString, 2);
     std::vector<uint8_t> stringBuf;
-    for (int32_t x : {2, 16, 19, 21}) stringBuf.insert(stringBuf.end(), reinterpret_cast<uint8_t*>(&x), reinterpret_cast<uint8_t*>(&x) + 4);
-    for (char c : std::string("catok")) stringBuf.push_back(static_cast<uint8_t>(c));
-    auto main = subgraphT("main", {tensorT("x", {1}, kF32), tensorT("y", {1}, kF32), tensorT("z", {1}, kF32), w, names}, {0}, {2},
-                          {whileOp, customOp});
-    auto cond = subgraphT("cond", {tensorT("i", {1}, kF32), tensorT("limit", {1}, kF32, 3), tensorT("ok", {1}, 6)}, {0}, {2},
-                          {opT(1, {0, 1}, {2})});
-    auto body = subgraphT("body", {tensorT("i", {1}, kF32), tensorT("one", {1}, kF32, 3), tensorT("next", {1}, kF32)}, {0}, {2},
-                          {opT(0, {0, 1}, {2})});
+    for (int32_t x : {2, 16, 19, 21})
+        stringBuf.insert(stringBuf.end(), reinterpret_cast<uint8_t*>(&x), reinterpret_cast<uint8_t*>(&x) + 4);
+    for (char c : std::string("catok"))
+        stringBuf.push_back(static_cast<uint8_t>(c));
+    auto main = subgraphT(
+        "main", {tensorT("x", {1}, kF32), tensorT("y", {1}, kF32), tensorT("z", {1}, kF32), w, names}, {0},
+        {2}, {whileOp, customOp});
+    auto cond =
+        subgraphT("cond", {tensorT("i", {1}, kF32), tensorT("limit", {1}, kF32, 3), tensorT("ok", {1}, 6)},
+                  {0}, {2}, {opT(1, {0, 1}, {2})});
+    auto body =
+        subgraphT("body", {tensorT("i", {1}, kF32), tensorT("one", {1}, kF32, 3), tensorT("next", {1}, kF32)},
+                  {0}, {2}, {opT(0, {0, 1}, {2})});
     auto spare = subgraphT("spare", {tensorT("a", {1}, kF32)}, {0}, {0}, {});
     auto model = modelT({opcodeT(kAdd), opcodeT(kLess), opcodeT(kWhile), opcodeT(kCustom, "MyCustomOp")},
                         {main, cond, body, spare},
-                        {bufferT({}), bufferT({1, 2, 0xff, 4}), bufferT(stringBuf), bufferT(rawBytes(std::vector<float>{1.f}))});
+                        {bufferT({}), bufferT({1, 2, 0xff, 4}), bufferT(stringBuf),
+                         bufferT(rawBytes(std::vector<float>{1.f}))});
     return FbWriter().finish(model);
 }
-}  // namespace
+} // namespace
 
 TEST(TfliteImporter, ControlFlowSubgraphsAttachToTheirOperators) {
     auto m = loadModel(writeTemp("while.tflite", controlFlowModel(2)));
@@ -662,23 +724,27 @@ TEST(TfliteImporter, SubgraphCallsAreChecked) {
     auto callOpts = table();
     callOpts->set<int32_t>(0, 1).set<int32_t>(1, 1);
     callOp->set<uint8_t>(3, 92).put(4, callOpts);
-    auto model = modelT({opcodeT(kIf)},
-                        {subgraphT("main", {tensorT("a", {1}, kF32), tensorT("b", {1}, kF32)}, {0}, {1}, {ifOp}),
-                         subgraphT("branch", {tensorT("a", {1}, kF32), tensorT("b", {1}, kF32)}, {0}, {1}, {callOp})},
-                        {bufferT({})});
-    EXPECT_NE(expectError(writeTemp("if_self.tflite", FbWriter().finish(model))).find("subgraph 1 'branch': calls itself"),
+    auto model =
+        modelT({opcodeT(kIf)},
+               {subgraphT("main", {tensorT("a", {1}, kF32), tensorT("b", {1}, kF32)}, {0}, {1}, {ifOp}),
+                subgraphT("branch", {tensorT("a", {1}, kF32), tensorT("b", {1}, kF32)}, {0}, {1}, {callOp})},
+               {bufferT({})});
+    EXPECT_NE(expectError(writeTemp("if_self.tflite", FbWriter().finish(model)))
+                  .find("subgraph 1 'branch': calls itself"),
               std::string::npos);
 }
 
 TEST(TfliteImporter, UnknownCodesAndOptionsAreKeptNotFatal) {
     auto op = opT(0, {0}, {1});
-    op->set<uint8_t>(3, 250).put(4, table());  // an options table this importer does not know
+    op->set<uint8_t>(3, 250).put(4, table()); // an options table this importer does not know
     auto conv = opT(1, {1, 2}, {3});
     auto convOpts = table();
     convOpts->set<int8_t>(0, 1).set<int32_t>(1, 2).set<int32_t>(2, 3).set<int8_t>(3, 3);
     conv->set<uint8_t>(3, 1).put(4, convOpts);
     auto model = modelT({opcodeT(250), opcodeT(kConv)},
-                        {subgraphT("", {tensorT("a", {1}, kF32), tensorT("", {1}, kF32), tensorT("a", {1, 1, 1, 1}, kF32, 1), tensorT("", {1}, kF32)},
+                        {subgraphT("",
+                                   {tensorT("a", {1}, kF32), tensorT("", {1}, kF32),
+                                    tensorT("a", {1, 1, 1, 1}, kF32, 1), tensorT("", {1}, kF32)},
                                    {0}, {3}, {op, conv})},
                         {bufferT({}), bufferT(rawBytes(std::vector<float>{2.f}))});
     auto m = loadModel(writeTemp("unknown.tflite", FbWriter().finish(model)));
@@ -692,11 +758,12 @@ TEST(TfliteImporter, UnknownCodesAndOptionsAreKeptNotFatal) {
     EXPECT_EQ(c.attrInt("stride_w", 0), 2);
     EXPECT_EQ(c.attrInt("stride_h", 0), 3);
     EXPECT_EQ(c.attrString("fused_activation_function"), "RELU6");
-    EXPECT_EQ(c.attrInt("dilation_w_factor", 0), 1);  // schema default when absent
+    EXPECT_EQ(c.attrInt("dilation_w_factor", 0), 1); // schema default when absent
     EXPECT_EQ(c.attr("quantized_bias_type"), nullptr);
     // Empty and repeated names stay unique.
     std::set<std::string> names;
-    for (const auto& v : g.values) names.insert(v.name);
+    for (const auto& v : g.values)
+        names.insert(v.name);
     EXPECT_EQ(names.size(), g.values.size());
     EXPECT_EQ(g.values[2].name, "a#2");
     EXPECT_EQ(g.values[1].name, "tensor_1");
@@ -708,10 +775,11 @@ TEST(TfliteImporter, AppendedBufferDataIsMappedAndRangeChecked) {
     auto build = [](uint64_t offset) {
         auto buf = table();
         buf->set<uint64_t>(1, offset).set<uint64_t>(2, 16);
-        auto model = modelT({opcodeT(kAdd)},
-                            {subgraphT("main", {tensorT("x", {4}, kF32), tensorT("w", {4}, kF32, 1), tensorT("y", {4}, kF32)}, {0}, {2},
-                                       {opT(0, {0, 1}, {2})})},
-                            {bufferT({}), buf});
+        auto model = modelT(
+            {opcodeT(kAdd)},
+            {subgraphT("main", {tensorT("x", {4}, kF32), tensorT("w", {4}, kF32, 1), tensorT("y", {4}, kF32)},
+                       {0}, {2}, {opT(0, {0, 1}, {2})})},
+            {bufferT({}), buf});
         return FbWriter().finish(model);
     };
     std::string probe = build(1000);
@@ -740,7 +808,8 @@ TEST(TfliteImporter, Int4ConstantsCarryTheirScales) {
     w->put(4, q);
     // Low nibble first: [1, -1 | 2, 7].
     auto model = modelT({opcodeT(kAdd)},
-                        {subgraphT("main", {tensorT("x", {2, 2}, kF32), w, tensorT("y", {2, 2}, kF32)}, {0}, {2}, {opT(0, {0, 1}, {2})})},
+                        {subgraphT("main", {tensorT("x", {2, 2}, kF32), w, tensorT("y", {2, 2}, kF32)}, {0},
+                                   {2}, {opT(0, {0, 1}, {2})})},
                         {bufferT({}), bufferT({0xf1, 0x72})});
     auto m = loadModel(writeTemp("int4.tflite", FbWriter().finish(model)));
     ASSERT_TRUE(m.ok()) << m.error().what();
@@ -771,16 +840,20 @@ std::string blockSparseModel(std::vector<uint16_t> segments) {
     idx->put(0, scalars(std::vector<uint8_t>{0, 1, 0, 1}));
     csr->set<int8_t>(0, 1).set<uint8_t>(2, 2).put(3, seg).set<uint8_t>(4, 3).put(5, idx);
     auto sp = table();
-    sp->put(0, scalars(std::vector<int32_t>{0, 1, 2})).put(1, scalars(std::vector<int32_t>{1})).put(2, objects({dense(4), csr, dense(2)}));
+    sp->put(0, scalars(std::vector<int32_t>{0, 1, 2}))
+        .put(1, scalars(std::vector<int32_t>{1}))
+        .put(2, objects({dense(4), csr, dense(2)}));
     auto w = tensorT("w", {4, 4}, kF32, 1);
     w->put(6, sp);
-    auto model = modelT({opcodeT(124), opcodeT(kAdd)},
-                        {subgraphT("main", {tensorT("x", {4, 4}, kF32), w, tensorT("wd", {4, 4}, kF32), tensorT("y", {4, 4}, kF32)}, {0}, {3},
-                                   {opT(0, {1}, {2}), opT(1, {0, 2}, {3})})},
-                        {bufferT({}), bufferT(rawBytes(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8}))});
+    auto model = modelT(
+        {opcodeT(124), opcodeT(kAdd)},
+        {subgraphT("main",
+                   {tensorT("x", {4, 4}, kF32), w, tensorT("wd", {4, 4}, kF32), tensorT("y", {4, 4}, kF32)},
+                   {0}, {3}, {opT(0, {1}, {2}), opT(1, {0, 2}, {3})})},
+        {bufferT({}), bufferT(rawBytes(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8}))});
     return FbWriter().finish(model);
 }
-}  // namespace
+} // namespace
 
 TEST(TfliteImporter, BlockSparseConstantsExpand) {
     auto m = loadModel(writeTemp("block_sparse.tflite", blockSparseModel({0, 1, 2, 2, 4})));
@@ -789,15 +862,18 @@ TEST(TfliteImporter, BlockSparseConstantsExpand) {
     ASSERT_TRUE(w.data.has_value());
     EXPECT_FALSE(w.data->isMapped());
     const float* p = w.data->data<float>();
-    EXPECT_EQ(std::vector<float>(p, p + 16), (std::vector<float>{1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8}));
+    EXPECT_EQ(std::vector<float>(p, p + 16),
+              (std::vector<float>{1, 2, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8}));
     EXPECT_NE(w.docString.find("8 of 16 values stored"), std::string::npos) << w.docString;
     EXPECT_NE(w.docString.find("block_map=[1]"), std::string::npos) << w.docString;
     EXPECT_EQ(m->graph.nodes[0].opType, "DENSIFY");
 
-    const std::string what = expectError(writeTemp("block_sparse_bad.tflite", blockSparseModel({0, 1, 2, 4})));
+    const std::string what =
+        expectError(writeTemp("block_sparse_bad.tflite", blockSparseModel({0, 1, 2, 4})));
     EXPECT_NE(what.find("array_segments has 4 entries, expected 5"), std::string::npos) << what;
     EXPECT_NE(what.find("tensor 1 'w'"), std::string::npos) << what;
-    const std::string overrun = expectError(writeTemp("block_sparse_overrun.tflite", blockSparseModel({0, 1, 2, 2, 9})));
+    const std::string overrun =
+        expectError(writeTemp("block_sparse_overrun.tflite", blockSparseModel({0, 1, 2, 2, 9})));
     EXPECT_NE(overrun.find("array_segments"), std::string::npos) << overrun;
 }
 
@@ -809,8 +885,9 @@ TEST(TfliteImporter, EveryTruncationAndByteSmashOfASmallModelIsSafe) {
         std::string path;
         ScratchDir() {
             std::error_code ec;
-            path = std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm/brickyard-tflite-sweep-" + std::to_string(::getpid())
-                                                                  : test::tempDir() + "/sweep";
+            path = std::filesystem::is_directory("/dev/shm", ec)
+                       ? "/dev/shm/brickyard-tflite-sweep-" + std::to_string(::getpid())
+                       : test::tempDir() + "/sweep";
             std::filesystem::create_directories(path, ec);
         }
         ~ScratchDir() {
@@ -861,4 +938,20 @@ TEST(TfliteImporter, ReportsProgressAndHonoursCancel) {
     auto c = loadModel(modelPath("hand_landmark_full.tflite"), opts);
     ASSERT_FALSE(c.ok());
     EXPECT_EQ(c.error().code, ErrorCode::Cancelled);
+}
+
+// The synthetic models above double as fuzz seeds (tests/data/tflite, used by tests/fuzz/tflite.cmake):
+// small files put every structure within reach of the mutator. BY_UPDATE_TFLITE_SEEDS=1 rewrites them.
+TEST(TfliteImporter, FuzzSeedsMatchTheirGenerators) {
+    const std::vector<std::pair<std::string, std::string>> seeds = {
+        {"while.tflite", controlFlowModel(2)},
+        {"block_sparse.tflite", blockSparseModel({0, 1, 2, 2, 4})},
+    };
+    const char* update = std::getenv("BY_UPDATE_TFLITE_SEEDS");
+    for (const auto& [name, bytes] : seeds) {
+        const std::string path = test::dataDir() + "/tflite/" + name;
+        if (update && std::string(update) == "1") writeTemp(name, bytes, test::dataDir() + "/tflite");
+        EXPECT_EQ(readBytes(path), bytes) << path << " is stale: rerun with BY_UPDATE_TFLITE_SEEDS=1";
+        EXPECT_TRUE(loadModel(path).ok()) << path;
+    }
 }

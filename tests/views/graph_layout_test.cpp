@@ -211,6 +211,32 @@ TEST(GraphLayout, InputsAndOutputsCanBeHidden) {
     by::test::expectValidLayout(l);
 }
 
+TEST(GraphLayout, EmptyAndBrokenGraphs) {
+    const Graph empty;
+    const GraphLayout l = mustLayout(empty);
+    EXPECT_TRUE(l.nodes.empty());
+    EXPECT_TRUE(l.layers.empty());
+
+    GraphMaker m;
+    m.input("x");
+    m.output("x");
+    const GraphLayout passThrough = mustLayout(m.done());
+    EXPECT_EQ(passThrough.nodes.size(), 2u);
+    EXPECT_EQ(passThrough.edges.size(), 1u);
+    by::test::expectValidLayout(passThrough);
+
+    Graph bad;
+    Node n;
+    n.opType = "Relu";
+    n.name = "r";
+    n.inputs = {7};
+    bad.nodes.push_back(n);
+    auto r = layoutGraph(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::Invalid);
+    EXPECT_NE(r.error().what().find("'r'"), std::string::npos);
+}
+
 TEST(GraphLayout, CycleIsAnError) {
     GraphMaker m;
     m.op("Add", "a", {"y"}, {"x"});

@@ -85,7 +85,9 @@ inline void expectValidLayout(const GraphLayout& l) {
                 EXPECT_LE(prev.rect.right(), n.rect.x + 0.01f) << "boxes " << layer[i - 1] << " and " << layer[i] << " overlap";
             }
         }
-        if (li > 0) EXPECT_GT(l.layerY[li], l.layerY[li - 1] + l.layerHeight[li - 1]);
+        if (li > 0) {
+            EXPECT_GT(l.layerY[li], l.layerY[li - 1] + l.layerHeight[li - 1]);
+        }
     }
     EXPECT_EQ(placed, l.nodes.size());
     for (size_t e = 0; e < l.edges.size(); ++e) {
