@@ -7,6 +7,12 @@
 // model. --screenshot waits until every model is imported and laid out, saves the window to FILE
 // and quits; it exits non-zero with a message when anything failed to load. --select-op selects
 // the first node of that op type with weights (for inspector screenshots).
+#include "app/gui/graph_canvas.h"
+#include "app/gui/inspector_panel.h"
+#include "app/gui/job_manager.h"
+#include "app/gui/main_window.h"
+#include "app/gui/model_document.h"
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -15,15 +21,8 @@
 #include <QImage>
 #include <QPixmap>
 #include <QTimer>
-
 #include <cstdio>
 #include <memory>
-
-#include "app/gui/graph_canvas.h"
-#include "app/gui/inspector_panel.h"
-#include "app/gui/job_manager.h"
-#include "app/gui/main_window.h"
-#include "app/gui/model_document.h"
 
 namespace {
 
@@ -46,7 +45,9 @@ int findWeightedNode(const by::Model& model, const QString& opType) {
     for (size_t i = 0; i < g.nodes.size(); ++i) {
         const by::Node& n = g.nodes[i];
         const QString op = QString::fromStdString(n.opType);
-        if (op.compare(opType, Qt::CaseInsensitive) != 0 && !op.startsWith(opType + QLatin1Char('_'), Qt::CaseInsensitive)) continue;
+        if (op.compare(opType, Qt::CaseInsensitive) != 0 &&
+            !op.startsWith(opType + QLatin1Char('_'), Qt::CaseInsensitive))
+            continue;
         for (int in : n.inputs) {
             if (in < 0 || in >= int(g.values.size())) continue;
             const by::Value& v = g.values[in];
@@ -54,7 +55,8 @@ int findWeightedNode(const by::Model& model, const QString& opType) {
             // Weights behind a dequantize step (TFLite fp16/int8) count too.
             if (v.producer >= 0 && v.producer < int(g.nodes.size())) {
                 const by::Node& p = g.nodes[v.producer];
-                if (!p.inputs.empty() && p.inputs.front() >= 0 && g.values[p.inputs.front()].data) return int(i);
+                if (!p.inputs.empty() && p.inputs.front() >= 0 && g.values[p.inputs.front()].data)
+                    return int(i);
             }
         }
     }
@@ -66,10 +68,12 @@ int findWeightedNode(const by::Model& model, const QString& opType) {
 class ScreenshotTaker : public QObject {
 public:
     ScreenshotTaker(MainWindow* window, QString file, QString selectOp, int expectedModels)
-        : m_window(window), m_file(std::move(file)), m_selectOp(std::move(selectOp)), m_expected(expectedModels) {
-        QObject::connect(window, &MainWindow::modelOpenFailed, this, [this](const QString& path, const QString& why) {
-            m_failures << QStringLiteral("%1: %2").arg(QFileInfo(path).fileName(), why);
-        });
+        : m_window(window), m_file(std::move(file)), m_selectOp(std::move(selectOp)),
+          m_expected(expectedModels) {
+        QObject::connect(window, &MainWindow::modelOpenFailed, this,
+                         [this](const QString& path, const QString& why) {
+                             m_failures << QStringLiteral("%1: %2").arg(QFileInfo(path).fileName(), why);
+                         });
         connect(&m_poll, &QTimer::timeout, this, [this]() { poll(); });
         m_poll.start(100);
         m_clock.start();
@@ -80,7 +84,8 @@ public:
 private:
     void poll() {
         if (!m_failures.isEmpty()) return finish(false, m_failures.join(QStringLiteral("; ")));
-        if (m_clock.elapsed() > kScreenshotTimeoutMs) return finish(false, QStringLiteral("timed out waiting for the models"));
+        if (m_clock.elapsed() > kScreenshotTimeoutMs)
+            return finish(false, QStringLiteral("timed out waiting for the models"));
         if (!m_started || m_window->jobs()->activeCount() > 0) return;
         if (m_window->documentCount() < m_expected) return;
         for (int i = 0; i < m_window->documentCount(); ++i)
@@ -88,7 +93,9 @@ private:
         if (!m_selectOp.isEmpty() && !m_selected) {
             ModelDocument* doc = m_window->currentDocument();
             const int node = doc ? findWeightedNode(*doc->model(), m_selectOp) : -1;
-            if (node < 0) return finish(false, QStringLiteral("no %1 node with weights in the current model").arg(m_selectOp));
+            if (node < 0)
+                return finish(false,
+                              QStringLiteral("no %1 node with weights in the current model").arg(m_selectOp));
             m_window->selectNode(node);
             m_selected = true;
             return;
@@ -99,7 +106,8 @@ private:
         const QPixmap shot = m_window->grab();
         QDir().mkpath(QFileInfo(m_file).absolutePath());
         if (!shot.save(m_file)) return finish(false, QStringLiteral("could not write %1").arg(m_file));
-        std::printf("brickyard: saved %s (%dx%d)\n", m_file.toLocal8Bit().constData(), shot.width(), shot.height());
+        std::printf("brickyard: saved %s (%dx%d)\n", m_file.toLocal8Bit().constData(), shot.width(),
+                    shot.height());
         finish(true, {});
     }
 
@@ -121,7 +129,7 @@ private:
     QElapsedTimer m_clock;
 };
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -134,14 +142,17 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription(QStringLiteral("Brickyard: a workbench for edge AI models."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("A project (.byproj) or model files to open."),
+    parser.addPositionalArgument(QStringLiteral("files"),
+                                 QStringLiteral("A project (.byproj) or model files to open."),
                                  QStringLiteral("[PROJECT.byproj | MODEL_FILE ...]"));
-    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Open the demo project (created on first use)."));
-    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                        QStringLiteral("Save the window to FILE once everything is loaded, then quit."),
-                                        QStringLiteral("FILE"));
-    const QCommandLineOption quitAfter(QStringLiteral("quit-after"), QStringLiteral("Quit after MS milliseconds."),
-                                       QStringLiteral("MS"));
+    const QCommandLineOption demo(QStringLiteral("demo"),
+                                  QStringLiteral("Open the demo project (created on first use)."));
+    const QCommandLineOption screenshot(
+        QStringLiteral("screenshot"),
+        QStringLiteral("Save the window to FILE once everything is loaded, then quit."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption quitAfter(QStringLiteral("quit-after"),
+                                       QStringLiteral("Quit after MS milliseconds."), QStringLiteral("MS"));
     const QCommandLineOption selectOp(QStringLiteral("select-op"),
                                       QStringLiteral("Select the first node of OPTYPE that has weights."),
                                       QStringLiteral("OPTYPE"));
@@ -173,7 +184,8 @@ int main(int argc, char** argv) {
     std::unique_ptr<ScreenshotTaker> taker;
     if (parser.isSet(screenshot)) {
         const int expected = int(models.size()) + (parser.isSet(demo) ? 1 : 0);
-        taker = std::make_unique<ScreenshotTaker>(&window, parser.value(screenshot), parser.value(selectOp), expected);
+        taker = std::make_unique<ScreenshotTaker>(&window, parser.value(screenshot), parser.value(selectOp),
+                                                  expected);
     }
 
     bool started = true;
@@ -184,15 +196,17 @@ int main(int argc, char** argv) {
         }
     }
     if (parser.isSet(demo)) {
-        const QString cache = envOr("BRICKYARD_CACHE", QDir::homePath() + QStringLiteral("/.cache/brickyard"));
+        const QString cache =
+            envOr("BRICKYARD_CACHE", QDir::homePath() + QStringLiteral("/.cache/brickyard"));
         const QString demoPath =
             envOr("BRICKYARD_DEMO", QDir::homePath() + QStringLiteral("/.local/share/brickyard/demo.byproj"));
         started = false;
-        window.openDemoProject(demoPath, cache, QString::fromLatin1(kDemoModel), [&taker](bool ok, const QString& error) {
-            if (!taker) return;
-            if (!ok) taker->addFailure(error);
-            taker->setStarted();
-        });
+        window.openDemoProject(demoPath, cache, QString::fromLatin1(kDemoModel),
+                               [&taker](bool ok, const QString& error) {
+                                   if (!taker) return;
+                                   if (!ok) taker->addFailure(error);
+                                   taker->setStarted();
+                               });
     }
     if (!models.isEmpty()) window.openModelFiles(models, false);
     if (project.isEmpty() && models.isEmpty() && !parser.isSet(demo)) window.restoreLastProject();

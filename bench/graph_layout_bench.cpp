@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "importers/importer_registry.h"
 #include "views/graph_layout.h"
 #include "views/graph_view.h"
 #include "views/sample_graphs.h"
@@ -97,6 +98,30 @@ int main(int argc, char** argv) {
         auto res = layoutGraph(model.graph, opt);
         std::printf("layout with %zu scopes collapsed: %.1f ms, %zu boxes\n", opt.collapsedScopes.size(), ms(Clock::now() - t0),
                     res ? res->nodes.size() : 0);
+    }
+
+    // A real attention model, when the demo assets are present.
+    {
+        const char* home = std::getenv("HOME");
+        const char* cache = std::getenv("BRICKYARD_CACHE");
+        const std::string path = (cache && *cache ? std::string(cache) : std::string(home ? home : "/tmp") + "/.cache/brickyard") +
+                                 "/models/ch_PP-OCRv4_rec_infer.onnx";
+        if (std::ifstream(path).good()) {
+            auto real = loadModel(path);
+            if (real) {
+                std::vector<double> t;
+                size_t boxes = 0;
+                for (int r = 0; r < runs; ++r) {
+                    t0 = Clock::now();
+                    auto res = layoutGraph(real->graph);
+                    t.push_back(ms(Clock::now() - t0));
+                    boxes = res ? res->nodes.size() : 0;
+                }
+                const Stats rs = stats(t);
+                std::printf("ch_PP-OCRv4_rec_infer.onnx: %zu ops -> %zu boxes, layout median %.1f ms, min %.1f ms\n",
+                            real->graph.nodes.size(), boxes, rs.median, rs.min);
+            }
+        }
     }
 
     auto shared = std::make_shared<const GraphLayout>(std::move(layout));

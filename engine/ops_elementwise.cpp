@@ -1,5 +1,6 @@
 // Elementwise kernels: unary math and activations, broadcasting arithmetic, comparisons and
 // logic, the variadic Sum/Mean/Max/Min and Clip.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -392,6 +393,86 @@ Status clipOp(KernelContext& ctx) {
     return st;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Linear quantization: per-tensor (scalar scale) or per-axis (1-D scale along `axis`).
+
+struct QuantAxis {
+    int64_t inner = 1;   // elements per step along the axis
+    int64_t count = 1;   // scale entries
+};
+
+Result<QuantAxis> quantAxis(const KernelContext& ctx, const Tensor& x, const Tensor& scale) {
+    QuantAxis q;
+    if (scale.numel() == 1) return q;
+    if (scale.rank() != 1) return invalid("scale must be a scalar or 1-D");
+    auto axis = normalizeAxis(ctx.node.attrInt("axis", 1), x.rank());
+    if (!axis) return axis.error();
+    if (x.shape()[static_cast<size_t>(*axis)] != scale.numel())
+        return invalid("scale has " + std::to_string(scale.numel()) + " entries, axis " + std::to_string(*axis) + " has " +
+                       std::to_string(x.shape()[static_cast<size_t>(*axis)]));
+    for (size_t d = static_cast<size_t>(*axis) + 1; d < x.shape().size(); ++d) q.inner *= x.shape()[d];
+    q.count = scale.numel();
+    return q;
+}
+
+Status quantizeLinear(KernelContext& ctx) {
+    const Tensor& x = ctx.in(0);
+    BY_TRY(requireType(x, {DType::F32}, "input"));
+    auto scale = ctx.in(1).toFloats();
+    if (!scale) return scale.error();
+    const DType outType = ctx.has(2) ? ctx.in(2).dtype() : DType::U8;
+    if (outType != DType::U8 && outType != DType::I8) return unsupported(std::string("quantizing to ") + dtypeName(outType) + " is not supported");
+    std::vector<double> zp(scale->size(), 0.0);
+    if (ctx.has(2)) {
+        auto z = readDoubles(ctx.in(2), "zero point");
+        if (!z) return z.error();
+        if (z->size() != zp.size()) return invalid("zero point and scale differ in size");
+        zp = *z;
+    }
+    auto q = quantAxis(ctx, x, ctx.in(1));
+    if (!q) return q.error();
+    auto out = allocate(outType, x.shape());
+    if (!out) return out.error();
+    const double lo = outType == DType::U8 ? 0 : -128, hi = outType == DType::U8 ? 255 : 127;
+    const float* px = x.data<float>();
+    uint8_t* po = out->mutableData<uint8_t>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+        const auto k = static_cast<size_t>((i / q->inner) % q->count);
+        const double v = std::clamp(std::nearbyint(static_cast<double>(px[i]) / (*scale)[k]) + zp[k], lo, hi);
+        if (outType == DType::U8) po[i] = static_cast<uint8_t>(v);
+        else po[i] = static_cast<uint8_t>(static_cast<int8_t>(v));
+    }
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Status dequantizeLinear(KernelContext& ctx) {
+    const Tensor& x = ctx.in(0);
+    BY_TRY(requireType(x, {DType::U8, DType::I8, DType::I32}, "input"));
+    auto scale = ctx.in(1).toFloats();
+    if (!scale) return scale.error();
+    std::vector<double> zp(scale->size(), 0.0);
+    if (ctx.has(2)) {
+        auto z = readDoubles(ctx.in(2), "zero point");
+        if (!z) return z.error();
+        if (z->size() != zp.size()) return invalid("zero point and scale differ in size");
+        zp = *z;
+    }
+    auto q = quantAxis(ctx, x, ctx.in(1));
+    if (!q) return q.error();
+    auto xv = readDoubles(x, "input");
+    if (!xv) return xv.error();
+    auto out = allocate(DType::F32, x.shape());
+    if (!out) return out.error();
+    float* po = out->mutableData<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+        const auto k = static_cast<size_t>((i / q->inner) % q->count);
+        po[i] = static_cast<float>(((*xv)[static_cast<size_t>(i)] - zp[k]) * (*scale)[k]);
+    }
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
 }  // namespace
 
 void registerElementwiseOps(OpRegistry& r) {
@@ -489,6 +570,13 @@ void registerElementwiseOps(OpRegistry& r) {
     r.add("", "IsInf", isInf, checkFloat);
     r.add("", "Not", notOp, checkBool);
     r.add("", "Clip", clipOp, checkNumeric);
+    r.add("", "QuantizeLinear", quantizeLinear, [](const Node& n, const Graph& g, int64_t) -> Status {
+        BY_TRY(requireDeclared(n, g, 0, {DType::F32}));
+        return requireDeclared(n, g, 2, {DType::U8, DType::I8});
+    });
+    r.add("", "DequantizeLinear", dequantizeLinear, [](const Node& n, const Graph& g, int64_t) -> Status {
+        return requireDeclared(n, g, 0, {DType::U8, DType::I8, DType::I32});
+    });
 
     // Binary arithmetic.
     r.add("", "Add", [](K& c) { return binaryArith(c, AddOp{}); }, checkNumeric);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <string_view>
 #include <unordered_set>
 
 #include "engine/mapped_file.h"
@@ -281,31 +282,38 @@ private:
         return makeError(code, msg, where.empty() ? m_ctx : m_ctx + ": " + where);
     }
 
-    Error truncated(const std::string& where, const std::string& field) const {
-        return fail(ErrorCode::Format, where, "the file ends inside field '" + field + "' (at byte " + std::to_string(m_pos) +
-                                                  " of " + std::to_string(m_file->size()) + "); it is truncated");
+    // Field names are string_views so that the hot loops (50k-token vocabularies) build no
+    // strings unless something is wrong.
+    Error truncated(const std::string& where, std::string_view field) const {
+        return fail(ErrorCode::Format, where, "the file ends inside field '" + std::string(field) + "' (at byte " +
+                                                  std::to_string(m_pos) + " of " + std::to_string(m_file->size()) +
+                                                  "); it is truncated");
     }
 
     template <class T>
-    Status readPod(T& v, const std::string& where, const std::string& field) {
+    Status readPod(T& v, const std::string& where, std::string_view field) {
         if (remaining() < sizeof(T)) return truncated(where, field);
         std::memcpy(&v, m_file->data() + m_pos, sizeof(T));
         m_pos += sizeof(T);
         return {};
     }
 
-    Status readString(std::string& s, const std::string& where, const std::string& field) {
+    // `item` >= 0 names an array item in errors.
+    Status readString(std::string& s, const std::string& where, std::string_view field, int64_t item = -1) {
+        auto name = [&] { return item < 0 ? std::string(field) : "item " + std::to_string(item); };
+        if (remaining() < 8) return truncated(where, name() + " length");
         uint64_t n = 0;
-        BY_TRY(readPod(n, where, field + " length"));
+        std::memcpy(&n, m_file->data() + m_pos, 8);
+        m_pos += 8;
         if (n > remaining())
-            return fail(ErrorCode::Format, where, "field '" + field + "' claims " + std::to_string(n) + " bytes but only " +
+            return fail(ErrorCode::Format, where, "field '" + name() + "' claims " + std::to_string(n) + " bytes but only " +
                                                       std::to_string(remaining()) + " remain in the file");
         s.assign(reinterpret_cast<const char*>(m_file->data() + m_pos), static_cast<size_t>(n));
         m_pos += n;
         return {};
     }
 
-    Status readScalar(MT t, int64_t& i, double& f, const std::string& where, const std::string& field) {
+    Status readScalar(MT t, int64_t& i, double& f, const std::string& where, std::string_view field) {
         switch (t) {
         case MT::U8: { uint8_t v = 0; BY_TRY(readPod(v, where, field)); i = v; break; }
         case MT::I8: { int8_t v = 0; BY_TRY(readPod(v, where, field)); i = v; break; }
@@ -343,7 +351,7 @@ private:
         const auto n = static_cast<size_t>(count);
         if (et == MT::String) {
             out.strings.resize(n);
-            for (size_t k = 0; k < n; ++k) BY_TRY(readString(out.strings[k], where, "item " + std::to_string(k)));
+            for (size_t k = 0; k < n; ++k) BY_TRY(readString(out.strings[k], where, {}, static_cast<int64_t>(k)));
         } else if (et == MT::Array) {
             out.items.resize(n);
             for (size_t k = 0; k < n; ++k) BY_TRY(readValue(MT::Array, out.items[k], where + " item " + std::to_string(k), depth + 1));

@@ -1,12 +1,13 @@
 #include "app/gui/display_format.h"
 
 #include <QLocale>
-
 #include <cmath>
 
 namespace display {
 
-QString count(int64_t n) { return QLocale(QLocale::English).toString(static_cast<qlonglong>(n)); }
+QString count(int64_t n) {
+    return QLocale(QLocale::English).toString(static_cast<qlonglong>(n));
+}
 
 QString compactCount(int64_t n) {
     const double a = std::abs(double(n));
@@ -18,7 +19,8 @@ QString compactCount(int64_t n) {
 
 QString bytes(int64_t n) {
     const double v = double(n);
-    if (v >= 1024.0 * 1024 * 1024) return QString::number(v / (1024.0 * 1024 * 1024), 'f', 2) + QStringLiteral(" GiB");
+    if (v >= 1024.0 * 1024 * 1024)
+        return QString::number(v / (1024.0 * 1024 * 1024), 'f', 2) + QStringLiteral(" GiB");
     if (v >= 1024.0 * 1024) return QString::number(v / (1024.0 * 1024), 'f', 1) + QStringLiteral(" MiB");
     if (v >= 1024.0) return QString::number(v / 1024.0, 'f', 1) + QStringLiteral(" KiB");
     return QString::number(n) + QStringLiteral(" B");
@@ -33,7 +35,10 @@ QString number(double v) {
     return QString::number(v, 'g', 5);
 }
 
-QString percent(double fraction) { return QString::number(fraction * 100.0, 'f', fraction < 0.001 && fraction > 0 ? 3 : 1) + QLatin1Char('%'); }
+QString percent(double fraction) {
+    return QString::number(fraction * 100.0, 'f', fraction < 0.001 && fraction > 0 ? 3 : 1) +
+           QLatin1Char('%');
+}
 
 QString shape(const std::optional<by::DimShape>& s) {
     if (!s) return QStringLiteral("?");
@@ -57,4 +62,4 @@ QString valueSignature(const by::Value& v) {
     return QStringLiteral("%1: %2 %3").arg(QString::fromStdString(v.name), dtype(v.dtype), shape(v.shape));
 }
 
-}  // namespace display
+} // namespace display

@@ -4,7 +4,6 @@
 #include <QPainter>
 #include <QPainterPath>
 #include <QToolTip>
-
 #include <algorithm>
 #include <cmath>
 
@@ -15,7 +14,7 @@ QString compactNumber(double v) {
     if (a >= 1e4 || a < 1e-3) return QString::number(v, 'e', 1);
     return QString::number(v, 'g', 3);
 }
-}  // namespace
+} // namespace
 
 HistogramWidget::HistogramWidget(QWidget* parent) : QWidget(parent) {
     setMouseTracking(true);
@@ -116,7 +115,9 @@ void HistogramWidget::paintEvent(QPaintEvent*) {
     p.drawText(labels, Qt::AlignHCenter | Qt::AlignVCenter, m_log ? tr("log count") : tr("count"));
 }
 
-void HistogramWidget::mouseDoubleClickEvent(QMouseEvent*) { setLogScale(!m_log); }
+void HistogramWidget::mouseDoubleClickEvent(QMouseEvent*) {
+    setLogScale(!m_log);
+}
 
 void HistogramWidget::mouseMoveEvent(QMouseEvent* event) {
     const int i = binAt(event->position());
@@ -124,5 +125,6 @@ void HistogramWidget::mouseMoveEvent(QMouseEvent* event) {
     const double w = (m_max - m_min) / m_bins.size();
     const double lo = m_min + i * w;
     QToolTip::showText(event->globalPosition().toPoint(),
-                       tr("[%1, %2): %3 values").arg(compactNumber(lo), compactNumber(lo + w)).arg(m_bins[i]), this);
+                       tr("[%1, %2): %3 values").arg(compactNumber(lo), compactNumber(lo + w)).arg(m_bins[i]),
+                       this);
 }

@@ -3,7 +3,6 @@
 // QPainter. Counts can be shown on a log scale, which is what makes the long tails of weight
 // distributions visible.
 #include <QWidget>
-
 #include <cstdint>
 #include <vector>
 

@@ -1,5 +1,8 @@
 #include "app/gui/inspector_panel.h"
 
+#include "app/gui/display_format.h"
+#include "app/gui/histogram_widget.h"
+
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QGridLayout>
@@ -9,16 +12,14 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
-
 #include <algorithm>
-
-#include "app/gui/display_format.h"
-#include "app/gui/histogram_widget.h"
 
 namespace {
 using StatsPtr = std::shared_ptr<const by::Result<by::TensorStats>>;
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 QLabel* makeLabel(const QString& text, QWidget* parent, bool selectable = true) {
     auto* l = new QLabel(text, parent);
@@ -42,7 +43,8 @@ QTableWidget* makeTable(const QStringList& headers, QWidget* parent) {
     t->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     t->horizontalHeader()->setHighlightSections(false);
     t->horizontalHeader()->setStretchLastSection(true);
-    for (int c = 0; c + 1 < headers.size(); ++c) t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Interactive);
+    for (int c = 0; c + 1 < headers.size(); ++c)
+        t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Interactive);
     return t;
 }
 
@@ -60,8 +62,8 @@ void addRow(QTableWidget* t, const QStringList& cells, const QString& tooltip = 
 // nesting a second scroll area.
 void fitTable(QTableWidget* t, int maxRows = 14) {
     const int rows = std::min(t->rowCount(), maxRows);
-    const int h = t->horizontalHeader()->sizeHint().height() + rows * t->verticalHeader()->defaultSectionSize() +
-                  2 * t->frameWidth() + 2;
+    const int h = t->horizontalHeader()->sizeHint().height() +
+                  rows * t->verticalHeader()->defaultSectionSize() + 2 * t->frameWidth() + 2;
     t->setFixedHeight(h);
     t->setVerticalScrollBarPolicy(t->rowCount() > maxRows ? Qt::ScrollBarAsNeeded : Qt::ScrollBarAlwaysOff);
     // First column wide enough for typical names, the rest share the width.
@@ -84,7 +86,8 @@ int weightSource(const by::Graph& g, int valueId) {
     if (v.producer < 0 || v.producer >= int(g.nodes.size())) return -1;
     const by::Node& p = g.nodes[v.producer];
     const QString op = QString::fromStdString(p.opType).toLower();
-    if (!op.contains(QLatin1String("dequantize")) && op != QLatin1String("cast") && !op.endsWith(QLatin1String("identity")))
+    if (!op.contains(QLatin1String("dequantize")) && op != QLatin1String("cast") &&
+        !op.endsWith(QLatin1String("identity")))
         return -1;
     if (p.inputs.empty()) return -1;
     const int src = p.inputs.front();
@@ -94,7 +97,7 @@ int weightSource(const by::Graph& g, int valueId) {
 QString valueName(const by::Value& v, int index) {
     return v.name.empty() ? QStringLiteral("#%1").arg(index) : qs(v.name);
 }
-}  // namespace
+} // namespace
 
 struct InspectorPanel::WeightCard {
     int valueIndex = -1;
@@ -150,7 +153,7 @@ void InspectorPanel::resetContent() {
     m_title->setFont(f);
     m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_layout->addWidget(m_title);
-    setWidget(m_content);  // deletes the previous content
+    setWidget(m_content); // deletes the previous content
 }
 
 QWidget* InspectorPanel::addSection(const QString& title) {
@@ -169,9 +172,10 @@ void InspectorPanel::showOverview() {
     resetContent();
     if (!m_model) {
         m_title->setText(tr("Nothing selected"));
-        auto* hint = makeLabel(tr("Open a model (Ctrl+O) or a project (Ctrl+Shift+O). Click a node in the graph to "
-                                  "see its attributes, inputs, outputs and weights here."),
-                               m_content, false);
+        auto* hint =
+            makeLabel(tr("Open a model (Ctrl+O) or a project (Ctrl+Shift+O). Click a node in the graph to "
+                         "see its attributes, inputs, outputs and weights here."),
+                      m_content, false);
         hint->setForegroundRole(QPalette::PlaceholderText);
         m_layout->addWidget(hint);
         m_layout->addStretch(1);
@@ -187,19 +191,24 @@ void InspectorPanel::showOverview() {
     props->setObjectName(QStringLiteral("modelProperties"));
     addRow(props, {tr("Format"), display::formatName(m.format)});
     if (!m.producer.empty())
-        addRow(props, {tr("Producer"), qs(m.producer + (m.producerVersion.empty() ? "" : " " + m.producerVersion))});
+        addRow(props,
+               {tr("Producer"), qs(m.producer + (m.producerVersion.empty() ? "" : " " + m.producerVersion))});
     if (m.irVersion) addRow(props, {tr("IR version"), QString::number(m.irVersion)});
     if (!m.opsets.empty()) {
         QStringList sets;
         for (const auto& [domain, version] : m.opsets)
-            sets << QStringLiteral("%1 %2").arg(domain.empty() ? QStringLiteral("ai.onnx") : qs(domain)).arg(version);
+            sets << QStringLiteral("%1 %2")
+                        .arg(domain.empty() ? QStringLiteral("ai.onnx") : qs(domain))
+                        .arg(version);
         addRow(props, {tr("Opsets"), sets.join(QStringLiteral(", "))});
     }
     if (!m.graph.name.empty()) addRow(props, {tr("Graph"), qs(m.graph.name)});
     addRow(props, {tr("Nodes"), display::count(s.nodes)});
     addRow(props, {tr("Parameters"), display::count(s.parameters)});
-    addRow(props, {tr("Weights"), tr("%1 in %2 tensors").arg(display::bytes(s.weightBytes)).arg(s.tensorsWithData)});
-    for (const auto& [dtype, bytes] : s.dtypeBytes) addRow(props, {tr("  %1").arg(qs(dtype)), display::bytes(bytes)});
+    addRow(props,
+           {tr("Weights"), tr("%1 in %2 tensors").arg(display::bytes(s.weightBytes)).arg(s.tensorsWithData)});
+    for (const auto& [dtype, bytes] : s.dtypeBytes)
+        addRow(props, {tr("  %1").arg(qs(dtype)), display::bytes(bytes)});
     addSection(tr("Model"));
     m_layout->addWidget(props);
     fitTable(props, 16);
@@ -220,11 +229,13 @@ void InspectorPanel::showOverview() {
 
     if (!s.ops.empty()) {
         std::vector<std::pair<std::string, int64_t>> ops(s.ops.begin(), s.ops.end());
-        std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        std::stable_sort(ops.begin(), ops.end(),
+                         [](const auto& a, const auto& b) { return a.second > b.second; });
         addSection(tr("Operators (%1 types)").arg(ops.size()));
         auto* t = makeTable({tr("Op type"), tr("Count")}, m_content);
         t->setObjectName(QStringLiteral("operatorTable"));
-        for (const auto& [op, n] : ops) addRow(t, {qs(op), display::count(n)});
+        for (const auto& [op, n] : ops)
+            addRow(t, {qs(op), display::count(n)});
         m_layout->addWidget(t);
         fitTable(t, 12);
         t->setColumnWidth(0, 170);
@@ -232,13 +243,15 @@ void InspectorPanel::showOverview() {
     if (!m.metadata.empty()) {
         addSection(tr("Metadata"));
         auto* t = makeTable({tr("Key"), tr("Value")}, m_content);
-        for (const auto& [k, v] : m.metadata) addRow(t, {qs(k), qs(v.toString())});
+        for (const auto& [k, v] : m.metadata)
+            addRow(t, {qs(k), qs(v.toString())});
         m_layout->addWidget(t);
         fitTable(t, 10);
     }
     if (!m.warnings.empty()) {
         addSection(tr("Warnings while loading"));
-        for (const auto& w : m.warnings) m_layout->addWidget(makeLabel(qs(w), m_content));
+        for (const auto& w : m.warnings)
+            m_layout->addWidget(makeLabel(qs(w), m_content));
     }
     m_layout->addStretch(1);
 }
@@ -248,7 +261,7 @@ void InspectorPanel::showNode(int nodeIndex) {
         showOverview();
         return;
     }
-    if (nodeIndex == m_node) return;  // already shown (a programmatic select echoed by the canvas)
+    if (nodeIndex == m_node) return; // already shown (a programmatic select echoed by the canvas)
     const by::Graph& g = m_model->graph;
     const by::Node& n = g.nodes[nodeIndex];
     resetContent();
@@ -287,16 +300,19 @@ void InspectorPanel::showNode(int nodeIndex) {
             }
             const by::Value& v = g.values[id];
             const by::DType dt = v.data ? v.data->dtype() : v.dtype;
-            const std::optional<by::DimShape> shape = v.data ? std::optional(by::toDimShape(v.data->shape())) : v.shape;
+            const std::optional<by::DimShape> shape =
+                v.data ? std::optional(by::toDimShape(v.data->shape())) : v.shape;
             addRow(t, {valueName(v, id), display::dtype(dt), display::shape(shape)});
             const int source = collectWeights ? weightSource(g, id) : (v.data ? id : -1);
             if (source >= 0) {
                 QFont f = t->font();
                 f.setItalic(true);
                 t->item(t->rowCount() - 1, 0)->setFont(f);
-                t->item(t->rowCount() - 1, 0)->setToolTip(
-                    source == id ? tr("%1 (constant data)").arg(valueName(v, id))
-                                 : tr("%1 (from %2)").arg(valueName(v, id), valueName(g.values[source], source)));
+                t->item(t->rowCount() - 1, 0)
+                    ->setToolTip(
+                        source == id
+                            ? tr("%1 (constant data)").arg(valueName(v, id))
+                            : tr("%1 (from %2)").arg(valueName(v, id), valueName(g.values[source], source)));
                 if (collectWeights && std::find(weights.begin(), weights.end(), source) == weights.end())
                     weights.push_back(source);
             }
@@ -309,9 +325,11 @@ void InspectorPanel::showNode(int nodeIndex) {
 
     if (!weights.empty()) {
         addSection(weights.size() == 1 ? tr("Weight") : tr("Weights (%1)").arg(weights.size()));
-        for (size_t i = 0; i < weights.size() && int(i) < kMaxWeightCards; ++i) addWeightCard(weights[i]);
+        for (size_t i = 0; i < weights.size() && int(i) < kMaxWeightCards; ++i)
+            addWeightCard(weights[i]);
         if (int(weights.size()) > kMaxWeightCards)
-            m_layout->addWidget(makeLabel(tr("%1 more not shown.").arg(weights.size() - kMaxWeightCards), m_content, false));
+            m_layout->addWidget(
+                makeLabel(tr("%1 more not shown.").arg(weights.size() - kMaxWeightCards), m_content, false));
     }
     m_layout->addStretch(1);
 }
@@ -331,9 +349,11 @@ void InspectorPanel::showValue(int valueIndex) {
 
     auto* props = makeTable({tr("Property"), tr("Value")}, m_content);
     addRow(props, {tr("Type"), display::dtype(v.data ? v.data->dtype() : v.dtype)});
-    addRow(props, {tr("Shape"), display::shape(v.data ? std::optional(by::toDimShape(v.data->shape())) : v.shape)});
+    addRow(props,
+           {tr("Shape"), display::shape(v.data ? std::optional(by::toDimShape(v.data->shape())) : v.shape)});
     if (v.producer >= 0 && v.producer < int(g.nodes.size()))
-        addRow(props, {tr("Produced by"), QStringLiteral("%1 %2").arg(qs(g.nodes[v.producer].opType), qs(g.nodes[v.producer].name))});
+        addRow(props, {tr("Produced by"), QStringLiteral("%1 %2").arg(qs(g.nodes[v.producer].opType),
+                                                                      qs(g.nodes[v.producer].name))});
     else
         addRow(props, {tr("Produced by"), v.data ? tr("initializer") : tr("graph input")});
     QStringList consumers;
@@ -364,10 +384,11 @@ void InspectorPanel::addWeightCard(int valueIndex) {
     auto* grid = new QVBoxLayout(box);
     grid->setContentsMargins(8, 6, 8, 8);
     grid->setSpacing(4);
-    const QString header = tr("%1  %2  ·  %3 values  ·  %4%5")
-                               .arg(display::dtype(t.dtype()), QString::fromStdString(by::shapeToString(t.shape())),
-                                    display::count(t.numel()), display::bytes(int64_t(t.nbytes())),
-                                    v.folded ? tr("  ·  folded constant") : QString());
+    const QString header =
+        tr("%1  %2  ·  %3 values  ·  %4%5")
+            .arg(display::dtype(t.dtype()), QString::fromStdString(by::shapeToString(t.shape())),
+                 display::count(t.numel()), display::bytes(int64_t(t.nbytes())),
+                 v.folded ? tr("  ·  folded constant") : QString());
     grid->addWidget(makeLabel(header, box));
     card->stats = makeLabel(tr("Computing statistics..."), box);
     card->stats->setTextFormat(Qt::RichText);
@@ -393,20 +414,21 @@ void InspectorPanel::addWeightCard(int valueIndex) {
             auto model = m_model;
             const int generation = m_generation;
             auto* watcher = new QFutureWatcher<StatsPtr>(this);
-            connect(watcher, &QFutureWatcher<StatsPtr>::finished, this, [this, watcher, valueIndex, generation]() {
-                watcher->deleteLater();
-                if (generation != m_generation) return;
-                m_inFlight.erase(valueIndex);
-                StatsPtr stats = watcher->result();
-                m_statsCache[valueIndex] = stats;
-                for (auto& c : m_cards) {
-                    if (c->valueIndex != valueIndex || !c->pending) continue;
-                    c->pending = false;
-                    --m_pending;
-                    applyStats(*c, *stats);
-                }
-                emit statsReady();
-            });
+            connect(watcher, &QFutureWatcher<StatsPtr>::finished, this,
+                    [this, watcher, valueIndex, generation]() {
+                        watcher->deleteLater();
+                        if (generation != m_generation) return;
+                        m_inFlight.erase(valueIndex);
+                        StatsPtr stats = watcher->result();
+                        m_statsCache[valueIndex] = stats;
+                        for (auto& c : m_cards) {
+                            if (c->valueIndex != valueIndex || !c->pending) continue;
+                            c->pending = false;
+                            --m_pending;
+                            applyStats(*c, *stats);
+                        }
+                        emit statsReady();
+                    });
             watcher->setFuture(QtConcurrent::run([model, valueIndex]() -> StatsPtr {
                 return std::make_shared<const by::Result<by::TensorStats>>(
                     by::computeStats(*model->graph.values[valueIndex].data, kHistogramBins));
@@ -427,16 +449,18 @@ void InspectorPanel::applyStats(WeightCard& card, const by::Result<by::TensorSta
     const by::TensorStats& s = *stats;
     QString extra;
     if (s.nanCount || s.infCount)
-        extra = tr("<tr><td>NaN</td><td align='right'>%1</td><td>&nbsp;&nbsp;Inf</td><td align='right'>%2</td></tr>")
+        extra = tr("<tr><td>NaN</td><td align='right'>%1</td><td>&nbsp;&nbsp;Inf</td><td "
+                   "align='right'>%2</td></tr>")
                     .arg(s.nanCount)
                     .arg(s.infCount);
     card.stats->setText(
         tr("<table cellspacing='0' cellpadding='1'>"
            "<tr><td>min</td><td align='right'>%1</td><td>&nbsp;&nbsp;max</td><td align='right'>%2</td></tr>"
            "<tr><td>mean</td><td align='right'>%3</td><td>&nbsp;&nbsp;std</td><td align='right'>%4</td></tr>"
-           "<tr><td>sparsity</td><td align='right'>%5</td><td>&nbsp;&nbsp;count</td><td align='right'>%6</td></tr>%7"
+           "<tr><td>sparsity</td><td align='right'>%5</td><td>&nbsp;&nbsp;count</td><td "
+           "align='right'>%6</td></tr>%7"
            "</table>")
-            .arg(display::number(s.min), display::number(s.max), display::number(s.mean), display::number(s.stddev),
-                 display::percent(s.sparsity), display::count(s.count), extra));
+            .arg(display::number(s.min), display::number(s.max), display::number(s.mean),
+                 display::number(s.stddev), display::percent(s.sparsity), display::count(s.count), extra));
     card.histogram->setHistogram(s.histogram, s.min, s.max);
 }

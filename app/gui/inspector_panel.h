@@ -4,17 +4,16 @@
 // domain, attributes and inputs/outputs; for every input that carries weights a card with shape,
 // dtype, size, statistics and a histogram. Statistics of large tensors are computed on a worker
 // thread and cached per model, so clicking around a big model never stalls the window.
+#include "engine/graph.h"
+#include "engine/tensor.h"
+
 #include <QPointer>
 #include <QScrollArea>
 #include <QString>
-
 #include <map>
 #include <memory>
 #include <set>
 #include <vector>
-
-#include "engine/graph.h"
-#include "engine/tensor.h"
 
 class HistogramWidget;
 class QLabel;
@@ -32,8 +31,8 @@ public:
     const by::Model* model() const { return m_model.get(); }
 
     void showOverview();
-    void showNode(int nodeIndex);    // index into model->graph.nodes; -1 shows the overview
-    void showValue(int valueIndex);  // index into model->graph.values
+    void showNode(int nodeIndex);   // index into model->graph.nodes; -1 shows the overview
+    void showValue(int valueIndex); // index into model->graph.values
 
     int shownNode() const { return m_node; }
     int shownValue() const { return m_value; }

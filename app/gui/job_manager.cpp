@@ -2,7 +2,6 @@
 
 #include <QEventLoop>
 #include <QTimer>
-
 #include <atomic>
 #include <chrono>
 
@@ -13,7 +12,7 @@ int64_t nowMs() {
 }
 // Progress reaches the UI at most this often (plus the final 100%).
 constexpr int64_t kProgressIntervalMs = 50;
-}  // namespace
+} // namespace
 
 struct JobManager::Job {
     explicit Job(by::Progress::Callback cb) : progress(std::move(cb)) {}
@@ -41,7 +40,8 @@ int JobManager::start(const QString& name, Work work, std::function<void()> deli
         if (fraction < 1.0 && now - lastReport->load(std::memory_order_relaxed) < kProgressIntervalMs) return;
         lastReport->store(now, std::memory_order_relaxed);
         const QString s = QString::fromStdString(stage);
-        QMetaObject::invokeMethod(this, [this, id, fraction, s]() { onProgress(id, fraction, s); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, id, fraction, s]() { onProgress(id, fraction, s); }, Qt::QueuedConnection);
     });
     job->name = name;
     job->deliver = std::move(deliver);
@@ -52,7 +52,8 @@ int JobManager::start(const QString& name, Work work, std::function<void()> deli
     // the UI side forgets the job first.
     m_pool.start([this, id, job, work = std::move(work)]() {
         std::optional<by::Error> error = work(job->progress);
-        QMetaObject::invokeMethod(this, [this, id, error]() { onDone(id, error); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, id, error]() { onDone(id, error); }, Qt::QueuedConnection);
     });
     return id;
 }
@@ -63,7 +64,8 @@ void JobManager::cancel(int id) {
 }
 
 void JobManager::cancelAll() {
-    for (auto& [id, job] : m_jobs) job->progress.cancel();
+    for (auto& [id, job] : m_jobs)
+        job->progress.cancel();
 }
 
 QString JobManager::jobName(int id) const {

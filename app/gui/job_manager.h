@@ -6,18 +6,17 @@
 //
 // Destroying the manager cancels every job and waits for the workers: no callback ever runs on
 // a dead window.
+#include "engine/error.h"
+#include "engine/progress.h"
+
 #include <QElapsedTimer>
 #include <QObject>
 #include <QString>
 #include <QThreadPool>
-
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-
-#include "engine/error.h"
-#include "engine/progress.h"
 
 class JobManager : public QObject {
     Q_OBJECT

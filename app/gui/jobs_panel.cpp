@@ -1,5 +1,7 @@
 #include "app/gui/jobs_panel.h"
 
+#include "app/gui/job_manager.h"
+
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -8,13 +10,11 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
-#include "app/gui/job_manager.h"
-
 namespace {
 enum Column { NameColumn, ProgressColumn, StatusColumn, CancelColumn };
 constexpr int kJobIdRole = Qt::UserRole + 1;
 constexpr int kFinishedRole = Qt::UserRole + 2;
-}  // namespace
+} // namespace
 
 JobsPanel::JobsPanel(JobManager* jobs, QWidget* parent) : QWidget(parent), m_jobs(jobs) {
     m_list = new QTreeWidget(this);
@@ -57,7 +57,9 @@ JobsPanel::JobsPanel(JobManager* jobs, QWidget* parent) : QWidget(parent), m_job
     updateSummary();
 }
 
-int JobsPanel::rowCount() const { return m_list->topLevelItemCount(); }
+int JobsPanel::rowCount() const {
+    return m_list->topLevelItemCount();
+}
 
 bool JobsPanel::cancelRow(int jobId) {
     if (!m_jobs->isRunning(jobId)) return false;
@@ -124,8 +126,10 @@ void JobsPanel::onFinished(int id, bool ok, bool cancelled, const QString& messa
     const double seconds = it->second.clock.elapsed() / 1000.0;
     item->setData(0, kFinishedRole, true);
     if (auto* bar = qobject_cast<QProgressBar*>(m_list->itemWidget(item, ProgressColumn))) {
-        if (ok) bar->setValue(bar->maximum());
-        else bar->setEnabled(false);
+        if (ok)
+            bar->setValue(bar->maximum());
+        else
+            bar->setEnabled(false);
     }
     m_list->removeItemWidget(item, CancelColumn);
     if (ok) {

@@ -4,7 +4,6 @@
 #include <QElapsedTimer>
 #include <QString>
 #include <QWidget>
-
 #include <map>
 
 class JobManager;

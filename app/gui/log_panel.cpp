@@ -14,22 +14,28 @@ constexpr int kSeverityRole = Qt::UserRole + 1;
 
 QString severityName(LogPanel::Severity s) {
     switch (s) {
-    case LogPanel::Severity::Info: return QStringLiteral("Info");
-    case LogPanel::Severity::Warning: return QStringLiteral("Warning");
-    case LogPanel::Severity::Error: return QStringLiteral("Error");
+    case LogPanel::Severity::Info:
+        return QStringLiteral("Info");
+    case LogPanel::Severity::Warning:
+        return QStringLiteral("Warning");
+    case LogPanel::Severity::Error:
+        return QStringLiteral("Error");
     }
     return {};
 }
 
 QIcon severityIcon(const QStyle* style, LogPanel::Severity s) {
     switch (s) {
-    case LogPanel::Severity::Info: return style->standardIcon(QStyle::SP_MessageBoxInformation);
-    case LogPanel::Severity::Warning: return style->standardIcon(QStyle::SP_MessageBoxWarning);
-    case LogPanel::Severity::Error: return style->standardIcon(QStyle::SP_MessageBoxCritical);
+    case LogPanel::Severity::Info:
+        return style->standardIcon(QStyle::SP_MessageBoxInformation);
+    case LogPanel::Severity::Warning:
+        return style->standardIcon(QStyle::SP_MessageBoxWarning);
+    case LogPanel::Severity::Error:
+        return style->standardIcon(QStyle::SP_MessageBoxCritical);
     }
     return {};
 }
-}  // namespace
+} // namespace
 
 LogPanel::LogPanel(QWidget* parent) : QWidget(parent) {
     m_list = new QTreeWidget(this);
@@ -74,14 +80,19 @@ void LogPanel::append(Severity severity, const QString& message) {
     item->setToolTip(2, message);
     item->setData(0, kSeverityRole, static_cast<int>(severity));
     if (severity == Severity::Error) item->setForeground(2, QColor(0xb0, 0x20, 0x20));
-    while (m_list->topLevelItemCount() > kMaxEntries) delete m_list->takeTopLevelItem(0);
+    while (m_list->topLevelItemCount() > kMaxEntries)
+        delete m_list->takeTopLevelItem(0);
     m_list->scrollToItem(item);
     emit entryAdded(severity, message);
 }
 
-void LogPanel::clear() { m_list->clear(); }
+void LogPanel::clear() {
+    m_list->clear();
+}
 
-int LogPanel::entryCount() const { return m_list->topLevelItemCount(); }
+int LogPanel::entryCount() const {
+    return m_list->topLevelItemCount();
+}
 
 QString LogPanel::entryMessage(int row) const {
     const QTreeWidgetItem* item = m_list->topLevelItem(row);

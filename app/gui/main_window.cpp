@@ -1,5 +1,19 @@
 #include "app/gui/main_window.h"
 
+#include "app/gui/display_format.h"
+#include "app/gui/graph_canvas.h"
+#include "app/gui/inspector_panel.h"
+#include "app/gui/job_manager.h"
+#include "app/gui/jobs_panel.h"
+#include "app/gui/model_document.h"
+#include "app/gui/project_commands.h"
+#include "app/gui/project_panel.h"
+#include "app/gui/welcome_page.h"
+#include "importers/importer_registry.h"
+#include "projects/demo_project.h"
+#include "projects/project.h"
+#include "projects/recent_projects.h"
+
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -23,41 +37,34 @@
 #include <QTimer>
 #include <QUndoStack>
 
-#include "app/gui/display_format.h"
-#include "app/gui/graph_canvas.h"
-#include "app/gui/inspector_panel.h"
-#include "app/gui/job_manager.h"
-#include "app/gui/jobs_panel.h"
-#include "app/gui/model_document.h"
-#include "app/gui/project_commands.h"
-#include "app/gui/project_panel.h"
-#include "app/gui/welcome_page.h"
-#include "importers/importer_registry.h"
-#include "projects/demo_project.h"
-#include "projects/project.h"
-#include "projects/recent_projects.h"
-
 namespace {
-QString qs(const std::string& s) { return QString::fromStdString(s); }
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 // Error::what() is "context: message"; shown to a person it reads as one sentence.
 QString sentence(const by::Error& e) {
     QString s = qs(e.what()).trimmed();
     if (!s.isEmpty()) s[0] = s[0].toUpper();
-    if (!s.endsWith(QLatin1Char('.')) && !s.endsWith(QLatin1Char('?')) && !s.endsWith(QLatin1Char('!'))) s += QLatin1Char('.');
+    if (!s.endsWith(QLatin1Char('.')) && !s.endsWith(QLatin1Char('?')) && !s.endsWith(QLatin1Char('!')))
+        s += QLatin1Char('.');
     return s;
 }
 
-QString fileName(const QString& path) { return QFileInfo(path).fileName(); }
+QString fileName(const QString& path) {
+    return QFileInfo(path).fileName();
+}
 
 QString modelFileFilter() {
     return QObject::tr("Models (*.onnx *.tflite *.gguf *.safetensors);;All files (*)");
 }
 
-bool isProjectFile(const QString& path) { return path.endsWith(QString::fromLatin1(by::kProjectExtension), Qt::CaseInsensitive); }
+bool isProjectFile(const QString& path) {
+    return path.endsWith(QString::fromLatin1(by::kProjectExtension), Qt::CaseInsensitive);
+}
 
 constexpr int kStatusTimeoutMs = 8000;
-}  // namespace
+} // namespace
 
 struct MainWindow::Actions {
     QAction* newProject = nullptr;
@@ -106,7 +113,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), m_actions(std::ma
     connect(m_welcome, &WelcomePage::openProjectRequested, this, &MainWindow::onOpenProject);
     connect(m_welcome, &WelcomePage::newProjectRequested, this, &MainWindow::onNewProject);
     connect(m_welcome, &WelcomePage::openDemoRequested, this, &MainWindow::onOpenDemo);
-    connect(m_welcome, &WelcomePage::recentFileRequested, this, [this](const QString& p) { openModelFiles({p}); });
+    connect(m_welcome, &WelcomePage::recentFileRequested, this,
+            [this](const QString& p) { openModelFiles({p}); });
     connect(m_welcome, &WelcomePage::recentProjectRequested, this, &MainWindow::openProject);
 
     m_centre = new QStackedWidget(this);
@@ -141,31 +149,35 @@ void MainWindow::createDocks() {
     m_projectDock->setObjectName(QStringLiteral("projectDock"));
     m_projectDock->setWidget(m_projectPanel);
     addDockWidget(Qt::LeftDockWidgetArea, m_projectDock);
-    connect(m_projectPanel, &ProjectPanel::openAssetRequested, this, [this](int64_t assetId, int64_t, const QString& path) {
-        if (path.isEmpty() || !QFileInfo::exists(path)) {
-            reportError(tr("The file of this asset is missing (%1); relink or re-add it.").arg(path));
-            return;
-        }
-        const int tab = tabForPath(path);
-        if (tab >= 0) {
-            m_tabs->setCurrentIndex(tab);
-            return;
-        }
-        startImport(QFileInfo(path).absoluteFilePath(), assetId, false);
-    });
+    connect(m_projectPanel, &ProjectPanel::openAssetRequested, this,
+            [this](int64_t assetId, int64_t, const QString& path) {
+                if (path.isEmpty() || !QFileInfo::exists(path)) {
+                    reportError(tr("The file of this asset is missing (%1); relink or re-add it.").arg(path));
+                    return;
+                }
+                const int tab = tabForPath(path);
+                if (tab >= 0) {
+                    m_tabs->setCurrentIndex(tab);
+                    return;
+                }
+                startImport(QFileInfo(path).absoluteFilePath(), assetId, false);
+            });
     connect(m_projectPanel, &ProjectPanel::renameVariantRequested, this, &MainWindow::onRenameVariant);
     connect(m_projectPanel, &ProjectPanel::addNoteRequested, this, &MainWindow::onAddNote);
     connect(m_projectPanel, &ProjectPanel::removeAssetRequested, this, [this](int64_t assetId) {
         if (!m_project) return;
         // Removing drops derived variants and their results, which undo could not bring back:
         // it is a deliberate, non-undoable step and says so.
-        const auto answer = QMessageBox::question(this, tr("Remove from Project"),
-                                                  tr("Remove this asset with its variants, results and notes? This "
-                                                     "cannot be undone. The file itself is kept."));
+        const auto answer =
+            QMessageBox::question(this, tr("Remove from Project"),
+                                  tr("Remove this asset with its variants, results and notes? This "
+                                     "cannot be undone. The file itself is kept."));
         if (answer != QMessageBox::Yes) return;
         m_undo->clear();
-        if (auto st = m_project->removeAsset(assetId); !st) reportError(sentence(st.error()));
-        else logMessage(LogPanel::Severity::Info, tr("Removed an asset from the project."));
+        if (auto st = m_project->removeAsset(assetId); !st)
+            reportError(sentence(st.error()));
+        else
+            logMessage(LogPanel::Severity::Info, tr("Removed an asset from the project."));
         refreshProject();
     });
     connect(m_projectPanel, &ProjectPanel::errorOccurred, this, &MainWindow::reportError);
@@ -202,7 +214,8 @@ void MainWindow::createActions() {
         return action;
     };
     a.newProject = make(tr("&New Project..."), {QKeySequence::New}, &MainWindow::onNewProject);
-    a.openProject = make(tr("Open &Project..."), {QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O)}, &MainWindow::onOpenProject);
+    a.openProject = make(tr("Open &Project..."), {QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O)},
+                         &MainWindow::onOpenProject);
     a.closeProject = make(tr("Close P&roject"), {}, &MainWindow::closeProject);
     a.openModel = make(tr("&Open Model..."), {QKeySequence::Open}, &MainWindow::onOpenModel);
     a.openDemo = make(tr("Open &Demo Project"), {}, &MainWindow::onOpenDemo);
@@ -216,7 +229,8 @@ void MainWindow::createActions() {
     a.undo = m_undo->createUndoAction(this, tr("&Undo"));
     a.undo->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Z)});
     a.redo = m_undo->createRedoAction(this, tr("&Redo"));
-    a.redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+    a.redo->setShortcuts(
+        {QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
     a.find = make(tr("&Find..."), {QKeySequence(Qt::CTRL | Qt::Key_F)}, [this]() {
         if (auto* d = currentDocument()) d->focusSearch();
     });
@@ -236,9 +250,11 @@ void MainWindow::createActions() {
     a.fit = make(tr("&Fit to Window"), {QKeySequence(Qt::CTRL | Qt::Key_0)}, [this]() {
         if (auto* d = currentDocument()) d->fitToView();
     });
-    a.zoomIn = make(tr("Zoom &In"), {QKeySequence(Qt::CTRL | Qt::Key_Plus), QKeySequence(Qt::CTRL | Qt::Key_Equal)}, [this]() {
-        if (auto* d = currentDocument()) d->zoomIn();
-    });
+    a.zoomIn =
+        make(tr("Zoom &In"), {QKeySequence(Qt::CTRL | Qt::Key_Plus), QKeySequence(Qt::CTRL | Qt::Key_Equal)},
+             [this]() {
+                 if (auto* d = currentDocument()) d->zoomIn();
+             });
     a.zoomOut = make(tr("Zoom &Out"), {QKeySequence(Qt::CTRL | Qt::Key_Minus)}, [this]() {
         if (auto* d = currentDocument()) d->zoomOut();
     });
@@ -282,7 +298,8 @@ void MainWindow::createMenus() {
     edit->addAction(a.preferences);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    for (QDockWidget* dock : {m_projectDock, m_inspectorDock, m_logDock}) view->addAction(dock->toggleViewAction());
+    for (QDockWidget* dock : {m_projectDock, m_inspectorDock, m_logDock})
+        view->addAction(dock->toggleViewAction());
     m_projectDock->toggleViewAction()->setShortcut(QKeySequence(Qt::ALT | Qt::Key_1));
     m_inspectorDock->toggleViewAction()->setShortcut(QKeySequence(Qt::ALT | Qt::Key_2));
     m_logDock->toggleViewAction()->setShortcut(QKeySequence(Qt::ALT | Qt::Key_3));
@@ -358,7 +375,8 @@ QStringList MainWindow::recentProjects() const {
     QStringList out;
     auto entries = by::RecentProjects(by::RecentProjects::defaultFile()).entries();
     if (entries)
-        for (const auto& p : *entries) out << qs(p);
+        for (const auto& p : *entries)
+            out << qs(p);
     return out;
 }
 
@@ -366,7 +384,8 @@ void MainWindow::addRecentFile(const QString& path) {
     QStringList files = QSettings().value(QStringLiteral("recent/files")).toStringList();
     files.removeAll(path);
     files.prepend(path);
-    while (files.size() > m_prefs.maxRecentFiles) files.removeLast();
+    while (files.size() > m_prefs.maxRecentFiles)
+        files.removeLast();
     QSettings().setValue(QStringLiteral("recent/files"), files);
     updateRecentMenus();
 }
@@ -389,16 +408,18 @@ void MainWindow::updateRecentMenus() {
         menu->addSeparator();
         menu->addAction(tr("Clear List"), this, clear)->setEnabled(!paths.isEmpty());
     };
-    fill(m_recentFilesMenu, files, [this](const QString& p) { openModelFiles({p}); },
-         [this]() {
-             QSettings().remove(QStringLiteral("recent/files"));
-             updateRecentMenus();
-         });
-    fill(m_recentProjectsMenu, projects, [this](const QString& p) { openProject(p); },
-         [this]() {
-             (void)by::RecentProjects(by::RecentProjects::defaultFile()).clear();
-             updateRecentMenus();
-         });
+    fill(
+        m_recentFilesMenu, files, [this](const QString& p) { openModelFiles({p}); },
+        [this]() {
+            QSettings().remove(QStringLiteral("recent/files"));
+            updateRecentMenus();
+        });
+    fill(
+        m_recentProjectsMenu, projects, [this](const QString& p) { openProject(p); },
+        [this]() {
+            (void)by::RecentProjects(by::RecentProjects::defaultFile()).clear();
+            updateRecentMenus();
+        });
     m_welcome->setRecent(files, projects);
 }
 
@@ -417,11 +438,17 @@ void MainWindow::reportError(const QString& sentence) {
 
 // ---- documents ------------------------------------------------------------------------------------
 
-int MainWindow::documentCount() const { return m_tabs->count(); }
+int MainWindow::documentCount() const {
+    return m_tabs->count();
+}
 
-ModelDocument* MainWindow::document(int index) const { return qobject_cast<ModelDocument*>(m_tabs->widget(index)); }
+ModelDocument* MainWindow::document(int index) const {
+    return qobject_cast<ModelDocument*>(m_tabs->widget(index));
+}
 
-ModelDocument* MainWindow::currentDocument() const { return qobject_cast<ModelDocument*>(m_tabs->currentWidget()); }
+ModelDocument* MainWindow::currentDocument() const {
+    return qobject_cast<ModelDocument*>(m_tabs->currentWidget());
+}
 
 int MainWindow::tabForPath(const QString& path) const {
     const QString abs = QFileInfo(path).absoluteFilePath();
@@ -482,13 +509,16 @@ void MainWindow::onModelLoaded(const QString& path, std::shared_ptr<const by::Mo
     auto* doc = new ModelDocument(model, path, m_tabs);
     connect(doc, &ModelDocument::nodeSelected, this, [this, doc](int node) {
         if (doc != currentDocument()) return;
-        if (node >= 0) m_inspector->showNode(node);
-        else if (m_inspector->shownNode() >= 0) m_inspector->showOverview();
+        if (node >= 0)
+            m_inspector->showNode(node);
+        else if (m_inspector->shownNode() >= 0)
+            m_inspector->showOverview();
     });
     connect(doc, &ModelDocument::valueSelected, this, [this, doc](int value) {
         if (doc == currentDocument() && value >= 0) m_inspector->showValue(value);
     });
-    connect(doc, &ModelDocument::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
+    connect(doc, &ModelDocument::statusMessage, this,
+            [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
     connect(doc, &ModelDocument::layoutProgress, this, [this, doc](double f) {
         if (doc != currentDocument()) return;
         m_layoutBar->setValue(int(f * 100));
@@ -505,24 +535,26 @@ void MainWindow::onModelLoaded(const QString& path, std::shared_ptr<const by::Mo
     addRecentFile(path);
 
     const by::ModelSummary s = by::summarize(*model);
-    logMessage(LogPanel::Severity::Info, tr("Opened %1: %2, %3 nodes, %4 parameters (%5 s).")
-                                             .arg(fileName(path), display::formatName(model->format), display::count(s.nodes),
-                                                  display::compactCount(s.parameters))
-                                             .arg(seconds, 0, 'f', 2));
+    logMessage(LogPanel::Severity::Info,
+               tr("Opened %1: %2, %3 nodes, %4 parameters (%5 s).")
+                   .arg(fileName(path), display::formatName(model->format), display::count(s.nodes),
+                        display::compactCount(s.parameters))
+                   .arg(seconds, 0, 'f', 2));
     const size_t shown = std::min<size_t>(model->warnings.size(), 5);
     for (size_t i = 0; i < shown; ++i)
         m_log->append(LogPanel::Severity::Warning, tr("%1: %2").arg(fileName(path), qs(model->warnings[i])));
     if (model->warnings.size() > shown)
         m_log->append(LogPanel::Severity::Warning, tr("%1: %2 more warnings (see the inspector).")
-                                                     .arg(fileName(path))
-                                                     .arg(model->warnings.size() - shown));
+                                                       .arg(fileName(path))
+                                                       .arg(model->warnings.size() - shown));
 
     if (addToProject && m_project) addModelToProject(path);
     if (m_project && assetId == 0) {
         // A file opened directly may already be in the project: link the tab to its asset.
         if (auto assets = m_project->assets())
             for (const auto& a : *assets)
-                if (QFileInfo(qs(m_project->resolveAssetPath(a).path)).absoluteFilePath() == path) assetId = a.id;
+                if (QFileInfo(qs(m_project->resolveAssetPath(a).path)).absoluteFilePath() == path)
+                    assetId = a.id;
     }
     if (assetId) {
         doc->setProjectAsset(assetId);
@@ -547,7 +579,8 @@ void MainWindow::onCurrentTabChanged(int) {
     m_layoutBar->hide();
     if (doc) {
         const by::ModelSummary s = by::summarize(*doc->model());
-        m_statusInfo->setText(tr("%1 nodes, %2 weights").arg(display::count(s.nodes), display::bytes(s.weightBytes)));
+        m_statusInfo->setText(
+            tr("%1 nodes, %2 weights").arg(display::count(s.nodes), display::bytes(s.weightBytes)));
     } else {
         m_statusInfo->clear();
     }
@@ -559,8 +592,10 @@ void MainWindow::selectNode(int nodeIndex) {
     ModelDocument* d = currentDocument();
     if (!d) return;
     d->selectNode(nodeIndex);
-    if (nodeIndex >= 0) m_inspector->showNode(nodeIndex);
-    else m_inspector->showOverview();
+    if (nodeIndex >= 0)
+        m_inspector->showNode(nodeIndex);
+    else
+        m_inspector->showOverview();
 }
 
 // ---- project ---------------------------------------------------------------------------------------
@@ -579,11 +614,13 @@ void MainWindow::setProject(std::unique_ptr<by::Project> project) {
             ModelDocument* d = document(i);
             d->setProjectAsset(0);
             for (const auto& a : *assets)
-                if (QFileInfo(qs(m_project->resolveAssetPath(a).path)).absoluteFilePath() == QFileInfo(d->path()).absoluteFilePath())
+                if (QFileInfo(qs(m_project->resolveAssetPath(a).path)).absoluteFilePath() ==
+                    QFileInfo(d->path()).absoluteFilePath())
                     d->setProjectAsset(a.id);
         }
     } else {
-        for (int i = 0; i < m_tabs->count(); ++i) document(i)->setProjectAsset(0);
+        for (int i = 0; i < m_tabs->count(); ++i)
+            document(i)->setProjectAsset(0);
     }
     updateRecentMenus();
     updateActions();
@@ -606,9 +643,9 @@ bool MainWindow::openProject(const QString& path) {
     }
     setProject(std::make_unique<by::Project>(std::move(*opened)));
     const auto counts = m_project->counts();
-    logMessage(LogPanel::Severity::Info, tr("Opened project %1 (%2 assets).")
-                                             .arg(qs(m_project->name()))
-                                             .arg(counts ? counts->assets : 0));
+    logMessage(
+        LogPanel::Severity::Info,
+        tr("Opened project %1 (%2 assets).").arg(qs(m_project->name())).arg(counts ? counts->assets : 0));
     return true;
 }
 
@@ -650,18 +687,21 @@ bool MainWindow::addModelToProject(const QString& path) {
     hooks.info = [this](const QString& s) { logMessage(LogPanel::Severity::Info, s); };
     auto* cmd = new AddAssetCommand(*m_project, hooks, asset);
     const int before = m_undo->count();
-    m_undo->push(cmd);  // runs redo(); an obsolete command (failed or already there) is dropped
+    m_undo->push(cmd); // runs redo(); an obsolete command (failed or already there) is dropped
     if (m_undo->count() == before) return false;
     if (tab >= 0) document(tab)->setProjectAsset(cmd->assetId());
-    logMessage(LogPanel::Severity::Info, tr("Added %1 to project %2.").arg(fileName(path), qs(m_project->name())));
+    logMessage(LogPanel::Severity::Info,
+               tr("Added %1 to project %2.").arg(fileName(path), qs(m_project->name())));
     return true;
 }
 
 bool MainWindow::addNote(int64_t assetId, int64_t variantId, const QString& text) {
     if (!m_project || text.trimmed().isEmpty()) return false;
     by::NoteTarget target = by::NoteTarget::project();
-    if (variantId) target = by::NoteTarget::of(by::NoteTargetKind::Variant, variantId);
-    else if (assetId) target = by::NoteTarget::of(by::NoteTargetKind::Asset, assetId);
+    if (variantId)
+        target = by::NoteTarget::of(by::NoteTargetKind::Variant, variantId);
+    else if (assetId)
+        target = by::NoteTarget::of(by::NoteTargetKind::Asset, assetId);
     ProjectCommandHooks hooks;
     hooks.changed = [this]() { refreshProject(); };
     hooks.failed = [this](const QString& s) { reportError(s); };
@@ -684,11 +724,12 @@ void MainWindow::recordParameterCount(int64_t assetId, const by::Model& model) {
     if (!m_project) return;
     auto root = m_project->rootVariant(assetId);
     if (!root || root->parameterCount > 0) return;
-    if (m_project->setVariantParameterCount(root->id, model.graph.parameterCount())) m_projectPanel->refresh();
+    if (m_project->setVariantParameterCount(root->id, model.graph.parameterCount()))
+        m_projectPanel->refresh();
 }
 
-void MainWindow::openDemoProject(const QString& projectPath, const QString& cacheDir, const QString& mainModel,
-                                 std::function<void(bool, const QString&)> done) {
+void MainWindow::openDemoProject(const QString& projectPath, const QString& cacheDir,
+                                 const QString& mainModel, std::function<void(bool, const QString&)> done) {
     auto openMain = [this, mainModel, done]() {
         if (!m_project) {
             if (done) done(false, tr("the demo project could not be opened"));
@@ -745,7 +786,8 @@ void MainWindow::openDemoProject(const QString& projectPath, const QString& cach
                 return;
             }
             setProject(std::make_unique<by::Project>(std::move(*result)));
-            logMessage(LogPanel::Severity::Info, tr("Created the demo project %1.").arg(qs(m_project->path())));
+            logMessage(LogPanel::Severity::Info,
+                       tr("Created the demo project %1.").arg(qs(m_project->path())));
             openMain();
         });
 }
@@ -767,7 +809,8 @@ void MainWindow::onOpenProject() {
 }
 
 void MainWindow::onNewProject() {
-    const QString path = QFileDialog::getSaveFileName(this, tr("New Project"), QDir::homePath() + QStringLiteral("/untitled.byproj"),
+    const QString path = QFileDialog::getSaveFileName(this, tr("New Project"),
+                                                      QDir::homePath() + QStringLiteral("/untitled.byproj"),
                                                       tr("Brickyard projects (*.byproj)"));
     if (!path.isEmpty()) createProject(path);
 }
@@ -782,9 +825,11 @@ void MainWindow::onAddModelToProject() {
         // The open model is the obvious candidate; offer the file dialog only when there is none.
         paths << d->path();
     } else {
-        paths = QFileDialog::getOpenFileNames(this, tr("Add Model to Project"), QDir::homePath(), modelFileFilter());
+        paths = QFileDialog::getOpenFileNames(this, tr("Add Model to Project"), QDir::homePath(),
+                                              modelFileFilter());
     }
-    for (const QString& p : paths) addModelToProject(p);
+    for (const QString& p : paths)
+        addModelToProject(p);
 }
 
 void MainWindow::onAddNote(int64_t assetId, int64_t variantId) {
@@ -799,13 +844,15 @@ void MainWindow::onAddNote(int64_t assetId, int64_t variantId) {
 
 void MainWindow::onRenameVariant(int64_t variantId, const QString& currentName) {
     bool ok = false;
-    const QString name = QInputDialog::getText(this, tr("Rename Variant"), tr("New name:"), QLineEdit::Normal, currentName, &ok);
+    const QString name = QInputDialog::getText(this, tr("Rename Variant"), tr("New name:"), QLineEdit::Normal,
+                                               currentName, &ok);
     if (ok && name != currentName) renameVariant(variantId, name);
 }
 
 void MainWindow::onOpenDemo() {
-    const QString cache = qEnvironmentVariableIsSet("BRICKYARD_CACHE") ? qEnvironmentVariable("BRICKYARD_CACHE")
-                                                                       : QDir::homePath() + QStringLiteral("/.cache/brickyard");
+    const QString cache = qEnvironmentVariableIsSet("BRICKYARD_CACHE")
+                              ? qEnvironmentVariable("BRICKYARD_CACHE")
+                              : QDir::homePath() + QStringLiteral("/.cache/brickyard");
     openDemoProject(QDir::homePath() + QStringLiteral("/.local/share/brickyard/demo.byproj"), cache,
                     QStringLiteral("ch_PP-OCRv4_rec_infer.onnx"));
 }
@@ -819,11 +866,12 @@ void MainWindow::onPreferences() {
 }
 
 void MainWindow::onAbout() {
-    QMessageBox::about(this, tr("About Brickyard"),
-                       tr("<h3>Brickyard %1</h3><p>A workbench for edge AI: open a model, look inside it, compress "
-                          "it while watching what that costs, and push the result to a device.</p>"
-                          "<p>Built with Qt %2.</p>")
-                           .arg(QCoreApplication::applicationVersion(), QString::fromLatin1(qVersion())));
+    QMessageBox::about(
+        this, tr("About Brickyard"),
+        tr("<h3>Brickyard %1</h3><p>A workbench for edge AI: open a model, look inside it, compress "
+           "it while watching what that costs, and push the result to a device.</p>"
+           "<p>Built with Qt %2.</p>")
+            .arg(QCoreApplication::applicationVersion(), QString::fromLatin1(qVersion())));
 }
 
 // ---- state --------------------------------------------------------------------------------------
@@ -831,7 +879,8 @@ void MainWindow::onAbout() {
 void MainWindow::updateActions() {
     Actions& a = *m_actions;
     const bool doc = currentDocument() != nullptr;
-    for (QAction* act : {a.closeTab, a.find, a.findNext, a.findPrevious, a.fit, a.zoomIn, a.zoomOut, a.collapseAll, a.expandAll})
+    for (QAction* act : {a.closeTab, a.find, a.findNext, a.findPrevious, a.fit, a.zoomIn, a.zoomOut,
+                         a.collapseAll, a.expandAll})
         act->setEnabled(doc);
     a.addToProject->setEnabled(m_project != nullptr);
     a.closeProject->setEnabled(m_project != nullptr);
@@ -874,8 +923,10 @@ void MainWindow::dropEvent(QDropEvent* event) {
     for (const QUrl& url : event->mimeData()->urls()) {
         if (!url.isLocalFile()) continue;
         const QString path = url.toLocalFile();
-        if (isProjectFile(path)) project = path;
-        else models << path;
+        if (isProjectFile(path))
+            project = path;
+        else
+            models << path;
     }
     if (models.isEmpty() && project.isEmpty()) return;
     event->acceptProposedAction();

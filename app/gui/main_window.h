@@ -5,22 +5,21 @@
 //
 // Every failure a person can cause (a broken file, a missing asset, a locked project) becomes one
 // sentence in the log and the status bar, never a crash and never a stack of dialogs.
-#include <QMainWindow>
-#include <QPointer>
-#include <QString>
-#include <QStringList>
-
-#include <functional>
-#include <memory>
-
 #include "app/gui/log_panel.h"
 #include "app/gui/preferences_dialog.h"
 #include "engine/graph.h"
 
+#include <QMainWindow>
+#include <QPointer>
+#include <QString>
+#include <QStringList>
+#include <functional>
+#include <memory>
+
 namespace by {
 class Project;
 struct NewAsset;
-}  // namespace by
+} // namespace by
 
 class InspectorPanel;
 class JobManager;
@@ -112,8 +111,8 @@ private:
     QStringList recentProjects() const;
 
     void startImport(const QString& path, int64_t assetId, bool addToProject);
-    void onModelLoaded(const QString& path, std::shared_ptr<const by::Model> model, int64_t assetId, bool addToProject,
-                       double seconds);
+    void onModelLoaded(const QString& path, std::shared_ptr<const by::Model> model, int64_t assetId,
+                       bool addToProject, double seconds);
     void onCurrentTabChanged(int index);
     void setProject(std::unique_ptr<by::Project> project);
     void refreshProject();
@@ -151,7 +150,7 @@ private:
 
     struct Actions;
     std::unique_ptr<Actions> m_actions;
-    QStringList m_loading;  // paths with an import job in flight
+    QStringList m_loading; // paths with an import job in flight
     bool m_stateRestored = false;
     bool m_shown = false;
 };

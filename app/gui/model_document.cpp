@@ -1,5 +1,8 @@
 #include "app/gui/model_document.h"
 
+#include "app/gui/display_format.h"
+#include "app/gui/graph_canvas.h"
+
 #include <QAction>
 #include <QApplication>
 #include <QFileInfo>
@@ -11,12 +14,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QWheelEvent>
-
 #include <set>
 #include <utility>
-
-#include "app/gui/display_format.h"
-#include "app/gui/graph_canvas.h"
 
 namespace {
 QString joinSignatures(const by::Graph& g, const std::vector<int>& ids, int limit) {
@@ -32,7 +31,8 @@ QString joinSignatures(const by::Graph& g, const std::vector<int>& ids, int limi
     return parts.isEmpty() ? QObject::tr("none") : parts.join(QStringLiteral(";  "));
 }
 
-QToolButton* toolButton(QWidget* parent, const QString& text, const QString& tip, QStyle::StandardPixmap icon = QStyle::SP_CustomBase) {
+QToolButton* toolButton(QWidget* parent, const QString& text, const QString& tip,
+                        QStyle::StandardPixmap icon = QStyle::SP_CustomBase) {
     auto* b = new QToolButton(parent);
     b->setText(text);
     b->setToolTip(tip);
@@ -45,7 +45,7 @@ QToolButton* toolButton(QWidget* parent, const QString& text, const QString& tip
     }
     return b;
 }
-}  // namespace
+} // namespace
 
 ModelDocument::ModelDocument(std::shared_ptr<const by::Model> model, const QString& path, QWidget* parent)
     : QWidget(parent), m_model(std::move(model)), m_path(path) {
@@ -115,8 +115,9 @@ QWidget* ModelDocument::buildHeader() {
     m_ioLabel->setObjectName(QStringLiteral("documentIo"));
     m_ioLabel->setTextFormat(Qt::PlainText);
     m_ioLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_ioLabel->setText(tr("Inputs: %1\nOutputs: %2")
-                           .arg(joinSignatures(m.graph, m.graph.inputs, 4), joinSignatures(m.graph, m.graph.outputs, 4)));
+    m_ioLabel->setText(
+        tr("Inputs: %1\nOutputs: %2")
+            .arg(joinSignatures(m.graph, m.graph.inputs, 4), joinSignatures(m.graph, m.graph.outputs, 4)));
     m_ioLabel->setForegroundRole(QPalette::PlaceholderText);
     // Long symbolic shapes are clipped on a narrow tab; the full text is in the tooltip.
     m_ioLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
@@ -195,10 +196,13 @@ QString ModelDocument::title() const {
 }
 
 QString ModelDocument::summaryText() const {
-    return m_titleLabel->text() + QLatin1Char('\n') + m_statsLabel->text() + QLatin1Char('\n') + m_ioLabel->text();
+    return m_titleLabel->text() + QLatin1Char('\n') + m_statsLabel->text() + QLatin1Char('\n') +
+           m_ioLabel->text();
 }
 
-int ModelDocument::selectedNode() const { return m_laidOut ? m_canvas->selectedNode() : m_pendingSelect; }
+int ModelDocument::selectedNode() const {
+    return m_laidOut ? m_canvas->selectedNode() : m_pendingSelect;
+}
 
 void ModelDocument::selectNode(int nodeIndex) {
     if (!m_laidOut) {
@@ -230,10 +234,16 @@ void ModelDocument::findPrevious() {
     m_canvas->findPrevious();
 }
 
-void ModelDocument::fitToView() { m_canvas->fitToView(); }
+void ModelDocument::fitToView() {
+    m_canvas->fitToView();
+}
 
-void ModelDocument::zoomIn() { zoomBy(1); }
-void ModelDocument::zoomOut() { zoomBy(-1); }
+void ModelDocument::zoomIn() {
+    zoomBy(1);
+}
+void ModelDocument::zoomOut() {
+    zoomBy(-1);
+}
 
 void ModelDocument::zoomBy(int steps) {
     // The canvas zooms at the cursor on a wheel turn; a turn at its centre is "zoom the view".
@@ -248,4 +258,6 @@ void ModelDocument::collapseAllScopes() {
     m_canvas->setCollapsedScopes(std::set<std::string>(scopes.begin(), scopes.end()));
 }
 
-void ModelDocument::expandAllScopes() { m_canvas->setCollapsedScopes({}); }
+void ModelDocument::expandAllScopes() {
+    m_canvas->setCollapsedScopes({});
+}

@@ -2,12 +2,11 @@
 // One open model in the central tabs: a summary header (format, nodes, parameters, weight size,
 // inputs and outputs with shapes), a find/fit/collapse toolbar and the graph canvas. The model is
 // shared read-only with the canvas's layout worker and the inspector.
+#include "engine/graph.h"
+
 #include <QString>
 #include <QWidget>
-
 #include <memory>
-
-#include "engine/graph.h"
 
 class GraphCanvas;
 class QLabel;

@@ -11,7 +11,8 @@ Preferences Preferences::load() {
     QSettings s;
     Preferences p;
     p.reopenLastProject = s.value(QStringLiteral("prefs/reopenLastProject"), p.reopenLastProject).toBool();
-    p.maxRecentFiles = std::clamp(s.value(QStringLiteral("prefs/maxRecentFiles"), p.maxRecentFiles).toInt(), 1, 30);
+    p.maxRecentFiles =
+        std::clamp(s.value(QStringLiteral("prefs/maxRecentFiles"), p.maxRecentFiles).toInt(), 1, 30);
     p.showLogOnError = s.value(QStringLiteral("prefs/showLogOnError"), p.showLogOnError).toBool();
     return p;
 }

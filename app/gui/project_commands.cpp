@@ -2,29 +2,11 @@
 
 #include <QFileInfo>
 
-#include <concepts>
-
 namespace {
-QString qs(const std::string& s) { return QString::fromStdString(s); }
-
-// Renaming variants and removing notes are newer Project operations; until the projects library
-// in this tree provides them, these commands report that instead of failing to build.
-template <class P>
-by::Status renameVariantIn(P& project, int64_t id, const std::string& name) {
-    if constexpr (requires { { project.renameVariant(id, name) } -> std::same_as<by::Status>; })
-        return project.renameVariant(id, name);
-    else
-        return by::makeError(by::ErrorCode::Unsupported, "this build cannot rename variants yet");
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
 }
-
-template <class P>
-by::Status removeNoteIn(P& project, int64_t id) {
-    if constexpr (requires { { project.removeNote(id) } -> std::same_as<by::Status>; })
-        return project.removeNote(id);
-    else
-        return by::makeError(by::ErrorCode::Unsupported, "this build cannot remove notes yet");
-}
-}  // namespace
+} // namespace
 
 ProjectCommand::ProjectCommand(by::Project& project, ProjectCommandHooks hooks, const QString& text)
     : QUndoCommand(text), m_project(project), m_hooks(std::move(hooks)) {}
@@ -44,8 +26,9 @@ void ProjectCommand::notifyChanged() {
 
 AddAssetCommand::AddAssetCommand(by::Project& project, ProjectCommandHooks hooks, by::NewAsset asset)
     : ProjectCommand(project, std::move(hooks),
-                     QObject::tr("Add %1").arg(asset.displayName.empty() ? QFileInfo(qs(asset.path)).fileName()
-                                                                         : qs(asset.displayName))),
+                     QObject::tr("Add %1").arg(asset.displayName.empty()
+                                                   ? QFileInfo(qs(asset.path)).fileName()
+                                                   : qs(asset.displayName))),
       m_asset(std::move(asset)) {}
 
 void AddAssetCommand::redo() {
@@ -83,8 +66,10 @@ void AddAssetCommand::undo() {
 
 // ---- AddNoteCommand ----------------------------------------------------------------------------
 
-AddNoteCommand::AddNoteCommand(by::Project& project, ProjectCommandHooks hooks, by::NoteTarget target, std::string text)
-    : ProjectCommand(project, std::move(hooks), QObject::tr("Add Note")), m_target(target), m_text(std::move(text)) {}
+AddNoteCommand::AddNoteCommand(by::Project& project, ProjectCommandHooks hooks, by::NoteTarget target,
+                               std::string text)
+    : ProjectCommand(project, std::move(hooks), QObject::tr("Add Note")), m_target(target),
+      m_text(std::move(text)) {}
 
 void AddNoteCommand::redo() {
     auto id = m_project.addNote(m_target, m_text);
@@ -98,7 +83,7 @@ void AddNoteCommand::redo() {
 
 void AddNoteCommand::undo() {
     if (m_noteId == 0) return;
-    if (check(removeNoteIn(m_project, m_noteId))) {
+    if (check(m_project.removeNote(m_noteId))) {
         m_noteId = 0;
         notifyChanged();
     }
@@ -109,8 +94,7 @@ void AddNoteCommand::undo() {
 RenameVariantCommand::RenameVariantCommand(by::Project& project, ProjectCommandHooks hooks, int64_t variantId,
                                            std::string newName)
     : ProjectCommand(project, std::move(hooks), QObject::tr("Rename Variant to %1").arg(qs(newName))),
-      m_variantId(variantId),
-      m_newName(std::move(newName)) {}
+      m_variantId(variantId), m_newName(std::move(newName)) {}
 
 void RenameVariantCommand::redo() {
     auto current = m_project.variant(m_variantId);
@@ -119,9 +103,9 @@ void RenameVariantCommand::redo() {
         return;
     }
     m_oldName = current->name;
-    if (check(renameVariantIn(m_project, m_variantId, m_newName))) notifyChanged();
+    if (check(m_project.renameVariant(m_variantId, m_newName))) notifyChanged();
 }
 
 void RenameVariantCommand::undo() {
-    if (check(renameVariantIn(m_project, m_variantId, m_oldName))) notifyChanged();
+    if (check(m_project.renameVariant(m_variantId, m_oldName))) notifyChanged();
 }

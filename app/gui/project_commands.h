@@ -6,18 +6,17 @@
 //
 // Commands hold a reference to the open project: the window clears the stack before it closes or
 // replaces the project.
+#include "projects/project.h"
+
 #include <QString>
 #include <QUndoCommand>
-
 #include <cstdint>
 #include <functional>
 
-#include "projects/project.h"
-
 struct ProjectCommandHooks {
-    std::function<void()> changed;                  // refresh views after every successful step
-    std::function<void(const QString&)> failed;     // one sentence for the log and status bar
-    std::function<void(const QString&)> info;       // a note for the log (may be empty)
+    std::function<void()> changed;              // refresh views after every successful step
+    std::function<void(const QString&)> failed; // one sentence for the log and status bar
+    std::function<void(const QString&)> info;   // a note for the log (may be empty)
 };
 
 class ProjectCommand : public QUndoCommand {
@@ -63,7 +62,8 @@ private:
 // Renames a variant; undo restores the old name.
 class RenameVariantCommand : public ProjectCommand {
 public:
-    RenameVariantCommand(by::Project& project, ProjectCommandHooks hooks, int64_t variantId, std::string newName);
+    RenameVariantCommand(by::Project& project, ProjectCommandHooks hooks, int64_t variantId,
+                         std::string newName);
     void redo() override;
     void undo() override;
 

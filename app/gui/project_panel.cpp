@@ -1,5 +1,8 @@
 #include "app/gui/project_panel.h"
 
+#include "app/gui/display_format.h"
+#include "projects/project.h"
+
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
@@ -8,22 +11,24 @@
 #include <QStyle>
 #include <QTreeView>
 #include <QVBoxLayout>
-
 #include <map>
 #include <set>
 
-#include "app/gui/display_format.h"
-#include "projects/project.h"
-
 namespace {
-QString qs(const std::string& s) { return QString::fromStdString(s); }
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 QString groupTitle(by::AssetKind k) {
     switch (k) {
-    case by::AssetKind::Model: return QObject::tr("Models");
-    case by::AssetKind::Dataset: return QObject::tr("Datasets");
-    case by::AssetKind::Scene: return QObject::tr("Scenes");
-    case by::AssetKind::Other: return QObject::tr("Other files");
+    case by::AssetKind::Model:
+        return QObject::tr("Models");
+    case by::AssetKind::Dataset:
+        return QObject::tr("Datasets");
+    case by::AssetKind::Scene:
+        return QObject::tr("Scenes");
+    case by::AssetKind::Other:
+        return QObject::tr("Other files");
     }
     return {};
 }
@@ -42,7 +47,7 @@ QStandardItem* detailItem(const QString& text) {
     item->setForeground(QPalette().color(QPalette::PlaceholderText));
     return item;
 }
-}  // namespace
+} // namespace
 
 ProjectPanel::ProjectPanel(QWidget* parent) : QWidget(parent) {
     m_header = new QLabel(this);
@@ -85,7 +90,8 @@ QStandardItem* ProjectPanel::assetItem(int64_t assetId) const {
         QStandardItem* group = m_model->item(g);
         for (int r = 0; r < group->rowCount(); ++r) {
             QStandardItem* item = group->child(r);
-            if (item->data(KindRole).toInt() == int(ItemKind::Asset) && item->data(AssetIdRole).toLongLong() == assetId)
+            if (item->data(KindRole).toInt() == int(ItemKind::Asset) &&
+                item->data(AssetIdRole).toLongLong() == assetId)
                 return item;
         }
     }
@@ -104,12 +110,14 @@ void ProjectPanel::refresh() {
     m_assetCount = 0;
 
     if (!m_project) {
-        m_header->setText(tr("<b>No project open</b><br><span style='color:gray'>File &gt; New Project or Open "
-                             "Project to keep models, variants and notes together.</span>"));
+        m_header->setText(
+            tr("<b>No project open</b><br><span style='color:gray'>File &gt; New Project or Open "
+               "Project to keep models, variants and notes together.</span>"));
         return;
     }
     m_header->setText(tr("<b>%1</b><br><span style='color:gray'>%2</span>")
-                          .arg(qs(m_project->name()).toHtmlEscaped(), QFileInfo(qs(m_project->path())).fileName().toHtmlEscaped()));
+                          .arg(qs(m_project->name()).toHtmlEscaped(),
+                               QFileInfo(qs(m_project->path())).fileName().toHtmlEscaped()));
     m_header->setToolTip(qs(m_project->path()));
 
     auto assets = m_project->assets();
@@ -123,15 +131,18 @@ void ProjectPanel::refresh() {
         return;
     }
     std::map<int64_t, std::vector<const by::Variant*>> variantsOf;
-    for (const auto& v : *variants) variantsOf[v.assetId].push_back(&v);
+    for (const auto& v : *variants)
+        variantsOf[v.assetId].push_back(&v);
 
     const QIcon fileIcon = style()->standardIcon(QStyle::SP_FileIcon);
     const QIcon dirIcon = style()->standardIcon(QStyle::SP_DirIcon);
     const QIcon missingIcon = style()->standardIcon(QStyle::SP_MessageBoxWarning);
     std::map<by::AssetKind, QStandardItem*> groups;
-    for (by::AssetKind kind : {by::AssetKind::Model, by::AssetKind::Dataset, by::AssetKind::Scene, by::AssetKind::Other}) {
+    for (by::AssetKind kind :
+         {by::AssetKind::Model, by::AssetKind::Dataset, by::AssetKind::Scene, by::AssetKind::Other}) {
         bool any = false;
-        for (const auto& a : *assets) any = any || a.kind == kind;
+        for (const auto& a : *assets)
+            any = any || a.kind == kind;
         if (!any && kind != by::AssetKind::Model) continue;
         auto* group = makeItem(groupTitle(kind), ItemKind::Group);
         QFont f = group->font();
@@ -153,7 +164,8 @@ void ProjectPanel::refresh() {
             item->setIcon(missingIcon);
             tip += QLatin1Char('\n') + qs(where.message);
         }
-        tip = QStringLiteral("%1\n%2, %3").arg(tip, display::formatName(a.format), display::bytes(a.sizeBytes));
+        tip =
+            QStringLiteral("%1\n%2, %3").arg(tip, display::formatName(a.format), display::bytes(a.sizeBytes));
         item->setToolTip(tip);
         const QString details = display::bytes(a.sizeBytes);
         groups[a.kind]->appendRow({item, detailItem(details)});
@@ -166,7 +178,8 @@ void ProjectPanel::refresh() {
             vi->setData(QVariant::fromValue<qlonglong>(v->id), VariantIdRole);
             vi->setData(qs(where.path), PathRole);
             vi->setToolTip(tr("%1 (variant of %2)").arg(qs(v->name), qs(a.displayName)));
-            QString vd = v->parameterCount > 0 ? tr("%1 params").arg(display::compactCount(v->parameterCount)) : QString();
+            QString vd = v->parameterCount > 0 ? tr("%1 params").arg(display::compactCount(v->parameterCount))
+                                               : QString();
             QStandardItem* parent = item;
             if (v->parentId && rows.count(*v->parentId)) parent = rows[*v->parentId];
             parent->appendRow({vi, detailItem(vd)});
@@ -218,13 +231,16 @@ void ProjectPanel::onContextMenu(const QPoint& pos) {
         menu.addSeparator();
     }
     if (kind == ItemKind::Variant)
-        menu.addAction(tr("Rename Variant..."), this,
-                       [this, variantId, first]() { emit renameVariantRequested(variantId, first.data().toString()); });
-    menu.addAction(kind == ItemKind::Asset || kind == ItemKind::Variant ? tr("Add Note...") : tr("Add Project Note..."), this,
-                   [this, assetId, variantId]() { emit addNoteRequested(assetId, variantId); });
+        menu.addAction(tr("Rename Variant..."), this, [this, variantId, first]() {
+            emit renameVariantRequested(variantId, first.data().toString());
+        });
+    menu.addAction(kind == ItemKind::Asset || kind == ItemKind::Variant ? tr("Add Note...")
+                                                                        : tr("Add Project Note..."),
+                   this, [this, assetId, variantId]() { emit addNoteRequested(assetId, variantId); });
     if (kind == ItemKind::Asset) {
         menu.addSeparator();
-        menu.addAction(tr("Remove from Project"), this, [this, assetId]() { emit removeAssetRequested(assetId); });
+        menu.addAction(tr("Remove from Project"), this,
+                       [this, assetId]() { emit removeAssetRequested(assetId); });
     }
     menu.exec(m_view->viewport()->mapToGlobal(pos));
 }

@@ -4,7 +4,6 @@
 // double-clicking a model or one of its variants asks the window to open it.
 #include <QString>
 #include <QWidget>
-
 #include <cstdint>
 
 namespace by {
@@ -19,10 +18,10 @@ class ProjectPanel : public QWidget {
     Q_OBJECT
 public:
     enum Role {
-        KindRole = 0x0101,  // ItemKind
+        KindRole = 0x0101, // ItemKind
         AssetIdRole,
         VariantIdRole,
-        PathRole,  // resolved file path of the asset
+        PathRole, // resolved file path of the asset
     };
     enum class ItemKind { Group, Asset, Variant, Note };
 

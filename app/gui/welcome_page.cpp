@@ -6,7 +6,6 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QVBoxLayout>
-
 #include <algorithm>
 
 namespace {
@@ -40,9 +39,10 @@ void fillList(QListWidget* list, const QStringList& paths, const QString& empty)
     }
     // As tall as its rows (up to eight), so the two lists sit close together.
     const int rows = std::min(list->count(), 8);
-    list->setFixedHeight(rows * std::max(list->sizeHintForRow(0), list->fontMetrics().height() + 4) + 2 * list->frameWidth() + 4);
+    list->setFixedHeight(rows * std::max(list->sizeHintForRow(0), list->fontMetrics().height() + 4) +
+                         2 * list->frameWidth() + 4);
 }
-}  // namespace
+} // namespace
 
 WelcomePage::WelcomePage(QWidget* parent) : QWidget(parent) {
     setObjectName(QStringLiteral("welcomePage"));
@@ -52,7 +52,8 @@ WelcomePage::WelcomePage(QWidget* parent) : QWidget(parent) {
     setPalette(pal);
 
     auto* title = heading(tr("Brickyard"), this, 2.2);
-    auto* subtitle = new QLabel(tr("Open a model, look inside it, compress it and watch what that costs."), this);
+    auto* subtitle =
+        new QLabel(tr("Open a model, look inside it, compress it and watch what that costs."), this);
     subtitle->setForegroundRole(QPalette::PlaceholderText);
 
     auto button = [this](const QString& text, void (WelcomePage::*signal)()) {
@@ -68,7 +69,8 @@ WelcomePage::WelcomePage(QWidget* parent) : QWidget(parent) {
     actions->addWidget(button(tr("Open Project...   Ctrl+Shift+O"), &WelcomePage::openProjectRequested));
     actions->addWidget(button(tr("New Project...   Ctrl+N"), &WelcomePage::newProjectRequested));
     actions->addWidget(button(tr("Open the Demo Project"), &WelcomePage::openDemoRequested));
-    auto* dropHint = new QLabel(tr("Or drop model files (.onnx, .tflite, .gguf, .safetensors) anywhere on this window."), this);
+    auto* dropHint = new QLabel(
+        tr("Or drop model files (.onnx, .tflite, .gguf, .safetensors) anywhere on this window."), this);
     dropHint->setWordWrap(true);
     dropHint->setForegroundRole(QPalette::PlaceholderText);
     actions->addSpacing(8);

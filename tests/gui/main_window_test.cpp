@@ -1,24 +1,6 @@
 // The main window driven the way a person drives it: File > Open's code path, node selection,
 // a broken file, undo/redo of project edits, and a file dropped on the window. Runs with a real
 // QApplication on an X server (the suite runs under xvfb-run), not the offscreen platform.
-#include <gtest/gtest.h>
-
-#include <QApplication>
-#include <QDropEvent>
-#include <QElapsedTimer>
-#include <QFile>
-#include <QMimeData>
-#include <QStatusBar>
-#include <QTabWidget>
-#include <QThread>
-#include <QUndoStack>
-#include <QUrl>
-
-#include <atomic>
-#include <cstdlib>
-#include <functional>
-#include <random>
-
 #include "app/gui/display_format.h"
 #include "app/gui/graph_canvas.h"
 #include "app/gui/histogram_widget.h"
@@ -32,6 +14,22 @@
 #include "projects/project.h"
 #include "tests/test_support.h"
 
+#include <QApplication>
+#include <QDropEvent>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QMimeData>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QThread>
+#include <QUndoStack>
+#include <QUrl>
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <gtest/gtest.h>
+#include <random>
+
 namespace {
 
 QApplication* ensureApp() {
@@ -43,7 +41,7 @@ QApplication* ensureApp() {
         static int argc = 1;
         static char name[] = "gui_tests";
         static char* argv[] = {name, nullptr};
-        auto* a = new QApplication(argc, argv);  // lives until exit, like a real application's
+        auto* a = new QApplication(argc, argv); // lives until exit, like a real application's
         QApplication::setOrganizationName(QStringLiteral("BrickyardTests"));
         QApplication::setApplicationName(QStringLiteral("gui_tests"));
         return a;
@@ -62,7 +60,9 @@ bool waitUntil(const std::function<bool()>& done, int timeoutMs = 60000) {
     return true;
 }
 
-QString model(const char* file) { return QString::fromStdString(by::test::asset(std::string("models/") + file)); }
+QString model(const char* file) {
+    return QString::fromStdString(by::test::asset(std::string("models/") + file));
+}
 
 class MainWindowTest : public ::testing::Test {
 protected:
@@ -97,7 +97,8 @@ TEST_F(MainWindowTest, OpenModelAddsTabWithSummary) {
     const by::ModelSummary s = by::summarize(*doc->model());
     const QString summary = doc->summaryText();
     EXPECT_TRUE(summary.contains(QStringLiteral("ONNX"))) << summary.toStdString();
-    EXPECT_TRUE(summary.contains(display::count(s.nodes) + QStringLiteral(" nodes"))) << summary.toStdString();
+    EXPECT_TRUE(summary.contains(display::count(s.nodes) + QStringLiteral(" nodes")))
+        << summary.toStdString();
     EXPECT_TRUE(summary.contains(display::compactCount(s.parameters) + QStringLiteral(" parameters")));
     EXPECT_TRUE(summary.contains(display::bytes(s.weightBytes)));
     EXPECT_TRUE(summary.contains(QStringLiteral("Inputs: x: f32"))) << summary.toStdString();
@@ -138,7 +139,8 @@ TEST_F(MainWindowTest, SelectingConvShowsOpTypeAndWeightHistogram) {
     ASSERT_FALSE(histograms.isEmpty());
     EXPECT_TRUE(histograms.first()->hasData());
     int64_t total = 0;
-    for (int64_t c : histograms.first()->bins()) total += c;
+    for (int64_t c : histograms.first()->bins())
+        total += c;
     EXPECT_GT(total, 0);
 
     // Clearing the selection goes back to the model overview.
@@ -155,13 +157,15 @@ TEST_F(MainWindowTest, LargeWeightStatisticsArriveFromAWorker) {
     int node = -1;
     for (size_t i = 0; i < g.nodes.size() && node < 0; ++i)
         for (int in : g.nodes[i].inputs)
-            if (in >= 0 && g.values[in].data && g.values[in].data->numel() > InspectorPanel::kSyncStatsLimit) node = int(i);
+            if (in >= 0 && g.values[in].data && g.values[in].data->numel() > InspectorPanel::kSyncStatsLimit)
+                node = int(i);
     ASSERT_GE(node, 0) << "expected a tensor above the synchronous limit in this model";
     m_window->selectNode(node);
     InspectorPanel* inspector = m_window->inspector();
     ASSERT_TRUE(waitUntil([&] { return inspector->pendingStats() == 0; }));
     bool any = false;
-    for (HistogramWidget* h : inspector->histograms()) any = any || h->hasData();
+    for (HistogramWidget* h : inspector->histograms())
+        any = any || h->hasData();
     EXPECT_TRUE(any);
     // The selection reaches the canvas too once its layout is ready.
     ASSERT_TRUE(waitUntil([&] { return doc->isLaidOut(); }));
@@ -175,11 +179,13 @@ TEST_F(MainWindowTest, BrokenFileLogsOneSentenceAndOpensNoTab) {
         ASSERT_TRUE(f.open(QIODevice::WriteOnly));
         std::mt19937 rng(1234);
         QByteArray bytes(4096, '\0');
-        for (char& c : bytes) c = char(rng() & 0xff);
+        for (char& c : bytes)
+            c = char(rng() & 0xff);
         f.write(bytes);
     }
     int failures = 0;
-    QObject::connect(m_window.get(), &MainWindow::modelOpenFailed, [&](const QString&, const QString&) { ++failures; });
+    QObject::connect(m_window.get(), &MainWindow::modelOpenFailed,
+                     [&](const QString&, const QString&) { ++failures; });
     openAndWait(path);
     EXPECT_EQ(m_window->documentCount(), 0);
     EXPECT_EQ(failures, 1);
@@ -227,16 +233,54 @@ TEST_F(MainWindowTest, UndoRedoOfAddAssetChangesTheProjectFile) {
     EXPECT_EQ(assetsOnDisk(), 1);
 }
 
-TEST_F(MainWindowTest, AddNoteIsStoredInTheProject) {
-    const QString projectPath = m_dir + QStringLiteral("/notes.byproj");
+TEST_F(MainWindowTest, UndoRedoOfNotesAndVariantRenamesChangesTheProjectFile) {
+    const QString projectPath = m_dir + QStringLiteral("/edits.byproj");
     ASSERT_TRUE(m_window->createProject(projectPath));
-    ASSERT_TRUE(m_window->addNote(0, 0, QStringLiteral("Baseline before pruning.")));
-    auto p = by::Project::open(projectPath.toStdString());
-    ASSERT_TRUE(p.ok());
-    auto notes = p->notes();
-    ASSERT_TRUE(notes.ok());
-    ASSERT_EQ(notes->size(), 1u);
-    EXPECT_EQ((*notes)[0].text, "Baseline before pruning.");
+    ASSERT_TRUE(m_window->addModelToProject(model("ch_ppocr_mobile_v2.0_cls_infer.onnx")));
+    auto reopen = [&] { return by::Project::open(projectPath.toStdString()); };
+    int64_t assetId = 0, variantId = 0;
+    {
+        auto p = reopen();
+        ASSERT_TRUE(p.ok());
+        assetId = p->assets()->at(0).id;
+        variantId = p->rootVariant(assetId)->id;
+    }
+    auto noteTexts = [&]() {
+        std::vector<std::string> out;
+        auto p = reopen();
+        if (p)
+            if (auto n = p->notes())
+                for (const auto& note : *n)
+                    out.push_back(note.text);
+        return out;
+    };
+    auto variantName = [&]() -> std::string {
+        auto p = reopen();
+        if (!p) return "?";
+        auto v = p->variant(variantId);
+        return v ? v->name : "?";
+    };
+
+    ASSERT_TRUE(m_window->addNote(assetId, 0, QStringLiteral("Baseline before pruning.")));
+    EXPECT_EQ(noteTexts(), std::vector<std::string>{"Baseline before pruning."});
+    ASSERT_TRUE(m_window->renameVariant(variantId, QStringLiteral("fp32 baseline")));
+    EXPECT_EQ(variantName(), "fp32 baseline");
+
+    QUndoStack* undo = m_window->undoStack();
+    EXPECT_EQ(undo->count(), 3);
+    undo->undo(); // rename
+    EXPECT_EQ(variantName(), "original");
+    undo->undo(); // note
+    EXPECT_TRUE(noteTexts().empty());
+    undo->redo();
+    EXPECT_EQ(noteTexts(), std::vector<std::string>{"Baseline before pruning."});
+    undo->redo();
+    EXPECT_EQ(variantName(), "fp32 baseline");
+    EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Error), 0);
+
+    // Closing the project drops the history that refers to it.
+    m_window->closeProject();
+    EXPECT_EQ(undo->count(), 0);
 }
 
 TEST_F(MainWindowTest, DroppedModelFileOpensAndJoinsTheOpenProject) {
@@ -300,7 +344,7 @@ TEST(JobManagerTest, CancelStopsAJobAndDeliversCancelledOnTheUiThread) {
     EXPECT_TRUE(delivered);
     EXPECT_TRUE(cancelled);
     EXPECT_TRUE(onUiThread);
-    EXPECT_EQ(panel.rowCount(), 1);  // the finished row stays until cleared
+    EXPECT_EQ(panel.rowCount(), 1); // the finished row stays until cleared
     panel.clearFinished();
     EXPECT_EQ(panel.rowCount(), 0);
 }
@@ -322,4 +366,4 @@ TEST(JobManagerTest, EveryJobDeliversItsResultOnce) {
     EXPECT_EQ(jobs.activeCount(), 0);
 }
 
-}  // namespace
+} // namespace

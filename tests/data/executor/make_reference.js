@@ -37,6 +37,20 @@ function recInput() {
     return new ort.Tensor('float32', x, [1, 3, 48, 320]);
 }
 
+// The text image on a white 64x320 canvas (8 rows above and below), ImageNet-normalised.
+function detInput() {
+    const g = readNpy(path.join(here, 'text_brickyard_2024.npy'));
+    const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+    const x = new Float32Array(3 * 64 * 320);
+    for (let c = 0; c < 3; ++c)
+        for (let h = 0; h < 64; ++h)
+            for (let w = 0; w < 320; ++w) {
+                const v = h >= 8 && h < 56 ? g[(h - 8) * 320 + w] : 255;
+                x[(c * 64 + h) * 320 + w] = (v / 255 - mean[c]) / std[c];
+            }
+    return new ort.Tensor('float32', x, [1, 3, 64, 320]);
+}
+
 const fmt = (v) => Array.from(v, (x) => Number(x).toPrecision(9)).join(' ');
 
 async function main() {
@@ -61,6 +75,22 @@ async function main() {
         console.log('rec_dims ' + y.dims.join(' '));
         console.log('rec_argmax ' + arg.join(' '));
         console.log('rec_maxprob ' + fmt(max));
+    }
+    {
+        const s = await ort.InferenceSession.create(path.join(models, 'ch_PP-OCRv4_det_infer.onnx'), opts);
+        const r = await s.run({ x: detInput() });
+        const y = r[s.outputNames[0]];
+        // Means of 8x8 blocks: an 8x40 map of where the detector sees text.
+        const blocks = [];
+        for (let by = 0; by < 8; ++by)
+            for (let bx = 0; bx < 40; ++bx) {
+                let sum = 0;
+                for (let i = 0; i < 8; ++i)
+                    for (let j = 0; j < 8; ++j) sum += y.data[(by * 8 + i) * 320 + bx * 8 + j];
+                blocks.push(sum / 64);
+            }
+        console.log('det_dims ' + y.dims.join(' '));
+        console.log('det_blocks ' + fmt(blocks));
     }
     const audio = readNpy(path.join(here, 'speech_16k.npy'));
     for (const [key, file] of [['silero_op15', 'silero_vad_16k_op15.onnx'], ['silero_v5', 'silero_vad.onnx']]) {
