@@ -438,7 +438,8 @@ Status quantizeLinear(KernelContext& ctx) {
     uint8_t* po = out->mutableData<uint8_t>();
     for (int64_t i = 0; i < x.numel(); ++i) {
         const auto k = static_cast<size_t>((i / q->inner) % q->count);
-        const double v = std::clamp(std::nearbyint(static_cast<double>(px[i]) / (*scale)[k]) + zp[k], lo, hi);
+        // Divide in f32 as the ONNX reference does: ties decided in double could round the other way.
+        const double v = std::clamp(static_cast<double>(std::nearbyint(px[i] / (*scale)[k])) + zp[k], lo, hi);
         if (outType == DType::U8) po[i] = static_cast<uint8_t>(v);
         else po[i] = static_cast<uint8_t>(static_cast<int8_t>(v));
     }

@@ -23,8 +23,9 @@
 namespace by {
 
 struct ShapeInferenceOptions {
-    // Default-domain opset, 0 when unknown. Only used where an op's inputs and attributes do not
-    // already tell the versions apart (they usually do: axes as attribute vs. input).
+    // Default-domain opset, 0 when unknown. Inputs and attributes almost always tell the versions
+    // apart (axes as attribute vs. input); the opset only supplies defaults that changed (Concat's
+    // axis before opset 4).
     int64_t onnxOpset = 0;
     // Evaluate small shape-computing subgraphs (Shape, Gather, Concat, Cast, Slice, Range...).
     bool foldConstants = true;

@@ -181,11 +181,14 @@ namespace {
 
 void concat(Ctx& c) {
     const DType dt = firstKnownType(c, 0);
-    if (!c.has("axis")) {
+    // Opsets 1-3 default the axis to 1; from opset 4 on it is required.
+    const int64_t opset = c.options().onnxOpset;
+    const bool defaulted = opset >= 1 && opset < 4;
+    if (!c.has("axis") && !defaulted) {
         c.warn("attribute 'axis'", "missing");
         return c.setOutputType(0, dt);
     }
-    auto axis = c.attrInt("axis", 0);
+    auto axis = c.attrInt("axis", 1);
     if (!axis) return c.setOutputType(0, dt);
     std::vector<const DimShape*> shapes;
     for (size_t i = 0; i < c.inputCount(); ++i)

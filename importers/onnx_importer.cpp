@@ -1,6 +1,6 @@
-// ONNX import: a bounds-checked wire scan of the mapped file (onnx_wire_scan.h: precise errors for truncated or
-// corrupt files, and the file offsets of every raw_data so weights stay mapped), then a protobuf
-// parse, then the mapping into the IR that onnx_importer.h describes.
+// ONNX import: a bounds-checked wire scan of the mapped file (onnx_wire_scan.h: precise errors for
+// truncated or corrupt files, and the file offset of every raw_data so weights stay mapped), then
+// a protobuf parse, then the mapping into the IR that onnx_importer.h describes.
 #include "importers/onnx_importer.h"
 
 #include <google/protobuf/io/coded_stream.h>
@@ -447,10 +447,23 @@ private:
             auto it = m_raw.find(key);
             if (it != m_raw.end() && it->second.size == raw.size() &&
                 (raw.empty() || std::memcmp(m_file->data() + it->second.offset, raw.data(), raw.size()) == 0))
-                return Tensor::fromMapped(m_file, it->second.offset, dt, shape);
+                return mappedOrCopied(m_file, it->second.offset, dt, shape);
             return Tensor::fromBytes(dt, shape, std::vector<uint8_t>(raw.begin(), raw.end()));
         }
         return typedTensor(tp, dt, shape, numel, bytes);
+    }
+
+    // A window of the mapped file when the bytes sit at the element type's natural alignment
+    // (page-aligned mapping + aligned offset), so data<T>() is a valid T*; protobuf places
+    // raw_data at any byte, and a misaligned payload is copied into owned (aligned) storage.
+    static Result<Tensor> mappedOrCopied(const std::shared_ptr<const MappedFile>& file, size_t offset, DType dt,
+                                         const Shape& shape) {
+        const int64_t unit = dtypeInfo(dt).blockBytes;
+        const size_t align = static_cast<size_t>(std::clamp<int64_t>(unit & -unit, 1, 8));
+        if (offset % align == 0) return Tensor::fromMapped(file, offset, dt, shape);
+        auto window = Tensor::fromMapped(file, offset, dt, shape);  // checks the range
+        if (!window) return window.error();
+        return Tensor::fromBytes(dt, shape, std::vector<uint8_t>(window->rawData(), window->rawData() + window->nbytes()));
     }
 
     static Result<Tensor> typedTensor(const onnx::TensorProto& tp, DType dt, const Shape& shape, int64_t numel,
@@ -579,7 +592,7 @@ private:
                                                     std::to_string(offset + static_cast<uint64_t>(bytes)) +
                                                     ") lies past the end of " + inQuotes(location) + " (" +
                                                     std::to_string(size) + " bytes)");
-        return Tensor::fromMapped(*file, static_cast<size_t>(offset), dt, shape);
+        return mappedOrCopied(*file, static_cast<size_t>(offset), dt, shape);
     }
 
     Result<std::shared_ptr<const MappedFile>> externalFile(const std::string& location) {

@@ -12,9 +12,11 @@
 //   step; the exporter writes the Value's data into the node when the two differ.
 // - Initializers are Values with `data` and no producer. They are never in Graph::inputs, even
 //   when an IR < 4 file lists them there (the exporter lists them again for IR < 4).
-// - raw_data stays a window of the memory-mapped file (no copy); typed fields (float_data,
-//   int32_data, ...) are converted into owned storage; external data is mapped from the file named
-//   by `location`, which must stay inside the model's directory.
+// - raw_data stays a window of the memory-mapped file (no copy) when it sits at the alignment of
+//   its element type, so Tensor::data<T>() is always a valid T*; misaligned payloads (protobuf
+//   puts them at any byte) are copied once. Typed fields (float_data, int32_data, ...) are
+//   converted into owned storage. External data is mapped the same way from the file named by
+//   `location`, which must stay inside the model's directory.
 // - Value order in each graph: runtime inputs, initializers, sparse initializers, values first
 //   named by nodes (in node order), values only in value_info, then values only named as outputs.
 //   Initializers keep the dtype and shape of their tensor even when value_info says otherwise.

@@ -7,6 +7,7 @@
 #include "app/cli/cli_output.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
+#include "app/cli/run_command.h"
 #include "importers/importer_registry.h"
 
 namespace by::cli {
@@ -31,6 +32,7 @@ void printHelp() {
         "verbs:\n"
         "  inspect FILE [--json] [--tensors] [--nodes]   summary of a model (ONNX, TFLite, GGUF, safetensors)\n"
         "  convert IN OUT                               rewrite a model as .onnx, .safetensors or .gguf\n"
+        "  run MODEL --input NAME=FILE ... [-o OUT]     run a model on the CPU (.npy or ONNX .pb tensors)\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
@@ -74,6 +76,7 @@ int run(int argc, char** argv) {
     if (verb == "inspect") return inspectCommand(rest);
     if (verb == "convert") return convertCommand(rest);
     if (verb == "project") return projectCommand(rest);
+    if (verb == "run") return runCommand(rest);
     if (verb == "formats") return formatsCommand();
     return usageError("unknown verb '" + verb + "'");
 }

@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "app/cli/args.h"
 #include "app/cli/cli_output.h"
+#include "engine/shape_inference.h"
 #include "importers/importer_registry.h"
 
 namespace by::cli {
@@ -83,11 +85,12 @@ std::string humanCount(int64_t n) {
 }  // namespace
 
 int inspectCommand(const std::vector<std::string>& argv) {
-    Args a = parseArgs(argv, {"--max-items"}, {"--json", "--tensors", "--nodes", "--help"});
+    Args a = parseArgs(argv, {"--max-items"}, {"--json", "--tensors", "--nodes", "--no-infer", "--help"});
     if (!a.error.empty()) return usageError("inspect: " + a.error);
     if (a.has("--help") || a.positional.size() != 1) {
-        std::puts("usage: brickyard-cli inspect FILE [--json] [--tensors] [--nodes] [--max-items N]\n"
-                  "  Prints a summary of a model: format, operators, parameters, weight size, inputs and outputs.");
+        std::puts("usage: brickyard-cli inspect FILE [--json] [--tensors] [--nodes] [--no-infer] [--max-items N]\n"
+                  "  Prints a summary of a model: format, operators, parameters, weight size, inputs and outputs.\n"
+                  "  Shapes of intermediate values are inferred unless --no-infer is given.");
         return a.has("--help") ? 0 : 2;
     }
     const std::string& path = a.positional[0];
@@ -98,6 +101,12 @@ int inspectCommand(const std::vector<std::string>& argv) {
     auto model = loadModel(path);
     const double loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!model) return inputError(model.error().what());
+    std::optional<ShapeInferenceResult> shapes;
+    if (!a.has("--no-infer")) {
+        auto r = inferShapes(*model);
+        if (r) shapes = std::move(*r);
+        else model->warnings.push_back("shape inference stopped: " + r.error().what());
+    }
     const Model& m = *model;
     const ModelSummary s = summarize(m);
     std::error_code ec;
@@ -129,6 +138,11 @@ int inspectCommand(const std::vector<std::string>& argv) {
         for (const auto& [k, v] : m.metadata) meta[k] = metaJson(v, maxItems);
         j["metadata"] = meta;
         j["warnings"] = m.warnings;
+        if (shapes)
+            j["shape_inference"] = {{"node_outputs", shapes->nodeOutputs},
+                                    {"with_shape", shapes->outputsWithShape},
+                                    {"fully_known", shapes->outputsFullyKnown},
+                                    {"warnings", shapes->warnings}};
         if (a.has("--tensors")) {
             nlohmann::json ts = nlohmann::json::array();
             for (const auto& v : m.graph.values)
@@ -220,8 +234,22 @@ int inspectCommand(const std::vector<std::string>& argv) {
     if (a.has("--nodes")) {
         std::printf("  nodes\n");
         for (size_t i = 0; i < m.graph.nodes.size(); ++i)
-            std::printf("    %5zu %-22s %s\n", i, m.graph.nodes[i].opType.c_str(), m.graph.nodes[i].name.c_str());
+        {
+            const auto& n = m.graph.nodes[i];
+            std::string outs;
+            for (int o : n.outputs)
+                if (o >= 0) {
+                    const auto& v = m.graph.values[static_cast<size_t>(o)];
+                    outs += (outs.empty() ? "" : " ") + (v.shape ? dimShapeToString(*v.shape) : std::string("[?]"));
+                }
+            std::printf("    %5zu %-22s %-40s -> %s\n", i, n.opType.c_str(), n.name.c_str(), outs.c_str());
+        }
     }
+    if (shapes && shapes->nodeOutputs > 0)
+        std::printf("  shapes       %lld of %lld node outputs inferred (%lld fully known)%s\n",
+                    static_cast<long long>(shapes->outputsWithShape), static_cast<long long>(shapes->nodeOutputs),
+                    static_cast<long long>(shapes->outputsFullyKnown),
+                    shapes->warnings.empty() ? "" : (", " + std::to_string(shapes->warnings.size()) + " warnings").c_str());
     for (const auto& w : m.warnings) std::printf("  warning: %s\n", w.c_str());
     std::printf("  loaded in    %.1f ms\n", loadMs);
     return 0;

@@ -9,6 +9,7 @@
 #include "app/gui/project_commands.h"
 #include "app/gui/project_panel.h"
 #include "app/gui/welcome_page.h"
+#include "engine/shape_inference.h"
 #include "importers/importer_registry.h"
 #include "projects/demo_project.h"
 #include "projects/project.h"
@@ -485,6 +486,15 @@ void MainWindow::startImport(const QString& path, int64_t assetId, bool addToPro
             progress.report(0.0, "reading");
             auto model = by::loadModel(file, opts);
             if (!model) return model.error();
+            // Shapes on every edge and in the inspector; a failure here leaves shapes unknown
+            // but never blocks opening the model.
+            progress.report(0.9, "inferring shapes");
+            auto shapes = by::inferShapes(*model);
+            if (!shapes)
+                model->warnings.push_back("shape inference stopped: " + shapes.error().what());
+            else if (!shapes->warnings.empty())
+                model->warnings.push_back("shape inference: " + std::to_string(shapes->warnings.size()) +
+                                          " warnings, first: " + shapes->warnings.front());
             return ModelPtr(std::make_shared<by::Model>(std::move(*model)));
         },
         [this, path, assetId, addToProject, clock](by::Result<ModelPtr> result) {

@@ -925,6 +925,22 @@ TEST(ShapeInference, ModelOverloadReadsOpset) {
     EXPECT_EQ(dimShapeToString(*y.shape), "[2,3]");
 }
 
+TEST(ShapeInference, OldOpsetConcatDefaultsItsAxis) {
+    Builder b;
+    b.input("x", "[2,3]");
+    b.node("Concat", {"x", "x"}, {"y"});
+    ShapeInferenceOptions opset3;
+    opset3.onnxOpset = 3;
+    auto r = b.run(opset3);
+    EXPECT_EQ(b.shape("y"), "[2,6]");
+    EXPECT_TRUE(r.warnings.empty()) << joined(r.warnings);
+    ShapeInferenceOptions current;
+    current.resetNodeOutputs = true;
+    r = b.run(current);
+    EXPECT_EQ(b.shape("y"), "unknown");
+    EXPECT_TRUE(anyWarningHas(r, {"node 0 (Concat", "attribute 'axis'", "missing"})) << joined(r.warnings);
+}
+
 TEST(ShapeInference, MalformedAttributesWarnAndNeverCrash) {
     Builder b;
     b.input("x", "[1,3,8,8]");

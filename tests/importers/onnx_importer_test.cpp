@@ -136,10 +136,14 @@ TEST(OnnxImporter, WeightsInConstantNodesStayMappedAndCountOnce) {
         EXPECT_TRUE(out.data->sameContent(a->t));
         EXPECT_EQ(out.data->rawData(), a->t.rawData()) << "value and attribute share storage";
         EXPECT_EQ(out.producer, &n - m->graph.nodes.data());
+        const auto align = std::min<size_t>(8, dtypeInfo(out.data->dtype()).blockBytes);
+        const auto addr = reinterpret_cast<uintptr_t>(out.data->rawData());
+        EXPECT_EQ(addr % align, 0u) << n.name << ": data<T>() must be aligned";
         if (out.data->isMapped()) ++mapped;
     }
     EXPECT_EQ(constants, 325);
-    EXPECT_EQ(mapped, constants) << "raw_data should stay a window of the mapped file";
+    // Aligned raw_data stays a window of the mapped file; only misaligned payloads are copied.
+    EXPECT_GT(mapped, 0);
     // Counted once although attribute and value both hold the tensor. Sum of numpy nbytes of the
     // Constant tensors (309 float32, 15 int32, 1 int64), computed with python3-onnx.
     EXPECT_EQ(m->graph.weightBytes(), 10761252);
