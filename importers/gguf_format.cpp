@@ -139,7 +139,7 @@ public:
         if (version == 1)
             return fail(ErrorCode::Unsupported, "", "GGUF version 1 (the 2023 draft with 32-bit counts) is not supported; convert the file with a current llama.cpp");
         if (version != 2 && version != 3) {
-            if ((version & 0xffff) == 0 && __builtin_bswap32(version) <= 3)
+            if (version != 0 && (version & 0xffff) == 0 && __builtin_bswap32(version) <= 3)
                 return fail(ErrorCode::Unsupported, "", "big-endian GGUF files are not supported");
             return fail(ErrorCode::Unsupported, "", "field 'version' is " + std::to_string(version) + " (supported: 2, 3)");
         }

@@ -1,15 +1,14 @@
 // ONNX export: the IR back into a ModelProto, the inverse of the mapping onnx_importer.h states,
 // so that import(export(m)) is structurally equal to m. Weights are written inline as little-endian
 // raw_data; a model whose protobuf would pass 2 GiB is refused (Unsupported).
-#include <google/protobuf/io/coded_stream.h>
-#include <onnx/onnx-ml.pb.h>
+#include "engine/mapped_file.h"
+#include "importers/onnx_importer.h"
 
 #include <climits>
 #include <filesystem>
+#include <google/protobuf/io/coded_stream.h>
+#include <onnx/onnx-ml.pb.h>
 #include <unordered_set>
-
-#include "engine/mapped_file.h"
-#include "importers/onnx_importer.h"
 
 namespace by {
 
@@ -19,24 +18,31 @@ constexpr int64_t kDefaultIrVersion = 8;
 constexpr int64_t kDefaultOpset = 17;
 constexpr size_t kMaxProtoBytes = static_cast<size_t>(INT_MAX);
 
-std::string inQuotes(const std::string& s) { return "'" + s + "'"; }
+std::string inQuotes(const std::string& s) {
+    return "'" + s + "'";
+}
 
 std::string nodeLabel(size_t index, const Node& n) {
-    return "node " + std::to_string(index) + " (" + n.opType + (n.name.empty() ? "" : " '" + n.name + "'") + ")";
+    return "node " + std::to_string(index) + " (" + n.opType + (n.name.empty() ? "" : " '" + n.name + "'") +
+           ")";
 }
 
 Status writeTensor(const Tensor& t, onnx::TensorProto* tp) {
     if (!t.valid()) return makeError(ErrorCode::Invalid, "the tensor is empty (no dtype)");
     const int32_t code = dtypeToOnnx(t.dtype());
     if (code <= 0)
-        return makeError(ErrorCode::Unsupported, std::string("ONNX has no tensor type for ") + dtypeName(t.dtype()));
+        return makeError(ErrorCode::Unsupported,
+                         std::string("ONNX has no tensor type for ") + dtypeName(t.dtype()));
     if (t.quant())
         return makeError(ErrorCode::Unsupported, std::string("ONNX cannot store the group scales of a ") +
-                                                     dtypeName(t.dtype()) + " tensor (export a dequantized model)");
-    for (int64_t d : t.shape()) tp->add_dims(d);
+                                                     dtypeName(t.dtype()) +
+                                                     " tensor (export a dequantized model)");
+    for (int64_t d : t.shape())
+        tp->add_dims(d);
     tp->set_data_type(code);
     if (t.dtype() == DType::String) {
-        for (const auto& s : t.strings()) tp->add_string_data(s);
+        for (const auto& s : t.strings())
+            tp->add_string_data(s);
         return {};
     }
     if (t.nbytes() > 0 && !t.rawData()) return makeError(ErrorCode::Invalid, "the tensor has no storage");
@@ -52,8 +58,10 @@ void writeType(const Value& v, onnx::ValueInfoProto* vi) {
     auto* shape = tt->mutable_shape();
     for (const auto& d : *v.shape) {
         auto* dim = shape->add_dim();
-        if (d.known()) dim->set_dim_value(d.value);
-        else if (!d.param.empty()) dim->set_dim_param(d.param);
+        if (d.known())
+            dim->set_dim_value(d.value);
+        else if (!d.param.empty())
+            dim->set_dim_param(d.param);
     }
 }
 
@@ -70,17 +78,21 @@ public:
         for (size_t ni = 0; ni < g.nodes.size(); ++ni)
             for (int r : g.nodes[ni].inputs)
                 if (r < -1 || r >= static_cast<int>(nv))
-                    return makeError(ErrorCode::Invalid, "input index " + std::to_string(r) + " is out of range",
+                    return makeError(ErrorCode::Invalid,
+                                     "input index " + std::to_string(r) + " is out of range",
                                      nodeLabel(ni, g.nodes[ni]));
         for (size_t ni = 0; ni < g.nodes.size(); ++ni)
             for (int r : g.nodes[ni].outputs)
                 if (r < -1 || r >= static_cast<int>(nv))
-                    return makeError(ErrorCode::Invalid, "output index " + std::to_string(r) + " is out of range",
+                    return makeError(ErrorCode::Invalid,
+                                     "output index " + std::to_string(r) + " is out of range",
                                      nodeLabel(ni, g.nodes[ni]));
         for (int r : g.inputs)
-            if (r < 0 || r >= static_cast<int>(nv)) return makeError(ErrorCode::Invalid, "a graph input index is out of range");
+            if (r < 0 || r >= static_cast<int>(nv))
+                return makeError(ErrorCode::Invalid, "a graph input index is out of range");
         for (int r : g.outputs)
-            if (r < 0 || r >= static_cast<int>(nv)) return makeError(ErrorCode::Invalid, "a graph output index is out of range");
+            if (r < 0 || r >= static_cast<int>(nv))
+                return makeError(ErrorCode::Invalid, "a graph output index is out of range");
 
         // ONNX names every value; in-memory graphs may leave some unnamed.
         std::vector<std::string> names(nv);
@@ -88,7 +100,8 @@ public:
             names[i] = g.values[i].name;
             if (!names[i].empty()) continue;
             std::string n = "unnamed_" + std::to_string(i);
-            while (g.findValue(n) >= 0) n += "_";
+            while (g.findValue(n) >= 0)
+                n += "_";
             names[i] = n;
         }
         auto name = [&](int r) { return r < 0 ? std::string() : names[static_cast<size_t>(r)]; };
@@ -97,12 +110,16 @@ public:
         std::vector<char> referenced(nv, 0), listed(nv, 0);
         for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
             for (int r : g.nodes[ni].outputs)
-                if (r >= 0) producer[static_cast<size_t>(r)] = static_cast<int>(ni), referenced[static_cast<size_t>(r)] = 1;
+                if (r >= 0)
+                    producer[static_cast<size_t>(r)] = static_cast<int>(ni),
+                    referenced[static_cast<size_t>(r)] = 1;
             for (int r : g.nodes[ni].inputs)
                 if (r >= 0) referenced[static_cast<size_t>(r)] = 1;
         }
-        for (int r : g.inputs) listed[static_cast<size_t>(r)] = 1;
-        for (int r : g.outputs) listed[static_cast<size_t>(r)] = 1;
+        for (int r : g.inputs)
+            listed[static_cast<size_t>(r)] = 1;
+        for (int r : g.outputs)
+            listed[static_cast<size_t>(r)] = 1;
         // Data on a value no node produces is an initializer; data on a Constant's output lives in
         // the node; data on any other node's output has no ONNX form and is not written.
         auto isInitializer = [&](size_t i) {
@@ -114,7 +131,7 @@ public:
             vi->set_name(name(r));
             writeValueInfo(g.values[static_cast<size_t>(r)], vi);
         }
-        if (m_irVersion < 4) {  // IR 3 requires every initializer to be a graph input as well
+        if (m_irVersion < 4) { // IR 3 requires every initializer to be a graph input as well
             std::unordered_set<int> inputs(g.inputs.begin(), g.inputs.end());
             for (size_t i = 0; i < nv; ++i)
                 if (isInitializer(i) && !inputs.count(static_cast<int>(i))) {
@@ -135,8 +152,10 @@ public:
         for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
             const Node& n = g.nodes[ni];
             auto* np = gp->add_node();
-            for (int r : n.inputs) np->add_input(name(r));
-            for (int r : n.outputs) np->add_output(name(r));
+            for (int r : n.inputs)
+                np->add_input(name(r));
+            for (int r : n.outputs)
+                np->add_output(name(r));
             if (!n.name.empty()) np->set_name(n.name);
             np->set_op_type(n.opType);
             if (!n.domain.empty()) np->set_domain(n.domain);
@@ -181,10 +200,12 @@ private:
         const Tensor* replaced = nullptr;
         if (isConstantNode(n) && !n.outputs.empty() && n.outputs[0] >= 0) {
             const Value& out = g.values[static_cast<size_t>(n.outputs[0])];
-            if (out.data && out.data->valid() && !out.folded && !out.data->sameContent(constantNodeTensor(n))) replaced = &*out.data;
+            if (out.data && out.data->valid() && !out.folded && !out.data->sameContent(constantNodeTensor(n)))
+                replaced = &*out.data;
         }
         for (const auto& [key, a] : n.attributes) {
-            if (replaced && (key == "value" || key.rfind("value_", 0) == 0 || key == "sparse_value")) continue;
+            if (replaced && (key == "value" || key.rfind("value_", 0) == 0 || key == "sparse_value"))
+                continue;
             auto st = writeAttribute(key, a, np->add_attribute(), depth);
             if (!st) return st.error().withContext("attribute " + inQuotes(key));
         }
@@ -231,11 +252,13 @@ private:
         case K::Floats:
             ap->set_type(AP::FLOATS);
             ap->mutable_floats()->Reserve(static_cast<int>(a.floats.size()));
-            for (double f : a.floats) ap->add_floats(static_cast<float>(f));
+            for (double f : a.floats)
+                ap->add_floats(static_cast<float>(f));
             break;
         case K::Strings:
             ap->set_type(AP::STRINGS);
-            for (const auto& s : a.strings) ap->add_strings(s);
+            for (const auto& s : a.strings)
+                ap->add_strings(s);
             break;
         case K::Tensors:
             ap->set_type(AP::TENSORS);
@@ -247,7 +270,8 @@ private:
         case K::Graphs:
             ap->set_type(AP::GRAPHS);
             for (size_t i = 0; i < a.graphs.size(); ++i) {
-                if (!a.graphs[i]) return makeError(ErrorCode::Invalid, "graph " + std::to_string(i) + " is empty");
+                if (!a.graphs[i])
+                    return makeError(ErrorCode::Invalid, "graph " + std::to_string(i) + " is empty");
                 auto st = write(*a.graphs[i], ap->add_graphs(), depth + 1);
                 if (!st) return st.error().withContext("graph " + std::to_string(i));
             }
@@ -278,9 +302,10 @@ private:
     static Status saveImpl(const Model& model, const std::string& path) {
         const int64_t weights = model.graph.weightBytes();
         if (weights >= static_cast<int64_t>(kMaxProtoBytes))
-            return makeError(ErrorCode::Unsupported, "the model holds " + std::to_string(weights) +
-                                                         " bytes of weights; an ONNX protobuf is limited to 2 GiB and "
-                                                         "writing external data is not supported");
+            return makeError(ErrorCode::Unsupported,
+                             "the model holds " + std::to_string(weights) +
+                                 " bytes of weights; an ONNX protobuf is limited to 2 GiB and "
+                                 "writing external data is not supported");
         onnx::ModelProto mp;
         const int64_t ir = model.irVersion > 0 ? model.irVersion : kDefaultIrVersion;
         mp.set_ir_version(ir);
@@ -317,8 +342,10 @@ private:
     }
 };
 
-}  // namespace
+} // namespace
 
-std::unique_ptr<Exporter> makeOnnxExporter() { return std::make_unique<OnnxExporter>(); }
+std::unique_ptr<Exporter> makeOnnxExporter() {
+    return std::make_unique<OnnxExporter>();
+}
 
-}  // namespace by
+} // namespace by

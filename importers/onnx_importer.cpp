@@ -3,8 +3,8 @@
 // a protobuf parse, then the mapping into the IR that onnx_importer.h describes.
 #include "importers/onnx_importer.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <onnx/onnx-ml.pb.h>
+#include "engine/mapped_file.h"
+#include "importers/onnx_wire_scan.h"
 
 #include <algorithm>
 #include <bit>
@@ -13,16 +13,16 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <google/protobuf/io/coded_stream.h>
 #include <map>
+#include <onnx/onnx-ml.pb.h>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "engine/mapped_file.h"
-#include "importers/onnx_wire_scan.h"
-
 namespace by {
 
-static_assert(std::endian::native == std::endian::little, "ONNX raw_data is little-endian: this host would need swaps");
+static_assert(std::endian::native == std::endian::little,
+              "ONNX raw_data is little-endian: this host would need swaps");
 
 namespace {
 
@@ -31,9 +31,9 @@ namespace fs = std::filesystem;
 
 using onnx_wire::kMaxNesting;
 using onnx_wire::RawIndex;
-constexpr int64_t kMaxElements = int64_t(1) << 50;           // keeps byte counts far from overflow
-constexpr int64_t kMaxTensorBytes = int64_t(1) << 40;        // same bound as Tensor: larger is corrupt
-constexpr int64_t kMaxDensifiedBytes = int64_t(1) << 30;     // sparse tensors made dense up to 1 GiB
+constexpr int64_t kMaxElements = int64_t(1) << 50;       // keeps byte counts far from overflow
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 40;    // same bound as Tensor: larger is corrupt
+constexpr int64_t kMaxDensifiedBytes = int64_t(1) << 30; // sparse tensors made dense up to 1 GiB
 
 struct OnnxType {
     int32_t code;
@@ -41,18 +41,30 @@ struct OnnxType {
     const char* name;
 };
 constexpr OnnxType kOnnxTypes[] = {
-    {0, DType::Undefined, "UNDEFINED"}, {1, DType::F32, "FLOAT"},
-    {2, DType::U8, "UINT8"},            {3, DType::I8, "INT8"},
-    {4, DType::U16, "UINT16"},          {5, DType::I16, "INT16"},
-    {6, DType::I32, "INT32"},           {7, DType::I64, "INT64"},
-    {8, DType::String, "STRING"},       {9, DType::Bool, "BOOL"},
-    {10, DType::F16, "FLOAT16"},        {11, DType::F64, "DOUBLE"},
-    {12, DType::U32, "UINT32"},         {13, DType::U64, "UINT64"},
-    {14, DType::Complex64, "COMPLEX64"}, {15, DType::Complex128, "COMPLEX128"},
-    {16, DType::BF16, "BFLOAT16"},      {17, DType::F8E4M3, "FLOAT8E4M3FN"},
-    {18, DType::Undefined, "FLOAT8E4M3FNUZ"}, {19, DType::F8E5M2, "FLOAT8E5M2"},
-    {20, DType::Undefined, "FLOAT8E5M2FNUZ"}, {21, DType::UInt4, "UINT4"},
-    {22, DType::Int4, "INT4"},          {23, DType::Undefined, "FLOAT4E2M1"},
+    {0, DType::Undefined, "UNDEFINED"},
+    {1, DType::F32, "FLOAT"},
+    {2, DType::U8, "UINT8"},
+    {3, DType::I8, "INT8"},
+    {4, DType::U16, "UINT16"},
+    {5, DType::I16, "INT16"},
+    {6, DType::I32, "INT32"},
+    {7, DType::I64, "INT64"},
+    {8, DType::String, "STRING"},
+    {9, DType::Bool, "BOOL"},
+    {10, DType::F16, "FLOAT16"},
+    {11, DType::F64, "DOUBLE"},
+    {12, DType::U32, "UINT32"},
+    {13, DType::U64, "UINT64"},
+    {14, DType::Complex64, "COMPLEX64"},
+    {15, DType::Complex128, "COMPLEX128"},
+    {16, DType::BF16, "BFLOAT16"},
+    {17, DType::F8E4M3, "FLOAT8E4M3FN"},
+    {18, DType::Undefined, "FLOAT8E4M3FNUZ"},
+    {19, DType::F8E5M2, "FLOAT8E5M2"},
+    {20, DType::Undefined, "FLOAT8E5M2FNUZ"},
+    {21, DType::UInt4, "UINT4"},
+    {22, DType::Int4, "INT4"},
+    {23, DType::Undefined, "FLOAT4E2M1"},
 };
 
 const OnnxType* onnxType(int32_t code) {
@@ -64,12 +76,16 @@ const OnnxType* onnxType(int32_t code) {
 // An Error for a tensor/value type code the IR cannot hold; `field` names where it was read.
 Error typeError(int32_t code, const std::string& field) {
     if (const auto* t = onnxType(code); t && code != 0)
-        return makeError(ErrorCode::Unsupported, field + " " + std::to_string(code) + " (" + t->name + ") is not supported");
+        return makeError(ErrorCode::Unsupported,
+                         field + " " + std::to_string(code) + " (" + t->name + ") is not supported");
     if (code == 0) return makeError(ErrorCode::Format, field + " is missing (0 = UNDEFINED)");
-    return makeError(ErrorCode::Unsupported, field + " " + std::to_string(code) + " is not a known ONNX tensor type");
+    return makeError(ErrorCode::Unsupported,
+                     field + " " + std::to_string(code) + " is not a known ONNX tensor type");
 }
 
-std::string inQuotes(const std::string& s) { return "'" + s + "'"; }
+std::string inQuotes(const std::string& s) {
+    return "'" + s + "'";
+}
 
 std::string nodeLabel(int index, const std::string& op, const std::string& name) {
     return "node " + std::to_string(index) + " (" + op + (name.empty() ? "" : " '" + name + "'") + ")";
@@ -99,10 +115,11 @@ private:
         m_file = *mf;
         if (m_file->size() == 0) return makeError(ErrorCode::Format, "the file is empty");
         if (m_file->size() > static_cast<size_t>(INT_MAX))
-            return makeError(ErrorCode::Unsupported,
-                             "the file is " + std::to_string(m_file->size()) +
-                                 " bytes; a protobuf message is limited to 2 GiB (larger ONNX models keep their "
-                                 "weights in external data files)");
+            return makeError(
+                ErrorCode::Unsupported,
+                "the file is " + std::to_string(m_file->size()) +
+                    " bytes; a protobuf message is limited to 2 GiB (larger ONNX models keep their "
+                    "weights in external data files)");
         report(0.0, "reading ONNX protobuf");
         BY_TRY(onnx_wire::scanModel(m_file->data(), m_file->size(), m_raw));
 
@@ -111,9 +128,12 @@ private:
             pb::io::CodedInputStream in(m_file->data(), static_cast<int>(m_file->size()));
             in.SetTotalBytesLimit(INT_MAX);
             if (!mp.ParseFromCodedStream(&in))
-                return makeError(ErrorCode::Format, "the protobuf parser rejected the file: it is not a valid ONNX ModelProto");
+                return makeError(ErrorCode::Format,
+                                 "the protobuf parser rejected the file: it is not a valid ONNX ModelProto");
         }
-        if (!mp.has_graph()) return makeError(ErrorCode::Format, "ModelProto has no graph (field 7): this is not an ONNX model");
+        if (!mp.has_graph())
+            return makeError(ErrorCode::Format,
+                             "ModelProto has no graph (field 7): this is not an ONNX model");
 
         Model m;
         m.format = "onnx";
@@ -123,17 +143,21 @@ private:
         m.domain = mp.domain();
         m.modelVersion = mp.model_version();
         m.docString = mp.doc_string();
-        for (const auto& o : mp.opset_import()) m.opsets.emplace_back(o.domain(), o.version());
-        for (const auto& p : mp.metadata_props()) m.metadata.emplace_back(p.key(), MetaValue::ofString(p.value()));
+        for (const auto& o : mp.opset_import())
+            m.opsets.emplace_back(o.domain(), o.version());
+        for (const auto& p : mp.metadata_props())
+            m.metadata.emplace_back(p.key(), MetaValue::ofString(p.value()));
         m_totalNodes = std::max(1, mp.graph().node_size());
         BY_TRY(convertGraph(mp.graph(), m.graph, "graph", 0));
         if (mp.functions_size() > 0)
-            m_warnings.push_back(std::to_string(mp.functions_size()) +
-                                 " model-local function(s) are not imported; nodes calling them are kept as they are");
+            m_warnings.push_back(
+                std::to_string(mp.functions_size()) +
+                " model-local function(s) are not imported; nodes calling them are kept as they are");
         if (mp.training_info_size() > 0) m_warnings.push_back("training_info is not imported");
         if (m_skippedExternal > 0)
-            m_warnings.push_back(std::to_string(m_skippedExternal) +
-                                 " initializer(s) with external data were not loaded (loadExternalData is off)");
+            m_warnings.push_back(
+                std::to_string(m_skippedExternal) +
+                " initializer(s) with external data were not loaded (loadExternalData is off)");
         m.warnings = std::move(m_warnings);
         report(1.0, "done");
         return m;
@@ -149,8 +173,10 @@ private:
         g.docString = gp.doc_string();
 
         std::unordered_set<std::string_view> initNames;
-        for (const auto& t : gp.initializer()) initNames.insert(t.name());
-        for (const auto& s : gp.sparse_initializer()) initNames.insert(s.values().name());
+        for (const auto& t : gp.initializer())
+            initNames.insert(t.name());
+        for (const auto& s : gp.sparse_initializer())
+            initNames.insert(s.values().name());
         std::unordered_map<std::string_view, const onnx::ValueInfoProto*> initInputs;
 
         for (const auto& in : gp.input()) {
@@ -159,7 +185,8 @@ private:
                 continue;
             }
             const int id = g.valueId(in.name());
-            BY_TRY(withContext(applyValueInfo(in, g.values[static_cast<size_t>(id)]), "input " + inQuotes(in.name())));
+            BY_TRY(withContext(applyValueInfo(in, g.values[static_cast<size_t>(id)]),
+                               "input " + inQuotes(in.name())));
             g.inputs.push_back(id);
         }
 
@@ -177,7 +204,8 @@ private:
             const auto& tp = gp.initializer(i);
             bool skipped = false;
             auto t = convertTensor(tp, key + ".initializer[" + std::to_string(i) + "]", &skipped);
-            if (!t) return t.error().withContext("initializer " + std::to_string(i) + " " + inQuotes(tp.name()));
+            if (!t)
+                return t.error().withContext("initializer " + std::to_string(i) + " " + inQuotes(tp.name()));
             const int id = g.valueId(tp.name());
             Value& v = g.values[static_cast<size_t>(id)];
             if (skipped) {
@@ -193,7 +221,8 @@ private:
         }
         for (int i = 0; i < gp.sparse_initializer_size(); ++i) {
             const auto& sp = gp.sparse_initializer(i);
-            const std::string label = "sparse_initializer " + std::to_string(i) + " " + inQuotes(sp.values().name());
+            const std::string label =
+                "sparse_initializer " + std::to_string(i) + " " + inQuotes(sp.values().name());
             auto t = densify(sp, key + ".sparse_initializer[" + std::to_string(i) + "]");
             if (!t && t.error().code != ErrorCode::Unsupported) return t.error().withContext(label);
             const int id = g.valueId(sp.values().name());
@@ -223,12 +252,15 @@ private:
             n.domain = np.domain();
             n.docString = np.doc_string();
             n.inputs.reserve(static_cast<size_t>(np.input_size()));
-            for (const auto& s : np.input()) n.inputs.push_back(ref(s));
+            for (const auto& s : np.input())
+                n.inputs.push_back(ref(s));
             n.outputs.reserve(static_cast<size_t>(np.output_size()));
-            for (const auto& s : np.output()) n.outputs.push_back(ref(s));
+            for (const auto& s : np.output())
+                n.outputs.push_back(ref(s));
             const std::string nkey = key + ".node[" + std::to_string(ni) + "]";
             for (int ai = 0; ai < np.attribute_size(); ++ai) {
-                auto st = convertAttribute(np.attribute(ai), nkey + ".attribute[" + std::to_string(ai) + "]", n, ni, depth);
+                auto st = convertAttribute(np.attribute(ai), nkey + ".attribute[" + std::to_string(ai) + "]",
+                                           n, ni, depth);
                 if (!st) return st.error().withContext(nodeLabel(ni, n.opType, n.name));
             }
             if (isConstantNode(n)) {
@@ -245,16 +277,20 @@ private:
             g.addNode(std::move(n));
         }
 
-        auto initializer = [&](int id) { return static_cast<size_t>(id) < isInit.size() && isInit[static_cast<size_t>(id)]; };
+        auto initializer = [&](int id) {
+            return static_cast<size_t>(id) < isInit.size() && isInit[static_cast<size_t>(id)];
+        };
         for (const auto& vi : gp.value_info()) {
             const int id = g.valueId(vi.name());
             if (initializer(id)) continue;
-            BY_TRY(withContext(applyValueInfo(vi, g.values[static_cast<size_t>(id)]), "value_info " + inQuotes(vi.name())));
+            BY_TRY(withContext(applyValueInfo(vi, g.values[static_cast<size_t>(id)]),
+                               "value_info " + inQuotes(vi.name())));
         }
         for (const auto& out : gp.output()) {
             const int id = g.valueId(out.name());
             if (!initializer(id))
-                BY_TRY(withContext(applyValueInfo(out, g.values[static_cast<size_t>(id)]), "output " + inQuotes(out.name())));
+                BY_TRY(withContext(applyValueInfo(out, g.values[static_cast<size_t>(id)]),
+                                   "output " + inQuotes(out.name())));
             g.outputs.push_back(id);
         }
 
@@ -301,39 +337,62 @@ private:
         DimShape dims;
         dims.reserve(static_cast<size_t>(shape->dim_size()));
         for (const auto& d : shape->dim()) {
-            if (d.has_dim_value() && d.dim_value() >= 0) dims.push_back(Dim::of(d.dim_value()));
-            else if (d.has_dim_param()) dims.push_back(Dim::sym(d.dim_param()));
-            else dims.push_back(Dim{});
+            if (d.has_dim_value() && d.dim_value() >= 0)
+                dims.push_back(Dim::of(d.dim_value()));
+            else if (d.has_dim_param())
+                dims.push_back(Dim::sym(d.dim_param()));
+            else
+                dims.push_back(Dim{});
         }
         v.shape = std::move(dims);
         return {};
     }
 
-    Status convertAttribute(const onnx::AttributeProto& ap, const std::string& key, Node& n, int ni, int depth) {
+    Status convertAttribute(const onnx::AttributeProto& ap, const std::string& key, Node& n, int ni,
+                            int depth) {
         using AP = onnx::AttributeProto;
         const std::string where = "attribute " + inQuotes(ap.name());
         int type = ap.type();
         if (type == AP::UNDEFINED) {
             // Files from before attribute types were mandatory: the set field tells.
-            if (ap.has_f()) type = AP::FLOAT;
-            else if (ap.has_i()) type = AP::INT;
-            else if (ap.has_s()) type = AP::STRING;
-            else if (ap.has_t()) type = AP::TENSOR;
-            else if (ap.has_g()) type = AP::GRAPH;
-            else if (ap.has_sparse_tensor()) type = AP::SPARSE_TENSOR;
-            else if (ap.floats_size()) type = AP::FLOATS;
-            else if (ap.ints_size()) type = AP::INTS;
-            else if (ap.strings_size()) type = AP::STRINGS;
-            else if (ap.tensors_size()) type = AP::TENSORS;
-            else if (ap.graphs_size()) type = AP::GRAPHS;
-            else if (ap.sparse_tensors_size()) type = AP::SPARSE_TENSORS;
-            else return makeError(ErrorCode::Format, "type is UNDEFINED and no value field is set", where);
+            if (ap.has_f())
+                type = AP::FLOAT;
+            else if (ap.has_i())
+                type = AP::INT;
+            else if (ap.has_s())
+                type = AP::STRING;
+            else if (ap.has_t())
+                type = AP::TENSOR;
+            else if (ap.has_g())
+                type = AP::GRAPH;
+            else if (ap.has_sparse_tensor())
+                type = AP::SPARSE_TENSOR;
+            else if (ap.floats_size())
+                type = AP::FLOATS;
+            else if (ap.ints_size())
+                type = AP::INTS;
+            else if (ap.strings_size())
+                type = AP::STRINGS;
+            else if (ap.tensors_size())
+                type = AP::TENSORS;
+            else if (ap.graphs_size())
+                type = AP::GRAPHS;
+            else if (ap.sparse_tensors_size())
+                type = AP::SPARSE_TENSORS;
+            else
+                return makeError(ErrorCode::Format, "type is UNDEFINED and no value field is set", where);
         }
         Attribute a;
         switch (type) {
-        case AP::FLOAT: a = Attribute::ofFloat(ap.f()); break;
-        case AP::INT: a = Attribute::ofInt(ap.i()); break;
-        case AP::STRING: a = Attribute::ofString(ap.s()); break;
+        case AP::FLOAT:
+            a = Attribute::ofFloat(ap.f());
+            break;
+        case AP::INT:
+            a = Attribute::ofInt(ap.i());
+            break;
+        case AP::STRING:
+            a = Attribute::ofString(ap.s());
+            break;
         case AP::TENSOR: {
             auto t = convertTensor(ap.t(), key + ".t", nullptr);
             if (!t) return t.error().withContext(where + " (tensor)");
@@ -350,7 +409,8 @@ private:
             auto t = densify(ap.sparse_tensor(), key + ".sparse_tensor");
             if (!t) {
                 if (t.error().code != ErrorCode::Unsupported) return t.error().withContext(where);
-                m_warnings.push_back(nodeLabel(ni, n.opType, n.name) + " " + where + " was dropped: " + t.error().message);
+                m_warnings.push_back(nodeLabel(ni, n.opType, n.name) + " " + where +
+                                     " was dropped: " + t.error().message);
                 return {};
             }
             a = Attribute::ofTensor(std::move(*t));
@@ -360,7 +420,9 @@ private:
             a.kind = Attribute::Kind::Floats;
             a.floats.assign(ap.floats().begin(), ap.floats().end());
             break;
-        case AP::INTS: a = Attribute::ofInts(std::vector<int64_t>(ap.ints().begin(), ap.ints().end())); break;
+        case AP::INTS:
+            a = Attribute::ofInts(std::vector<int64_t>(ap.ints().begin(), ap.ints().end()));
+            break;
         case AP::STRINGS:
             a.kind = Attribute::Kind::Strings;
             a.strings.assign(ap.strings().begin(), ap.strings().end());
@@ -377,8 +439,9 @@ private:
             a.kind = Attribute::Kind::Graphs;
             for (int i = 0; i < ap.graphs_size(); ++i) {
                 auto g = std::make_shared<Graph>();
-                BY_TRY(withContext(convertGraph(ap.graphs(i), *g, key + ".graphs[" + std::to_string(i) + "]", depth + 1),
-                                   where + " graph " + std::to_string(i)));
+                BY_TRY(withContext(
+                    convertGraph(ap.graphs(i), *g, key + ".graphs[" + std::to_string(i) + "]", depth + 1),
+                    where + " graph " + std::to_string(i)));
                 a.graphs.push_back(std::move(g));
             }
             break;
@@ -407,16 +470,18 @@ private:
         if (dt == DType::Undefined) return typeError(code, "data_type");
         for (size_t i = 0; i < shape.size(); ++i)
             if (shape[i] < 0)
-                return makeError(ErrorCode::Format, "dims[" + std::to_string(i) + "] is negative (" + std::to_string(shape[i]) + ")");
+                return makeError(ErrorCode::Format, "dims[" + std::to_string(i) + "] is negative (" +
+                                                        std::to_string(shape[i]) + ")");
         *numel = shapeNumel(shape);
         *bytes = 0;
         if (*numel < 0 || *numel > kMaxElements)
-            return makeError(ErrorCode::Format, "dims " + shapeToString(shape) + " are absurd: the element count overflows");
+            return makeError(ErrorCode::Format,
+                             "dims " + shapeToString(shape) + " are absurd: the element count overflows");
         if (dt != DType::String) *bytes = dtypeStorageBytes(dt, *numel);
         if (*bytes < 0 || *bytes > kMaxTensorBytes)
-            return makeError(ErrorCode::Format, "dims " + shapeToString(shape) + " are absurd: " + std::to_string(*numel) +
-                                                    " elements of " + dtypeName(dt) + " (" + std::to_string(*bytes) +
-                                                    " bytes)");
+            return makeError(ErrorCode::Format,
+                             "dims " + shapeToString(shape) + " are absurd: " + std::to_string(*numel) +
+                                 " elements of " + dtypeName(dt) + " (" + std::to_string(*bytes) + " bytes)");
         return {};
     }
 
@@ -427,22 +492,25 @@ private:
         const Shape shape(tp.dims().begin(), tp.dims().end());
         int64_t numel = 0, bytes = 0;
         BY_TRY(checkDims(code, dt, shape, &numel, &bytes));
-        if (tp.has_segment()) return makeError(ErrorCode::Unsupported, "segmented tensors (field segment) are not supported");
+        if (tp.has_segment())
+            return makeError(ErrorCode::Unsupported, "segmented tensors (field segment) are not supported");
         if (tp.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
             return externalTensor(tp, dt, shape, bytes, skipped);
         if (dt == DType::String) {
             if (tp.string_data_size() != numel)
-                return makeError(ErrorCode::Format, "string_data holds " + std::to_string(tp.string_data_size()) +
-                                                        " strings but dims " + shapeToString(shape) + " need " +
-                                                        std::to_string(numel));
-            return Tensor::fromStrings(shape, std::vector<std::string>(tp.string_data().begin(), tp.string_data().end()));
+                return makeError(ErrorCode::Format, "string_data holds " +
+                                                        std::to_string(tp.string_data_size()) +
+                                                        " strings but dims " + shapeToString(shape) +
+                                                        " need " + std::to_string(numel));
+            return Tensor::fromStrings(
+                shape, std::vector<std::string>(tp.string_data().begin(), tp.string_data().end()));
         }
         if (tp.has_raw_data()) {
             const std::string& raw = tp.raw_data();
             if (static_cast<int64_t>(raw.size()) != bytes)
-                return makeError(ErrorCode::Format, "raw_data holds " + std::to_string(raw.size()) + " bytes but dims " +
-                                                        shapeToString(shape) + " of " + dtypeName(dt) + " need " +
-                                                        std::to_string(bytes));
+                return makeError(ErrorCode::Format, "raw_data holds " + std::to_string(raw.size()) +
+                                                        " bytes but dims " + shapeToString(shape) + " of " +
+                                                        dtypeName(dt) + " need " + std::to_string(bytes));
             // Keep the weights in the mapped file when the scan found this very payload there.
             auto it = m_raw.find(key);
             if (it != m_raw.end() && it->second.size == raw.size() &&
@@ -456,27 +524,30 @@ private:
     // A window of the mapped file when the bytes sit at the element type's natural alignment
     // (page-aligned mapping + aligned offset), so data<T>() is a valid T*; protobuf places
     // raw_data at any byte, and a misaligned payload is copied into owned (aligned) storage.
-    static Result<Tensor> mappedOrCopied(const std::shared_ptr<const MappedFile>& file, size_t offset, DType dt,
-                                         const Shape& shape) {
+    static Result<Tensor> mappedOrCopied(const std::shared_ptr<const MappedFile>& file, size_t offset,
+                                         DType dt, const Shape& shape) {
         const int64_t unit = dtypeInfo(dt).blockBytes;
         const size_t align = static_cast<size_t>(std::clamp<int64_t>(unit & -unit, 1, 8));
         if (offset % align == 0) return Tensor::fromMapped(file, offset, dt, shape);
-        auto window = Tensor::fromMapped(file, offset, dt, shape);  // checks the range
+        auto window = Tensor::fromMapped(file, offset, dt, shape); // checks the range
         if (!window) return window.error();
-        return Tensor::fromBytes(dt, shape, std::vector<uint8_t>(window->rawData(), window->rawData() + window->nbytes()));
+        return Tensor::fromBytes(
+            dt, shape, std::vector<uint8_t>(window->rawData(), window->rawData() + window->nbytes()));
     }
 
-    static Result<Tensor> typedTensor(const onnx::TensorProto& tp, DType dt, const Shape& shape, int64_t numel,
-                                      int64_t bytes) {
+    static Result<Tensor> typedTensor(const onnx::TensorProto& tp, DType dt, const Shape& shape,
+                                      int64_t numel, int64_t bytes) {
         auto mismatch = [&](const char* field, int64_t have, int64_t want) {
-            if (have == 0 && tp.float_data_size() + tp.int32_data_size() + tp.int64_data_size() + tp.double_data_size() +
-                                     tp.uint64_data_size() == 0)
-                return makeError(ErrorCode::Format, "the tensor has no data: dims " + shapeToString(shape) + " of " +
-                                                        dtypeName(dt) + " need " + std::to_string(want) + " values in " +
-                                                        field + " or raw_data, and both are empty");
+            if (have == 0 && tp.float_data_size() + tp.int32_data_size() + tp.int64_data_size() +
+                                     tp.double_data_size() + tp.uint64_data_size() ==
+                                 0)
+                return makeError(ErrorCode::Format, "the tensor has no data: dims " + shapeToString(shape) +
+                                                        " of " + dtypeName(dt) + " need " +
+                                                        std::to_string(want) + " values in " + field +
+                                                        " or raw_data, and both are empty");
             return makeError(ErrorCode::Format, std::string(field) + " holds " + std::to_string(have) +
-                                                    " values but dims " + shapeToString(shape) + " of " + dtypeName(dt) +
-                                                    " need " + std::to_string(want));
+                                                    " values but dims " + shapeToString(shape) + " of " +
+                                                    dtypeName(dt) + " need " + std::to_string(want));
         };
         if (numel == 0) return Tensor::fromBytes(dt, shape, {});
         std::vector<uint8_t> out;
@@ -489,7 +560,7 @@ private:
             uint8_t* p = out.data();
             for (const auto v : field) {
                 const uint64_t u = static_cast<uint64_t>(v);
-                std::memcpy(p, &u, width);  // little-endian: the low bytes come first
+                std::memcpy(p, &u, width); // little-endian: the low bytes come first
                 p += width;
             }
         };
@@ -515,8 +586,10 @@ private:
         case DType::U64:
         case DType::U32:
             if (tp.uint64_data_size() != numel) return mismatch("uint64_data", tp.uint64_data_size(), numel);
-            if (dt == DType::U64) copyAll(tp.uint64_data());
-            else narrow(tp.uint64_data(), 4);
+            if (dt == DType::U64)
+                copyAll(tp.uint64_data());
+            else
+                narrow(tp.uint64_data(), 4);
             break;
         case DType::I32:
             if (tp.int32_data_size() != numel) return mismatch("int32_data", tp.int32_data_size(), numel);
@@ -539,15 +612,17 @@ private:
         case DType::Bool:
             if (tp.int32_data_size() != numel) return mismatch("int32_data", tp.int32_data_size(), numel);
             out.resize(static_cast<size_t>(bytes));
-            for (int64_t i = 0; i < numel; ++i) out[static_cast<size_t>(i)] = tp.int32_data(static_cast<int>(i)) != 0;
+            for (int64_t i = 0; i < numel; ++i)
+                out[static_cast<size_t>(i)] = tp.int32_data(static_cast<int>(i)) != 0;
             break;
         case DType::Int4:
-        case DType::UInt4:  // two 4-bit values per int32_data entry, low nibble first
+        case DType::UInt4: // two 4-bit values per int32_data entry, low nibble first
             if (tp.int32_data_size() != bytes) return mismatch("int32_data", tp.int32_data_size(), bytes);
             narrow(tp.int32_data(), 1);
             break;
         default:
-            return makeError(ErrorCode::Unsupported, std::string("typed data fields for ") + dtypeName(dt) + " are not supported");
+            return makeError(ErrorCode::Unsupported,
+                             std::string("typed data fields for ") + dtypeName(dt) + " are not supported");
         }
         return Tensor::fromBytes(dt, shape, std::move(out));
     }
@@ -558,27 +633,32 @@ private:
         return r.ec == std::errc() && r.ptr == s.data() + s.size();
     }
 
-    Result<Tensor> externalTensor(const onnx::TensorProto& tp, DType dt, const Shape& shape, int64_t bytes, bool* skipped) {
-        if (dt == DType::String) return makeError(ErrorCode::Format, "string tensors cannot keep their data externally");
+    Result<Tensor> externalTensor(const onnx::TensorProto& tp, DType dt, const Shape& shape, int64_t bytes,
+                                  bool* skipped) {
+        if (dt == DType::String)
+            return makeError(ErrorCode::Format, "string tensors cannot keep their data externally");
         std::string location;
         uint64_t offset = 0, length = 0;
         bool hasLength = false;
         for (const auto& kv : tp.external_data()) {
-            if (kv.key() == "location") location = kv.value();
+            if (kv.key() == "location")
+                location = kv.value();
             else if (kv.key() == "offset") {
                 if (!parseUnsigned(kv.value(), &offset))
-                    return makeError(ErrorCode::Format, "external_data offset " + inQuotes(kv.value()) + " is not a number");
+                    return makeError(ErrorCode::Format,
+                                     "external_data offset " + inQuotes(kv.value()) + " is not a number");
             } else if (kv.key() == "length") {
                 if (!parseUnsigned(kv.value(), &length))
-                    return makeError(ErrorCode::Format, "external_data length " + inQuotes(kv.value()) + " is not a number");
+                    return makeError(ErrorCode::Format,
+                                     "external_data length " + inQuotes(kv.value()) + " is not a number");
                 hasLength = true;
             }
         }
         if (location.empty()) return makeError(ErrorCode::Format, "external_data has no location");
         if (hasLength && length != static_cast<uint64_t>(bytes))
-            return makeError(ErrorCode::Format, "external_data length " + std::to_string(length) + " does not match dims " +
-                                                    shapeToString(shape) + " of " + dtypeName(dt) + " (" +
-                                                    std::to_string(bytes) + " bytes)");
+            return makeError(ErrorCode::Format, "external_data length " + std::to_string(length) +
+                                                    " does not match dims " + shapeToString(shape) + " of " +
+                                                    dtypeName(dt) + " (" + std::to_string(bytes) + " bytes)");
         if (skipped && !m_opts.loadExternalData) {
             *skipped = true;
             ++m_skippedExternal;
@@ -605,18 +685,23 @@ private:
         const fs::path base = fs::weakly_canonical(m_dir, ec);
         if (ec) return makeError(ErrorCode::Io, "cannot resolve the model's directory: " + ec.message());
         const fs::path full = fs::weakly_canonical(base / loc, ec);
-        if (ec) return makeError(ErrorCode::Io, "cannot resolve external_data location " + inQuotes(location) + ": " + ec.message());
+        if (ec)
+            return makeError(ErrorCode::Io, "cannot resolve external_data location " + inQuotes(location) +
+                                                ": " + ec.message());
         const fs::path rel = full.lexically_relative(base);
         if (rel.empty() || *rel.begin() == ".." || rel == ".")
-            return makeError(ErrorCode::Invalid,
-                             "external_data location " + inQuotes(location) + " escapes the model's directory");
+            return makeError(ErrorCode::Invalid, "external_data location " + inQuotes(location) +
+                                                     " escapes the model's directory");
         if (!fs::exists(full, ec))
             return makeError(ErrorCode::Io, "external_data location " + inQuotes(location) +
-                                                 " does not exist in the model's directory");
+                                                " does not exist in the model's directory");
         if (!fs::is_regular_file(full, ec))
-            return makeError(ErrorCode::Io, "external_data location " + inQuotes(location) + " is not a regular file");
+            return makeError(ErrorCode::Io,
+                             "external_data location " + inQuotes(location) + " is not a regular file");
         auto mf = MappedFile::open(full.string());
-        if (!mf) return makeError(ErrorCode::Io, "cannot open external_data location " + inQuotes(location) + ": " + mf.error().message);
+        if (!mf)
+            return makeError(ErrorCode::Io, "cannot open external_data location " + inQuotes(location) +
+                                                ": " + mf.error().message);
         std::shared_ptr<const MappedFile> f = *mf;
         m_external.emplace(location, f);
         return f;
@@ -630,21 +715,24 @@ private:
         if (!indices) return indices.error().withContext("indices");
         const DType dt = values->dtype();
         if (dt == DType::String || dtypeInfo(dt).isPacked)
-            return makeError(ErrorCode::Unsupported, std::string("sparse ") + dtypeName(dt) + " tensors cannot be made dense");
+            return makeError(ErrorCode::Unsupported,
+                             std::string("sparse ") + dtypeName(dt) + " tensors cannot be made dense");
         const Shape shape(sp.dims().begin(), sp.dims().end());
         int64_t numel = 0, bytes = 0;
         BY_TRY(checkDims(sp.values().data_type(), dt, shape, &numel, &bytes));
         if (bytes > kMaxDensifiedBytes)
-            return makeError(ErrorCode::Unsupported, "the dense form would take " + std::to_string(bytes) + " bytes");
-        if (values->rank() != 1) return makeError(ErrorCode::Format, "values must be 1-D, not " + shapeToString(values->shape()));
+            return makeError(ErrorCode::Unsupported,
+                             "the dense form would take " + std::to_string(bytes) + " bytes");
+        if (values->rank() != 1)
+            return makeError(ErrorCode::Format, "values must be 1-D, not " + shapeToString(values->shape()));
         const int64_t nnz = values->numel();
         const int64_t rank = static_cast<int64_t>(shape.size());
         if (indices->dtype() != DType::I64) return makeError(ErrorCode::Format, "indices must be int64");
         const bool linear = indices->shape() == Shape{nnz};
         if (!linear && indices->shape() != Shape{nnz, rank})
-            return makeError(ErrorCode::Format, "indices shape " + shapeToString(indices->shape()) + " fits neither [" +
-                                                    std::to_string(nnz) + "] nor [" + std::to_string(nnz) + "," +
-                                                    std::to_string(rank) + "]");
+            return makeError(ErrorCode::Format, "indices shape " + shapeToString(indices->shape()) +
+                                                    " fits neither [" + std::to_string(nnz) + "] nor [" +
+                                                    std::to_string(nnz) + "," + std::to_string(rank) + "]");
         const int64_t esize = dtypeStorageBytes(dt, 1);
         std::vector<uint8_t> out(static_cast<size_t>(bytes), 0);
         const auto* idx = indices->data<int64_t>();
@@ -663,7 +751,8 @@ private:
                 }
             }
             if (li < 0 || li >= numel)
-                return makeError(ErrorCode::Format, "index " + std::to_string(k) + " lies outside dims " + shapeToString(shape));
+                return makeError(ErrorCode::Format,
+                                 "index " + std::to_string(k) + " lies outside dims " + shapeToString(shape));
             std::memcpy(out.data() + li * esize, values->rawData() + k * esize, static_cast<size_t>(esize));
         }
         return Tensor::fromBytes(dt, shape, std::move(out));
@@ -683,7 +772,8 @@ private:
 
 std::string lowerExtension(const std::string& path) {
     std::string ext = fs::path(path).extension().string();
-    for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : ext)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return ext;
 }
 
@@ -704,7 +794,7 @@ public:
     }
 };
 
-}  // namespace
+} // namespace
 
 DType dtypeFromOnnx(int32_t code) {
     const auto* t = onnxType(code);
@@ -718,19 +808,23 @@ int32_t dtypeToOnnx(DType dt) {
     return -1;
 }
 
-bool isConstantNode(const Node& n) { return n.opType == "Constant" && (n.domain.empty() || n.domain == "ai.onnx"); }
+bool isConstantNode(const Node& n) {
+    return n.opType == "Constant" && (n.domain.empty() || n.domain == "ai.onnx");
+}
 
 Tensor constantNodeTensor(const Node& n) {
     for (const auto& [k, a] : n.attributes) {
         using K = Attribute::Kind;
         if ((k == "value" || k == "sparse_value") && a.kind == K::Tensor) return a.t;
-        if (k == "value_float" && a.kind == K::Float) return Tensor::fromFloats({}, {static_cast<float>(a.f)});
+        if (k == "value_float" && a.kind == K::Float)
+            return Tensor::fromFloats({}, {static_cast<float>(a.f)});
         if (k == "value_floats" && a.kind == K::Floats) {
             std::vector<float> v(a.floats.begin(), a.floats.end());
             return Tensor::fromFloats({static_cast<int64_t>(v.size())}, v);
         }
         if (k == "value_int" && a.kind == K::Int) return Tensor::fromInt64s({}, {a.i});
-        if (k == "value_ints" && a.kind == K::Ints) return Tensor::fromInt64s({static_cast<int64_t>(a.ints.size())}, a.ints);
+        if (k == "value_ints" && a.kind == K::Ints)
+            return Tensor::fromInt64s({static_cast<int64_t>(a.ints.size())}, a.ints);
         if (k == "value_string" && a.kind == K::String) return Tensor::fromStrings({}, {a.s});
         if (k == "value_strings" && a.kind == K::Strings)
             return Tensor::fromStrings({static_cast<int64_t>(a.strings.size())}, a.strings);
@@ -738,6 +832,8 @@ Tensor constantNodeTensor(const Node& n) {
     return Tensor();
 }
 
-std::unique_ptr<Importer> makeOnnxImporter() { return std::make_unique<OnnxImporter>(); }
+std::unique_ptr<Importer> makeOnnxImporter() {
+    return std::make_unique<OnnxImporter>();
+}
 
-}  // namespace by
+} // namespace by

@@ -28,10 +28,10 @@
 // - Non-tensor value types (sequence, map, optional) and tensor types with neither element type
 //   nor shape set nothing: the value keeps dtype Undefined and an unknown shape (a Constant's
 //   output keeps the type of its tensor).
-#include <cstdint>
-
 #include "engine/tensor.h"
 #include "importers/importer.h"
+
+#include <cstdint>
 
 namespace by {
 
@@ -44,4 +44,4 @@ int32_t dtypeToOnnx(DType t);
 Tensor constantNodeTensor(const Node& n);
 bool isConstantNode(const Node& n);
 
-}  // namespace by
+} // namespace by

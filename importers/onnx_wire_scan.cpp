@@ -1,12 +1,11 @@
 #include "importers/onnx_wire_scan.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/wire_format_lite.h>
-
 #include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <iterator>
 
 namespace by::onnx_wire {
@@ -21,84 +20,144 @@ const char* fieldName(Msg m, uint32_t f) {
     switch (m) {
     case Msg::Model:
         switch (f) {
-        case 1: return "ir_version";
-        case 2: return "producer_name";
-        case 3: return "producer_version";
-        case 4: return "domain";
-        case 5: return "model_version";
-        case 6: return "doc_string";
-        case 7: return "graph";
-        case 8: return "opset_import";
-        case 14: return "metadata_props";
-        case 20: return "training_info";
-        case 25: return "functions";
+        case 1:
+            return "ir_version";
+        case 2:
+            return "producer_name";
+        case 3:
+            return "producer_version";
+        case 4:
+            return "domain";
+        case 5:
+            return "model_version";
+        case 6:
+            return "doc_string";
+        case 7:
+            return "graph";
+        case 8:
+            return "opset_import";
+        case 14:
+            return "metadata_props";
+        case 20:
+            return "training_info";
+        case 25:
+            return "functions";
         }
         break;
     case Msg::Graph:
         switch (f) {
-        case 1: return "node";
-        case 2: return "name";
-        case 5: return "initializer";
-        case 10: return "doc_string";
-        case 11: return "input";
-        case 12: return "output";
-        case 13: return "value_info";
-        case 14: return "quantization_annotation";
-        case 15: return "sparse_initializer";
+        case 1:
+            return "node";
+        case 2:
+            return "name";
+        case 5:
+            return "initializer";
+        case 10:
+            return "doc_string";
+        case 11:
+            return "input";
+        case 12:
+            return "output";
+        case 13:
+            return "value_info";
+        case 14:
+            return "quantization_annotation";
+        case 15:
+            return "sparse_initializer";
         }
         break;
     case Msg::Node:
         switch (f) {
-        case 1: return "input";
-        case 2: return "output";
-        case 3: return "name";
-        case 4: return "op_type";
-        case 5: return "attribute";
-        case 6: return "doc_string";
-        case 7: return "domain";
+        case 1:
+            return "input";
+        case 2:
+            return "output";
+        case 3:
+            return "name";
+        case 4:
+            return "op_type";
+        case 5:
+            return "attribute";
+        case 6:
+            return "doc_string";
+        case 7:
+            return "domain";
         }
         break;
     case Msg::Attribute:
         switch (f) {
-        case 1: return "name";
-        case 2: return "f";
-        case 3: return "i";
-        case 4: return "s";
-        case 5: return "t";
-        case 6: return "g";
-        case 7: return "floats";
-        case 8: return "ints";
-        case 9: return "strings";
-        case 10: return "tensors";
-        case 11: return "graphs";
-        case 13: return "doc_string";
-        case 14: return "tp";
-        case 15: return "type_protos";
-        case 20: return "type";
-        case 21: return "ref_attr_name";
-        case 22: return "sparse_tensor";
-        case 23: return "sparse_tensors";
+        case 1:
+            return "name";
+        case 2:
+            return "f";
+        case 3:
+            return "i";
+        case 4:
+            return "s";
+        case 5:
+            return "t";
+        case 6:
+            return "g";
+        case 7:
+            return "floats";
+        case 8:
+            return "ints";
+        case 9:
+            return "strings";
+        case 10:
+            return "tensors";
+        case 11:
+            return "graphs";
+        case 13:
+            return "doc_string";
+        case 14:
+            return "tp";
+        case 15:
+            return "type_protos";
+        case 20:
+            return "type";
+        case 21:
+            return "ref_attr_name";
+        case 22:
+            return "sparse_tensor";
+        case 23:
+            return "sparse_tensors";
         }
         break;
     case Msg::Tensor:
         switch (f) {
-        case 1: return "dims";
-        case 2: return "data_type";
-        case 3: return "segment";
-        case 4: return "float_data";
-        case 5: return "int32_data";
-        case 6: return "string_data";
-        case 7: return "int64_data";
-        case 8: return "name";
-        case 9: return "raw_data";
-        case 10: return "double_data";
-        case 11: return "uint64_data";
-        case 12: return "doc_string";
-        case 13: return "external_data";
-        case 14: return "data_location";
+        case 1:
+            return "dims";
+        case 2:
+            return "data_type";
+        case 3:
+            return "segment";
+        case 4:
+            return "float_data";
+        case 5:
+            return "int32_data";
+        case 6:
+            return "string_data";
+        case 7:
+            return "int64_data";
+        case 8:
+            return "name";
+        case 9:
+            return "raw_data";
+        case 10:
+            return "double_data";
+        case 11:
+            return "uint64_data";
+        case 12:
+            return "doc_string";
+        case 13:
+            return "external_data";
+        case 14:
+            return "data_location";
         }
         break;
-    case Msg::Other: break;
+    case Msg::Other:
+        break;
     }
     return nullptr;
 }
@@ -126,7 +185,8 @@ Msg childKind(Msg m, uint32_t f, bool* repeated) {
         if (f == 10) return Msg::Tensor;
         if (f == 11) return Msg::Graph;
         break;
-    default: break;
+    default:
+        break;
     }
     *repeated = false;
     return Msg::Other;
@@ -148,8 +208,9 @@ public:
 
 private:
     Error fail(const std::string& where, int at, const std::string& what) const {
-        return makeError(ErrorCode::Format, (where.empty() ? std::string("ModelProto") : "ModelProto." + where) + " at byte " +
-                                                std::to_string(at) + " of " + std::to_string(m_size) + ": " + what);
+        return makeError(ErrorCode::Format,
+                         (where.empty() ? std::string("ModelProto") : "ModelProto." + where) + " at byte " +
+                             std::to_string(at) + " of " + std::to_string(m_size) + ": " + what);
     }
 
     Status scanMessage(Msg kind, const std::string& path, int depth) {
@@ -174,21 +235,24 @@ private:
             if (wire != pb::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
                 if (!pb::internal::WireFormatLite::SkipField(&m_in, tag))
                     return fail(fieldPath(-1), at,
-                                "invalid or truncated value (wire type " + std::to_string(static_cast<int>(wire)) +
+                                "invalid or truncated value (wire type " +
+                                    std::to_string(static_cast<int>(wire)) +
                                     "): the file is corrupt or not an ONNX model");
                 continue;
             }
             uint32_t len = 0;
-            if (!m_in.ReadVarint32(&len)) return fail(fieldPath(-1), at, "unreadable length: the file is truncated or corrupt");
+            if (!m_in.ReadVarint32(&len))
+                return fail(fieldPath(-1), at, "unreadable length: the file is truncated or corrupt");
             const int left = m_in.BytesUntilLimit();
             bool repeated = false;
             const Msg child = childKind(kind, field, &repeated);
             int index = -1;
             if (repeated && field < counts.size()) index = counts[field]++;
             if (left < 0 || len > static_cast<uint32_t>(left)) {
-                const Error e = fail(fieldPath(index), at,
-                                     "needs " + std::to_string(len) + " bytes but only " + std::to_string(std::max(left, 0)) +
-                                         " remain: the file is truncated or corrupt");
+                const Error e =
+                    fail(fieldPath(index), at,
+                         "needs " + std::to_string(len) + " bytes but only " +
+                             std::to_string(std::max(left, 0)) + " remain: the file is truncated or corrupt");
                 // Point at the innermost field that is cut off when the part that is there scans.
                 if (child != Msg::Other && left > 0) {
                     const auto limit = m_in.PushLimit(left);
@@ -217,10 +281,11 @@ private:
     RawIndex* m_out = nullptr;
 };
 
-}  // namespace
+} // namespace
 
 Status scanModel(const uint8_t* data, size_t size, RawIndex& out) {
-    if (size > static_cast<size_t>(INT_MAX)) return makeError(ErrorCode::Unsupported, "a protobuf message is limited to 2 GiB");
+    if (size > static_cast<size_t>(INT_MAX))
+        return makeError(ErrorCode::Unsupported, "a protobuf message is limited to 2 GiB");
     return WireScanner(data, size).scan(out);
 }
 
@@ -252,12 +317,14 @@ bool looksLikeModelProto(std::string_view head) {
             if (len == 0) return anchor;
             const uint32_t inner = in.ReadTag();
             static constexpr uint32_t kGraph[] = {1, 2, 5, 10, 11, 12, 13, 14, 15};
-            return (inner & 7) == 2 && std::find(std::begin(kGraph), std::end(kGraph), inner >> 3) != std::end(kGraph);
+            return (inner & 7) == 2 &&
+                   std::find(std::begin(kGraph), std::end(kGraph), inner >> 3) != std::end(kGraph);
         }
         if (field == 8) anchor = true;
-        if (len > static_cast<uint32_t>(size - in.CurrentPosition())) return anchor;  // the head ends inside it
+        if (len > static_cast<uint32_t>(size - in.CurrentPosition()))
+            return anchor; // the head ends inside it
         in.Skip(static_cast<int>(len));
     }
 }
 
-}  // namespace by::onnx_wire
+} // namespace by::onnx_wire

@@ -3,18 +3,18 @@
 // it names the innermost field a truncated or corrupt file breaks in ("graph.node[12].attribute[0]
 // .t.raw_data at byte 1234 of 5000: needs 4096 bytes but only 800 remain"), and records where each
 // raw_data payload lies in the file, so the importer can leave weights in the mapped file.
+#include "engine/error.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
-#include "engine/error.h"
-
 namespace by::onnx_wire {
 
 struct RawWindow {
-    size_t offset = 0;  // from the start of the file
+    size_t offset = 0; // from the start of the file
     size_t size = 0;
 };
 // Keyed by the field path of the TensorProto that holds the raw_data: "graph.initializer[3]",
@@ -32,4 +32,4 @@ bool looksLikeModelProto(std::string_view head);
 // Messages nested deeper than this are refused (protobuf's own default recursion limit).
 constexpr int kMaxNesting = 100;
 
-}  // namespace by::onnx_wire
+} // namespace by::onnx_wire

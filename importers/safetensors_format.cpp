@@ -75,7 +75,6 @@ public:
     std::string errorField;  // "" = whole header
     std::string errorTensor;
     std::string errorMessage;
-    ErrorCode errorCode = ErrorCode::Format;
 
     bool null() override { return scalar("null"); }
     bool boolean(bool) override { return scalar("a boolean"); }
@@ -151,10 +150,12 @@ public:
     bool key(string_t& k) override {
         if (m_skip) return true;
         if (m_depth == 1) {
-            if (!m_names.insert(k).second)
+            if (!m_names.insert(k).second) {
+                m_section = Section::None;  // the message names the key itself
                 return fail(k == "__metadata__" ? "field '__metadata__' appears twice"
                                                 : "tensor " + quoteName(k) + " appears twice in the header",
                             true);
+            }
             if (k == "__metadata__") {
                 m_section = Section::Metadata;
             } else {
@@ -176,7 +177,7 @@ public:
         }
         return true;
     }
-    bool parse_error(std::size_t position, const std::string& lastToken, const nlohmann::detail::exception& ex) override {
+    bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
         if (!errorMessage.empty()) return false;  // a handler already failed and stopped the parser
         std::string what = ex.what();
         // "[json.exception.parse_error.101] parse error at line 1, column 7: syntax error ..." -> the part after ": "
@@ -185,7 +186,6 @@ public:
         errorTensor.clear();
         errorField.clear();
         errorMessage = "the JSON header is malformed at byte " + std::to_string(position) + ": " + what;
-        (void)lastToken;
         return false;
     }
 
@@ -217,7 +217,6 @@ private:
             errorField = m_field == Field::Dtype ? "dtype" : m_field == Field::Shape ? "shape" : "data_offsets";
         errorMessage = errorField.empty() ? msg : "field '" + errorField + "' " + msg;
         if (m_section == Section::Metadata && !whole) errorMessage = "field '__metadata__' " + msg;
-        if (m_depth <= 1 && msg.rfind("tensor ", 0) == 0) errorTensor.clear();
         return false;
     }
 
@@ -270,7 +269,7 @@ public:
         const bool parsed = Json::sax_parse(begin, begin + n, &parser, nlohmann::json::input_format_t::json, true, false);
         if (!parsed || !parser.errorMessage.empty()) {
             std::string msg = parser.errorMessage.empty() ? "the JSON header could not be parsed" : parser.errorMessage;
-            return fail(parser.errorCode, parser.errorTensor.empty() ? "" : "tensor " + quoteName(parser.errorTensor), msg);
+            return fail(ErrorCode::Format, parser.errorTensor.empty() ? "" : "tensor " + quoteName(parser.errorTensor), msg);
         }
 
         const uint64_t dataStart = 8 + n;
@@ -420,7 +419,7 @@ public:
         std::vector<const Value*> tensors;
         uint64_t offset = 0;
         for (const auto& v : model.graph.values) {
-            if (!v.data) continue;
+            if (!v.data || v.folded) continue;  // folded values were computed, not loaded: not weights
             const std::string where = ctx + ": tensor " + quoteName(v.name);
             if (v.name.empty()) return makeError(ErrorCode::Invalid, "a tensor without a name cannot be stored in safetensors", ctx);
             if (v.name == "__metadata__") return makeError(ErrorCode::Invalid, "the name '__metadata__' is reserved by safetensors", where);

@@ -44,7 +44,7 @@ Model makeModel() {
     return m;
 }
 
-}  // namespace
+} // namespace
 
 TEST(ModelCompare, EqualModelsHaveNoDifference) {
     EXPECT_FALSE(firstDifference(makeModel(), makeModel()).has_value());
@@ -58,10 +58,13 @@ TEST(ModelCompare, ValueOrderDoesNotMatterButNamesDo) {
     g.rebuildIndex();
     auto remap = [](int& r) { r = r == 0 ? 1 : r == 1 ? 0 : r; };
     for (auto& n : g.nodes) {
-        for (auto& r : n.inputs) remap(r);
-        for (auto& r : n.outputs) remap(r);
+        for (auto& r : n.inputs)
+            remap(r);
+        for (auto& r : n.outputs)
+            remap(r);
     }
-    for (auto& r : g.inputs) remap(r);
+    for (auto& r : g.inputs)
+        remap(r);
     EXPECT_FALSE(firstDifference(a, b).has_value());
 }
 
@@ -72,7 +75,8 @@ TEST(ModelCompare, NamesTheFirstDifference) {
         b.graph.nodes[0].setAttr("pads", Attribute::ofInts({0, 0}));
         auto d = firstDifference(a, b);
         ASSERT_TRUE(d.has_value());
-        EXPECT_NE(d->find("node 0 (Conv 'c1') > attribute 'pads': ints [1,1] vs [0,0]"), std::string::npos) << *d;
+        EXPECT_NE(d->find("node 0 (Conv 'c1') > attribute 'pads': ints [1,1] vs [0,0]"), std::string::npos)
+            << *d;
     }
     {
         Model b = makeModel();

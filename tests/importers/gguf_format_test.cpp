@@ -436,6 +436,7 @@ TEST(GgufFormat, BrokenHeadersNameTheFieldAndFailFast) {
         {"GGML" + std::string(20, '\0'), ErrorCode::Format, {"field 'magic'", "47 47 4d 4c"}},
         {Raw().header(0, 0, 1).b, ErrorCode::Unsupported, {"version 1"}},
         {Raw().header(0, 0, 7).b, ErrorCode::Unsupported, {"field 'version' is 7"}},
+        {Raw().header(0, 0, 0).b, ErrorCode::Unsupported, {"field 'version' is 0"}},
         {Raw().header(0, 0, 0x03000000).b, ErrorCode::Unsupported, {"big-endian"}},
         {Raw().header(huge, 0).b, ErrorCode::Format, {"field 'tensor_count'", "1152921504606846976"}},
         {Raw().header(0, huge).b, ErrorCode::Format, {"field 'kv_count'"}},

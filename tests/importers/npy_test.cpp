@@ -14,9 +14,11 @@ std::vector<uint8_t> handMade(const std::string& header, const std::vector<uint8
     std::string h = header;
     while ((10 + h.size() + 1) % 64) h += ' ';
     h += '\n';
-    std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(h.size()), 0};
-    b.insert(b.end(), h.begin(), h.end());
-    b.insert(b.end(), payload.begin(), payload.end());
+    const uint8_t magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(h.size()), 0};
+    std::vector<uint8_t> b(sizeof magic + h.size() + payload.size());
+    std::memcpy(b.data(), magic, sizeof magic);
+    std::memcpy(b.data() + sizeof magic, h.data(), h.size());
+    if (!payload.empty()) std::memcpy(b.data() + sizeof magic + h.size(), payload.data(), payload.size());
     return b;
 }
 

@@ -322,6 +322,8 @@ TEST(SafetensorsFormat, BrokenHeadersNameTheTensorAndField) {
         {R"({"w": [1, 2]})", d8, ErrorCode::Format, {"tensor 'w'", "not an object"}},
         {R"({"__metadata__": {"k": 1}})", d8, ErrorCode::Format, {"__metadata__", "'k'", "not a string"}},
         {R"({"__metadata__": ["k"]})", d8, ErrorCode::Format, {"__metadata__", "not an object"}},
+        {R"({"w": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, "__metadata__": {}, "__metadata__": {}})", d8,
+         ErrorCode::Format, {"field '__metadata__' appears twice"}},
         {"", "", ErrorCode::Format, {"malformed"}},
     };
     for (const auto& c : cases) {
