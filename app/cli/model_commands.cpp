@@ -61,27 +61,6 @@ nlohmann::json ioJson(const Graph& g, const std::vector<int>& ids) {
     return arr;
 }
 
-std::string humanBytes(double b) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024 && u < 4) {
-        b /= 1024;
-        ++u;
-    }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", b, units[u]);
-    return buf;
-}
-
-std::string humanCount(int64_t n) {
-    char buf[64];
-    if (n >= 1'000'000'000) std::snprintf(buf, sizeof buf, "%.2fB", n / 1e9);
-    else if (n >= 1'000'000) std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
-    else if (n >= 10'000) std::snprintf(buf, sizeof buf, "%.1fK", n / 1e3);
-    else std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
-    return buf;
-}
-
 }  // namespace
 
 int inspectCommand(const std::vector<std::string>& argv) {

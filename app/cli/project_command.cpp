@@ -38,31 +38,6 @@ constexpr const char* kUsage =
     "  demo FILE [--cache DIR]                            a project with the demo models and MNIST\n"
     "                                                     (from the cache scripts/setup.sh fills)";
 
-std::string humanBytes(int64_t bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double b = static_cast<double>(bytes);
-    int u = 0;
-    while (b >= 1024 && u < 4) {
-        b /= 1024;
-        ++u;
-    }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-    return buf;
-}
-
-std::string humanCount(int64_t n) {
-    char buf[64];
-    if (n >= 1'000'000'000)
-        std::snprintf(buf, sizeof buf, "%.2fB", static_cast<double>(n) / 1e9);
-    else if (n >= 1'000'000)
-        std::snprintf(buf, sizeof buf, "%.2fM", static_cast<double>(n) / 1e6);
-    else if (n >= 10'000)
-        std::snprintf(buf, sizeof buf, "%.1fK", static_cast<double>(n) / 1e3);
-    else
-        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
-    return buf;
-}
 
 std::string cacheDir() {
     if (const char* c = std::getenv("BRICKYARD_CACHE"); c && *c) return c;
@@ -169,7 +144,7 @@ int addSub(const Args& a) {
     }
     std::printf("added asset %lld '%s' (%s, %s, %s", static_cast<long long>(*id), asset->displayName.c_str(),
                 assetKindName(asset->kind), asset->format.empty() ? "unknown format" : asset->format.c_str(),
-                humanBytes(asset->sizeBytes).c_str());
+                humanBytes(static_cast<double>(asset->sizeBytes)).c_str());
     if (kind == AssetKind::Model) std::printf(", %s parameters", humanCount(na.parameterCount).c_str());
     std::printf(")\n");
     return 0;
@@ -211,7 +186,7 @@ int listSub(const Args& a) {
     for (const auto& x : *assets) {
         const AssetLocation loc = project->resolveAssetPath(x);
         std::printf("%4lld  %-8s %-40s %10s  %-9s %s\n", static_cast<long long>(x.id), assetKindName(x.kind),
-                    x.displayName.c_str(), humanBytes(x.sizeBytes).c_str(), assetStatusName(loc.status),
+                    x.displayName.c_str(), humanBytes(static_cast<double>(x.sizeBytes)).c_str(), assetStatusName(loc.status),
                     loc.path.c_str());
         if (!loc.message.empty()) std::printf("      %s\n", loc.message.c_str());
     }
@@ -264,7 +239,7 @@ int variantsSub(const Args& a) {
         roots[v->assetId].push_back(v);
     auto printTree = [&](auto&& self, const Variant* v, int indent) -> void {
         std::printf("%*s#%lld %s  %s", indent, "", static_cast<long long>(v->id), v->name.c_str(),
-                    humanBytes(v->sizeBytes).c_str());
+                    humanBytes(static_cast<double>(v->sizeBytes)).c_str());
         if (v->parameterCount > 0) std::printf("  %s params", humanCount(v->parameterCount).c_str());
         if (v->recipeJson != "{}") std::printf("  recipe %s", v->recipeJson.c_str());
         std::printf("\n");
