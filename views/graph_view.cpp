@@ -253,6 +253,25 @@ void GraphView::fitToView() {
     m_offset = {m_viewW * 0.5f - b.centerX() * m_zoom, m_viewH * 0.5f - b.centerY() * m_zoom};
 }
 
+void GraphView::showStart() {
+    fitToView();
+    if (!m_layout || m_layout->nodes.empty() || m_zoom >= kFullZoom) return;
+    const RectF b = m_layout->bounds;
+    m_zoom = 1.0f;
+    // Centre horizontally on the boxes of the top band (the inputs and first ops), not on the
+    // whole graph, whose width is set by side branches further down.
+    const float band = b.y + m_viewH / m_zoom;
+    float lo = b.right(), hi = b.x;
+    for (const auto& n : m_layout->nodes)
+        if (n.rect.y <= band) {
+            lo = std::min(lo, n.rect.x);
+            hi = std::max(hi, n.rect.right());
+        }
+    const float cx = hi > lo ? 0.5f * (lo + hi) : b.centerX();
+    const float margin = 24.0f;
+    m_offset = {m_viewW * 0.5f - cx * m_zoom, margin - b.y * m_zoom};
+}
+
 void GraphView::centerOnLayoutNode(int n, bool ensureReadable) {
     if (!m_layout || n < 0 || n >= static_cast<int>(m_layout->nodes.size())) return;
     if (ensureReadable && m_zoom < kFullZoom) m_zoom = 1.0f;

@@ -106,6 +106,10 @@ public:
     void zoomAt(PointF screenPos, float factor);
     // Whole layout visible with a margin; zoom capped at 1.5 so small graphs are not huge.
     void fitToView();
+    // The first view of a new layout: the whole graph when it fits at a zoom where boxes keep
+    // their labels; otherwise the graph's entry (its top) at a readable zoom, since a long
+    // chain fitted whole is only a thin line.
+    void showStart();
     // Puts the node's centre in the middle of the viewport; raises the zoom to readable if needed.
     void centerOnLayoutNode(int layoutNode, bool ensureReadable = true);
     float minZoom() const;

@@ -142,7 +142,7 @@ void GraphCanvas::onLayoutDone() {
     m_view->setLayout(layout, graph);
     m_scopes = layout->scopes.paths();
     if (m_fitPending) {
-        m_view->fitToView();
+        m_view->showStart();
         m_fitPending = false;
     }
     if (m_pendingCenterNode >= 0) {
@@ -377,7 +377,7 @@ void GraphCanvas::paintEvent(QPaintEvent*) {
 void GraphCanvas::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
     m_view->setViewportSize(static_cast<float>(width()), static_cast<float>(height()));
-    if (m_fitPending && m_view->layout()) m_view->fitToView();
+    if (m_fitPending && m_view->layout()) m_view->showStart();
 }
 
 // ------------------------------------------------------------------ input

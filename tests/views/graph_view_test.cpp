@@ -72,6 +72,36 @@ TEST(GraphView, FitShowsEverything) {
     EXPECT_LE(small.view.zoom(), 1.5f);
 }
 
+TEST(GraphView, StartViewIsTheWholeGraphWhenReadableElseItsTop) {
+    // A small graph fits whole at a readable zoom: the start view is the fit.
+    Model tiny;
+    tiny.graph = test::randomDag(5, 3);
+    Fixture small(std::move(tiny));
+    small.view.fitToView();
+    const float fitZoom = small.view.zoom();
+    ASSERT_GE(fitZoom, 0.7f);
+    small.view.showStart();
+    EXPECT_FLOAT_EQ(small.view.zoom(), fitZoom);
+
+    // A long transformer fitted whole would be a thin line: start readable, at the top.
+    Fixture tall(makeTransformerSample(500));
+    tall.view.fitToView();
+    ASSERT_LT(tall.view.zoom(), 0.35f);
+    tall.view.showStart();
+    EXPECT_GE(tall.view.zoom(), 0.7f);
+    const RectF b = tall.layout->bounds;
+    const PointF top = tall.view.worldToScreen({b.x, b.y});
+    EXPECT_GE(top.y, 0.0f);
+    EXPECT_LE(top.y, 100.0f);
+    DrawList dl;
+    tall.view.buildDrawList(dl);
+    EXPECT_GT(dl.visibleNodes, 0);
+    EXPECT_LT(dl.visibleNodes, static_cast<int>(tall.layout->nodes.size()));
+    bool labelled = false;
+    for (const auto& t : dl.texts) labelled = labelled || !t.text.empty();
+    EXPECT_TRUE(labelled) << "the start view of a tall graph shows box labels";
+}
+
 TEST(GraphView, HitTestFindsNodesAndEdgesAndNothingInEmptySpace) {
     Fixture f(makeConvNetSample());
     f.view.setTransform(1.0f, {0, 0});
