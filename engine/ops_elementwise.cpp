@@ -14,11 +14,13 @@ using namespace ops;
 // ---------------------------------------------------------------------------------------------
 // Unary
 
-template <class Op>
-Status unaryFloat(KernelContext& ctx, Op op) {
+// Applies `op` element by element over the types `visit` accepts; `visited` tells the caller
+// whether the input type was one of them.
+template <class Visit, class Op>
+Status unaryMap(KernelContext& ctx, Visit visit, Op op, bool& visited) {
     const Tensor& x = ctx.in(0);
     Status st;
-    const bool ok = visitFloat(x.dtype(), [&](auto tag) {
+    visited = visit(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         auto out = allocate(x.dtype(), x.shape());
         if (!out) {
@@ -32,30 +34,24 @@ Status unaryFloat(KernelContext& ctx, Op op) {
         });
         ctx.outputs[0] = std::move(*out);
     });
-    if (!ok) return requireType(x, {DType::F32, DType::F64}, "input");
+    return st;
+}
+
+template <class Op>
+Status unaryFloat(KernelContext& ctx, Op op) {
+    bool visited = false;
+    Status st = unaryMap(ctx, [](DType t, auto&& f) { return visitFloat(t, f); }, op, visited);
+    if (!visited) return requireType(ctx.in(0), {DType::F32, DType::F64}, "input");
     return st;
 }
 
 // Same, for ops defined on every numeric type (Abs, Neg, Sign).
 template <class Op>
 Status unaryNumeric(KernelContext& ctx, Op op) {
-    const Tensor& x = ctx.in(0);
-    Status st;
-    const bool ok = visitNumeric(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        auto out = allocate(x.dtype(), x.shape());
-        if (!out) {
-            st = out.error();
-            return;
-        }
-        const T* px = x.data<T>();
-        T* po = out->template mutableData<T>();
-        parallelFor(ctx.pool, x.numel(), 32768, [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) po[i] = static_cast<T>(op(px[i]));
-        });
-        ctx.outputs[0] = std::move(*out);
-    });
-    if (!ok) return unsupported(std::string("input of type ") + dtypeName(x.dtype()) + " is not supported");
+    bool visited = false;
+    Status st = unaryMap(ctx, [](DType t, auto&& f) { return visitNumeric(t, f); }, op, visited);
+    if (!visited)
+        return unsupported(std::string("input of type ") + dtypeName(ctx.in(0).dtype()) + " is not supported");
     return st;
 }
 
