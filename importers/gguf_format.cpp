@@ -469,6 +469,7 @@ public:
 
 class GgufExporter final : public Exporter {
 public:
+    bool storesGraph() const override { return false; }
     std::string name() const override { return "gguf"; }
     std::vector<std::string> extensions() const override { return {".gguf"}; }
 

@@ -33,8 +33,11 @@ public:
     virtual ~Exporter() = default;
     virtual std::string name() const = 0;
     virtual std::vector<std::string> extensions() const = 0;
+    // True when the format stores the operator graph; weight containers (safetensors, GGUF)
+    // store tensors and metadata only, so callers tell the user the graph is not written.
+    virtual bool storesGraph() const = 0;
     // Writes atomically (temporary file + rename). Fails with Unsupported when the model holds
-    // something the format cannot express (graph ops in safetensors, say).
+    // something the format cannot express (a tensor type safetensors cannot name, say).
     virtual Status save(const Model& model, const std::string& path) const = 0;
 };
 

@@ -289,6 +289,7 @@ std::string metaText(const MetaValue& v) {
 
 class OnnxExporter final : public Exporter {
 public:
+    bool storesGraph() const override { return true; }
     std::string name() const override { return "onnx"; }
     std::vector<std::string> extensions() const override { return {".onnx"}; }
 

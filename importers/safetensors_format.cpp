@@ -389,6 +389,7 @@ Result<std::string> jsonString(const std::string& s, const std::string& what) {
 
 class SafetensorsExporter final : public Exporter {
 public:
+    bool storesGraph() const override { return false; }
     std::string name() const override { return "safetensors"; }
     std::vector<std::string> extensions() const override { return {".safetensors"}; }
 

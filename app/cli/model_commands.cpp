@@ -250,12 +250,18 @@ int convertCommand(const std::vector<std::string>& argv) {
         return inputError("convert: the output would overwrite the input " + in);
     auto model = loadModel(in);
     if (!model) return inputError(model.error().what());
+    auto exporter = ImporterRegistry::instance().exporterFor(out);
+    if (!exporter) return inputError(exporter.error().what());
     auto st = saveModel(*model, out);
     if (!st) return inputError(st.error().what());
     const ModelSummary s = summarize(*model);
     const auto bytes = std::filesystem::file_size(out, ec);
-    std::printf("wrote %s (%s, %lld tensors, %s)\n", out.c_str(), ImporterRegistry::instance().exporterFor(out).value()->name().c_str(),
+    std::printf("wrote %s (%s, %lld tensors, %s)\n", out.c_str(), (*exporter)->name().c_str(),
                 static_cast<long long>(s.tensorsWithData), humanBytes(static_cast<double>(ec ? 0 : bytes)).c_str());
+    if (!(*exporter)->storesGraph() && s.nodes > 0)
+        std::fprintf(stderr, "note: %s holds weights and metadata only; the %lld operators of %s's graph are not in it\n",
+                     (*exporter)->name().c_str(), static_cast<long long>(s.nodes),
+                     std::filesystem::path(in).filename().c_str());
     return 0;
 }
 
