@@ -16,6 +16,7 @@ const OpRegistry& OpRegistry::instance() {
         registerRnnOps(r);
         registerResizeOps(r);
         registerControlOps(r);
+        registerQuantOps(r);
         return r;
     }();
     return reg;

@@ -283,7 +283,20 @@ Status powOp(KernelContext& ctx) {
 }
 
 Status preluOp(KernelContext& ctx) {
-    return binaryArith(ctx, [](auto x, auto s) { return x < 0 ? static_cast<decltype(x)>(x * s) : x; });
+    // Before opset 7 a 1-D slope of C values is per channel (axis 1), not numpy-broadcast.
+    const Tensor& x = ctx.in(0);
+    const Tensor& slope = ctx.in(1);
+    Tensor channelSlope;
+    if (ctx.opset > 0 && ctx.opset < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.numel() == x.shape()[1] &&
+        slope.numel() > 1) {
+        Shape s(static_cast<size_t>(x.rank() - 1), 1);
+        s[0] = slope.numel();
+        auto r = slope.reshaped(s);
+        if (!r) return r.error();
+        channelSlope = std::move(*r);
+        ctx.inputs[1] = &channelSlope;
+    }
+    return binaryArith(ctx, [](auto v, auto a) { return v < 0 ? static_cast<decltype(v)>(v * a) : v; });
 }
 
 template <class Op>

@@ -5,15 +5,12 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/int8_gemm.h"
 #include "engine/ops_common.h"
 
 namespace by {
 
-namespace {
-using namespace ops;
-
-Status checkF32(const Node& n, const Graph& g, int64_t) { return requireDeclared(n, g, 0, {DType::F32}); }
-
+namespace ops {
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
            int64_t ldb, float beta, float* C, int64_t ldc) {
     if (M == 0 || N == 0) return;
@@ -26,6 +23,13 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
                 static_cast<blasint>(N), static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B,
                 static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
 }
+
+}  // namespace ops
+
+namespace {
+using namespace ops;
+
+Status checkF32(const Node& n, const Graph& g, int64_t) { return requireDeclared(n, g, 0, {DType::F32}); }
 
 // Spatial geometry shared by Conv, ConvTranspose and the pools.
 struct Geometry {
@@ -80,7 +84,9 @@ Status forwardGeometry(const Node& node, Geometry& g, bool ceilMode) {
 }
 
 // Columns for one image and group: rows (c, k...) x columns (output positions).
-void im2col(const float* x, int64_t channels, const Geometry& g, float* col, ThreadPool* pool) {
+// Padding positions read `pad` (0 for float convolution, the input zero point for integer ones).
+template <class T>
+void im2col(const T* x, int64_t channels, const Geometry& g, T* col, ThreadPool* pool, T pad = T(0)) {
     const size_t r = g.in.size();
     const int64_t K = g.kernelSize(), O = g.outSize(), I = g.inSize();
     const int64_t ow = r ? g.out[r - 1] : 1;
@@ -95,8 +101,8 @@ void im2col(const float* x, int64_t channels, const Geometry& g, float* col, Thr
                 kIdx[d] = kf % g.kernel[d];
                 kf /= g.kernel[d];
             }
-            const float* xc = x + c * I;
-            float* dst = col + row * O;
+            const T* xc = x + c * I;
+            T* dst = col + row * O;
             // Walk output rows (all but the last spatial axis), then the last axis contiguously.
             const int64_t rows = O / std::max<int64_t>(ow, 1);
             std::fill(oIdx.begin(), oIdx.end(), 0);
@@ -111,15 +117,15 @@ void im2col(const float* x, int64_t channels, const Geometry& g, float* col, Thr
                     }
                     off = off * g.in[d] + p;
                 }
-                float* out = dst + orow * ow;
+                T* out = dst + orow * ow;
                 if (!inside) {
-                    std::fill(out, out + ow, 0.f);
+                    std::fill(out, out + ow, pad);
                 } else {
-                    const float* src = xc + off * iw;
+                    const T* src = xc + off * iw;
                     const int64_t base = kIdx[r - 1] * dw - pw;
                     for (int64_t j = 0; j < ow; ++j) {
                         const int64_t p = j * sw + base;
-                        out[j] = p >= 0 && p < iw ? src[p] : 0.f;
+                        out[j] = p >= 0 && p < iw ? src[p] : pad;
                     }
                 }
                 for (size_t d = r - 1; d-- > 0;) {
@@ -280,6 +286,126 @@ Status conv(KernelContext& ctx) {
                 for (int64_t i = 0; i < O; ++i) row[i] += bv;
             }
         });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+// ConvInteger / QLinearConv: im2col on the raw bytes (padding reads the input zero point, so it
+// contributes nothing), then the exact int8 GEMM with the weight zero point per output channel.
+// `x`/`w` are the byte inputs, `xZeroInput`/`wZeroInput` the indices of their zero points.
+Result<Tensor> integerConv(KernelContext& ctx, const Tensor& X, const Tensor& Wt, size_t xZeroInput, size_t wZeroInput) {
+    auto isByte = [](DType t) { return t == DType::U8 || t == DType::I8; };
+    if (!isByte(X.dtype()) || !isByte(Wt.dtype()))
+        return unsupported(std::string("integer convolution of ") + dtypeName(X.dtype()) + " and " + dtypeName(Wt.dtype()) +
+                           " is not supported (uint8/int8 only)");
+    if (X.rank() < 3 || Wt.rank() != X.rank())
+        return invalid("convolution needs X [N,C,...] and W of the same rank, got " + shapeToString(X.shape()) + " and " +
+                       shapeToString(Wt.shape()));
+    const size_t r = static_cast<size_t>(X.rank() - 2);
+    const int64_t N = X.shape()[0], C = X.shape()[1], M = Wt.shape()[0];
+    const int64_t group = ctx.node.attrInt("group", 1);
+    if (group <= 0 || C % group || M % group) return invalid("group " + std::to_string(group) + " does not divide the channels");
+    const int64_t Cg = C / group, Mg = M / group;
+    if (Wt.shape()[1] != Cg)
+        return invalid("W has " + std::to_string(Wt.shape()[1]) + " input channels per group, X gives " + std::to_string(Cg));
+    Geometry g;
+    g.in.assign(X.shape().begin() + 2, X.shape().end());
+    g.kernel.assign(Wt.shape().begin() + 2, Wt.shape().end());
+    BY_TRY(readSpatialAttrs(ctx.node, r, g));
+    BY_TRY(forwardGeometry(ctx.node, g, false));
+    int32_t xZero = 0;
+    if (ctx.has(xZeroInput)) {
+        auto z = readInts(ctx.in(xZeroInput), "x zero point");
+        if (!z) return z.error();
+        if (z->size() != 1) return unsupported("the input zero point must be a scalar");
+        xZero = int32_t((*z)[0]);
+    }
+    std::vector<int32_t> wZero(size_t(M), 0);
+    if (ctx.has(wZeroInput)) {
+        auto z = readInts(ctx.in(wZeroInput), "w zero point");
+        if (!z) return z.error();
+        if (z->size() != 1 && int64_t(z->size()) != M) return invalid("the weight zero point needs 1 or M values");
+        for (int64_t m = 0; m < M; ++m) wZero[size_t(m)] = int32_t((*z)[z->size() == 1 ? 0 : size_t(m)]);
+    }
+    Shape outShape = {N, M};
+    for (int64_t o : g.out) outShape.push_back(o);
+    auto out = allocate(DType::I32, outShape);
+    if (!out) return out.error();
+    const int64_t I = g.inSize(), O = g.outSize(), K = g.kernelSize();
+    if (O == 0 || N == 0) return std::move(*out);
+    int32_t* y = out->mutableData<int32_t>();
+    const uint8_t* x = X.rawData();
+    const uint8_t* w = Wt.rawData();
+    const uint8_t pad = X.dtype() == DType::U8 ? uint8_t(xZero) : uint8_t(int8_t(xZero));
+    std::vector<uint8_t> col(static_cast<size_t>(Cg * K * O));
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t gi = 0; gi < group; ++gi) {
+            im2col<uint8_t>(x + (n * C + gi * Cg) * I, Cg, g, col.data(), ctx.pool, pad);
+            Int8GemmArgs a;
+            a.M = Mg;
+            a.N = O;
+            a.K = Cg * K;
+            a.A = w + gi * Mg * Cg * K;
+            a.lda = Cg * K;
+            a.aSigned = Wt.dtype() == DType::I8;
+            a.aZero = wZero.data() + gi * Mg;
+            a.aZeroPerRow = true;
+            a.B = col.data();
+            a.ldb = O;
+            a.bSigned = X.dtype() == DType::I8;
+            a.bZero = &xZero;
+            a.C = y + (n * M + gi * Mg) * O;
+            a.ldc = O;
+            int8Gemm(a, ctx.pool);
+        }
+    return std::move(*out);
+}
+
+Status convInteger(KernelContext& ctx) {
+    auto y = integerConv(ctx, ctx.in(0), ctx.in(1), 2, 3);
+    if (!y) return y.error();
+    ctx.outputs[0] = std::move(*y);
+    return {};
+}
+
+Status qlinearConv(KernelContext& ctx) {
+    // Inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B.
+    auto acc = integerConv(ctx, ctx.in(0), ctx.in(3), 2, 5);
+    if (!acc) return acc.error();
+    const int64_t M = ctx.in(3).shape()[0];
+    auto xs = ctx.in(1).toFloats();
+    auto ws = ctx.in(4).toFloats();
+    auto ys = ctx.in(6).toFloats();
+    if (!xs || !ws || !ys) return invalid("QLinearConv scales must be float tensors");
+    if (xs->size() != 1 || ys->size() != 1) return unsupported("QLinearConv x_scale and y_scale must be scalars");
+    if (ws->size() != 1 && int64_t(ws->size()) != M) return invalid("QLinearConv w_scale needs 1 or M values");
+    const DType outType = ctx.has(7) ? ctx.in(7).dtype() : DType::U8;
+    if (outType != DType::U8 && outType != DType::I8) return unsupported("QLinearConv output must be uint8 or int8");
+    float yz = 0.f;
+    if (ctx.has(7)) {
+        auto z = readInts(ctx.in(7), "y zero point");
+        if (!z) return z.error();
+        yz = float((*z)[0]);
+    }
+    std::vector<int32_t> bias(size_t(M), 0);
+    if (ctx.has(8)) {
+        auto b = readInts(ctx.in(8), "bias");
+        if (!b) return b.error();
+        if (int64_t(b->size()) != M) return invalid("QLinearConv bias needs M values");
+        for (int64_t m = 0; m < M; ++m) bias[size_t(m)] = int32_t((*b)[size_t(m)]);
+    }
+    auto out = allocate(outType, acc->shape());
+    if (!out) return out.error();
+    const int32_t* c = acc->data<int32_t>();
+    uint8_t* py = out->mutableRawData();
+    const int64_t O = acc->numel() / std::max<int64_t>(1, acc->shape()[0] * M);
+    const float lo = outType == DType::U8 ? 0.f : -128.f, hi = outType == DType::U8 ? 255.f : 127.f;
+    for (int64_t i = 0; i < acc->numel(); ++i) {
+        const int64_t m = (i / std::max<int64_t>(O, 1)) % M;
+        const float s = (*xs)[0] * (*ws)[ws->size() == 1 ? 0 : size_t(m)] / (*ys)[0];
+        const float v = std::clamp(std::nearbyint(float(c[i] + bias[size_t(m)]) * s) + yz, lo, hi);
+        py[i] = outType == DType::U8 ? uint8_t(v) : uint8_t(int8_t(v));
+    }
     ctx.outputs[0] = std::move(*out);
     return {};
 }
@@ -737,6 +863,12 @@ Status checkConv(const Node& n, const Graph& g, int64_t o) {
 void registerNnOps(OpRegistry& r) {
     r.add("", "Conv", conv, checkConv);
     r.add("", "ConvTranspose", convTranspose, checkConv);
+    r.add("", "ConvInteger", convInteger, [](const Node& n, const Graph& g, int64_t) -> Status {
+        return requireDeclared(n, g, 0, {DType::U8, DType::I8});
+    });
+    r.add("", "QLinearConv", qlinearConv, [](const Node& n, const Graph& g, int64_t) -> Status {
+        return requireDeclared(n, g, 0, {DType::U8, DType::I8});
+    });
     r.add("", "MaxPool", [](KernelContext& c) { return pool(c, PoolKind::Max); }, checkConv);
     r.add("", "AveragePool", [](KernelContext& c) { return pool(c, PoolKind::Average); }, checkConv);
     r.add("", "LpPool", [](KernelContext& c) { return pool(c, PoolKind::Lp); }, checkConv);

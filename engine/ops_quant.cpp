@@ -1,0 +1,373 @@
+// Quantized matrix products: DynamicQuantizeLinear, MatMulInteger and QLinearMatMul on the exact
+// int8 GEMM, and com.microsoft MatMulNBits (2/4/8-bit weights packed along K in blocks with one
+// scale, and optionally one zero point, per block), the format ONNX tools write for weight-only
+// low-bit models.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "engine/int8_gemm.h"
+#include "engine/ops_common.h"
+
+namespace by {
+namespace {
+using namespace ops;
+
+bool isByteType(DType t) { return t == DType::U8 || t == DType::I8; }
+
+// Batch-broadcast plan for [..., M, K] x [..., K, N].
+struct MatPlan {
+    int64_t M = 0, K = 0, N = 0;
+    Shape outShape;
+    std::vector<int64_t> offA, offB;  // element offsets of each batch's matrices
+};
+
+Result<MatPlan> planMatmul(const Shape& a0, const Shape& b0) {
+    if (a0.empty() || b0.empty()) return invalid("matrix product inputs must not be scalars");
+    Shape as = a0, bs = b0;
+    const bool aVec = as.size() == 1, bVec = bs.size() == 1;
+    if (aVec) as.insert(as.begin(), 1);
+    if (bVec) bs.push_back(1);
+    MatPlan p;
+    p.M = as[as.size() - 2];
+    p.K = as.back();
+    p.N = bs.back();
+    if (bs[bs.size() - 2] != p.K)
+        return invalid("A " + shapeToString(a0) + " and B " + shapeToString(b0) + " do not multiply");
+    const Shape aBatch(as.begin(), as.end() - 2), bBatch(bs.begin(), bs.end() - 2);
+    auto batch = broadcastShapes(aBatch, bBatch);
+    if (!batch) return batch.error();
+    p.outShape = *batch;
+    if (!aVec) p.outShape.push_back(p.M);
+    if (!bVec) p.outShape.push_back(p.N);
+    const int64_t nb = shapeNumel(*batch);
+    p.offA.assign(size_t(nb), 0);
+    p.offB.assign(size_t(nb), 0);
+    const Shape bm = *batch;
+    auto planA = planBroadcast({&aBatch, &bm});
+    auto planB = planBroadcast({&bBatch, &bm});
+    if (!planA || !planB) return invalid("batch dimensions do not broadcast");
+    auto fill = [](const BroadcastPlan& bp, std::vector<int64_t>& off, int64_t matrix) {
+        if (bp.numel == 0) return;
+        forEachRun(bp, 0, bp.numel, [&](int64_t pos, int64_t n, const int64_t* o, const int64_t* st) {
+            for (int64_t i = 0; i < n; ++i) off[size_t(pos + i)] = (o[0] + i * st[0]) * matrix;
+        });
+    };
+    fill(*planA, p.offA, p.M * p.K);
+    fill(*planB, p.offB, p.K * p.N);
+    return p;
+}
+
+// Zero point of a byte matrix: scalar, or one per row (A) / column (B).
+Result<std::vector<int32_t>> zeroPoints(const KernelContext& ctx, size_t input, DType dataType, int64_t perCount,
+                                        const char* what) {
+    if (!ctx.has(input)) return std::vector<int32_t>{0};
+    const Tensor& z = ctx.in(input);
+    if (z.dtype() != dataType)
+        return invalid(std::string(what) + " zero point is " + dtypeName(z.dtype()) + " but the data is " + dtypeName(dataType));
+    auto v = readInts(z, what);
+    if (!v) return v.error();
+    if (v->size() != 1 && int64_t(v->size()) != perCount)
+        return unsupported(std::string(what) + " zero point has " + std::to_string(v->size()) + " values; expected 1 or " +
+                           std::to_string(perCount));
+    return std::vector<int32_t>(v->begin(), v->end());
+}
+
+// int32 product of two byte tensors, batched like MatMul.
+Result<Tensor> integerProduct(const KernelContext& ctx, const Tensor& A, const Tensor& B, const std::vector<int32_t>& za,
+                              const std::vector<int32_t>& zb) {
+    auto plan = planMatmul(A.shape(), B.shape());
+    if (!plan) return plan.error();
+    auto out = allocate(DType::I32, plan->outShape);
+    if (!out) return out.error();
+    int32_t* y = out->mutableData<int32_t>();
+    for (size_t i = 0; i < plan->offA.size(); ++i) {
+        Int8GemmArgs g;
+        g.M = plan->M;
+        g.N = plan->N;
+        g.K = plan->K;
+        g.A = A.rawData() + plan->offA[i];
+        g.lda = plan->K;
+        g.aSigned = A.dtype() == DType::I8;
+        g.B = B.rawData() + plan->offB[i];
+        g.ldb = plan->N;
+        g.bSigned = B.dtype() == DType::I8;
+        g.aZero = za.data();
+        g.aZeroPerRow = za.size() > 1;
+        g.bZero = zb.data();
+        g.bZeroPerColumn = zb.size() > 1;
+        g.C = y + int64_t(i) * plan->M * plan->N;
+        g.ldc = plan->N;
+        int8Gemm(g, ctx.pool);
+    }
+    return std::move(*out);
+}
+
+Status matmulInteger(KernelContext& ctx) {
+    const Tensor& A = ctx.in(0);
+    const Tensor& B = ctx.in(1);
+    if (!isByteType(A.dtype()) || !isByteType(B.dtype()))
+        return unsupported(std::string("MatMulInteger of ") + dtypeName(A.dtype()) + " and " + dtypeName(B.dtype()) +
+                           " is not supported (uint8/int8 only)");
+    const int64_t M = A.rank() >= 2 ? A.shape()[size_t(A.rank() - 2)] : 1;
+    const int64_t N = B.rank() >= 2 ? B.shape().back() : 1;
+    auto za = zeroPoints(ctx, 2, A.dtype(), M, "A");
+    if (!za) return za.error();
+    auto zb = zeroPoints(ctx, 3, B.dtype(), N, "B");
+    if (!zb) return zb.error();
+    auto y = integerProduct(ctx, A, B, *za, *zb);
+    if (!y) return y.error();
+    ctx.outputs[0] = std::move(*y);
+    return {};
+}
+
+Status qlinearMatmul(KernelContext& ctx) {
+    const Tensor& A = ctx.in(0);
+    const Tensor& B = ctx.in(3);
+    if (!isByteType(A.dtype()) || !isByteType(B.dtype()))
+        return unsupported(std::string("QLinearMatMul of ") + dtypeName(A.dtype()) + " and " + dtypeName(B.dtype()) +
+                           " is not supported (uint8/int8 only)");
+    const int64_t M = A.rank() >= 2 ? A.shape()[size_t(A.rank() - 2)] : 1;
+    const int64_t N = B.rank() >= 2 ? B.shape().back() : 1;
+    auto sa = ctx.in(1).toFloats();
+    auto sb = ctx.in(4).toFloats();
+    auto sy = ctx.in(6).toFloats();
+    if (!sa) return sa.error();
+    if (!sb) return sb.error();
+    if (!sy) return sy.error();
+    if (sa->size() != 1 && int64_t(sa->size()) != M) return unsupported("a_scale must be a scalar or one value per row");
+    if (sb->size() != 1 && int64_t(sb->size()) != N) return unsupported("b_scale must be a scalar or one value per column");
+    if (sy->size() != 1) return unsupported("y_scale must be a scalar");
+    auto za = zeroPoints(ctx, 2, A.dtype(), M, "a");
+    if (!za) return za.error();
+    auto zb = zeroPoints(ctx, 5, B.dtype(), N, "b");
+    if (!zb) return zb.error();
+    const DType outType = ctx.has(7) ? ctx.in(7).dtype() : DType::U8;
+    if (!isByteType(outType)) return unsupported(std::string("QLinearMatMul output ") + dtypeName(outType) + " is not supported");
+    auto zy = zeroPoints(ctx, 7, outType, 1, "y");
+    if (!zy) return zy.error();
+    auto acc = integerProduct(ctx, A, B, *za, *zb);
+    if (!acc) return acc.error();
+    auto out = allocate(outType, acc->shape());
+    if (!out) return out.error();
+    const int32_t* c = acc->data<int32_t>();
+    uint8_t* y = out->mutableRawData();
+    const float lo = outType == DType::U8 ? 0.f : -128.f, hi = outType == DType::U8 ? 255.f : 127.f;
+    const int64_t total = acc->numel();
+    const float ys = (*sy)[0];
+    const float yz = float((*zy)[0]);
+    for (int64_t i = 0; i < total; ++i) {
+        const int64_t n = i % N, m = (i / N) % M;
+        // Scale products in f32, rounding half to even, as the ONNX reference does.
+        const float s = (*sa)[sa->size() == 1 ? 0 : size_t(m)] * (*sb)[sb->size() == 1 ? 0 : size_t(n)] / ys;
+        const float v = std::clamp(std::nearbyint(float(c[i]) * s) + yz, lo, hi);
+        y[i] = outType == DType::U8 ? uint8_t(v) : uint8_t(int8_t(v));
+    }
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+Status dynamicQuantizeLinear(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    BY_TRY(requireType(X, {DType::F32}, "input"));
+    const float* x = X.data<float>();
+    const int64_t n = X.numel();
+    float mn = 0.f, mx = 0.f;  // the range always includes zero
+    for (int64_t i = 0; i < n; ++i) {
+        if (std::isnan(x[i])) return invalid("DynamicQuantizeLinear input contains NaN at element " + std::to_string(i));
+        mn = std::min(mn, x[i]);
+        mx = std::max(mx, x[i]);
+    }
+    const float scale = (mx - mn) / 255.f;
+    const float zpf = scale > 0 ? std::nearbyint(std::clamp(0.f - mn / scale, 0.f, 255.f)) : 0.f;
+    auto y = allocate(DType::U8, X.shape());
+    if (!y) return y.error();
+    uint8_t* py = y->mutableData<uint8_t>();
+    for (int64_t i = 0; i < n; ++i)
+        py[i] = scale > 0 ? uint8_t(std::clamp(std::nearbyint(x[i] / scale) + zpf, 0.f, 255.f)) : uint8_t(zpf);
+    ctx.outputs[0] = std::move(*y);
+    if (ctx.wantsOutput(1)) ctx.outputs[1] = Tensor::fromFloats({}, {scale});
+    if (ctx.wantsOutput(2)) {
+        auto z = allocate(DType::U8, {});
+        if (!z) return z.error();
+        z->mutableData<uint8_t>()[0] = uint8_t(zpf);
+        ctx.outputs[2] = std::move(*z);
+    }
+    return {};
+}
+
+// ---- MatMulNBits ---------------------------------------------------------------------------------
+
+struct NBits {
+    int64_t K = 0, N = 0, bits = 4, block = 32, blocks = 0, blobBytes = 0;
+    const uint8_t* q = nullptr;
+    std::vector<float> scales;  // N * blocks
+    std::vector<float> zeros;   // N * blocks, already as values
+    const float* bias = nullptr;
+};
+
+// Element j of a packed block: lowest bits first within each byte.
+inline int unpack(const uint8_t* blob, int64_t j, int64_t bits) {
+    const int64_t bit = j * bits;
+    return (blob[bit >> 3] >> (bit & 7)) & ((1 << bits) - 1);
+}
+
+// sum_j a[j] * q[j] over one 4-bit block of `len` (multiple of 32) elements.
+__attribute__((target("avx2,fma"))) float dot4Avx2(const float* a, const uint8_t* blob, int64_t len) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    for (int64_t j = 0; j < len; j += 32) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blob + j / 2));
+        const __m128i lo = _mm_and_si128(bytes, mask);
+        const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+        const __m128i e0 = _mm_unpacklo_epi8(lo, hi), e1 = _mm_unpackhi_epi8(lo, hi);
+        const __m128i parts[4] = {e0, _mm_srli_si128(e0, 8), e1, _mm_srli_si128(e1, 8)};
+        for (int p = 0; p < 4; ++p) {
+            const __m256 w = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[p]));
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + p * 8), w, acc);
+        }
+    }
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+float dotBlock(const float* a, const uint8_t* blob, int64_t len, int64_t bits, bool avx2) {
+    if (avx2 && bits == 4 && len % 32 == 0) return dot4Avx2(a, blob, len);
+    float s = 0.f;
+    for (int64_t j = 0; j < len; ++j) s += a[j] * float(unpack(blob, j, bits));
+    return s;
+}
+
+Result<NBits> readNBits(const KernelContext& ctx) {
+    NBits w;
+    w.K = ctx.node.attrInt("K", 0);
+    w.N = ctx.node.attrInt("N", 0);
+    w.bits = ctx.node.attrInt("bits", 4);
+    w.block = ctx.node.attrInt("block_size", 0);
+    if (w.K <= 0 || w.N <= 0) return invalid("MatMulNBits needs positive K and N attributes");
+    if (w.bits != 2 && w.bits != 4 && w.bits != 8)
+        return unsupported("MatMulNBits with " + std::to_string(w.bits) + "-bit weights is not supported (2, 4 or 8)");
+    if (w.block < 16 || (w.block & (w.block - 1)))
+        return invalid("MatMulNBits block_size " + std::to_string(w.block) + " must be a power of two >= 16");
+    w.blocks = (w.K + w.block - 1) / w.block;
+    w.blobBytes = w.block * w.bits / 8;
+    const Tensor& B = ctx.in(1);
+    if (B.dtype() != DType::U8 || B.numel() != w.N * w.blocks * w.blobBytes)
+        return invalid("MatMulNBits B must be uint8 [" + std::to_string(w.N) + "," + std::to_string(w.blocks) + "," +
+                       std::to_string(w.blobBytes) + "], got " + dtypeName(B.dtype()) + " " + shapeToString(B.shape()));
+    if (ctx.has(4) && ctx.in(4).numel() > 0) return unsupported("MatMulNBits with g_idx (act-order) is not supported");
+    w.q = B.data<uint8_t>();
+    auto s = ctx.in(2).toFloats();
+    if (!s) return s.error();
+    if (int64_t(s->size()) != w.N * w.blocks)
+        return invalid("MatMulNBits scales has " + std::to_string(s->size()) + " values; expected " + std::to_string(w.N * w.blocks));
+    w.scales = std::move(*s);
+    const float defaultZero = float(1 << (w.bits - 1));
+    w.zeros.assign(size_t(w.N * w.blocks), defaultZero);
+    if (ctx.has(3)) {
+        const Tensor& z = ctx.in(3);
+        if (z.dtype() == DType::U8) {
+            const int64_t perRow = (w.blocks * w.bits + 7) / 8;
+            if (z.numel() != w.N * perRow)
+                return invalid("MatMulNBits packed zero_points has " + std::to_string(z.numel()) + " bytes; expected " +
+                               std::to_string(w.N * perRow));
+            for (int64_t n = 0; n < w.N; ++n)
+                for (int64_t b = 0; b < w.blocks; ++b)
+                    w.zeros[size_t(n * w.blocks + b)] = float(unpack(z.data<uint8_t>() + n * perRow, b, w.bits));
+        } else {
+            auto zf = z.toFloats();
+            if (!zf) return zf.error();
+            if (int64_t(zf->size()) != w.N * w.blocks) return invalid("MatMulNBits zero_points does not match the scales");
+            w.zeros = std::move(*zf);
+        }
+    }
+    if (ctx.has(5)) {
+        const Tensor& bias = ctx.in(5);
+        if (bias.dtype() != DType::F32 || bias.numel() != w.N) return invalid("MatMulNBits bias must be f32 [N]");
+        w.bias = bias.data<float>();
+    }
+    return w;
+}
+
+Status matmulNBits(KernelContext& ctx) {
+    const Tensor& A = ctx.in(0);
+    BY_TRY(requireType(A, {DType::F32}, "A"));
+    auto wr = readNBits(ctx);
+    if (!wr) return wr.error();
+    const NBits& w = *wr;
+    if (A.rank() < 1 || A.shape().back() != w.K)
+        return invalid("MatMulNBits A " + shapeToString(A.shape()) + " does not end in K = " + std::to_string(w.K));
+    Shape outShape = A.shape();
+    outShape.back() = w.N;
+    auto out = allocate(DType::F32, outShape);
+    if (!out) return out.error();
+    const int64_t M = A.numel() / w.K;
+    const float* a = A.data<float>();
+    float* y = out->mutableData<float>();
+    const int64_t Kp = w.blocks * w.block;
+    if (M >= 8) {
+        // Many rows: dequantize once to f32 [K, N] and use the BLAS GEMM.
+        std::vector<float> wf(size_t(w.K * w.N));
+        parallelFor(ctx.pool, w.N, 16, [&](int64_t b, int64_t e) {
+            for (int64_t n = b; n < e; ++n)
+                for (int64_t blk = 0; blk < w.blocks; ++blk) {
+                    const uint8_t* blob = w.q + (n * w.blocks + blk) * w.blobBytes;
+                    const float s = w.scales[size_t(n * w.blocks + blk)], z = w.zeros[size_t(n * w.blocks + blk)];
+                    for (int64_t j = 0; j < w.block && blk * w.block + j < w.K; ++j)
+                        wf[size_t((blk * w.block + j) * w.N + n)] = (float(unpack(blob, j, w.bits)) - z) * s;
+                }
+        });
+        sgemmRowMajor(M, w.N, w.K, a, wf.data(), y);
+    } else {
+        // Few rows (token generation): read the packed weights once, straight from memory.
+        const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        for (int64_t m = 0; m < M; ++m) {
+            std::vector<float> row(size_t(Kp), 0.f), blockSum(size_t(w.blocks), 0.f);
+            std::copy(a + m * w.K, a + (m + 1) * w.K, row.begin());
+            for (int64_t blk = 0; blk < w.blocks; ++blk)
+                for (int64_t j = 0; j < w.block; ++j) blockSum[size_t(blk)] += row[size_t(blk * w.block + j)];
+            float* ym = y + m * w.N;
+            parallelFor(ctx.pool, w.N, 32, [&](int64_t b, int64_t e) {
+                for (int64_t n = b; n < e; ++n) {
+                    float acc = 0.f;
+                    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+                        const size_t si = size_t(n * w.blocks + blk);
+                        const float d = dotBlock(row.data() + blk * w.block, w.q + int64_t(si) * w.blobBytes, w.block, w.bits, avx2);
+                        acc += w.scales[si] * (d - w.zeros[si] * blockSum[size_t(blk)]);
+                    }
+                    ym[n] = acc;
+                }
+            });
+        }
+    }
+    if (w.bias)
+        for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = 0; n < w.N; ++n) y[m * w.N + n] += w.bias[n];
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+}  // namespace
+
+void registerQuantOps(OpRegistry& r) {
+    r.add("", "MatMulInteger", matmulInteger, [](const Node& n, const Graph& g, int64_t) -> Status {
+        BY_TRY(requireDeclared(n, g, 0, {DType::U8, DType::I8}));
+        return requireDeclared(n, g, 1, {DType::U8, DType::I8});
+    });
+    r.add("", "QLinearMatMul", qlinearMatmul, [](const Node& n, const Graph& g, int64_t) -> Status {
+        BY_TRY(requireDeclared(n, g, 0, {DType::U8, DType::I8}));
+        return requireDeclared(n, g, 3, {DType::U8, DType::I8});
+    });
+    r.add("", "DynamicQuantizeLinear", dynamicQuantizeLinear,
+          [](const Node& n, const Graph& g, int64_t) -> Status { return requireDeclared(n, g, 0, {DType::F32}); });
+    r.add("com.microsoft", "MatMulNBits", matmulNBits, [](const Node& n, const Graph& g, int64_t) -> Status {
+        const int64_t bits = n.attrInt("bits", 4);
+        if (bits != 2 && bits != 4 && bits != 8)
+            return unsupported("MatMulNBits with " + std::to_string(bits) + "-bit weights is not supported (2, 4 or 8)");
+        return requireDeclared(n, g, 0, {DType::F32});
+    });
+}
+
+}  // namespace by
