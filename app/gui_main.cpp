@@ -1,12 +1,14 @@
 // The Brickyard GUI.
 //
 //   brickyard [PROJECT.byproj | MODEL_FILE ...] [--demo] [--screenshot FILE.png] [--quit-after MS]
-//             [--select-op OPTYPE]
+//             [--select-op OPTYPE] [--evaluate DATASET_SPEC]
 //
 // --demo opens the bundled demo project (created from the asset cache on first use) and its main
 // model. --screenshot waits until every model is imported and laid out, saves the window to FILE
 // and quits; it exits non-zero with a message when anything failed to load. --select-op selects
-// the first node of that op type with weights (for inspector screenshots).
+// the first node of that op type with weights (for inspector screenshots). --evaluate runs the
+// evaluation panel on the current model with that dataset before the screenshot.
+#include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
 #include "app/gui/inspector_panel.h"
 #include "app/gui/job_manager.h"
@@ -67,9 +69,9 @@ int findWeightedNode(const by::Model& model, const QString& opType) {
 // inspector statistics ready), then grabs it.
 class ScreenshotTaker : public QObject {
 public:
-    ScreenshotTaker(MainWindow* window, QString file, QString selectOp, int expectedModels)
+    ScreenshotTaker(MainWindow* window, QString file, QString selectOp, int expectedModels, QString evaluate)
         : m_window(window), m_file(std::move(file)), m_selectOp(std::move(selectOp)),
-          m_expected(expectedModels) {
+          m_expected(expectedModels), m_evaluate(std::move(evaluate)) {
         QObject::connect(window, &MainWindow::modelOpenFailed, this,
                          [this](const QString& path, const QString& why) {
                              m_failures << QStringLiteral("%1: %2").arg(QFileInfo(path).fileName(), why);
@@ -100,6 +102,12 @@ private:
             m_selected = true;
             return;
         }
+        if (!m_evaluate.isEmpty() && !m_evaluated) {
+            m_window->evaluationPanel()->setDataSpec(m_evaluate);
+            if (!m_window->evaluateCurrentModel()) return finish(false, QStringLiteral("the evaluation did not start"));
+            m_evaluated = true;
+            return;
+        }
         if (m_window->inspector()->pendingStats() > 0) return;
         // One more round so the last layout and selection are painted.
         if (++m_settleTicks < 4) return;
@@ -123,6 +131,8 @@ private:
     int m_expected;
     bool m_started = false;
     bool m_selected = false;
+    QString m_evaluate;
+    bool m_evaluated = false;
     int m_settleTicks = 0;
     QStringList m_failures;
     QTimer m_poll;
@@ -156,7 +166,10 @@ int main(int argc, char** argv) {
     const QCommandLineOption selectOp(QStringLiteral("select-op"),
                                       QStringLiteral("Select the first node of OPTYPE that has weights."),
                                       QStringLiteral("OPTYPE"));
-    parser.addOptions({demo, screenshot, quitAfter, selectOp});
+    const QCommandLineOption evaluate(QStringLiteral("evaluate"),
+                                      QStringLiteral("Evaluate the current model on DATASET before the screenshot."),
+                                      QStringLiteral("DATASET"));
+    parser.addOptions({demo, screenshot, quitAfter, selectOp, evaluate});
     parser.process(app);
 
     MainWindow window;
@@ -185,7 +198,7 @@ int main(int argc, char** argv) {
     if (parser.isSet(screenshot)) {
         const int expected = int(models.size()) + (parser.isSet(demo) ? 1 : 0);
         taker = std::make_unique<ScreenshotTaker>(&window, parser.value(screenshot), parser.value(selectOp),
-                                                  expected);
+                                                  expected, parser.value(evaluate));
     }
 
     bool started = true;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/cli/cli_output.h"
+#include "app/cli/eval_command.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
 #include "app/cli/run_command.h"
@@ -33,6 +34,7 @@ void printHelp() {
         "  inspect FILE [--json] [--tensors] [--nodes]   summary of a model (ONNX, TFLite, GGUF, safetensors)\n"
         "  convert IN OUT                               rewrite a model as .onnx, .safetensors or .gguf\n"
         "  run MODEL --input NAME=FILE ... [-o OUT]     run a model on the CPU (.npy or ONNX .pb tensors)\n"
+        "  eval MODEL --data SPEC [--project P]        accuracy, latency and memory on a dataset\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
@@ -77,6 +79,7 @@ int run(int argc, char** argv) {
     if (verb == "convert") return convertCommand(rest);
     if (verb == "project") return projectCommand(rest);
     if (verb == "run") return runCommand(rest);
+    if (verb == "eval") return evalCommand(rest);
     if (verb == "formats") return formatsCommand();
     return usageError("unknown verb '" + verb + "'");
 }

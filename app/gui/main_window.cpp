@@ -1,6 +1,7 @@
 #include "app/gui/main_window.h"
 
 #include "app/gui/display_format.h"
+#include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
 #include "app/gui/inspector_panel.h"
 #include "app/gui/job_manager.h"
@@ -16,6 +17,7 @@
 #include "projects/recent_projects.h"
 
 #include <QAction>
+#include <algorithm>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -188,6 +190,21 @@ void MainWindow::createDocks() {
     m_inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
     m_inspectorDock->setWidget(m_inspector);
     addDockWidget(Qt::RightDockWidgetArea, m_inspectorDock);
+
+    m_evalPanel = new EvaluationPanel(this);
+    m_evalPanel->setCacheDir(qEnvironmentVariableIsSet("BRICKYARD_CACHE")
+                                 ? qEnvironmentVariable("BRICKYARD_CACHE")
+                                 : QDir::homePath() + QStringLiteral("/.cache/brickyard"));
+    m_evalDock = new QDockWidget(tr("Evaluation"), this);
+    m_evalDock->setObjectName(QStringLiteral("evaluationDock"));
+    m_evalDock->setWidget(m_evalPanel);
+    addDockWidget(Qt::RightDockWidgetArea, m_evalDock);
+    tabifyDockWidget(m_inspectorDock, m_evalDock);
+    m_inspectorDock->raise();
+    connect(m_evalPanel, &EvaluationPanel::evaluateRequested, this, [this](const by::cli::EvalRequest&) { evaluateCurrentModel(); });
+    connect(m_evalPanel, &EvaluationPanel::cancelRequested, this, [this]() {
+        if (m_evalJob) m_jobs->cancel(m_evalJob);
+    });
 
     m_log = new LogPanel(this);
     m_jobsPanel = new JobsPanel(m_jobs, this);
@@ -586,6 +603,8 @@ void MainWindow::onCurrentTabChanged(int) {
     m_centre->setCurrentWidget(doc ? static_cast<QWidget*>(m_tabs) : m_welcome);
     m_inspector->setModel(doc ? doc->model() : nullptr);
     if (doc && doc->selectedNode() >= 0) m_inspector->showNode(doc->selectedNode());
+    m_evalPanel->setModel(doc ? doc->path() : QString(), doc ? doc->title() : QString());
+    refreshEvaluationHistory();
     m_layoutBar->hide();
     if (doc) {
         const by::ModelSummary s = by::summarize(*doc->model());
@@ -640,7 +659,75 @@ void MainWindow::setProject(std::unique_ptr<by::Project> project) {
 
 void MainWindow::refreshProject() {
     m_projectPanel->refresh();
+    refreshEvaluationHistory();
     updateActions();
+}
+
+void MainWindow::refreshEvaluationHistory() {
+    ModelDocument* doc = currentDocument();
+    if (!m_project || !doc || doc->projectAsset() <= 0) {
+        m_evalPanel->setHistory({});
+        return;
+    }
+    auto root = m_project->rootVariant(doc->projectAsset());
+    if (!root) {
+        m_evalPanel->setHistory({});
+        return;
+    }
+    auto rows = m_project->evaluations(root->id);
+    std::vector<by::Evaluation> list = rows ? std::move(*rows) : std::vector<by::Evaluation>{};
+    std::reverse(list.begin(), list.end());
+    m_evalPanel->setHistory(list);
+}
+
+int MainWindow::evaluateCurrentModel() {
+    ModelDocument* doc = currentDocument();
+    if (!doc) {
+        reportError(tr("Open a model before evaluating it."));
+        return 0;
+    }
+    if (m_evalJob && m_jobs->isRunning(m_evalJob)) {
+        reportError(tr("An evaluation is already running; cancel it or wait for it."));
+        return 0;
+    }
+    by::cli::EvalRequest request = m_evalPanel->request();
+    request.modelPath = doc->path().toStdString();
+    if (request.dataSpec.empty()) {
+        reportError(tr("Choose a dataset for the evaluation first."));
+        return 0;
+    }
+    std::shared_ptr<const by::Model> model = doc->model();
+    const int64_t assetId = doc->projectAsset();
+    const QString name = QFileInfo(doc->path()).fileName();
+    m_evalPanel->setRunning(true);
+    m_evalDock->raise();
+    logMessage(LogPanel::Severity::Info, tr("Evaluating %1 on %2.").arg(name, qs(request.dataSpec)));
+    m_evalJob = m_jobs->run<by::EvalReport>(
+        tr("Evaluate %1").arg(name),
+        [model, request](const by::Progress& p) { return by::cli::runEvaluation(*model, request, &p); },
+        [this, request, assetId, name](by::Result<by::EvalReport> result) {
+            m_evalJob = 0;
+            m_evalPanel->setRunning(false);
+            if (!result) {
+                const QString s = result.error().code == by::ErrorCode::Cancelled ? tr("Evaluation cancelled.")
+                                                                                  : sentence(result.error());
+                m_evalPanel->showError(s);
+                if (result.error().code == by::ErrorCode::Cancelled)
+                    logMessage(LogPanel::Severity::Info, s);
+                else
+                    reportError(tr("Evaluating %1: %2").arg(name, s));
+                return;
+            }
+            m_evalPanel->showReport(*result);
+            logMessage(LogPanel::Severity::Info, tr("Evaluated %1: %2 samples.").arg(name).arg(result->samples));
+            if (m_project && assetId > 0) {
+                auto root = m_project->rootVariant(assetId);
+                by::Status st = root ? by::cli::storeReport(*m_project, root->id, *result, request) : by::Status(root.error());
+                if (!st) reportError(sentence(st.error()));
+                refreshProject();
+            }
+        });
+    return m_evalJob;
 }
 
 bool MainWindow::openProject(const QString& path) {

@@ -21,6 +21,7 @@ class Project;
 struct NewAsset;
 } // namespace by
 
+class EvaluationPanel;
 class InspectorPanel;
 class JobManager;
 class JobsPanel;
@@ -64,12 +65,18 @@ public:
     void closeTab(int index);
     // Selects a node in the current document (and so shows it in the inspector).
     void selectNode(int nodeIndex);
+    // Evaluates the current tab's model on the dataset the evaluation panel names, as a job; the
+    // report goes to the panel and, when the model is a project asset, into the project.
+    // Returns the job id, or 0 when nothing could start (the reason is logged).
+    int evaluateCurrentModel();
 
     // ---- parts, for tests and the command line ----
     JobManager* jobs() const { return m_jobs; }
     LogPanel* logPanel() const { return m_log; }
     JobsPanel* jobsPanel() const { return m_jobsPanel; }
     InspectorPanel* inspector() const { return m_inspector; }
+    EvaluationPanel* evaluationPanel() const { return m_evalPanel; }
+    QDockWidget* evaluationDock() const { return m_evalDock; }
     ProjectPanel* projectPanel() const { return m_projectPanel; }
     QTabWidget* tabs() const { return m_tabs; }
     QUndoStack* undoStack() const { return m_undo; }
@@ -117,6 +124,7 @@ private:
     void setProject(std::unique_ptr<by::Project> project);
     void refreshProject();
     void recordParameterCount(int64_t assetId, const by::Model& model);
+    void refreshEvaluationHistory();
 
     void onOpenModel();
     void onOpenProject();
@@ -141,6 +149,9 @@ private:
     QDockWidget* m_logDock = nullptr;
     ProjectPanel* m_projectPanel = nullptr;
     InspectorPanel* m_inspector = nullptr;
+    EvaluationPanel* m_evalPanel = nullptr;
+    QDockWidget* m_evalDock = nullptr;
+    int m_evalJob = 0;
     LogPanel* m_log = nullptr;
     JobsPanel* m_jobsPanel = nullptr;
     QLabel* m_statusInfo = nullptr;

@@ -1,7 +1,9 @@
 // The main window driven the way a person drives it: File > Open's code path, node selection,
 // a broken file, undo/redo of project edits, and a file dropped on the window. Runs with a real
 // QApplication on an X server (the suite runs under xvfb-run), not the offscreen platform.
+#include "app/gui/confusion_matrix_widget.h"
 #include "app/gui/display_format.h"
+#include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
 #include "app/gui/histogram_widget.h"
 #include "app/gui/inspector_panel.h"
@@ -19,6 +21,8 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QMimeData>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QThread>
@@ -281,6 +285,40 @@ TEST_F(MainWindowTest, UndoRedoOfNotesAndVariantRenamesChangesTheProjectFile) {
     // Closing the project drops the history that refers to it.
     m_window->closeProject();
     EXPECT_EQ(undo->count(), 0);
+}
+
+TEST_F(MainWindowTest, EvaluationPanelRunsAJobAndRecordsItInTheProject) {
+    const QString projectPath = m_dir + QStringLiteral("/evaluate.byproj");
+    ASSERT_TRUE(m_window->createProject(projectPath));
+    m_window->openModelFiles({model("ch_PP-OCRv4_rec_infer.onnx")}, true);
+    ASSERT_TRUE(m_window->jobs()->waitForIdle(60000));
+    ASSERT_NE(m_window->currentDocument(), nullptr);
+    EvaluationPanel* panel = m_window->evaluationPanel();
+    panel->setDataSpec(QStringLiteral("images:") + QString::fromStdString(by::test::asset("data/textlines")));
+    panel->findChildren<QSpinBox*>()[1]->setValue(6);  // samples
+    auto* button = panel->findChild<QPushButton*>(QStringLiteral("evaluateButton"));
+    ASSERT_NE(button, nullptr);
+    button->click();
+    EXPECT_TRUE(panel->isRunning());
+    ASSERT_TRUE(m_window->jobs()->waitForIdle(120000));
+    EXPECT_FALSE(panel->isRunning());
+    EXPECT_TRUE(panel->summaryText().contains(QStringLiteral("characters"))) << panel->summaryText().toStdString();
+    EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Error), 0);
+    // Two quality rows for this variant, shown in the panel's history and present in the file.
+    EXPECT_EQ(panel->historyRows(), 2);
+    auto p = by::Project::open(projectPath.toStdString());
+    ASSERT_TRUE(p.ok());
+    auto evals = p->evaluations();
+    ASSERT_TRUE(evals.ok());
+    EXPECT_EQ(evals->size(), 2u);
+
+    // A dataset that does not exist: one sentence in the panel and the log, no crash, no rows.
+    panel->setDataSpec(QStringLiteral("mnist:") + m_dir + QStringLiteral("/missing"));
+    button->click();
+    ASSERT_TRUE(m_window->jobs()->waitForIdle(60000));
+    EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Error), 1);
+    EXPECT_TRUE(panel->summaryText().contains(QStringLiteral("missing"))) << panel->summaryText().toStdString();
+    EXPECT_EQ(p->evaluations()->size(), 2u);
 }
 
 TEST_F(MainWindowTest, DroppedModelFileOpensAndJoinsTheOpenProject) {
