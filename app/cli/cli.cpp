@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/cli/cli_output.h"
+#include "app/cli/lm_commands.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
 #include "app/cli/run_command.h"
@@ -34,6 +35,10 @@ void printHelp() {
         "  convert IN OUT                               rewrite a model as .onnx, .safetensors or .gguf\n"
         "  run MODEL --input NAME=FILE ... [-o OUT]     run a model on the CPU (.npy or ONNX .pb tensors)\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
+        "  tokenize TEXT | --text FILE [-o IDS.npy]     GPT-2 BPE token ids\n"
+        "  lm build WEIGHTS_DIR -o OUT [--type T]       write a GPT-2-layout language model (.gguf/.safetensors)\n"
+        "  generate MODEL --prompt TEXT [-n N]          generate text with a GPT-2-layout model\n"
+        "  perplexity MODEL --text FILE [--ctx N]       perplexity (and KL/top-1 vs --base MODEL)\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
         "\n"
@@ -78,6 +83,10 @@ int run(int argc, char** argv) {
     if (verb == "project") return projectCommand(rest);
     if (verb == "run") return runCommand(rest);
     if (verb == "formats") return formatsCommand();
+    if (verb == "tokenize") return tokenizeCommand(rest);
+    if (verb == "lm") return lmCommand(rest);
+    if (verb == "generate") return generateCommand(rest);
+    if (verb == "perplexity") return perplexityCommand(rest);
     return usageError("unknown verb '" + verb + "'");
 }
 
