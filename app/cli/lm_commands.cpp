@@ -1,6 +1,7 @@
 #include "app/cli/lm_commands.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -88,18 +89,54 @@ int tokenizeCommand(const std::vector<std::string>& argv) {
 
 namespace {
 
+// The GPT-2 forward as an ONNX graph for the executor (opset 17): 1-d input_ids and position_ids
+// of length T, logits [T, vocab]. Linear layers are Gemm with transB so the weights keep their
+// [out, in] layout; the causal mask is a constant [ctx, ctx] table gathered by position; GELU is
+// the tanh form spelled with Mul/Add/Tanh.
+class OnnxGptWriter {
+public:
+    explicit OnnxGptWriter(Graph& g) : m_g(g) {}
+    int init(const std::string& name, Tensor t) { return m_g.addInitializer(name, std::move(t)); }
+    int scalar(float v) { return init("const_" + std::to_string(m_n++), Tensor::fromFloats({1}, {v})); }
+    int ints(const std::vector<int64_t>& v) { return init("const_" + std::to_string(m_n++), Tensor::fromInt64s({static_cast<int64_t>(v.size())}, v)); }
+    std::vector<int> node(const std::string& op, std::vector<int> inputs, int outputs = 1, std::vector<std::pair<std::string, Attribute>> attrs = {}) {
+        Node n;
+        n.opType = op;
+        n.name = op + "_" + std::to_string(m_n++);
+        n.inputs = std::move(inputs);
+        for (int i = 0; i < outputs; ++i) n.outputs.push_back(m_g.valueId(n.name + "_out" + std::to_string(i)));
+        n.attributes = std::move(attrs);
+        const auto outs = n.outputs;
+        m_g.addNode(std::move(n));
+        return outs;
+    }
+    int one(const std::string& op, std::vector<int> inputs, std::vector<std::pair<std::string, Attribute>> attrs = {}) {
+        return node(op, std::move(inputs), 1, std::move(attrs))[0];
+    }
+    int linear(int x, int w, int b) {
+        std::vector<int> in{x, w};
+        if (b >= 0) in.push_back(b);
+        return one("Gemm", in, {{"transB", Attribute::ofInt(1)}});
+    }
+
+private:
+    Graph& m_g;
+    int m_n = 0;
+};
+
 // Reads a weights directory written by scripts/train/tiny_gpt.py: config.json and one NAME.npy
 // per tensor, named as llama.cpp's gpt2 architecture names them.
 int lmBuild(const std::vector<std::string>& argv) {
     const Args a = parseArgs(argv, {"--tokenizer", "-o", "--output", "--type"}, {"--help", "-h"});
     if (a.has("--help") || a.has("-h") || a.positional.size() != 1) {
         std::puts(
-            "usage: brickyard-cli lm build WEIGHTS_DIR -o OUT.gguf|OUT.safetensors [--type f32|q8_0|q4_0]\n"
+            "usage: brickyard-cli lm build WEIGHTS_DIR -o OUT.gguf|.safetensors|.onnx [--type f32|q8_0|q4_0]\n"
             "                              [--tokenizer DIR]\n"
             "\n"
             "Writes a GPT-2-layout language model from config.json + NAME.npy weights. GGUF output\n"
             "follows llama.cpp's gpt2 layout (with the tokenizer); --type quantizes the 2-d matmul\n"
-            "weights to ggml blocks (embeddings and norms stay f32).");
+            "weights to ggml blocks (embeddings and norms stay f32). ONNX output is the whole forward\n"
+            "graph (inputs input_ids and position_ids [T], output logits [T, vocab]) for `run`.");
         return a.has("--help") || a.has("-h") ? 0 : 2;
     }
     if (!a.error.empty()) return usageError(a.error);
@@ -129,9 +166,11 @@ int lmBuild(const std::vector<std::string>& argv) {
         return inputError(dir + "/config.json: needs integer n_layer, n_embd, n_head, n_ctx, n_ff and n_vocab");
     }
     const bool gguf = fs::path(*out).extension() == ".gguf";
+    const bool onnx = fs::path(*out).extension() == ".onnx";
+    if (onnx && qtype != DType::F32) return usageError("ONNX output is f32 only");
     using T = MetaValue::Type;
     Model m;
-    m.format = gguf ? "gguf" : "safetensors";
+    m.format = gguf ? "gguf" : onnx ? "onnx" : "safetensors";
     m.name = fs::path(dir).filename().string();
     if (gguf) {
         // general.file_type: 0 = all f32, 7 = mostly Q8_0, 2 = mostly Q4_0 (llama_ftype).
@@ -182,6 +221,58 @@ int lmBuild(const std::vector<std::string>& argv) {
             w = std::move(*qt);
         }
         m.graph.addInitializer(name, std::move(w));
+    }
+    if (onnx) {
+        Graph& g = m.graph;
+        OnnxGptWriter o(g);
+        auto id = [&](const std::string& n) { return g.findValue(n); };
+        auto input = [&](const std::string& n) {
+            Value v;
+            v.name = n;
+            v.dtype = DType::I64;
+            v.shape = DimShape{Dim::sym("T")};
+            const int i = g.addValue(v);
+            g.inputs.push_back(i);
+            return i;
+        };
+        const int ids = input("input_ids"), pos = input("position_ids");
+        std::vector<float> mask(static_cast<size_t>(nCtx * nCtx), 0.0f);
+        for (int64_t i = 0; i < nCtx; ++i)
+            for (int64_t j = i + 1; j < nCtx; ++j) mask[static_cast<size_t>(i * nCtx + j)] = -1e30f;
+        const int maskAll = o.init("causal_mask", Tensor::fromFloats({nCtx, nCtx}, mask));
+        const int maskRows = o.one("Gather", {maskAll, pos}, {{"axis", Attribute::ofInt(0)}});
+        const int causal = o.one("Gather", {maskRows, pos}, {{"axis", Attribute::ofInt(1)}});
+        int x = o.one("Add", {o.one("Gather", {id("token_embd.weight"), ids}), o.one("Gather", {id("position_embd.weight"), pos})});
+        const int64_t hd = nEmbd / nHead;
+        const int qkvShape = o.ints({-1, 3, nHead, hd}), rowsShape = o.ints({-1, nEmbd}), split3 = o.ints({1, 1, 1});
+        const int scale = o.scalar(1.0f / std::sqrt(static_cast<float>(hd)));
+        const int half = o.scalar(0.5f), oneF = o.scalar(1.0f), cubic = o.scalar(0.044715f), sqrt2pi = o.scalar(0.7978845608028654f);
+        auto ln = [&](int v, const std::string& p) {
+            return o.one("LayerNormalization", {v, id(p + ".weight"), id(p + ".bias")},
+                         {{"axis", Attribute::ofInt(-1)}, {"epsilon", Attribute::ofFloat(eps)}});
+        };
+        for (int64_t l = 0; l < nLayer; ++l) {
+            const std::string p = "blk." + std::to_string(l) + ".";
+            const int qkv = o.linear(ln(x, p + "attn_norm"), id(p + "attn_qkv.weight"), id(p + "attn_qkv.bias"));
+            const int heads = o.one("Transpose", {o.one("Reshape", {qkv, qkvShape})}, {{"perm", Attribute::ofInts({1, 2, 0, 3})}});
+            const auto qkvs = o.node("Split", {heads, split3}, 3, {{"axis", Attribute::ofInt(0)}});
+            const int kT = o.one("Transpose", {qkvs[1]}, {{"perm", Attribute::ofInts({0, 1, 3, 2})}});
+            const int scores = o.one("Add", {o.one("Mul", {o.one("MatMul", {qkvs[0], kT}), scale}), causal});
+            const int probs = o.one("Softmax", {scores}, {{"axis", Attribute::ofInt(-1)}});
+            const int ctx = o.one("Transpose", {o.one("MatMul", {probs, qkvs[2]})}, {{"perm", Attribute::ofInts({0, 2, 1, 3})}});
+            const int att = o.linear(o.one("Reshape", {ctx, rowsShape}), id(p + "attn_output.weight"), id(p + "attn_output.bias"));
+            x = o.one("Add", {x, att});
+            const int u = o.linear(ln(x, p + "ffn_norm"), id(p + "ffn_up.weight"), id(p + "ffn_up.bias"));
+            const int u3 = o.one("Mul", {o.one("Mul", {u, u}), u});
+            const int t = o.one("Tanh", {o.one("Mul", {o.one("Add", {u, o.one("Mul", {u3, cubic})}), sqrt2pi})});
+            const int gelu = o.one("Mul", {o.one("Mul", {u, half}), o.one("Add", {t, oneF})});
+            x = o.one("Add", {x, o.linear(gelu, id(p + "ffn_down.weight"), id(p + "ffn_down.bias"))});
+        }
+        const int logits = o.linear(ln(x, "output_norm"), id("output.weight"), -1);
+        g.values[static_cast<size_t>(logits)].name = "logits";
+        g.rebuildIndex();
+        g.outputs.push_back(logits);
+        if (auto st = g.rebuildLinks(); !st) return inputError(st.error().what());
     }
     auto st = saveModel(m, *out);
     if (!st) return inputError(st.error().what());

@@ -30,3 +30,4 @@ for t in f32 q8_0 q4_0; do
   [[ -f $CACHE/models/tiny_gpt_$t.gguf ]] || $CLI lm build "$W" --type $t -o "$CACHE/models/tiny_gpt_$t.gguf"
 done
 [[ -f $CACHE/models/tiny_gpt.safetensors ]] || $CLI lm build "$W" -o "$CACHE/models/tiny_gpt.safetensors"
+[[ -f $CACHE/models/tiny_gpt.onnx ]] || $CLI lm build "$W" -o "$CACHE/models/tiny_gpt.onnx"

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "engine/executor.h"
 #include "importers/importer_registry.h"
 #include "importers/npy.h"
 #include "tests/test_support.h"
@@ -52,6 +53,28 @@ TEST(GptModel, F32LogitsMatchPyTorch) {
         }
         EXPECT_LT(maxDiff, 1e-3 * std::max(1.0, maxAbs)) << file;
     }
+}
+
+// The ONNX graph `lm build` writes, run by the generic executor, gives the same logits.
+TEST(GptModel, OnnxGraphOnExecutorMatchesPyTorch) {
+    auto tok = readNpy(test::asset("models/tiny_gpt/ref_tokens.npy"));
+    auto ref = readNpy(test::asset("models/tiny_gpt/ref_logits.npy"));
+    auto m = loadModel(test::asset("models/tiny_gpt.onnx"));
+    ASSERT_TRUE(tok.ok() && ref.ok() && m.ok());
+    auto exec = Executor::create(*m, ExecutorOptions{2});
+    ASSERT_TRUE(exec.ok()) << exec.error().what();
+    std::vector<int64_t> ids, pos;
+    for (int64_t i = 0; i < tok->numel(); ++i) {
+        ids.push_back(tok->data<int32_t>()[i]);
+        pos.push_back(i);
+    }
+    auto out = exec->run({{"input_ids", Tensor::fromInt64s({tok->numel()}, ids)}, {"position_ids", Tensor::fromInt64s({tok->numel()}, pos)}});
+    ASSERT_TRUE(out.ok()) << out.error().what();
+    ASSERT_EQ((*out)[0].numel(), ref->numel());
+    double maxDiff = 0;
+    for (int64_t i = 0; i < ref->numel(); ++i)
+        maxDiff = std::max(maxDiff, static_cast<double>(std::fabs((*out)[0].data<float>()[i] - ref->data<float>()[i])));
+    EXPECT_LT(maxDiff, 1e-3);
 }
 
 TEST(GptModel, KvCacheGenerationEqualsFullRecompute) {
