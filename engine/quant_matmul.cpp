@@ -151,12 +151,54 @@ BY_AVX2 void axpyAvx2(float a, const float* x, float* y, int64_t n) {
     for (; i < n; ++i) y[i] += a * x[i];
 }
 
+// The same kernels with AVX512-VNNI's vpdpbusd (u8 x s8 -> i32 in one instruction) on 256-bit
+// registers, for CPUs that have it.
+#define BY_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+
+BY_VNNI inline __m256 dotI8x32Vnni(__m256i x, __m256i w) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sw = _mm256_sign_epi8(w, x);
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sw));
+}
+
+BY_VNNI float dotQ8Vnni(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * kQ8Bytes;
+        const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].q));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(halfAvx(blk) * a[b].d), dotI8x32Vnni(qx, qw), acc);
+    }
+    return hsum256(acc);
+}
+
+BY_VNNI float dotQ4Vnni(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * kQ4Bytes;
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+        const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight);
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].q));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(halfAvx(blk) * a[b].d), dotI8x32Vnni(qx, qw), acc);
+    }
+    return hsum256(acc);
+}
+
+bool detectVnni() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+
 bool detectAvx2() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 
 const bool g_avx2 = detectAvx2();
+const bool g_vnni = detectVnni();
 
 void runParallel(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     if (pool && pool->threadCount() > 1 && n > grain) pool->parallelFor(n, grain, fn);
@@ -166,6 +208,7 @@ void runParallel(ThreadPool* pool, int64_t n, int64_t grain, const std::function
 }  // namespace
 
 bool cpuHasAvx2Kernels() { return g_avx2; }
+bool cpuHasVnniKernels() { return g_vnni; }
 
 float dotF32(const float* a, const float* b, int64_t n) { return g_avx2 ? dotF32Avx2(a, b, n) : dotF32Scalar(a, b, n); }
 
@@ -212,7 +255,7 @@ Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8
     });
     const bool q8 = wtype == DType::Q8_0;
     const int64_t rowBytes = nb * (q8 ? kQ8Bytes : kQ4Bytes);
-    auto dot = q8 ? (simd ? dotQ8Avx2 : dotQ8Scalar) : (simd ? dotQ4Avx2 : dotQ4Scalar);
+    auto dot = q8 ? (simd ? (g_vnni ? dotQ8Vnni : dotQ8Avx2) : dotQ8Scalar) : (simd ? (g_vnni ? dotQ4Vnni : dotQ4Avx2) : dotQ4Scalar);
     runParallel(pool, N, 32, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
             const uint8_t* row = w + n * rowBytes;

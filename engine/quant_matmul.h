@@ -3,7 +3,7 @@
 // row, the layout of PyTorch Linear and ggml): f32, and ggml Q8_0 / Q4_0 blocks. The low-bit paths
 // quantize the activations to int8 blocks of 32 and use integer dot products, so the weights are
 // never expanded to f32. AVX2 kernels are chosen at run time when the CPU has them
-// (__builtin_cpu_supports); the scalar kernels are the reference and the fallback.
+// (__builtin_cpu_supports), with AVX512-VNNI dot products where present; the scalar kernels are the reference and the fallback.
 #include <cstdint>
 
 #include "engine/dtype.h"
@@ -17,6 +17,8 @@ enum class KernelPath { Auto, Scalar };
 
 // True when the AVX2/FMA/F16C kernels run on this CPU.
 bool cpuHasAvx2Kernels();
+// True when the integer dot products use AVX512-VNNI.
+bool cpuHasVnniKernels();
 
 // y[m, n] = sum_k x[m, k] * W[n, k] (+ bias[n] when bias is not null), for m < M, n < N.
 // `w` holds N rows of K elements of `wtype` (F32, Q8_0 or Q4_0; K a multiple of 32 for blocks).
