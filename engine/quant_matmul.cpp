@@ -1,0 +1,269 @@
+#include "engine/quant_matmul.h"
+
+#include <cblas.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/thread_pool.h"
+
+namespace by {
+
+namespace {
+
+// Activations quantized like ggml's Q8_0 but with an f32 scale: 32 values, x ~= d * q.
+struct ActBlock {
+    float d;
+    int8_t q[32];
+};
+
+constexpr int64_t kQ8Bytes = 34;  // f16 d + 32 x int8
+constexpr int64_t kQ4Bytes = 18;  // f16 d + 16 bytes of nibbles (low nibbles: 0..15, high: 16..31)
+
+float f16At(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return halfToFloat(h);
+}
+
+void quantizeActRow(const float* x, int64_t K, ActBlock* out) {
+    for (int64_t b = 0; b < K / 32; ++b) {
+        const float* v = x + b * 32;
+        float amax = 0;
+        for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(v[i]));
+        const float d = amax / 127.0f;
+        const float id = d ? 1.0f / d : 0.0f;
+        out[b].d = d;
+        for (int i = 0; i < 32; ++i) out[b].q[i] = static_cast<int8_t>(std::lround(v[i] * id));
+    }
+}
+
+// ---- scalar reference kernels ----
+
+float dotQ8Scalar(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    float sum = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * kQ8Bytes;
+        const auto* q = reinterpret_cast<const int8_t*>(blk + 2);
+        int32_t s = 0;
+        for (int i = 0; i < 32; ++i) s += static_cast<int32_t>(q[i]) * a[b].q[i];
+        sum += f16At(blk) * a[b].d * static_cast<float>(s);
+    }
+    return sum;
+}
+
+float dotQ4Scalar(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    float sum = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * kQ4Bytes;
+        const uint8_t* qs = blk + 2;
+        int32_t s = 0;
+        for (int i = 0; i < 16; ++i) {
+            s += ((qs[i] & 0x0F) - 8) * a[b].q[i];
+            s += ((qs[i] >> 4) - 8) * a[b].q[i + 16];
+        }
+        sum += f16At(blk) * a[b].d * static_cast<float>(s);
+    }
+    return sum;
+}
+
+float dotF32Scalar(const float* a, const float* b, int64_t n) {
+    float s = 0;
+    for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+// ---- AVX2 kernels ----
+
+#define BY_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+BY_AVX2 inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Signed int8 x int8 dot of 32 lanes as 8 int32 sums, via the unsigned-by-signed maddubs with
+// the sign moved onto the second operand (|x| * sign(x) * w). Safe from saturation because the
+// quantizers keep values in [-127, 127].
+BY_AVX2 inline __m256 dotI8x32(__m256i x, __m256i w) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sw = _mm256_sign_epi8(w, x);
+    const __m256i p16 = _mm256_maddubs_epi16(ax, sw);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+BY_AVX2 inline float halfAvx(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+BY_AVX2 float dotQ8Avx2(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * kQ8Bytes;
+        const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].q));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(halfAvx(blk) * a[b].d), dotI8x32(qx, qw), acc);
+    }
+    return hsum256(acc);
+}
+
+BY_AVX2 float dotQ4Avx2(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * kQ4Bytes;
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+        // Low nibbles are elements 0..15, high nibbles 16..31.
+        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+        const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight);
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].q));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(halfAvx(blk) * a[b].d), dotI8x32(qx, qw), acc);
+    }
+    return hsum256(acc);
+}
+
+BY_AVX2 float dotF32Avx2(const float* a, const float* b, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+BY_AVX2 void axpyAvx2(float a, const float* x, float* y, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] += a * x[i];
+}
+
+// The same kernels with AVX512-VNNI's vpdpbusd (u8 x s8 -> i32 in one instruction) on 256-bit
+// registers, for CPUs that have it.
+#define BY_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+
+BY_VNNI inline __m256 dotI8x32Vnni(__m256i x, __m256i w) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sw = _mm256_sign_epi8(w, x);
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sw));
+}
+
+BY_VNNI float dotQ8Vnni(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * kQ8Bytes;
+        const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].q));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(halfAvx(blk) * a[b].d), dotI8x32Vnni(qx, qw), acc);
+    }
+    return hsum256(acc);
+}
+
+BY_VNNI float dotQ4Vnni(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * kQ4Bytes;
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+        const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight);
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].q));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(halfAvx(blk) * a[b].d), dotI8x32Vnni(qx, qw), acc);
+    }
+    return hsum256(acc);
+}
+
+bool detectVnni() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+
+bool detectAvx2() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+const bool g_avx2 = detectAvx2();
+const bool g_vnni = detectVnni();
+
+void runParallel(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    if (pool && pool->threadCount() > 1 && n > grain) pool->parallelFor(n, grain, fn);
+    else fn(0, n);
+}
+
+}  // namespace
+
+bool cpuHasAvx2Kernels() { return g_avx2; }
+bool cpuHasVnniKernels() { return g_vnni; }
+
+float dotF32(const float* a, const float* b, int64_t n) { return g_avx2 ? dotF32Avx2(a, b, n) : dotF32Scalar(a, b, n); }
+
+void axpyF32(float a, const float* x, float* y, int64_t n) {
+    if (g_avx2) {
+        axpyAvx2(a, x, y, n);
+        return;
+    }
+    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8_t* w, int64_t N, const float* bias, float* y,
+                  ThreadPool* pool, KernelPath path) {
+    const bool simd = g_avx2 && path == KernelPath::Auto;
+    if (wtype == DType::F32) {
+        const auto* wf = reinterpret_cast<const float*>(w);
+        if (M > 1 && path == KernelPath::Auto) {
+            // Prompt-sized products: OpenBLAS, with as many threads as the pool has.
+            openblas_set_num_threads(pool ? pool->threadCount() : 1);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K),
+                        1.0f, x, static_cast<blasint>(K), wf, static_cast<blasint>(K), 0.0f, y, static_cast<blasint>(N));
+            if (bias)
+                for (int64_t m = 0; m < M; ++m)
+                    for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+            return {};
+        }
+        runParallel(pool, N, 64, [&](int64_t n0, int64_t n1) {
+            for (int64_t n = n0; n < n1; ++n)
+                for (int64_t m = 0; m < M; ++m) {
+                    const float d = simd ? dotF32Avx2(x + m * K, wf + n * K, K) : dotF32Scalar(x + m * K, wf + n * K, K);
+                    y[m * N + n] = d + (bias ? bias[n] : 0.0f);
+                }
+        });
+        return {};
+    }
+    if (wtype != DType::Q8_0 && wtype != DType::Q4_0)
+        return makeError(ErrorCode::Unsupported, std::string("no matmul kernel for weights of type ") + dtypeName(wtype), "matmulRows");
+    if (K % 32 != 0)
+        return makeError(ErrorCode::Invalid, "row length " + std::to_string(K) + " is not a multiple of 32", "matmulRows");
+    const int64_t nb = K / 32;
+    std::vector<ActBlock> act(static_cast<size_t>(M * nb));
+    runParallel(pool, M, 16, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) quantizeActRow(x + m * K, K, act.data() + m * nb);
+    });
+    const bool q8 = wtype == DType::Q8_0;
+    const int64_t rowBytes = nb * (q8 ? kQ8Bytes : kQ4Bytes);
+    auto dot = q8 ? (simd ? (g_vnni ? dotQ8Vnni : dotQ8Avx2) : dotQ8Scalar) : (simd ? (g_vnni ? dotQ4Vnni : dotQ4Avx2) : dotQ4Scalar);
+    runParallel(pool, N, 32, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            const uint8_t* row = w + n * rowBytes;
+            const float bn = bias ? bias[n] : 0.0f;
+            for (int64_t m = 0; m < M; ++m) y[m * N + n] = dot(row, act.data() + m * nb, nb) + bn;
+        }
+    });
+    return {};
+}
+
+}  // namespace by

@@ -1,0 +1,34 @@
+#pragma once
+// Matrix products of activations with weight matrices stored row by row ([N, K], one output per
+// row, the layout of PyTorch Linear and ggml): f32, and ggml Q8_0 / Q4_0 blocks. The low-bit paths
+// quantize the activations to int8 blocks of 32 and use integer dot products, so the weights are
+// never expanded to f32. AVX2 kernels are chosen at run time when the CPU has them
+// (__builtin_cpu_supports), with AVX512-VNNI dot products where present; the scalar kernels are the reference and the fallback.
+#include <cstdint>
+
+#include "engine/dtype.h"
+#include "engine/error.h"
+
+namespace by {
+
+class ThreadPool;
+
+enum class KernelPath { Auto, Scalar };
+
+// True when the AVX2/FMA/F16C kernels run on this CPU.
+bool cpuHasAvx2Kernels();
+// True when the integer dot products use AVX512-VNNI.
+bool cpuHasVnniKernels();
+
+// y[m, n] = sum_k x[m, k] * W[n, k] (+ bias[n] when bias is not null), for m < M, n < N.
+// `w` holds N rows of K elements of `wtype` (F32, Q8_0 or Q4_0; K a multiple of 32 for blocks).
+// Unsupported for other weight types, Invalid for a K the blocks cannot split.
+Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8_t* w, int64_t N, const float* bias,
+                  float* y, ThreadPool* pool, KernelPath path = KernelPath::Auto);
+
+// Dot product of two f32 vectors (the attention kernels use it).
+float dotF32(const float* a, const float* b, int64_t n);
+// y += a * x over n elements.
+void axpyF32(float a, const float* x, float* y, int64_t n);
+
+}  // namespace by
