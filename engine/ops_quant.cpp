@@ -4,10 +4,15 @@
 // low-bit models.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/int8_gemm.h"
 #include "engine/ops_common.h"
+
+// GCC 12 warns inside its own AVX-512 headers (_mm256_undefined_* is self-initialised on purpose).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace by {
 namespace {
@@ -198,12 +203,29 @@ Status dynamicQuantizeLinear(KernelContext& ctx) {
 
 // ---- MatMulNBits ---------------------------------------------------------------------------------
 
+// The weights as the node holds them, read in place: nothing is copied per call unless the
+// scales or zero points are not f32 (f16 models), in which case they are converted once per call.
 struct NBits {
     int64_t K = 0, N = 0, bits = 4, block = 32, blocks = 0, blobBytes = 0;
     const uint8_t* q = nullptr;
-    std::vector<float> scales;  // N * blocks
-    std::vector<float> zeros;   // N * blocks, already as values
+    const float* scales = nullptr;  // N * blocks
+    std::vector<float> scaleStore;  // backing for `scales` when they are not f32
+    // Zero points: the format's default (2^(bits-1)) when neither pointer is set; else packed
+    // `bits`-bit values (zeroRowBytes per row of B) or one float per block.
+    float defaultZero = 8.f;
+    const uint8_t* zeroPacked = nullptr;
+    int64_t zeroRowBytes = 0;
+    const float* zeroFloat = nullptr;
+    std::vector<float> zeroStore;
     const float* bias = nullptr;
+
+    float zero(int64_t n, int64_t blk) const {
+        if (zeroPacked) {
+            const int64_t bit = blk * bits;
+            return float((zeroPacked[n * zeroRowBytes + (bit >> 3)] >> (bit & 7)) & ((1 << bits) - 1));
+        }
+        return zeroFloat ? zeroFloat[n * blocks + blk] : defaultZero;
+    }
 };
 
 // Element j of a packed block: lowest bits first within each byte.
@@ -212,32 +234,145 @@ inline int unpack(const uint8_t* blob, int64_t j, int64_t bits) {
     return (blob[bit >> 3] >> (bit & 7)) & ((1 << bits) - 1);
 }
 
-// sum_j a[j] * q[j] over one 4-bit block of `len` (multiple of 32) elements.
-__attribute__((target("avx2,fma"))) float dot4Avx2(const float* a, const uint8_t* blob, int64_t len) {
-    __m256 acc = _mm256_setzero_ps();
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    for (int64_t j = 0; j < len; j += 32) {
-        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blob + j / 2));
-        const __m128i lo = _mm_and_si128(bytes, mask);
-        const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
-        const __m128i e0 = _mm_unpacklo_epi8(lo, hi), e1 = _mm_unpackhi_epi8(lo, hi);
-        const __m128i parts[4] = {e0, _mm_srli_si128(e0, 8), e1, _mm_srli_si128(e1, 8)};
-        for (int p = 0; p < 4; ++p) {
-            const __m256 w = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[p]));
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + p * 8), w, acc);
-        }
+// One activation row prepared for the GEMV kernels: zero-padded to whole blocks, with the sum of
+// each block (the zero points enter as z * blockSum), and for 4-bit weights each group of 32
+// reordered as [16 even k | 16 odd k] so the low and high nibbles of 16 packed bytes meet their
+// activations without shuffling the weights.
+struct ActRow {
+    std::vector<float> x, blockSum;
+};
+
+ActRow prepareRow(const NBits& w, const float* a, bool nibbleOrder) {
+    ActRow r;
+    const int64_t Kp = w.blocks * w.block;
+    r.x.assign(size_t(Kp), 0.f);
+    r.blockSum.assign(size_t(w.blocks), 0.f);
+    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+        const int64_t k0 = blk * w.block, k1 = std::min(w.K, k0 + w.block);
+        float s = 0.f;
+        for (int64_t k = k0; k < k1; ++k) s += a[k];
+        r.blockSum[size_t(blk)] = s;
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    if (!nibbleOrder) {
+        std::copy(a, a + w.K, r.x.begin());
+        return r;
+    }
+    for (int64_t k = 0; k < w.K; ++k) {
+        const int64_t g = k / 32, j = k % 32;
+        r.x[size_t(g * 32 + (j % 2) * 16 + j / 2)] = a[k];
+    }
+    return r;
+}
+
+float hsum256(__m256 v) __attribute__((target("avx2")));
+float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-float dotBlock(const float* a, const uint8_t* blob, int64_t len, int64_t bits, bool avx2) {
-    if (avx2 && bits == 4 && len % 32 == 0) return dot4Avx2(a, blob, len);
-    float s = 0.f;
-    for (int64_t j = 0; j < len; ++j) s += a[j] * float(unpack(blob, j, bits));
-    return s;
+// Output n = sum over blocks of scale * (q . x - zero * blockSum). The vector kernels keep
+// sum(scale * q . x) in a vector accumulator; this is the zero-point part, one term per block.
+float zeroTerm(const NBits& w, const ActRow& r, int64_t n) {
+    const float* sc = w.scales + n * w.blocks;
+    float corr = 0.f;
+    for (int64_t blk = 0; blk < w.blocks; ++blk) corr += sc[blk] * w.zero(n, blk) * r.blockSum[size_t(blk)];
+    return corr;
+}
+
+// 4-bit, block a multiple of 32, AVX-512: 16 packed bytes widen to 16 dwords; the low nibbles
+// meet the even activations and the high nibbles the odd ones (see prepareRow).
+__attribute__((target("avx512f"))) float dot4Avx512(const NBits& w, const ActRow& r, int64_t n) {
+    const float* sc = w.scales + n * w.blocks;
+    {
+        const uint8_t* q = w.q + n * w.blocks * w.blobBytes;
+        const __m512i mask = _mm512_set1_epi32(0x0F);
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t blk = 0; blk < w.blocks; ++blk) {
+            const float* x = r.x.data() + blk * w.block;
+            const uint8_t* b = q + blk * w.blobBytes;
+            __m512 t = _mm512_setzero_ps();
+            for (int64_t j = 0; j < w.block; j += 32) {
+                const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j / 2)));
+                t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, mask)), _mm512_loadu_ps(x + j), t);
+                t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)), _mm512_loadu_ps(x + j + 16), t);
+            }
+            acc = _mm512_fmadd_ps(t, _mm512_set1_ps(sc[blk]), acc);
+        }
+        return _mm512_reduce_add_ps(acc) - zeroTerm(w, r, n);
+    }
+}
+
+// The same with 256-bit vectors (8 bytes at a time).
+__attribute__((target("avx2,fma"))) float dot4Avx2(const NBits& w, const ActRow& r, int64_t n) {
+    const float* sc = w.scales + n * w.blocks;
+    {
+        const uint8_t* q = w.q + n * w.blocks * w.blobBytes;
+        const __m256i mask = _mm256_set1_epi32(0x0F);
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t blk = 0; blk < w.blocks; ++blk) {
+            const float* x = r.x.data() + blk * w.block;
+            const uint8_t* b = q + blk * w.blobBytes;
+            __m256 t = _mm256_setzero_ps();
+            for (int64_t j = 0; j < w.block; j += 32) {
+                for (int h = 0; h < 2; ++h) {
+                    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + j / 2 + h * 8)));
+                    t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, mask)), _mm256_loadu_ps(x + j + h * 8), t);
+                    t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), _mm256_loadu_ps(x + j + 16 + h * 8), t);
+                }
+            }
+            acc = _mm256_fmadd_ps(t, _mm256_set1_ps(sc[blk]), acc);
+        }
+        return hsum256(acc) - zeroTerm(w, r, n);
+    }
+}
+
+// 8-bit, AVX-512: one byte per weight, block a multiple of 16.
+__attribute__((target("avx512f"))) float dot8Avx512(const NBits& w, const ActRow& r, int64_t n) {
+    const float* sc = w.scales + n * w.blocks;
+    {
+        const uint8_t* q = w.q + n * w.blocks * w.blobBytes;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t blk = 0; blk < w.blocks; ++blk) {
+            const float* x = r.x.data() + blk * w.block;
+            const uint8_t* b = q + blk * w.blobBytes;
+            __m512 t = _mm512_setzero_ps();
+            for (int64_t j = 0; j < w.block; j += 16) {
+                const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j)));
+                t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_loadu_ps(x + j), t);
+            }
+            acc = _mm512_fmadd_ps(t, _mm512_set1_ps(sc[blk]), acc);
+        }
+        return _mm512_reduce_add_ps(acc) - zeroTerm(w, r, n);
+    }
+}
+
+float dotPortable(const NBits& w, const ActRow& r, int64_t n) {
+    const float* sc = w.scales + n * w.blocks;
+    {
+        float acc = 0.f;
+        for (int64_t blk = 0; blk < w.blocks; ++blk) {
+            const uint8_t* b = w.q + (n * w.blocks + blk) * w.blobBytes;
+            const float* x = r.x.data() + blk * w.block;
+            float d = 0.f;
+            for (int64_t j = 0; j < w.block; ++j) d += x[j] * float(unpack(b, j, w.bits));
+            acc += sc[blk] * d;
+        }
+        return acc - zeroTerm(w, r, n);
+    }
+}
+
+enum class NBitsPath { Portable, Avx2, Avx512 };
+
+NBitsPath nbitsPath() {
+    static const NBitsPath p = [] {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) return NBitsPath::Avx512;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return NBitsPath::Avx2;
+        return NBitsPath::Portable;
+    }();
+    return p;
 }
 
 Result<NBits> readNBits(const KernelContext& ctx) {
@@ -259,28 +394,36 @@ Result<NBits> readNBits(const KernelContext& ctx) {
                        std::to_string(w.blobBytes) + "], got " + dtypeName(B.dtype()) + " " + shapeToString(B.shape()));
     if (ctx.has(4) && ctx.in(4).numel() > 0) return unsupported("MatMulNBits with g_idx (act-order) is not supported");
     w.q = B.data<uint8_t>();
-    auto s = ctx.in(2).toFloats();
-    if (!s) return s.error();
-    if (int64_t(s->size()) != w.N * w.blocks)
-        return invalid("MatMulNBits scales has " + std::to_string(s->size()) + " values; expected " + std::to_string(w.N * w.blocks));
-    w.scales = std::move(*s);
-    const float defaultZero = float(1 << (w.bits - 1));
-    w.zeros.assign(size_t(w.N * w.blocks), defaultZero);
+    const Tensor& S = ctx.in(2);
+    if (S.numel() != w.N * w.blocks)
+        return invalid("MatMulNBits scales has " + std::to_string(S.numel()) + " values; expected " + std::to_string(w.N * w.blocks));
+    if (S.dtype() == DType::F32) {
+        w.scales = S.data<float>();
+    } else {
+        auto s = S.toFloats();
+        if (!s) return s.error();
+        w.scaleStore = std::move(*s);
+        w.scales = w.scaleStore.data();
+    }
+    w.defaultZero = float(1 << (w.bits - 1));
     if (ctx.has(3)) {
         const Tensor& z = ctx.in(3);
         if (z.dtype() == DType::U8) {
-            const int64_t perRow = (w.blocks * w.bits + 7) / 8;
-            if (z.numel() != w.N * perRow)
+            w.zeroRowBytes = (w.blocks * w.bits + 7) / 8;
+            if (z.numel() != w.N * w.zeroRowBytes)
                 return invalid("MatMulNBits packed zero_points has " + std::to_string(z.numel()) + " bytes; expected " +
-                               std::to_string(w.N * perRow));
-            for (int64_t n = 0; n < w.N; ++n)
-                for (int64_t b = 0; b < w.blocks; ++b)
-                    w.zeros[size_t(n * w.blocks + b)] = float(unpack(z.data<uint8_t>() + n * perRow, b, w.bits));
+                               std::to_string(w.N * w.zeroRowBytes));
+            w.zeroPacked = z.data<uint8_t>();
         } else {
-            auto zf = z.toFloats();
-            if (!zf) return zf.error();
-            if (int64_t(zf->size()) != w.N * w.blocks) return invalid("MatMulNBits zero_points does not match the scales");
-            w.zeros = std::move(*zf);
+            if (z.numel() != w.N * w.blocks) return invalid("MatMulNBits zero_points does not match the scales");
+            if (z.dtype() == DType::F32) {
+                w.zeroFloat = z.data<float>();
+            } else {
+                auto zf = z.toFloats();
+                if (!zf) return zf.error();
+                w.zeroStore = std::move(*zf);
+                w.zeroFloat = w.zeroStore.data();
+            }
         }
     }
     if (ctx.has(5)) {
@@ -289,6 +432,27 @@ Result<NBits> readNBits(const KernelContext& ctx) {
         w.bias = bias.data<float>();
     }
     return w;
+}
+
+// Few rows (token generation): every packed weight is read once, straight from the node's
+// tensor, and multiplied in f32 against the activation row.
+void nbitsGemv(const NBits& w, const float* a, int64_t M, float* y, ThreadPool* pool) {
+    const NBitsPath path = nbitsPath();
+    const bool four = w.bits == 4 && w.block % 32 == 0 && path != NBitsPath::Portable;
+    const bool eight = w.bits == 8 && path == NBitsPath::Avx512;
+    for (int64_t m = 0; m < M; ++m) {
+        const ActRow r = prepareRow(w, a + m * w.K, four);
+        float* ym = y + m * w.N;
+        // About 64 KiB of packed weights per chunk, so small layers are not split too finely.
+        const int64_t grain = std::max<int64_t>(8, 65536 / std::max<int64_t>(1, w.blocks * w.blobBytes));
+        parallelFor(pool, w.N, grain, [&](int64_t b, int64_t e) {
+            for (int64_t n = b; n < e; ++n) {
+                if (four) ym[n] = path == NBitsPath::Avx512 ? dot4Avx512(w, r, n) : dot4Avx2(w, r, n);
+                else if (eight) ym[n] = dot8Avx512(w, r, n);
+                else ym[n] = dotPortable(w, r, n);
+            }
+        });
+    }
 }
 
 Status matmulNBits(KernelContext& ctx) {
@@ -306,7 +470,6 @@ Status matmulNBits(KernelContext& ctx) {
     const int64_t M = A.numel() / w.K;
     const float* a = A.data<float>();
     float* y = out->mutableData<float>();
-    const int64_t Kp = w.blocks * w.block;
     if (M >= 8) {
         // Many rows: dequantize once to f32 [K, N] and use the BLAS GEMM.
         std::vector<float> wf(size_t(w.K * w.N));
@@ -314,33 +477,14 @@ Status matmulNBits(KernelContext& ctx) {
             for (int64_t n = b; n < e; ++n)
                 for (int64_t blk = 0; blk < w.blocks; ++blk) {
                     const uint8_t* blob = w.q + (n * w.blocks + blk) * w.blobBytes;
-                    const float s = w.scales[size_t(n * w.blocks + blk)], z = w.zeros[size_t(n * w.blocks + blk)];
+                    const float s = w.scales[n * w.blocks + blk], z = w.zero(n, blk);
                     for (int64_t j = 0; j < w.block && blk * w.block + j < w.K; ++j)
                         wf[size_t((blk * w.block + j) * w.N + n)] = (float(unpack(blob, j, w.bits)) - z) * s;
                 }
         });
         sgemmRowMajor(M, w.N, w.K, a, wf.data(), y);
     } else {
-        // Few rows (token generation): read the packed weights once, straight from memory.
-        const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        for (int64_t m = 0; m < M; ++m) {
-            std::vector<float> row(size_t(Kp), 0.f), blockSum(size_t(w.blocks), 0.f);
-            std::copy(a + m * w.K, a + (m + 1) * w.K, row.begin());
-            for (int64_t blk = 0; blk < w.blocks; ++blk)
-                for (int64_t j = 0; j < w.block; ++j) blockSum[size_t(blk)] += row[size_t(blk * w.block + j)];
-            float* ym = y + m * w.N;
-            parallelFor(ctx.pool, w.N, 32, [&](int64_t b, int64_t e) {
-                for (int64_t n = b; n < e; ++n) {
-                    float acc = 0.f;
-                    for (int64_t blk = 0; blk < w.blocks; ++blk) {
-                        const size_t si = size_t(n * w.blocks + blk);
-                        const float d = dotBlock(row.data() + blk * w.block, w.q + int64_t(si) * w.blobBytes, w.block, w.bits, avx2);
-                        acc += w.scales[si] * (d - w.zeros[si] * blockSum[size_t(blk)]);
-                    }
-                    ym[n] = acc;
-                }
-            });
-        }
+        nbitsGemv(w, a, M, y, ctx.pool);
     }
     if (w.bias)
         for (int64_t m = 0; m < M; ++m)
