@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     std::printf("# threads: %d (OpenBLAS and ours), runs: %d, medians\n", threads, runs);
     std::printf("# int8 kernel: %s, LUT kernel: %s\n\n", int8GemmKernelName(), lutGemvKernelName());
 
-    std::printf("%-34s %12s %12s %8s\n", "GEMM M x K x N", "sgemm ms", "int8 ms", "ratio");
+    std::printf("%-34s %12s %12s %12s %8s %8s\n", "GEMM M x K x N", "sgemm ms", "int8 ms", "packed ms", "ratio", "packed");
     struct G {
         int64_t M, K, N;
     };
@@ -108,14 +108,17 @@ int main(int argc, char** argv) {
         g.C = ci.data();
         g.ldc = s.N;
         const double ti = timeMs([&] { int8Gemm(g, &pool); }, runs);
+        // B packed once, as for constant weights: the product alone.
+        const PackedInt8Matrix pb = packInt8B(g, &pool);
+        const double tp = timeMs([&] { (void)int8GemmPacked(g, pb, &pool); }, runs);
         char label[64];
         std::snprintf(label, sizeof label, "%lld x %lld x %lld", (long long)s.M, (long long)s.K, (long long)s.N);
-        std::printf("%-34s %12.3f %12.3f %8.2f\n", label, tf, ti, ti / tf);
+        std::printf("%-34s %12.3f %12.3f %12.3f %8.2f %8.2f\n", label, tf, ti, tp, ti / tf, tp / tf);
     }
 
     std::printf("\n%-34s %12s %12s %12s %8s %8s\n", "GEMV (one token) K x N", "sgemv ms", "int4 ms", "lut2 ms",
                 "int4/f32", "lut2/f32");
-    for (const G s : {G{1, 1024, 1024}, G{1, 1024, 4096}, G{1, 4096, 1024}, G{1, 2048, 8192}}) {
+    for (const G s : {G{1, 1024, 1024}, G{1, 1024, 4096}, G{1, 4096, 1024}, G{1, 2048, 8192}, G{1, 4096, 4096}}) {
         const auto w = randomFloats(size_t(s.K * s.N), 4), x = randomFloats(size_t(s.K), 5);
         std::vector<float> y(size_t(s.N));
         const double tf = timeMs([&] {

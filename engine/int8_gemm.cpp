@@ -74,6 +74,39 @@ inline void interleave4x16(const uint8_t* r0, const uint8_t* r1, const uint8_t* 
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 48), _mm_unpackhi_epi16(abHi, cdHi));
 }
 
+// Column sums of a packed panel [Kp/4][kNR][4]. Portable: the compiler vectorises the loop over
+// columns.
+void columnSumsPortable(const int8_t* panel, int64_t Kp, int32_t* colSum) {
+    int32_t s[kNR] = {};
+    for (int64_t k4 = 0; k4 < Kp / 4; ++k4) {
+        const int8_t* p = panel + k4 * kNR * 4;
+        for (int64_t c = 0; c < kNR; ++c) s[c] += int32_t(p[c * 4]) + int32_t(p[c * 4 + 1]) + int32_t(p[c * 4 + 2]) + int32_t(p[c * 4 + 3]);
+    }
+    std::copy(s, s + kNR, colSum);
+}
+
+// AVX2: each column's 4 bytes summed by two multiply-adds against ones (u8 1 x s8 pairs into
+// 16 bits, exact for |sum| <= 256; then 16-bit pairs into 32 bits).
+__attribute__((target("avx2"))) void columnSumsAvx2(const int8_t* panel, int64_t Kp, int32_t* colSum) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int64_t k4 = 0; k4 < Kp / 4; ++k4)
+        for (int q = 0; q < 4; ++q) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + k4 * kNR * 4 + q * 32));
+            acc[q] = _mm256_add_epi32(acc[q], _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16));
+        }
+    for (int q = 0; q < 4; ++q) _mm256_storeu_si256(reinterpret_cast<__m256i*>(colSum + q * 8), acc[q]);
+}
+
+void columnSums(const int8_t* panel, int64_t Kp, int32_t* colSum) {
+    static const bool avx2 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }();
+    if (avx2) columnSumsAvx2(panel, Kp, colSum);
+    else columnSumsPortable(panel, Kp, colSum);
+}
+
 // One panel of B: columns [n0, n0 + kNR) of K rows into [Kp/4][kNR][4], zero-padded, with
 // column sums of the stored (signed) values.
 void packBPanel(const Int8GemmArgs& g, int64_t Kp, int64_t n0, int8_t* dst, int32_t* colSum) {
@@ -100,14 +133,7 @@ void packBPanel(const Int8GemmArgs& g, int64_t Kp, int64_t n0, int8_t* dst, int3
         for (int64_t c = 0; c < kNR; c += 16)
             interleave4x16(rows[0] + c, rows[1] + c, rows[2] + c, rows[3] + c, flip, out + (k / 4) * kNR * 4 + c * 4);
     }
-    // Column sums over the packed panel: [k4][col][4] with the column innermost but one, so the
-    // compiler vectorises the loop over columns.
-    int32_t s[kNR] = {};
-    for (int64_t k4 = 0; k4 < Kp / 4; ++k4) {
-        const int8_t* p = dst + k4 * kNR * 4;
-        for (int64_t c = 0; c < kNR; ++c) s[c] += int32_t(p[c * 4]) + int32_t(p[c * 4 + 1]) + int32_t(p[c * 4 + 2]) + int32_t(p[c * 4 + 3]);
-    }
-    std::copy(s, s + kNR, colSum);
+    columnSums(dst, Kp, colSum);
 }
 
 PackedInt8Matrix packB(const Int8GemmArgs& g, ThreadPool* pool) {

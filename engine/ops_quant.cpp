@@ -5,9 +5,12 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 
 #include "engine/int8_gemm.h"
+#include "engine/matmul_nbits.h"
 #include "engine/ops_common.h"
 
 // GCC 12 warns inside its own AVX-512 headers (_mm256_undefined_* is self-initialised on purpose).
@@ -272,100 +275,93 @@ float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// Output n = sum over blocks of scale * (q . x - zero * blockSum). The vector kernels keep
-// sum(scale * q . x) in a vector accumulator; this is the zero-point part, one term per block.
-float zeroTerm(const NBits& w, const ActRow& r, int64_t n) {
-    const float* sc = w.scales + n * w.blocks;
-    float corr = 0.f;
-    for (int64_t blk = 0; blk < w.blocks; ++blk) corr += sc[blk] * w.zero(n, blk) * r.blockSum[size_t(blk)];
-    return corr;
-}
+// The vector kernels below take kRows outputs at once (independent accumulator chains, one load
+// of the activations for all of them). Each block's partial dot starts from the zero-point part,
+// -zero * blockSum, spread evenly over the lanes, so no separate pass over the blocks is needed.
+constexpr int kRows = 4;
 
-// 4-bit, block a multiple of 32, AVX-512: 16 packed bytes widen to 16 dwords; the low nibbles
-// meet the even activations and the high nibbles the odd ones (see prepareRow).
-__attribute__((target("avx512f"))) float dot4Avx512(const NBits& w, const ActRow& r, int64_t n) {
-    const float* sc = w.scales + n * w.blocks;
-    {
-        const uint8_t* q = w.q + n * w.blocks * w.blobBytes;
-        const __m512i mask = _mm512_set1_epi32(0x0F);
-        __m512 acc = _mm512_setzero_ps();
-        for (int64_t blk = 0; blk < w.blocks; ++blk) {
-            const float* x = r.x.data() + blk * w.block;
-            const uint8_t* b = q + blk * w.blobBytes;
-            __m512 t = _mm512_setzero_ps();
+// 4-bit (block a multiple of 32) or 8-bit (a multiple of 16), AVX-512. 4-bit: 16 packed bytes
+// widen to 16 dwords; the low nibbles meet the even activations and the high nibbles the odd ones
+// (see prepareRow).
+template <int BITS, int R>
+__attribute__((target("avx512f"))) void dotsAvx512(const NBits& w, const ActRow& r, int64_t n0, float* y) {
+    const __m512i mask = _mm512_set1_epi32(0x0F);
+    const int64_t rowBytes = w.blocks * w.blobBytes;
+    __m512 acc[R];
+    for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+        const float* x = r.x.data() + blk * w.block;
+        const uint8_t* q = w.q + n0 * rowBytes + blk * w.blobBytes;
+        const float share = -r.blockSum[size_t(blk)] / 16.f;
+        __m512 t[R];
+        for (int i = 0; i < R; ++i) t[i] = _mm512_set1_ps(w.zero(n0 + i, blk) * share);
+        if constexpr (BITS == 4) {
             for (int64_t j = 0; j < w.block; j += 32) {
-                const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j / 2)));
-                t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, mask)), _mm512_loadu_ps(x + j), t);
-                t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)), _mm512_loadu_ps(x + j + 16), t);
-            }
-            acc = _mm512_fmadd_ps(t, _mm512_set1_ps(sc[blk]), acc);
-        }
-        return _mm512_reduce_add_ps(acc) - zeroTerm(w, r, n);
-    }
-}
-
-// The same with 256-bit vectors (8 bytes at a time).
-__attribute__((target("avx2,fma"))) float dot4Avx2(const NBits& w, const ActRow& r, int64_t n) {
-    const float* sc = w.scales + n * w.blocks;
-    {
-        const uint8_t* q = w.q + n * w.blocks * w.blobBytes;
-        const __m256i mask = _mm256_set1_epi32(0x0F);
-        __m256 acc = _mm256_setzero_ps();
-        for (int64_t blk = 0; blk < w.blocks; ++blk) {
-            const float* x = r.x.data() + blk * w.block;
-            const uint8_t* b = q + blk * w.blobBytes;
-            __m256 t = _mm256_setzero_ps();
-            for (int64_t j = 0; j < w.block; j += 32) {
-                for (int h = 0; h < 2; ++h) {
-                    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + j / 2 + h * 8)));
-                    t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, mask)), _mm256_loadu_ps(x + j + h * 8), t);
-                    t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), _mm256_loadu_ps(x + j + 16 + h * 8), t);
+                const __m512 xe = _mm512_loadu_ps(x + j), xo = _mm512_loadu_ps(x + j + 16);
+                for (int i = 0; i < R; ++i) {
+                    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i * rowBytes + j / 2)));
+                    t[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, mask)), xe, t[i]);
+                    t[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)), xo, t[i]);
                 }
             }
-            acc = _mm256_fmadd_ps(t, _mm256_set1_ps(sc[blk]), acc);
+        } else {
+            for (int64_t j = 0; j < w.block; j += 16) {
+                const __m512 xv = _mm512_loadu_ps(x + j);
+                for (int i = 0; i < R; ++i) {
+                    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i * rowBytes + j)));
+                    t[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), xv, t[i]);
+                }
+            }
         }
-        return hsum256(acc) - zeroTerm(w, r, n);
+        for (int i = 0; i < R; ++i) acc[i] = _mm512_fmadd_ps(t[i], _mm512_set1_ps(w.scales[(n0 + i) * w.blocks + blk]), acc[i]);
     }
+    for (int i = 0; i < R; ++i) y[i] = _mm512_reduce_add_ps(acc[i]);
 }
 
-// 8-bit, AVX-512: one byte per weight, block a multiple of 16.
-__attribute__((target("avx512f"))) float dot8Avx512(const NBits& w, const ActRow& r, int64_t n) {
-    const float* sc = w.scales + n * w.blocks;
-    {
-        const uint8_t* q = w.q + n * w.blocks * w.blobBytes;
-        __m512 acc = _mm512_setzero_ps();
-        for (int64_t blk = 0; blk < w.blocks; ++blk) {
-            const float* x = r.x.data() + blk * w.block;
-            const uint8_t* b = q + blk * w.blobBytes;
-            __m512 t = _mm512_setzero_ps();
-            for (int64_t j = 0; j < w.block; j += 16) {
-                const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + j)));
-                t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_loadu_ps(x + j), t);
+// 4-bit with 256-bit vectors (8 packed bytes at a time).
+template <int R>
+__attribute__((target("avx2,fma"))) void dots4Avx2(const NBits& w, const ActRow& r, int64_t n0, float* y) {
+    const __m256i mask = _mm256_set1_epi32(0x0F);
+    const int64_t rowBytes = w.blocks * w.blobBytes;
+    __m256 acc[R];
+    for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+        const float* x = r.x.data() + blk * w.block;
+        const uint8_t* q = w.q + n0 * rowBytes + blk * w.blobBytes;
+        const float share = -r.blockSum[size_t(blk)] / 8.f;
+        __m256 t[R];
+        for (int i = 0; i < R; ++i) t[i] = _mm256_set1_ps(w.zero(n0 + i, blk) * share);
+        for (int64_t j = 0; j < w.block; j += 32)
+            for (int h = 0; h < 2; ++h) {
+                const __m256 xe = _mm256_loadu_ps(x + j + h * 8), xo = _mm256_loadu_ps(x + j + 16 + h * 8);
+                for (int i = 0; i < R; ++i) {
+                    const __m256i v =
+                        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + i * rowBytes + j / 2 + h * 8)));
+                    t[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, mask)), xe, t[i]);
+                    t[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), xo, t[i]);
+                }
             }
-            acc = _mm512_fmadd_ps(t, _mm512_set1_ps(sc[blk]), acc);
-        }
-        return _mm512_reduce_add_ps(acc) - zeroTerm(w, r, n);
+        for (int i = 0; i < R; ++i) acc[i] = _mm256_fmadd_ps(t[i], _mm256_set1_ps(w.scales[(n0 + i) * w.blocks + blk]), acc[i]);
     }
+    for (int i = 0; i < R; ++i) y[i] = hsum256(acc[i]);
 }
 
 float dotPortable(const NBits& w, const ActRow& r, int64_t n) {
     const float* sc = w.scales + n * w.blocks;
-    {
-        float acc = 0.f;
-        for (int64_t blk = 0; blk < w.blocks; ++blk) {
-            const uint8_t* b = w.q + (n * w.blocks + blk) * w.blobBytes;
-            const float* x = r.x.data() + blk * w.block;
-            float d = 0.f;
-            for (int64_t j = 0; j < w.block; ++j) d += x[j] * float(unpack(b, j, w.bits));
-            acc += sc[blk] * d;
-        }
-        return acc - zeroTerm(w, r, n);
+    float acc = 0.f;
+    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+        const uint8_t* b = w.q + (n * w.blocks + blk) * w.blobBytes;
+        const float* x = r.x.data() + blk * w.block;
+        float d = 0.f;
+        for (int64_t j = 0; j < w.block; ++j) d += x[j] * float(unpack(b, j, w.bits));
+        acc += sc[blk] * (d - w.zero(n, blk) * r.blockSum[size_t(blk)]);
     }
+    return acc;
 }
 
 enum class NBitsPath { Portable, Avx2, Avx512 };
 
-NBitsPath nbitsPath() {
+NBitsPath bestNBitsPath() {
     static const NBitsPath p = [] {
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f")) return NBitsPath::Avx512;
@@ -373,6 +369,22 @@ NBitsPath nbitsPath() {
         return NBitsPath::Portable;
     }();
     return p;
+}
+
+// -1 = the best path; else a forced NBitsPath (tests, benchmarks).
+std::atomic<int> g_forcedNBitsPath{-1};
+
+NBitsPath nbitsPath() {
+    const int f = g_forcedNBitsPath.load(std::memory_order_relaxed);
+    return f < 0 ? bestNBitsPath() : NBitsPath(f);
+}
+
+const char* nbitsPathName(NBitsPath p) {
+    switch (p) {
+    case NBitsPath::Avx512: return "avx512";
+    case NBitsPath::Avx2: return "avx2";
+    default: return "portable";
+    }
 }
 
 Result<NBits> readNBits(const KernelContext& ctx) {
@@ -443,13 +455,26 @@ void nbitsGemv(const NBits& w, const float* a, int64_t M, float* y, ThreadPool* 
     for (int64_t m = 0; m < M; ++m) {
         const ActRow r = prepareRow(w, a + m * w.K, four);
         float* ym = y + m * w.N;
-        // About 64 KiB of packed weights per chunk, so small layers are not split too finely.
-        const int64_t grain = std::max<int64_t>(8, 65536 / std::max<int64_t>(1, w.blocks * w.blobBytes));
-        parallelFor(pool, w.N, grain, [&](int64_t b, int64_t e) {
-            for (int64_t n = b; n < e; ++n) {
-                if (four) ym[n] = path == NBitsPath::Avx512 ? dot4Avx512(w, r, n) : dot4Avx2(w, r, n);
-                else if (eight) ym[n] = dot8Avx512(w, r, n);
-                else ym[n] = dotPortable(w, r, n);
+        // Groups of kRows outputs; about 64 KiB of packed weights per chunk so small layers are not
+        // split too finely.
+        const int64_t groups = (w.N + kRows - 1) / kRows;
+        const int64_t grain = std::max<int64_t>(2, 65536 / std::max<int64_t>(1, kRows * w.blocks * w.blobBytes));
+        parallelFor(pool, groups, grain, [&](int64_t b, int64_t e) {
+            for (int64_t g = b; g < e; ++g) {
+                const int64_t n0 = g * kRows, rows = std::min<int64_t>(kRows, w.N - n0);
+                float* out = ym + n0;
+                if (four && path == NBitsPath::Avx512) {
+                    if (rows == kRows) dotsAvx512<4, kRows>(w, r, n0, out);
+                    else for (int64_t i = 0; i < rows; ++i) dotsAvx512<4, 1>(w, r, n0 + i, out + i);
+                } else if (four) {
+                    if (rows == kRows) dots4Avx2<kRows>(w, r, n0, out);
+                    else for (int64_t i = 0; i < rows; ++i) dots4Avx2<1>(w, r, n0 + i, out + i);
+                } else if (eight) {
+                    if (rows == kRows) dotsAvx512<8, kRows>(w, r, n0, out);
+                    else for (int64_t i = 0; i < rows; ++i) dotsAvx512<8, 1>(w, r, n0 + i, out + i);
+                } else {
+                    for (int64_t i = 0; i < rows; ++i) out[i] = dotPortable(w, r, n0 + i);
+                }
             }
         });
     }
@@ -494,6 +519,28 @@ Status matmulNBits(KernelContext& ctx) {
 }
 
 }  // namespace
+
+std::vector<const char*> matmulNBitsKernels() {
+    std::vector<const char*> names;
+    for (NBitsPath p : {NBitsPath::Avx512, NBitsPath::Avx2, NBitsPath::Portable})
+        if (int(p) <= int(bestNBitsPath())) names.push_back(nbitsPathName(p));
+    return names;
+}
+
+bool forceMatmulNBitsKernel(const char* name) {
+    if (!name) {
+        g_forcedNBitsPath = -1;
+        return true;
+    }
+    for (NBitsPath p : {NBitsPath::Avx512, NBitsPath::Avx2, NBitsPath::Portable})
+        if (std::strcmp(name, nbitsPathName(p)) == 0 && int(p) <= int(bestNBitsPath())) {
+            g_forcedNBitsPath = int(p);
+            return true;
+        }
+    return false;
+}
+
+const char* matmulNBitsKernelName() { return nbitsPathName(nbitsPath()); }
 
 void registerQuantOps(OpRegistry& r) {
     r.add("", "MatMulInteger", matmulInteger, [](const Node& n, const Graph& g, int64_t) -> Status {
