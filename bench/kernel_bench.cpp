@@ -40,8 +40,9 @@ std::vector<float> randomFloats(size_t n, uint32_t seed) {
     return v;
 }
 
-// A one-node MatMulNBits graph [M,K] x 4-bit [K,N], block 32.
-Executor nbitsExecutor(int64_t K, int64_t N, int threads) {
+// A one-node MatMulNBits graph [M,K] x 4-bit [K,N], block 32; accuracy level 4 lets it take
+// int8 activations.
+Executor nbitsExecutor(int64_t K, int64_t N, int threads, int64_t accuracyLevel = 0) {
     std::mt19937 rng(3);
     std::uniform_int_distribution<int> b(0, 255);
     const int64_t blocks = K / 32;
@@ -62,6 +63,7 @@ Executor nbitsExecutor(int64_t K, int64_t N, int threads) {
     n.setAttr("N", Attribute::ofInt(N));
     n.setAttr("bits", Attribute::ofInt(4));
     n.setAttr("block_size", Attribute::ofInt(32));
+    if (accuracyLevel) n.setAttr("accuracy_level", Attribute::ofInt(accuracyLevel));
     g.addNode(std::move(n));
     g.outputs.push_back(g.valueId("y"));
     (void)g.rebuildLinks();
@@ -116,8 +118,8 @@ int main(int argc, char** argv) {
         std::printf("%-34s %12.3f %12.3f %12.3f %8.2f %8.2f\n", label, tf, ti, tp, ti / tf, tp / tf);
     }
 
-    std::printf("\n%-34s %12s %12s %12s %8s %8s\n", "GEMV (one token) K x N", "sgemv ms", "int4 ms", "lut2 ms",
-                "int4/f32", "lut2/f32");
+    std::printf("\n%-34s %12s %12s %12s %12s %8s %8s %8s\n", "GEMV (one token) K x N", "sgemv ms", "int4 ms",
+                "int4-q8 ms", "lut2 ms", "int4/f32", "q8/f32", "lut2/f32");
     for (const G s : {G{1, 1024, 1024}, G{1, 1024, 4096}, G{1, 4096, 1024}, G{1, 2048, 8192}, G{1, 4096, 4096}}) {
         const auto w = randomFloats(size_t(s.K * s.N), 4), x = randomFloats(size_t(s.K), 5);
         std::vector<float> y(size_t(s.N));
@@ -127,11 +129,13 @@ int main(int argc, char** argv) {
         Executor ex = nbitsExecutor(s.K, s.N, threads);
         const Tensor xt = Tensor::fromFloats({1, s.K}, x);
         const double t4 = timeMs([&] { (void)ex.run({{"x", xt}}); }, runs * 4);
+        Executor ex8 = nbitsExecutor(s.K, s.N, threads, 4);
+        const double t8 = timeMs([&] { (void)ex8.run({{"x", xt}}); }, runs * 4);
         auto bc = binaryCode(w.data(), s.N, s.K, 2, 64);
         const double tl = timeMs([&] { lutGemv(*bc, x.data(), y.data(), &pool); }, runs * 4);
         char label[64];
         std::snprintf(label, sizeof label, "%lld x %lld", (long long)s.K, (long long)s.N);
-        std::printf("%-34s %12.3f %12.3f %12.3f %8.2f %8.2f\n", label, tf, t4, tl, t4 / tf, tl / tf);
+        std::printf("%-34s %12.3f %12.3f %12.3f %12.3f %8.2f %8.2f %8.2f\n", label, tf, t4, t8, tl, t4 / tf, t8 / tf, tl / tf);
     }
     std::printf("\n# ratio < 1 means the low-bit kernel is faster than f32 BLAS on the same shape.\n");
     return 0;

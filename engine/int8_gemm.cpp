@@ -225,7 +225,9 @@ inline int32_t finishValue(int32_t acc, int32_t za, int32_t rs, int32_t zb, int3
 
 // Portable: the same blocked loops, scalar.
 void kernelPortable(const uint8_t* a, const int8_t* b, int64_t k4n, const Tile& t) {
-    int32_t acc[kMR][kNR] = {};
+    // Unsigned sums wrap like the vector lanes do, so a K large enough to overflow the partial
+    // sums still gives the exact (in-range) result.
+    uint32_t acc[kMR][kNR] = {};
     for (int64_t k4 = 0; k4 < k4n; ++k4) {
         const uint8_t* ak = a + k4 * kMR * 4;
         const int8_t* bk = b + k4 * kNR * 4;
@@ -233,12 +235,12 @@ void kernelPortable(const uint8_t* a, const int8_t* b, int64_t k4n, const Tile& 
             for (int64_t j = 0; j < kNR; ++j) {
                 int32_t s = 0;
                 for (int q = 0; q < 4; ++q) s += int32_t(ak[i * 4 + q]) * int32_t(bk[j * 4 + q]);
-                acc[i][j] += s;
+                acc[i][j] += uint32_t(s);
             }
     }
     for (int64_t i = 0; i < t.rows; ++i)
         for (int64_t j = 0; j < t.cols; ++j) {
-            int32_t v = acc[i][j];
+            int32_t v = int32_t(acc[i][j]);
             int32_t* c = t.c + i * t.ldc + j;
             if (t.accumulate) v = int32_t(uint32_t(v) + uint32_t(*c));
             if (t.finish) v = finishValue(v, t.za[i], t.rowSum[i], t.zb[j], t.colTerm[j]);

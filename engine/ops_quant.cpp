@@ -221,6 +221,8 @@ struct NBits {
     const float* zeroFloat = nullptr;
     std::vector<float> zeroStore;
     const float* bias = nullptr;
+    // accuracy_level 4 allows int8 activations (com.microsoft semantics): the int8 path below.
+    int64_t accuracyLevel = 0;
 
     float zero(int64_t n, int64_t blk) const {
         if (zeroPacked) {
@@ -357,6 +359,115 @@ __attribute__((target("avx2,fma"))) void dots4Avx2(const NBits& w, const ActRow&
     for (int i = 0; i < R; ++i) y[i] = hsum256(acc[i]);
 }
 
+// ---- int8 activations (accuracy_level 4) ----
+//
+// The activation row is quantized symmetrically to int8 per group of 32 (scale = max |x| / 127),
+// so 4-bit weights and activations meet in vpdpbusd (u8 nibbles x s8) and only one float multiply
+// per group remains. The result differs from the f32 path by at most
+// sum over groups of (scale / 2) * sum |w| (rounding of each activation), which is what the
+// caller accepted by asking for accuracy level 4.
+struct QuantRow {
+    int64_t chunks = 0;             // of 64 activations: two groups of 32
+    bool lastHalf = false;          // the last chunk holds one group only
+    std::vector<int8_t> xq;         // chunks * 64, as [g0 even | g1 even | g0 odd | g1 odd]
+    std::vector<float> scale;       // chunks * 2, per group (0 for the padding group)
+    std::vector<int32_t> groupSum;  // chunks * 16: lane 0 = sum(xq of g0), lane 4 = sum(g1), else 0
+    std::vector<int32_t> block;     // chunks * 2: weight block of each group
+};
+
+QuantRow quantizeRow(const NBits& w, const float* a) {
+    QuantRow r;
+    const int64_t groups = w.blocks * w.block / 32;
+    r.chunks = (groups + 1) / 2;
+    r.lastHalf = groups % 2 == 1;
+    r.xq.assign(size_t(r.chunks * 64), 0);
+    r.scale.assign(size_t(r.chunks * 2), 0.f);
+    r.groupSum.assign(size_t(r.chunks * 16), 0);
+    r.block.assign(size_t(r.chunks * 2), int32_t(w.blocks - 1));
+    for (int64_t g = 0; g < groups; ++g) {
+        const int64_t k0 = g * 32, k1 = std::min(w.K, k0 + 32);
+        float mx = 0.f;
+        for (int64_t k = k0; k < k1; ++k) mx = std::max(mx, std::abs(a[k]));
+        const float d = mx / 127.f, inv = mx > 0.f ? 127.f / mx : 0.f;
+        const int64_t c = g / 2, half = g % 2;
+        int32_t sum = 0;
+        for (int64_t k = k0; k < k1; ++k) {
+            const int j = int(k - k0);
+            const int v = int(std::clamp(std::nearbyint(a[k] * inv), -127.f, 127.f));
+            r.xq[size_t(c * 64 + (j % 2) * 32 + half * 16 + j / 2)] = int8_t(v);
+            sum += v;
+        }
+        r.scale[size_t(g)] = d;
+        r.groupSum[size_t(c * 16 + half * 4)] = sum;
+        r.block[size_t(g)] = int32_t(g * 32 / w.block);
+    }
+    return r;
+}
+
+// Integer zero point of (row n, block blk) from the packed zero points.
+inline int32_t packedZero(const NBits& w, int64_t n, int64_t blk) {
+    const int64_t bit = blk * w.bits;
+    return (w.zeroPacked[n * w.zeroRowBytes + (bit >> 3)] >> (bit & 7)) & ((1 << w.bits) - 1);
+}
+
+// One chunk of 64 activations for R outputs of 4-bit weights. 32 packed bytes split into low and
+// high nibbles give 64 u8 weights in the activation order of QuantRow; lanes 0-3 / 8-11 hold
+// group 0's partial dots and 4-7 / 12-15 group 1's. The zero point enters as z * sum(xq), put in
+// lane 0 of each group; the scales as one float vector per chunk.
+template <int R, bool PackedZeros, bool Pair>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) inline void q8Chunk(
+    const NBits& w, const QuantRow& r, int64_t n0, int64_t c, int64_t rowBytes, __m512* acc) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    const int64_t blkA = r.block[size_t(2 * c)], blkB = r.block[size_t(2 * c + 1)];
+    const __m512i xv = _mm512_loadu_si512(r.xq.data() + c * 64);
+    const __m512 da = _mm512_mask_blend_ps(0xF0F0, _mm512_set1_ps(r.scale[size_t(2 * c)]), _mm512_set1_ps(r.scale[size_t(2 * c + 1)]));
+    const __m512i sums = _mm512_loadu_si512(r.groupSum.data() + c * 16);
+    const __m512i zeroTerm = _mm512_mullo_epi32(_mm512_set1_epi32(int32_t(w.defaultZero)), sums);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+        const int64_t n = n0 + i;
+        const uint8_t* q = w.q + n * rowBytes + c * 32;
+        // A chunk with one group has only 16 bytes to read.
+        const __m256i b = Pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q))
+                               : _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+        const __m256i lo = _mm256_and_si256(b, mask), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), mask);
+        __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), xv);
+        if constexpr (PackedZeros) {
+            const __m512i z = _mm512_mask_blend_epi32(0xF0F0, _mm512_set1_epi32(packedZero(w, n, blkA)), _mm512_set1_epi32(packedZero(w, n, blkB)));
+            d = _mm512_sub_epi32(d, _mm512_mullo_epi32(z, sums));
+        } else {
+            d = _mm512_sub_epi32(d, zeroTerm);
+        }
+        const float* sc = w.scales + n * w.blocks;
+        const __m512 s = _mm512_mul_ps(_mm512_mask_blend_ps(0xF0F0, _mm512_set1_ps(sc[blkA]), _mm512_set1_ps(sc[blkB])), da);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), s, acc[i]);
+    }
+}
+
+// R outputs of 4-bit weights (block a multiple of 32) against a QuantRow.
+template <int R, bool PackedZeros>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void dotsQ8Vnni(const NBits& w, const QuantRow& r,
+                                                                                 int64_t n0, float* y) {
+    const int64_t rowBytes = w.blocks * w.blobBytes;
+    const int64_t full = r.lastHalf ? r.chunks - 1 : r.chunks;
+    __m512 acc[R];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < full; ++c) q8Chunk<R, PackedZeros, true>(w, r, n0, c, rowBytes, acc);
+    if (r.lastHalf) q8Chunk<R, PackedZeros, false>(w, r, n0, full, rowBytes, acc);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) y[i] = _mm512_reduce_add_ps(acc[i]);
+}
+
+bool hasVnni() {
+    static const bool v = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    }();
+    return v;
+}
+
 float dotPortable(const NBits& w, const ActRow& r, int64_t n) {
     const float* sc = w.scales + n * w.blocks;
     float acc = 0.f;
@@ -404,6 +515,7 @@ Result<NBits> readNBits(const KernelContext& ctx) {
     w.N = ctx.node.attrInt("N", 0);
     w.bits = ctx.node.attrInt("bits", 4);
     w.block = ctx.node.attrInt("block_size", 0);
+    w.accuracyLevel = ctx.node.attrInt("accuracy_level", 0);
     if (w.K <= 0 || w.N <= 0) return invalid("MatMulNBits needs positive K and N attributes");
     if (w.bits != 2 && w.bits != 4 && w.bits != 8)
         return unsupported("MatMulNBits with " + std::to_string(w.bits) + "-bit weights is not supported (2, 4 or 8)");
@@ -461,6 +573,27 @@ Result<NBits> readNBits(const KernelContext& ctx) {
 // tensor, and multiplied in f32 against the activation row.
 void nbitsGemv(const NBits& w, const float* a, int64_t M, float* y, ThreadPool* pool) {
     const NBitsPath path = nbitsPath();
+    const int64_t groups = (w.N + kRows - 1) / kRows;
+    const int64_t grain = std::max<int64_t>(2, 65536 / std::max<int64_t>(1, kRows * w.blocks * w.blobBytes));
+    if (w.accuracyLevel == 4 && w.bits == 4 && w.block % 32 == 0 && !w.zeroFloat && path == NBitsPath::Avx512 && hasVnni()) {
+        for (int64_t m = 0; m < M; ++m) {
+            const QuantRow r = quantizeRow(w, a + m * w.K);
+            float* ym = y + m * w.N;
+            parallelFor(pool, groups, grain, [&](int64_t b, int64_t e) {
+                for (int64_t g = b; g < e; ++g) {
+                    const int64_t n0 = g * kRows, rows = std::min<int64_t>(kRows, w.N - n0);
+                    if (w.zeroPacked) {
+                        if (rows == kRows) dotsQ8Vnni<kRows, true>(w, r, n0, ym + n0);
+                        else for (int64_t i = 0; i < rows; ++i) dotsQ8Vnni<1, true>(w, r, n0 + i, ym + n0 + i);
+                    } else {
+                        if (rows == kRows) dotsQ8Vnni<kRows, false>(w, r, n0, ym + n0);
+                        else for (int64_t i = 0; i < rows; ++i) dotsQ8Vnni<1, false>(w, r, n0 + i, ym + n0 + i);
+                    }
+                }
+            });
+        }
+        return;
+    }
     const bool four = w.bits == 4 && w.block % 32 == 0 && path != NBitsPath::Portable;
     const bool eight = w.bits == 8 && path == NBitsPath::Avx512;
     for (int64_t m = 0; m < M; ++m) {
@@ -468,8 +601,6 @@ void nbitsGemv(const NBits& w, const float* a, int64_t M, float* y, ThreadPool* 
         float* ym = y + m * w.N;
         // Groups of kRows outputs; about 64 KiB of packed weights per chunk so small layers are not
         // split too finely.
-        const int64_t groups = (w.N + kRows - 1) / kRows;
-        const int64_t grain = std::max<int64_t>(2, 65536 / std::max<int64_t>(1, kRows * w.blocks * w.blobBytes));
         parallelFor(pool, groups, grain, [&](int64_t b, int64_t e) {
             for (int64_t g = b; g < e; ++g) {
                 const int64_t n0 = g * kRows, rows = std::min<int64_t>(kRows, w.N - n0);

@@ -15,6 +15,7 @@ struct NBitsCase {
     int64_t M, K, N, bits, block;
     bool zeroPoints, bias;
     bool floatZeros = false;  // zero points as f32 values instead of packed bytes
+    int64_t accuracyLevel = 0;  // 4 allows int8 activations
 };
 
 void pack(std::vector<uint8_t>& dst, size_t byteOffset, int64_t j, int64_t bits, int v) {
@@ -72,6 +73,7 @@ void runCase(const NBitsCase& c) {
     n.setAttr("N", Attribute::ofInt(c.N));
     n.setAttr("bits", Attribute::ofInt(c.bits));
     n.setAttr("block_size", Attribute::ofInt(c.block));
+    if (c.accuracyLevel) n.setAttr("accuracy_level", Attribute::ofInt(c.accuracyLevel));
     g.addNode(std::move(n));
     g.outputs.push_back(g.valueId("y"));
     ASSERT_TRUE(g.rebuildLinks().ok());
@@ -84,7 +86,20 @@ void runCase(const NBitsCase& c) {
         for (int64_t j = 0; j < c.N; ++j) {
             double want = c.bias ? bias[size_t(j)] : 0.0;
             for (int64_t k = 0; k < c.K; ++k) want += double(a[size_t(m * c.K + k)]) * double(w[size_t(k * c.N + j)]);
-            ASSERT_NEAR(y[m * c.N + j], want, 1e-4 * (1.0 + std::abs(want)))
+            // f32 paths: rounding only. Accuracy level 4 may also round each activation to int8
+            // steps of (max |a| over its group of 32) / 127, so the product may move by up to half
+            // a step times |w| per element.
+            double tol = 1e-4 * (1.0 + std::abs(want));
+            if (c.accuracyLevel == 4)
+                for (int64_t k0 = 0; k0 < c.K; k0 += 32) {
+                    double mx = 0, sw = 0;
+                    for (int64_t k = k0; k < std::min(c.K, k0 + 32); ++k) {
+                        mx = std::max(mx, double(std::abs(a[size_t(m * c.K + k)])));
+                        sw += std::abs(double(w[size_t(k * c.N + j)]));
+                    }
+                    tol += mx / 127.0 / 2.0 * sw;
+                }
+            ASSERT_NEAR(y[m * c.N + j], want, tol)
                 << "M=" << c.M << " K=" << c.K << " N=" << c.N << " bits=" << c.bits << " block=" << c.block << " kernel "
                 << matmulNBitsKernelName() << " at " << m << "," << j;
         }
@@ -109,6 +124,20 @@ TEST(MatMulNBits, MatchesDequantizedProduct) {
     }
     ASSERT_TRUE(forceMatmulNBitsKernel(nullptr));
     EXPECT_FALSE(forceMatmulNBitsKernel("no-such-kernel"));
+}
+
+// accuracy_level 4: int8 activations against the 4-bit weights where the CPU has VNNI (the f32
+// path otherwise), within the bound of rounding each activation; odd group counts, K padded,
+// default and packed zero points, blocks of 32 (two blocks per step) and 64 / 128.
+TEST(MatMulNBits, Int8ActivationsStayWithinTheRoundingBound) {
+    runCase({1, 64, 48, 4, 32, false, false, false, 4});
+    runCase({1, 96, 40, 4, 32, true, true, false, 4});    // 3 groups: the last step has one
+    runCase({1, 100, 30, 4, 32, true, false, false, 4});  // K padded inside the last block
+    runCase({2, 300, 7, 4, 64, true, true, false, 4});    // N below one group of 4
+    runCase({3, 512, 13, 4, 128, false, true, false, 4});
+    runCase({1, 130, 9, 4, 32, true, false, true, 4});    // f32 zero points: the exact path
+    runCase({1, 1024, 64, 4, 32, true, false, false, 4});
+    runCase({2, 160, 12, 4, 32, false, false, false, 4});  // 5 groups, default zero point
 }
 
 TEST(MatMulNBits, WrongPackedSizeIsAClearError) {
