@@ -26,25 +26,33 @@ constexpr int64_t kKC = 512;
 
 int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-enum class Path { Portable, Avx2, Vnni };
+enum class Path { Portable, Avx2, AvxVnni, Vnni };
+constexpr Path kAllPaths[] = {Path::Vnni, Path::AvxVnni, Path::Avx2, Path::Portable};  // best first
 
-Path detectPath() {
+bool supported(Path p) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vnni"))
-        return Path::Vnni;
-    if (__builtin_cpu_supports("avx2")) return Path::Avx2;
-    return Path::Portable;
+    switch (p) {
+    case Path::Vnni:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+    case Path::AvxVnni: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
+    case Path::Avx2: return __builtin_cpu_supports("avx2");
+    default: return true;
+    }
 }
 
 Path bestPath() {
-    static const Path p = detectPath();
-    return p;
+    static const Path best = [] {
+        for (Path p : kAllPaths)
+            if (supported(p)) return p;
+        return Path::Portable;
+    }();
+    return best;
 }
 
 const char* pathName(Path p) {
     switch (p) {
     case Path::Vnni: return "avx512-vnni";
+    case Path::AvxVnni: return "avx-vnni";
     case Path::Avx2: return "avx2";
     default: return "portable";
     }
@@ -312,6 +320,72 @@ void tileAvx2(const uint8_t* a, const int8_t* b, int64_t k4n, const Tile& t) {
     }
 }
 
+// AVX-VNNI (256-bit vpdpbusd, on CPUs without AVX-512): the same 4-byte steps, 16 columns per
+// pass (2 ymm) so MR = 6 rows of accumulators fit the 16 registers.
+template <int MR>
+__attribute__((target("avx2,avxvnni"))) void kernelAvxVnni(const uint8_t* a, const int8_t* b, int64_t k4n, const Tile& t,
+                                                           int64_t rowOffset) {
+    for (int64_t half = 0; half < 2; ++half) {
+        if (half * 16 >= t.cols) break;
+        __m256i acc[MR][2];
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+        const int8_t* bp = b + half * 64;
+        const uint8_t* ap = a + rowOffset * 4;
+        for (int64_t k4 = 0; k4 < k4n; ++k4) {
+            const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + k4 * kNR * 4));
+            const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + k4 * kNR * 4 + 32));
+#pragma GCC unroll 6
+            for (int i = 0; i < MR; ++i) {
+                int32_t a4;
+                std::memcpy(&a4, ap + (k4 * kMR + i) * 4, 4);
+                const __m256i av = _mm256_set1_epi32(a4);
+                acc[i][0] = _mm256_dpbusd_avx_epi32(acc[i][0], av, b0);
+                acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], av, b1);
+            }
+        }
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+            const int64_t j0 = half * 16 + h * 8, nc = std::min<int64_t>(8, t.cols - j0);
+            if (nc <= 0) break;
+            const __m256i zb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.zb + j0));
+            const __m256i ct = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.colTerm + j0));
+            for (int i = 0; i < MR; ++i) {
+                __m256i v = acc[i][h];
+                int32_t* c = t.c + (rowOffset + i) * t.ldc + j0;
+                alignas(32) int32_t buf[8] = {};
+                if (t.accumulate) {
+                    std::memcpy(buf, c, size_t(nc) * 4);
+                    v = _mm256_add_epi32(v, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf)));
+                }
+                if (t.finish) {
+                    v = _mm256_sub_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(t.za[rowOffset + i]), ct));
+                    v = _mm256_sub_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(t.rowSum[rowOffset + i]), zb));
+                }
+                if (nc == 8) {
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
+                } else {
+                    _mm256_store_si256(reinterpret_cast<__m256i*>(buf), v);
+                    std::memcpy(c, buf, size_t(nc) * 4);
+                }
+            }
+        }
+    }
+}
+
+void tileAvxVnni(const uint8_t* a, const int8_t* b, int64_t k4n, const Tile& t) {
+    for (int64_t r = 0; r < t.rows; r += 6) {
+        switch (std::min<int64_t>(6, t.rows - r)) {
+        case 6: kernelAvxVnni<6>(a, b, k4n, t, r); break;
+        case 5: kernelAvxVnni<5>(a, b, k4n, t, r); break;
+        case 4: kernelAvxVnni<4>(a, b, k4n, t, r); break;
+        case 3: kernelAvxVnni<3>(a, b, k4n, t, r); break;
+        case 2: kernelAvxVnni<2>(a, b, k4n, t, r); break;
+        default: kernelAvxVnni<1>(a, b, k4n, t, r); break;
+        }
+    }
+}
+
 // AVX-512 VNNI: vpdpbusd multiplies 64 u8 x s8 pairs and adds each group of four into an i32
 // lane without saturation, so one instruction does 4 k for 16 columns. MR rows x 32 columns
 // of accumulators (16 zmm for MR = 8); each step broadcasts 4 bytes of A per row.
@@ -375,7 +449,10 @@ void computePacked(const Int8GemmArgs& g, const PackedInt8Matrix& pb, ThreadPool
         return;
     }
     const PackedA pa = packA(g, pb.Kp, pool);
-    auto tileFn = path == Path::Vnni ? tileVnni : path == Path::Avx2 ? tileAvx2 : kernelPortable;
+    auto tileFn = path == Path::Vnni      ? tileVnni
+                  : path == Path::AvxVnni ? tileAvxVnni
+                  : path == Path::Avx2    ? tileAvx2
+                                          : kernelPortable;
     const int64_t kBlocks = (pb.Kp + kKC - 1) / kKC;
     // Work items: one column panel x a block of row panels. Rows are split only as far as needed
     // to give every thread several items, so each item reuses its B micro-panel across many rows.
@@ -447,15 +524,15 @@ const char* int8GemmKernelName() { return pathName(bestPath()); }
 
 std::vector<const char*> int8GemmAvailableKernels() {
     std::vector<const char*> names;
-    for (Path p : {Path::Vnni, Path::Avx2, Path::Portable})
-        if (int(p) <= int(bestPath())) names.push_back(pathName(p));
+    for (Path p : kAllPaths)
+        if (supported(p)) names.push_back(pathName(p));
     return names;
 }
 
 bool int8GemmWithKernel(const Int8GemmArgs& args, const char* kernel, ThreadPool* pool) {
-    for (Path p : {Path::Vnni, Path::Avx2, Path::Portable})
+    for (Path p : kAllPaths)
         if (std::string(kernel) == pathName(p)) {
-            if (int(p) > int(bestPath())) return false;
+            if (!supported(p)) return false;
             run(args, pool, p);
             return true;
         }

@@ -5,9 +5,11 @@
 //   C[m, n] = sum_k (A[m, k] - aZero[m]) * (B[k, n] - bZero[n])      (int32)
 //
 // A and B may each be signed or unsigned bytes. Internally A is shifted to unsigned and B to
-// signed so the inner loop is one u8 x s8 -> i32 dot product (AVX-512 VNNI where the CPU has it,
-// AVX2 16-bit multiply-add otherwise, portable C++ as the last resort), and the zero points are
-// folded in afterwards from row and column sums, so every path gives the same exact result.
+// signed so the inner loop is one u8 x s8 -> i32 dot product of 4 consecutive k (vpdpbusd with
+// AVX-512 VNNI or AVX-VNNI where the CPU has it, AVX2 16-bit multiply-add otherwise, portable C++
+// as the last resort), and the zero points are folded in afterwards from row and column sums, so
+// every path gives the same exact result. B is packed into column panels first (see
+// PackedInt8Matrix; callers with constant B can pack it once), A into row panels on every call.
 #include <cstdint>
 #include <vector>
 
@@ -57,7 +59,7 @@ PackedInt8Matrix packInt8B(const Int8GemmArgs& args, ThreadPool* pool = nullptr)
 // Fails when args.K or args.N differ from the packed matrix.
 Status int8GemmPacked(const Int8GemmArgs& args, const PackedInt8Matrix& b, ThreadPool* pool = nullptr);
 
-// Which inner loop int8Gemm uses on this CPU: "avx512-vnni", "avx2" or "portable".
+// Which inner loop int8Gemm uses on this CPU: "avx512-vnni", "avx-vnni", "avx2" or "portable".
 const char* int8GemmKernelName();
 
 // The portable path only, for tests and as a benchmark baseline.
