@@ -264,7 +264,7 @@ __attribute__((target("avx2"))) void kernelAvx2(const uint8_t* a, const int8_t* 
     for (int64_t oct = 0; oct < kNR / 8; ++oct) {
         if (oct * 8 >= t.cols) break;
         __m256i acc[MR][2];
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
         const int8_t* bp = b + oct * 32;
         const uint8_t* ap = a + rowOffset * 4;
@@ -272,7 +272,7 @@ __attribute__((target("avx2"))) void kernelAvx2(const uint8_t* a, const int8_t* 
             // 4 columns x 4 k per 16 bytes: [c0k0 c0k1 c0k2 c0k3 c1k0 ...].
             const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bp + k4 * kNR * 4)));
             const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bp + k4 * kNR * 4 + 16)));
-            #pragma GCC unroll 8
+#pragma GCC unroll 8
             for (int i = 0; i < MR; ++i) {
                 int32_t a4;
                 std::memcpy(&a4, ap + (k4 * kMR + i) * 4, 4);
@@ -284,7 +284,7 @@ __attribute__((target("avx2"))) void kernelAvx2(const uint8_t* a, const int8_t* 
         const int64_t j0 = oct * 8, nc = std::min<int64_t>(8, t.cols - j0);
         const __m256i zb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.zb + j0));
         const __m256i ct = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.colTerm + j0));
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int i = 0; i < MR; ++i) {
             // acc[i][0] holds columns 0,0,1,1 | 2,2,3,3 (two partial sums each); hadd then
             // reorder the 64-bit pairs to get columns 0..7 in order.
@@ -393,13 +393,13 @@ template <int MR>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void kernelVnni(const uint8_t* a, const int8_t* b, int64_t k4n,
                                                                         const Tile& t) {
     __m512i acc[MR][2];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
     for (int64_t k4 = 0; k4 < k4n; ++k4) {
         const __m512i b0 = _mm512_loadu_si512(b + k4 * kNR * 4);
         const __m512i b1 = _mm512_loadu_si512(b + k4 * kNR * 4 + 64);
         const uint8_t* ak = a + k4 * kMR * 4;
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int i = 0; i < MR; ++i) {
             int32_t a4;
             std::memcpy(&a4, ak + i * 4, 4);
@@ -411,11 +411,11 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void kernelVnni(const uin
     const __mmask16 m0 = t.cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << t.cols) - 1);
     const __mmask16 m1 = t.cols >= 32 ? __mmask16(0xFFFF) : t.cols <= 16 ? __mmask16(0) : __mmask16((1u << (t.cols - 16)) - 1);
     const __mmask16 masks[2] = {m0, m1};
-    #pragma GCC unroll 2
+#pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
         const __m512i zb = _mm512_loadu_si512(t.zb + h * 16);
         const __m512i ct = _mm512_loadu_si512(t.colTerm + h * 16);
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int i = 0; i < MR; ++i) {
             int32_t* c = t.c + i * t.ldc + h * 16;
             __m512i v = acc[i][h];

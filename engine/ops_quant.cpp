@@ -290,19 +290,19 @@ __attribute__((target("avx512f"))) void dotsAvx512(const NBits& w, const ActRow&
     const __m512i mask = _mm512_set1_epi32(0x0F);
     const int64_t rowBytes = w.blocks * w.blobBytes;
     __m512 acc[R];
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
     for (int64_t blk = 0; blk < w.blocks; ++blk) {
         const float* x = r.x.data() + blk * w.block;
         const uint8_t* q = w.q + n0 * rowBytes + blk * w.blobBytes;
         const float share = -r.blockSum[size_t(blk)] / 16.f;
         __m512 t[R];
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int i = 0; i < R; ++i) t[i] = _mm512_set1_ps(w.zero(n0 + i, blk) * share);
         if constexpr (BITS == 4) {
             for (int64_t j = 0; j < w.block; j += 32) {
                 const __m512 xe = _mm512_loadu_ps(x + j), xo = _mm512_loadu_ps(x + j + 16);
-                #pragma GCC unroll 4
+#pragma GCC unroll 4
                 for (int i = 0; i < R; ++i) {
                     const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i * rowBytes + j / 2)));
                     t[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, mask)), xe, t[i]);
@@ -312,17 +312,17 @@ __attribute__((target("avx512f"))) void dotsAvx512(const NBits& w, const ActRow&
         } else {
             for (int64_t j = 0; j < w.block; j += 16) {
                 const __m512 xv = _mm512_loadu_ps(x + j);
-                #pragma GCC unroll 4
+#pragma GCC unroll 4
                 for (int i = 0; i < R; ++i) {
                     const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i * rowBytes + j)));
                     t[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), xv, t[i]);
                 }
             }
         }
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int i = 0; i < R; ++i) acc[i] = _mm512_fmadd_ps(t[i], _mm512_set1_ps(w.scales[(n0 + i) * w.blocks + blk]), acc[i]);
     }
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int i = 0; i < R; ++i) y[i] = _mm512_reduce_add_ps(acc[i]);
 }
 
@@ -332,19 +332,19 @@ __attribute__((target("avx2,fma"))) void dots4Avx2(const NBits& w, const ActRow&
     const __m256i mask = _mm256_set1_epi32(0x0F);
     const int64_t rowBytes = w.blocks * w.blobBytes;
     __m256 acc[R];
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
     for (int64_t blk = 0; blk < w.blocks; ++blk) {
         const float* x = r.x.data() + blk * w.block;
         const uint8_t* q = w.q + n0 * rowBytes + blk * w.blobBytes;
         const float share = -r.blockSum[size_t(blk)] / 8.f;
         __m256 t[R];
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int i = 0; i < R; ++i) t[i] = _mm256_set1_ps(w.zero(n0 + i, blk) * share);
         for (int64_t j = 0; j < w.block; j += 32)
             for (int h = 0; h < 2; ++h) {
                 const __m256 xe = _mm256_loadu_ps(x + j + h * 8), xo = _mm256_loadu_ps(x + j + 16 + h * 8);
-                #pragma GCC unroll 4
+#pragma GCC unroll 4
                 for (int i = 0; i < R; ++i) {
                     const __m256i v =
                         _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + i * rowBytes + j / 2 + h * 8)));
@@ -352,10 +352,10 @@ __attribute__((target("avx2,fma"))) void dots4Avx2(const NBits& w, const ActRow&
                     t[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), xo, t[i]);
                 }
             }
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int i = 0; i < R; ++i) acc[i] = _mm256_fmadd_ps(t[i], _mm256_set1_ps(w.scales[(n0 + i) * w.blocks + blk]), acc[i]);
     }
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int i = 0; i < R; ++i) y[i] = hsum256(acc[i]);
 }
 
