@@ -1,6 +1,8 @@
 // Low-bit kernels against the f32 BLAS they replace, on the shapes of transformer layers:
-// int8 GEMM (exact, zero points folded) vs OpenBLAS sgemm; 4-bit MatMulNBits and the 2-plane
-// binary-coded LUT GEMV vs OpenBLAS sgemv for one token. Same threads for both sides.
+// int8 GEMM (exact, zero points folded; B packed per call, and pre-packed as for constant
+// weights) vs OpenBLAS sgemm; 4-bit MatMulNBits (f32 activations, and accuracy_level 4 with int8
+// activations) and the 2-plane binary-coded LUT GEMV vs OpenBLAS sgemv for one token. Same
+// threads for both sides.
 #include <cblas.h>
 
 #include <cstdio>

@@ -25,6 +25,7 @@ run() {  # run TITLE COMMAND...
 run "Model import (path to usable summary) vs python3-onnx onnx.load" "$B/bench/import_bench"
 run "Opening 1 GiB safetensors and GGUF files vs reading them with read()" "$B/bench/open_bench" --size-mib 1024 --runs 7
 run "Graph layout of a 20,000-op graph vs a naive layered layout" "$B/bench/graph_layout_bench" 20000 5
+run "Low-bit CPU kernels vs OpenBLAS sgemm / sgemv (2 threads)" "$B/bench/kernel_bench" 2 9
 run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   xvfb-run -a -s "-screen 0 1280x800x24" "$B/app/brickyard-paint-bench" --nodes 20000
 
@@ -40,6 +41,8 @@ run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   echo "| import the 10.8 MB PaddleOCR recognizer | < 0.2 s | import_bench |"
   echo "| lay out a 20,000-node graph | < 2 s | graph_layout_bench |"
   echo "| repaint the graph view while panning | >= 60 fps | brickyard-paint-bench |"
+  echo "| exact int8 GEMM vs f32 sgemm, same threads | <= 0.5x the time | kernel_bench |"
+  echo "| 4-bit MatMulNBits one-token GEMV, weights out of cache, vs sgemv | <= 0.5x the time | kernel_bench |"
   echo
   cat "$tmp/body.md"
 } > "$OUT"
