@@ -239,12 +239,13 @@ void kernelPortable(const uint8_t* a, const int8_t* b, int64_t k4n, const Tile& 
     for (int64_t k4 = 0; k4 < k4n; ++k4) {
         const uint8_t* ak = a + k4 * kMR * 4;
         const int8_t* bk = b + k4 * kNR * 4;
-        for (int64_t i = 0; i < t.rows; ++i)
-            for (int64_t j = 0; j < kNR; ++j) {
-                int32_t s = 0;
-                for (int q = 0; q < 4; ++q) s += int32_t(ak[i * 4 + q]) * int32_t(bk[j * 4 + q]);
-                acc[i][j] += uint32_t(s);
-            }
+        for (int64_t i = 0; i < t.rows; ++i) {
+            const uint32_t a0 = ak[i * 4], a1 = ak[i * 4 + 1], a2 = ak[i * 4 + 2], a3 = ak[i * 4 + 3];
+            // A fixed-length loop over the columns, so the compiler can vectorise it.
+            for (int64_t j = 0; j < kNR; ++j)
+                acc[i][j] += a0 * uint32_t(int32_t(bk[j * 4])) + a1 * uint32_t(int32_t(bk[j * 4 + 1])) +
+                             a2 * uint32_t(int32_t(bk[j * 4 + 2])) + a3 * uint32_t(int32_t(bk[j * 4 + 3]));
+        }
     }
     for (int64_t i = 0; i < t.rows; ++i)
         for (int64_t j = 0; j < t.cols; ++j) {
