@@ -569,8 +569,10 @@ Result<NBits> readNBits(const KernelContext& ctx) {
     return w;
 }
 
-// Few rows (token generation): every packed weight is read once, straight from the node's
-// tensor, and multiplied in f32 against the activation row.
+// Few rows (token generation): every packed weight is read once per row, straight from the node's
+// tensor, and multiplied in f32 against the activation row (or, at accuracy level 4 with 4-bit
+// weights on a VNNI CPU, against the row quantized to int8). Work goes out in groups of kRows
+// outputs, about 64 KiB of packed weights per chunk so small layers are not split too finely.
 void nbitsGemv(const NBits& w, const float* a, int64_t M, float* y, ThreadPool* pool) {
     const NBitsPath path = nbitsPath();
     const int64_t groups = (w.N + kRows - 1) / kRows;
@@ -599,8 +601,6 @@ void nbitsGemv(const NBits& w, const float* a, int64_t M, float* y, ThreadPool* 
     for (int64_t m = 0; m < M; ++m) {
         const ActRow r = prepareRow(w, a + m * w.K, four);
         float* ym = y + m * w.N;
-        // Groups of kRows outputs; about 64 KiB of packed weights per chunk so small layers are not
-        // split too finely.
         parallelFor(pool, groups, grain, [&](int64_t b, int64_t e) {
             for (int64_t g = b; g < e; ++g) {
                 const int64_t n0 = g * kRows, rows = std::min<int64_t>(kRows, w.N - n0);
