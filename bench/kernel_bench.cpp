@@ -1,6 +1,8 @@
 // Low-bit kernels against the f32 BLAS they replace, on the shapes of transformer layers:
-// int8 GEMM (exact, zero points folded) vs OpenBLAS sgemm; 4-bit MatMulNBits and the 2-plane
-// binary-coded LUT GEMV vs OpenBLAS sgemv for one token. Same threads for both sides.
+// int8 GEMM (exact, zero points folded; B packed per call, and pre-packed as for constant
+// weights) vs OpenBLAS sgemm; 4-bit MatMulNBits (f32 activations, and accuracy_level 4 with int8
+// activations) and the 2-plane binary-coded LUT GEMV vs OpenBLAS sgemv for one token. Same
+// threads for both sides.
 #include <cblas.h>
 
 #include <cstdio>
@@ -40,8 +42,9 @@ std::vector<float> randomFloats(size_t n, uint32_t seed) {
     return v;
 }
 
-// A one-node MatMulNBits graph [M,K] x 4-bit [K,N], block 32.
-Executor nbitsExecutor(int64_t K, int64_t N, int threads) {
+// A one-node MatMulNBits graph [M,K] x 4-bit [K,N], block 32; accuracy level 4 lets it take
+// int8 activations.
+Executor nbitsExecutor(int64_t K, int64_t N, int threads, int64_t accuracyLevel = 0) {
     std::mt19937 rng(3);
     std::uniform_int_distribution<int> b(0, 255);
     const int64_t blocks = K / 32;
@@ -62,6 +65,7 @@ Executor nbitsExecutor(int64_t K, int64_t N, int threads) {
     n.setAttr("N", Attribute::ofInt(N));
     n.setAttr("bits", Attribute::ofInt(4));
     n.setAttr("block_size", Attribute::ofInt(32));
+    if (accuracyLevel) n.setAttr("accuracy_level", Attribute::ofInt(accuracyLevel));
     g.addNode(std::move(n));
     g.outputs.push_back(g.valueId("y"));
     (void)g.rebuildLinks();
@@ -81,7 +85,7 @@ int main(int argc, char** argv) {
     std::printf("# threads: %d (OpenBLAS and ours), runs: %d, medians\n", threads, runs);
     std::printf("# int8 kernel: %s, LUT kernel: %s\n\n", int8GemmKernelName(), lutGemvKernelName());
 
-    std::printf("%-34s %12s %12s %8s\n", "GEMM M x K x N", "sgemm ms", "int8 ms", "ratio");
+    std::printf("%-34s %12s %12s %12s %8s %8s\n", "GEMM M x K x N", "sgemm ms", "int8 ms", "packed ms", "ratio", "packed");
     struct G {
         int64_t M, K, N;
     };
@@ -108,14 +112,17 @@ int main(int argc, char** argv) {
         g.C = ci.data();
         g.ldc = s.N;
         const double ti = timeMs([&] { int8Gemm(g, &pool); }, runs);
+        // B packed once, as for constant weights: the product alone.
+        const PackedInt8Matrix pb = packInt8B(g, &pool);
+        const double tp = timeMs([&] { (void)int8GemmPacked(g, pb, &pool); }, runs);
         char label[64];
         std::snprintf(label, sizeof label, "%lld x %lld x %lld", (long long)s.M, (long long)s.K, (long long)s.N);
-        std::printf("%-34s %12.3f %12.3f %8.2f\n", label, tf, ti, ti / tf);
+        std::printf("%-34s %12.3f %12.3f %12.3f %8.2f %8.2f\n", label, tf, ti, tp, ti / tf, tp / tf);
     }
 
-    std::printf("\n%-34s %12s %12s %12s %8s %8s\n", "GEMV (one token) K x N", "sgemv ms", "int4 ms", "lut2 ms",
-                "int4/f32", "lut2/f32");
-    for (const G s : {G{1, 1024, 1024}, G{1, 1024, 4096}, G{1, 4096, 1024}, G{1, 2048, 8192}}) {
+    std::printf("\n%-34s %12s %12s %12s %12s %8s %8s %8s\n", "GEMV (one token) K x N", "sgemv ms", "int4 ms",
+                "int4-q8 ms", "lut2 ms", "int4/f32", "q8/f32", "lut2/f32");
+    for (const G s : {G{1, 1024, 1024}, G{1, 1024, 4096}, G{1, 4096, 1024}, G{1, 2048, 8192}, G{1, 4096, 4096}}) {
         const auto w = randomFloats(size_t(s.K * s.N), 4), x = randomFloats(size_t(s.K), 5);
         std::vector<float> y(size_t(s.N));
         const double tf = timeMs([&] {
@@ -124,11 +131,13 @@ int main(int argc, char** argv) {
         Executor ex = nbitsExecutor(s.K, s.N, threads);
         const Tensor xt = Tensor::fromFloats({1, s.K}, x);
         const double t4 = timeMs([&] { (void)ex.run({{"x", xt}}); }, runs * 4);
+        Executor ex8 = nbitsExecutor(s.K, s.N, threads, 4);
+        const double t8 = timeMs([&] { (void)ex8.run({{"x", xt}}); }, runs * 4);
         auto bc = binaryCode(w.data(), s.N, s.K, 2, 64);
         const double tl = timeMs([&] { lutGemv(*bc, x.data(), y.data(), &pool); }, runs * 4);
         char label[64];
         std::snprintf(label, sizeof label, "%lld x %lld", (long long)s.K, (long long)s.N);
-        std::printf("%-34s %12.3f %12.3f %12.3f %8.2f %8.2f\n", label, tf, t4, tl, t4 / tf, tl / tf);
+        std::printf("%-34s %12.3f %12.3f %12.3f %12.3f %8.2f %8.2f %8.2f\n", label, tf, t4, t8, tl, t4 / tf, t8 / tf, tl / tf);
     }
     std::printf("\n# ratio < 1 means the low-bit kernel is faster than f32 BLAS on the same shape.\n");
     return 0;

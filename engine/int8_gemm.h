@@ -5,10 +5,15 @@
 //   C[m, n] = sum_k (A[m, k] - aZero[m]) * (B[k, n] - bZero[n])      (int32)
 //
 // A and B may each be signed or unsigned bytes. Internally A is shifted to unsigned and B to
-// signed so the inner loop is one u8 x s8 -> i32 dot product (AVX-512 VNNI where the CPU has it,
-// AVX2 16-bit multiply-add otherwise, portable C++ as the last resort), and the zero points are
-// folded in afterwards from row and column sums, so every path gives the same exact result.
+// signed so the inner loop is one u8 x s8 -> i32 dot product of 4 consecutive k (vpdpbusd with
+// AVX-512 VNNI or AVX-VNNI where the CPU has it, AVX2 16-bit multiply-add otherwise, portable C++
+// as the last resort), and the zero points are folded in afterwards from row and column sums, so
+// every path gives the same exact result. B is packed into column panels first (see
+// PackedInt8Matrix; callers with constant B can pack it once), A into row panels on every call.
 #include <cstdint>
+#include <vector>
+
+#include "engine/error.h"
 
 namespace by {
 
@@ -33,10 +38,36 @@ struct Int8GemmArgs {
 
 void int8Gemm(const Int8GemmArgs& args, ThreadPool* pool = nullptr);
 
-// Which inner loop int8Gemm uses on this CPU: "avx512-vnni", "avx2" or "portable".
+// B (usually constant weights) shifted to signed bytes and laid out for the micro-kernels: panels
+// of 32 columns, each [K/4][32 columns][4 consecutive k], zero-padded to whole panels and to K a
+// multiple of 4. Its zero points and column sums are folded in once, so a caller that keeps one
+// skips the O(K * N) repacking on every product. The layout is the same for every kernel.
+struct PackedInt8Matrix {
+    int64_t K = 0, N = 0;
+    int64_t Kp = 0;      // K rounded up to a multiple of 4
+    int64_t panels = 0;  // ceil(N / 32)
+    std::vector<int8_t> data;      // panels * Kp * 32 bytes
+    std::vector<int32_t> zero;     // effective zero point per column (after the shift), padded
+    std::vector<int32_t> colTerm;  // column sum - K * zero, per column, padded
+    bool empty() const { return panels == 0; }
+};
+
+// Packs args.B (with its zero points) for int8GemmPacked; the A and C fields are not read.
+PackedInt8Matrix packInt8B(const Int8GemmArgs& args, ThreadPool* pool = nullptr);
+
+// C = (A - aZero) * (B - bZero) with B taken from `b` (args.B, args.bZero... are not read).
+// Fails when args.K or args.N differ from the packed matrix.
+Status int8GemmPacked(const Int8GemmArgs& args, const PackedInt8Matrix& b, ThreadPool* pool = nullptr);
+
+// Which inner loop int8Gemm uses on this CPU: "avx512-vnni", "avx-vnni", "avx2" or "portable".
 const char* int8GemmKernelName();
 
 // The portable path only, for tests and as a benchmark baseline.
 void int8GemmReference(const Int8GemmArgs& args);
+
+// Every kernel this CPU can run, best first (tests run each one against the definition).
+std::vector<const char*> int8GemmAvailableKernels();
+// int8Gemm forced onto one named kernel; false when the name is unknown or this CPU lacks it.
+bool int8GemmWithKernel(const Int8GemmArgs& args, const char* kernel, ThreadPool* pool = nullptr);
 
 }  // namespace by

@@ -4,10 +4,18 @@
 // low-bit models.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 
 #include "engine/int8_gemm.h"
+#include "engine/matmul_nbits.h"
 #include "engine/ops_common.h"
+
+// GCC 12 warns inside its own AVX-512 headers (_mm256_undefined_* is self-initialised on purpose).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace by {
 namespace {
@@ -198,12 +206,31 @@ Status dynamicQuantizeLinear(KernelContext& ctx) {
 
 // ---- MatMulNBits ---------------------------------------------------------------------------------
 
+// The weights as the node holds them, read in place: nothing is copied per call unless the
+// scales or zero points are not f32 (f16 models), in which case they are converted once per call.
 struct NBits {
     int64_t K = 0, N = 0, bits = 4, block = 32, blocks = 0, blobBytes = 0;
     const uint8_t* q = nullptr;
-    std::vector<float> scales;  // N * blocks
-    std::vector<float> zeros;   // N * blocks, already as values
+    const float* scales = nullptr;  // N * blocks
+    std::vector<float> scaleStore;  // backing for `scales` when they are not f32
+    // Zero points: the format's default (2^(bits-1)) when neither pointer is set; else packed
+    // `bits`-bit values (zeroRowBytes per row of B) or one float per block.
+    float defaultZero = 8.f;
+    const uint8_t* zeroPacked = nullptr;
+    int64_t zeroRowBytes = 0;
+    const float* zeroFloat = nullptr;
+    std::vector<float> zeroStore;
     const float* bias = nullptr;
+    // accuracy_level 4 allows int8 activations (com.microsoft semantics): the int8 path below.
+    int64_t accuracyLevel = 0;
+
+    float zero(int64_t n, int64_t blk) const {
+        if (zeroPacked) {
+            const int64_t bit = blk * bits;
+            return float((zeroPacked[n * zeroRowBytes + (bit >> 3)] >> (bit & 7)) & ((1 << bits) - 1));
+        }
+        return zeroFloat ? zeroFloat[n * blocks + blk] : defaultZero;
+    }
 };
 
 // Element j of a packed block: lowest bits first within each byte.
@@ -212,32 +239,274 @@ inline int unpack(const uint8_t* blob, int64_t j, int64_t bits) {
     return (blob[bit >> 3] >> (bit & 7)) & ((1 << bits) - 1);
 }
 
-// sum_j a[j] * q[j] over one 4-bit block of `len` (multiple of 32) elements.
-__attribute__((target("avx2,fma"))) float dot4Avx2(const float* a, const uint8_t* blob, int64_t len) {
-    __m256 acc = _mm256_setzero_ps();
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    for (int64_t j = 0; j < len; j += 32) {
-        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blob + j / 2));
-        const __m128i lo = _mm_and_si128(bytes, mask);
-        const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
-        const __m128i e0 = _mm_unpacklo_epi8(lo, hi), e1 = _mm_unpackhi_epi8(lo, hi);
-        const __m128i parts[4] = {e0, _mm_srli_si128(e0, 8), e1, _mm_srli_si128(e1, 8)};
-        for (int p = 0; p < 4; ++p) {
-            const __m256 w = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[p]));
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + p * 8), w, acc);
-        }
+// One activation row prepared for the GEMV kernels: zero-padded to whole blocks, with the sum of
+// each block (the zero points enter as z * blockSum), and for 4-bit weights each group of 32
+// reordered as [16 even k | 16 odd k] so the low and high nibbles of 16 packed bytes meet their
+// activations without shuffling the weights.
+struct ActRow {
+    std::vector<float> x, blockSum;
+};
+
+ActRow prepareRow(const NBits& w, const float* a, bool nibbleOrder) {
+    ActRow r;
+    const int64_t Kp = w.blocks * w.block;
+    r.x.assign(size_t(Kp), 0.f);
+    r.blockSum.assign(size_t(w.blocks), 0.f);
+    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+        const int64_t k0 = blk * w.block, k1 = std::min(w.K, k0 + w.block);
+        float s = 0.f;
+        for (int64_t k = k0; k < k1; ++k) s += a[k];
+        r.blockSum[size_t(blk)] = s;
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    if (!nibbleOrder) {
+        std::copy(a, a + w.K, r.x.begin());
+        return r;
+    }
+    for (int64_t k = 0; k < w.K; ++k) {
+        const int64_t g = k / 32, j = k % 32;
+        r.x[size_t(g * 32 + (j % 2) * 16 + j / 2)] = a[k];
+    }
+    return r;
+}
+
+float hsum256(__m256 v) __attribute__((target("avx2")));
+float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-float dotBlock(const float* a, const uint8_t* blob, int64_t len, int64_t bits, bool avx2) {
-    if (avx2 && bits == 4 && len % 32 == 0) return dot4Avx2(a, blob, len);
-    float s = 0.f;
-    for (int64_t j = 0; j < len; ++j) s += a[j] * float(unpack(blob, j, bits));
-    return s;
+// The vector kernels below take kRows outputs at once (independent accumulator chains, one load
+// of the activations for all of them). Each block's partial dot starts from the zero-point part,
+// -zero * blockSum, spread evenly over the lanes, so no separate pass over the blocks is needed.
+constexpr int kRows = 4;
+
+// 4-bit (block a multiple of 32) or 8-bit (a multiple of 16), AVX-512. 4-bit: 16 packed bytes
+// widen to 16 dwords; the low nibbles meet the even activations and the high nibbles the odd ones
+// (see prepareRow).
+template <int BITS, int R>
+__attribute__((target("avx512f"))) void dotsAvx512(const NBits& w, const ActRow& r, int64_t n0, float* y) {
+    const __m512i mask = _mm512_set1_epi32(0x0F);
+    const int64_t rowBytes = w.blocks * w.blobBytes;
+    __m512 acc[R];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+        const float* x = r.x.data() + blk * w.block;
+        const uint8_t* q = w.q + n0 * rowBytes + blk * w.blobBytes;
+        const float share = -r.blockSum[size_t(blk)] / 16.f;
+        __m512 t[R];
+#pragma GCC unroll 4
+        for (int i = 0; i < R; ++i) t[i] = _mm512_set1_ps(w.zero(n0 + i, blk) * share);
+        if constexpr (BITS == 4) {
+            for (int64_t j = 0; j < w.block; j += 32) {
+                const __m512 xe = _mm512_loadu_ps(x + j), xo = _mm512_loadu_ps(x + j + 16);
+#pragma GCC unroll 4
+                for (int i = 0; i < R; ++i) {
+                    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i * rowBytes + j / 2)));
+                    t[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, mask)), xe, t[i]);
+                    t[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)), xo, t[i]);
+                }
+            }
+        } else {
+            for (int64_t j = 0; j < w.block; j += 16) {
+                const __m512 xv = _mm512_loadu_ps(x + j);
+#pragma GCC unroll 4
+                for (int i = 0; i < R; ++i) {
+                    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i * rowBytes + j)));
+                    t[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), xv, t[i]);
+                }
+            }
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < R; ++i) acc[i] = _mm512_fmadd_ps(t[i], _mm512_set1_ps(w.scales[(n0 + i) * w.blocks + blk]), acc[i]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) y[i] = _mm512_reduce_add_ps(acc[i]);
+}
+
+// 4-bit with 256-bit vectors (8 packed bytes at a time).
+template <int R>
+__attribute__((target("avx2,fma"))) void dots4Avx2(const NBits& w, const ActRow& r, int64_t n0, float* y) {
+    const __m256i mask = _mm256_set1_epi32(0x0F);
+    const int64_t rowBytes = w.blocks * w.blobBytes;
+    __m256 acc[R];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+        const float* x = r.x.data() + blk * w.block;
+        const uint8_t* q = w.q + n0 * rowBytes + blk * w.blobBytes;
+        const float share = -r.blockSum[size_t(blk)] / 8.f;
+        __m256 t[R];
+#pragma GCC unroll 4
+        for (int i = 0; i < R; ++i) t[i] = _mm256_set1_ps(w.zero(n0 + i, blk) * share);
+        for (int64_t j = 0; j < w.block; j += 32)
+            for (int h = 0; h < 2; ++h) {
+                const __m256 xe = _mm256_loadu_ps(x + j + h * 8), xo = _mm256_loadu_ps(x + j + 16 + h * 8);
+#pragma GCC unroll 4
+                for (int i = 0; i < R; ++i) {
+                    const __m256i v =
+                        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + i * rowBytes + j / 2 + h * 8)));
+                    t[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, mask)), xe, t[i]);
+                    t[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), xo, t[i]);
+                }
+            }
+#pragma GCC unroll 4
+        for (int i = 0; i < R; ++i) acc[i] = _mm256_fmadd_ps(t[i], _mm256_set1_ps(w.scales[(n0 + i) * w.blocks + blk]), acc[i]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) y[i] = hsum256(acc[i]);
+}
+
+// ---- int8 activations (accuracy_level 4) ----
+//
+// The activation row is quantized symmetrically to int8 per group of 32 (scale = max |x| / 127),
+// so 4-bit weights and activations meet in vpdpbusd (u8 nibbles x s8) and only one float multiply
+// per group remains. The result differs from the f32 path by at most
+// sum over groups of (scale / 2) * sum |w| (rounding of each activation), which is what the
+// caller accepted by asking for accuracy level 4.
+struct QuantRow {
+    int64_t chunks = 0;             // of 64 activations: two groups of 32
+    bool lastHalf = false;          // the last chunk holds one group only
+    std::vector<int8_t> xq;         // chunks * 64, as [g0 even | g1 even | g0 odd | g1 odd]
+    std::vector<float> scale;       // chunks * 2, per group (0 for the padding group)
+    std::vector<int32_t> groupSum;  // chunks * 16: lane 0 = sum(xq of g0), lane 4 = sum(g1), else 0
+    std::vector<int32_t> block;     // chunks * 2: weight block of each group
+};
+
+QuantRow quantizeRow(const NBits& w, const float* a) {
+    QuantRow r;
+    const int64_t groups = w.blocks * w.block / 32;
+    r.chunks = (groups + 1) / 2;
+    r.lastHalf = groups % 2 == 1;
+    r.xq.assign(size_t(r.chunks * 64), 0);
+    r.scale.assign(size_t(r.chunks * 2), 0.f);
+    r.groupSum.assign(size_t(r.chunks * 16), 0);
+    r.block.assign(size_t(r.chunks * 2), int32_t(w.blocks - 1));
+    for (int64_t g = 0; g < groups; ++g) {
+        const int64_t k0 = g * 32, k1 = std::min(w.K, k0 + 32);
+        float mx = 0.f;
+        for (int64_t k = k0; k < k1; ++k) mx = std::max(mx, std::abs(a[k]));
+        const float d = mx / 127.f, inv = mx > 0.f ? 127.f / mx : 0.f;
+        const int64_t c = g / 2, half = g % 2;
+        int32_t sum = 0;
+        for (int64_t k = k0; k < k1; ++k) {
+            const int j = int(k - k0);
+            const int v = int(std::clamp(std::nearbyint(a[k] * inv), -127.f, 127.f));
+            r.xq[size_t(c * 64 + (j % 2) * 32 + half * 16 + j / 2)] = int8_t(v);
+            sum += v;
+        }
+        r.scale[size_t(g)] = d;
+        r.groupSum[size_t(c * 16 + half * 4)] = sum;
+        r.block[size_t(g)] = int32_t(g * 32 / w.block);
+    }
+    return r;
+}
+
+// Integer zero point of (row n, block blk) from the packed zero points.
+inline int32_t packedZero(const NBits& w, int64_t n, int64_t blk) {
+    const int64_t bit = blk * w.bits;
+    return (w.zeroPacked[n * w.zeroRowBytes + (bit >> 3)] >> (bit & 7)) & ((1 << w.bits) - 1);
+}
+
+// One chunk of 64 activations for R outputs of 4-bit weights. 32 packed bytes split into low and
+// high nibbles give 64 u8 weights in the activation order of QuantRow; lanes 0-3 / 8-11 hold
+// group 0's partial dots and 4-7 / 12-15 group 1's. The zero point enters as z * sum(xq), put in
+// lane 0 of each group; the scales as one float vector per chunk.
+template <int R, bool PackedZeros, bool Pair>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) inline void q8Chunk(
+    const NBits& w, const QuantRow& r, int64_t n0, int64_t c, int64_t rowBytes, __m512* acc) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    const int64_t blkA = r.block[size_t(2 * c)], blkB = r.block[size_t(2 * c + 1)];
+    const __m512i xv = _mm512_loadu_si512(r.xq.data() + c * 64);
+    const __m512 da = _mm512_mask_blend_ps(0xF0F0, _mm512_set1_ps(r.scale[size_t(2 * c)]), _mm512_set1_ps(r.scale[size_t(2 * c + 1)]));
+    const __m512i sums = _mm512_loadu_si512(r.groupSum.data() + c * 16);
+    const __m512i zeroTerm = _mm512_mullo_epi32(_mm512_set1_epi32(int32_t(w.defaultZero)), sums);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+        const int64_t n = n0 + i;
+        const uint8_t* q = w.q + n * rowBytes + c * 32;
+        // A chunk with one group has only 16 bytes to read.
+        const __m256i b = Pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q))
+                               : _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+        const __m256i lo = _mm256_and_si256(b, mask), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), mask);
+        __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), xv);
+        if constexpr (PackedZeros) {
+            const __m512i z = _mm512_mask_blend_epi32(0xF0F0, _mm512_set1_epi32(packedZero(w, n, blkA)), _mm512_set1_epi32(packedZero(w, n, blkB)));
+            d = _mm512_sub_epi32(d, _mm512_mullo_epi32(z, sums));
+        } else {
+            d = _mm512_sub_epi32(d, zeroTerm);
+        }
+        const float* sc = w.scales + n * w.blocks;
+        const __m512 s = _mm512_mul_ps(_mm512_mask_blend_ps(0xF0F0, _mm512_set1_ps(sc[blkA]), _mm512_set1_ps(sc[blkB])), da);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), s, acc[i]);
+    }
+}
+
+// R outputs of 4-bit weights (block a multiple of 32) against a QuantRow.
+template <int R, bool PackedZeros>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void dotsQ8Vnni(const NBits& w, const QuantRow& r,
+                                                                                 int64_t n0, float* y) {
+    const int64_t rowBytes = w.blocks * w.blobBytes;
+    const int64_t full = r.lastHalf ? r.chunks - 1 : r.chunks;
+    __m512 acc[R];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < full; ++c) q8Chunk<R, PackedZeros, true>(w, r, n0, c, rowBytes, acc);
+    if (r.lastHalf) q8Chunk<R, PackedZeros, false>(w, r, n0, full, rowBytes, acc);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) y[i] = _mm512_reduce_add_ps(acc[i]);
+}
+
+bool hasVnni() {
+    static const bool v = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    }();
+    return v;
+}
+
+float dotPortable(const NBits& w, const ActRow& r, int64_t n) {
+    const float* sc = w.scales + n * w.blocks;
+    float acc = 0.f;
+    for (int64_t blk = 0; blk < w.blocks; ++blk) {
+        const uint8_t* b = w.q + (n * w.blocks + blk) * w.blobBytes;
+        const float* x = r.x.data() + blk * w.block;
+        float d = 0.f;
+        for (int64_t j = 0; j < w.block; ++j) d += x[j] * float(unpack(b, j, w.bits));
+        acc += sc[blk] * (d - w.zero(n, blk) * r.blockSum[size_t(blk)]);
+    }
+    return acc;
+}
+
+enum class NBitsPath { Portable, Avx2, Avx512 };
+
+NBitsPath bestNBitsPath() {
+    static const NBitsPath p = [] {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) return NBitsPath::Avx512;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return NBitsPath::Avx2;
+        return NBitsPath::Portable;
+    }();
+    return p;
+}
+
+// -1 = the best path; else a forced NBitsPath (tests, benchmarks).
+std::atomic<int> g_forcedNBitsPath{-1};
+
+NBitsPath nbitsPath() {
+    const int f = g_forcedNBitsPath.load(std::memory_order_relaxed);
+    return f < 0 ? bestNBitsPath() : NBitsPath(f);
+}
+
+const char* nbitsPathName(NBitsPath p) {
+    switch (p) {
+    case NBitsPath::Avx512: return "avx512";
+    case NBitsPath::Avx2: return "avx2";
+    default: return "portable";
+    }
 }
 
 Result<NBits> readNBits(const KernelContext& ctx) {
@@ -246,6 +515,7 @@ Result<NBits> readNBits(const KernelContext& ctx) {
     w.N = ctx.node.attrInt("N", 0);
     w.bits = ctx.node.attrInt("bits", 4);
     w.block = ctx.node.attrInt("block_size", 0);
+    w.accuracyLevel = ctx.node.attrInt("accuracy_level", 0);
     if (w.K <= 0 || w.N <= 0) return invalid("MatMulNBits needs positive K and N attributes");
     if (w.bits != 2 && w.bits != 4 && w.bits != 8)
         return unsupported("MatMulNBits with " + std::to_string(w.bits) + "-bit weights is not supported (2, 4 or 8)");
@@ -259,28 +529,36 @@ Result<NBits> readNBits(const KernelContext& ctx) {
                        std::to_string(w.blobBytes) + "], got " + dtypeName(B.dtype()) + " " + shapeToString(B.shape()));
     if (ctx.has(4) && ctx.in(4).numel() > 0) return unsupported("MatMulNBits with g_idx (act-order) is not supported");
     w.q = B.data<uint8_t>();
-    auto s = ctx.in(2).toFloats();
-    if (!s) return s.error();
-    if (int64_t(s->size()) != w.N * w.blocks)
-        return invalid("MatMulNBits scales has " + std::to_string(s->size()) + " values; expected " + std::to_string(w.N * w.blocks));
-    w.scales = std::move(*s);
-    const float defaultZero = float(1 << (w.bits - 1));
-    w.zeros.assign(size_t(w.N * w.blocks), defaultZero);
+    const Tensor& S = ctx.in(2);
+    if (S.numel() != w.N * w.blocks)
+        return invalid("MatMulNBits scales has " + std::to_string(S.numel()) + " values; expected " + std::to_string(w.N * w.blocks));
+    if (S.dtype() == DType::F32) {
+        w.scales = S.data<float>();
+    } else {
+        auto s = S.toFloats();
+        if (!s) return s.error();
+        w.scaleStore = std::move(*s);
+        w.scales = w.scaleStore.data();
+    }
+    w.defaultZero = float(1 << (w.bits - 1));
     if (ctx.has(3)) {
         const Tensor& z = ctx.in(3);
         if (z.dtype() == DType::U8) {
-            const int64_t perRow = (w.blocks * w.bits + 7) / 8;
-            if (z.numel() != w.N * perRow)
+            w.zeroRowBytes = (w.blocks * w.bits + 7) / 8;
+            if (z.numel() != w.N * w.zeroRowBytes)
                 return invalid("MatMulNBits packed zero_points has " + std::to_string(z.numel()) + " bytes; expected " +
-                               std::to_string(w.N * perRow));
-            for (int64_t n = 0; n < w.N; ++n)
-                for (int64_t b = 0; b < w.blocks; ++b)
-                    w.zeros[size_t(n * w.blocks + b)] = float(unpack(z.data<uint8_t>() + n * perRow, b, w.bits));
+                               std::to_string(w.N * w.zeroRowBytes));
+            w.zeroPacked = z.data<uint8_t>();
         } else {
-            auto zf = z.toFloats();
-            if (!zf) return zf.error();
-            if (int64_t(zf->size()) != w.N * w.blocks) return invalid("MatMulNBits zero_points does not match the scales");
-            w.zeros = std::move(*zf);
+            if (z.numel() != w.N * w.blocks) return invalid("MatMulNBits zero_points does not match the scales");
+            if (z.dtype() == DType::F32) {
+                w.zeroFloat = z.data<float>();
+            } else {
+                auto zf = z.toFloats();
+                if (!zf) return zf.error();
+                w.zeroStore = std::move(*zf);
+                w.zeroFloat = w.zeroStore.data();
+            }
         }
     }
     if (ctx.has(5)) {
@@ -289,6 +567,59 @@ Result<NBits> readNBits(const KernelContext& ctx) {
         w.bias = bias.data<float>();
     }
     return w;
+}
+
+// Few rows (token generation): every packed weight is read once per row, straight from the node's
+// tensor, and multiplied in f32 against the activation row (or, at accuracy level 4 with 4-bit
+// weights on a VNNI CPU, against the row quantized to int8). Work goes out in groups of kRows
+// outputs, about 64 KiB of packed weights per chunk so small layers are not split too finely.
+void nbitsGemv(const NBits& w, const float* a, int64_t M, float* y, ThreadPool* pool) {
+    const NBitsPath path = nbitsPath();
+    const int64_t groups = (w.N + kRows - 1) / kRows;
+    const int64_t grain = std::max<int64_t>(2, 65536 / std::max<int64_t>(1, kRows * w.blocks * w.blobBytes));
+    if (w.accuracyLevel == 4 && w.bits == 4 && w.block % 32 == 0 && !w.zeroFloat && path == NBitsPath::Avx512 && hasVnni()) {
+        for (int64_t m = 0; m < M; ++m) {
+            const QuantRow r = quantizeRow(w, a + m * w.K);
+            float* ym = y + m * w.N;
+            parallelFor(pool, groups, grain, [&](int64_t b, int64_t e) {
+                for (int64_t g = b; g < e; ++g) {
+                    const int64_t n0 = g * kRows, rows = std::min<int64_t>(kRows, w.N - n0);
+                    if (w.zeroPacked) {
+                        if (rows == kRows) dotsQ8Vnni<kRows, true>(w, r, n0, ym + n0);
+                        else for (int64_t i = 0; i < rows; ++i) dotsQ8Vnni<1, true>(w, r, n0 + i, ym + n0 + i);
+                    } else {
+                        if (rows == kRows) dotsQ8Vnni<kRows, false>(w, r, n0, ym + n0);
+                        else for (int64_t i = 0; i < rows; ++i) dotsQ8Vnni<1, false>(w, r, n0 + i, ym + n0 + i);
+                    }
+                }
+            });
+        }
+        return;
+    }
+    const bool four = w.bits == 4 && w.block % 32 == 0 && path != NBitsPath::Portable;
+    const bool eight = w.bits == 8 && path == NBitsPath::Avx512;
+    for (int64_t m = 0; m < M; ++m) {
+        const ActRow r = prepareRow(w, a + m * w.K, four);
+        float* ym = y + m * w.N;
+        parallelFor(pool, groups, grain, [&](int64_t b, int64_t e) {
+            for (int64_t g = b; g < e; ++g) {
+                const int64_t n0 = g * kRows, rows = std::min<int64_t>(kRows, w.N - n0);
+                float* out = ym + n0;
+                if (four && path == NBitsPath::Avx512) {
+                    if (rows == kRows) dotsAvx512<4, kRows>(w, r, n0, out);
+                    else for (int64_t i = 0; i < rows; ++i) dotsAvx512<4, 1>(w, r, n0 + i, out + i);
+                } else if (four) {
+                    if (rows == kRows) dots4Avx2<kRows>(w, r, n0, out);
+                    else for (int64_t i = 0; i < rows; ++i) dots4Avx2<1>(w, r, n0 + i, out + i);
+                } else if (eight) {
+                    if (rows == kRows) dotsAvx512<8, kRows>(w, r, n0, out);
+                    else for (int64_t i = 0; i < rows; ++i) dotsAvx512<8, 1>(w, r, n0 + i, out + i);
+                } else {
+                    for (int64_t i = 0; i < rows; ++i) out[i] = dotPortable(w, r, n0 + i);
+                }
+            }
+        });
+    }
 }
 
 Status matmulNBits(KernelContext& ctx) {
@@ -306,7 +637,6 @@ Status matmulNBits(KernelContext& ctx) {
     const int64_t M = A.numel() / w.K;
     const float* a = A.data<float>();
     float* y = out->mutableData<float>();
-    const int64_t Kp = w.blocks * w.block;
     if (M >= 8) {
         // Many rows: dequantize once to f32 [K, N] and use the BLAS GEMM.
         std::vector<float> wf(size_t(w.K * w.N));
@@ -314,33 +644,14 @@ Status matmulNBits(KernelContext& ctx) {
             for (int64_t n = b; n < e; ++n)
                 for (int64_t blk = 0; blk < w.blocks; ++blk) {
                     const uint8_t* blob = w.q + (n * w.blocks + blk) * w.blobBytes;
-                    const float s = w.scales[size_t(n * w.blocks + blk)], z = w.zeros[size_t(n * w.blocks + blk)];
+                    const float s = w.scales[n * w.blocks + blk], z = w.zero(n, blk);
                     for (int64_t j = 0; j < w.block && blk * w.block + j < w.K; ++j)
                         wf[size_t((blk * w.block + j) * w.N + n)] = (float(unpack(blob, j, w.bits)) - z) * s;
                 }
         });
         sgemmRowMajor(M, w.N, w.K, a, wf.data(), y);
     } else {
-        // Few rows (token generation): read the packed weights once, straight from memory.
-        const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        for (int64_t m = 0; m < M; ++m) {
-            std::vector<float> row(size_t(Kp), 0.f), blockSum(size_t(w.blocks), 0.f);
-            std::copy(a + m * w.K, a + (m + 1) * w.K, row.begin());
-            for (int64_t blk = 0; blk < w.blocks; ++blk)
-                for (int64_t j = 0; j < w.block; ++j) blockSum[size_t(blk)] += row[size_t(blk * w.block + j)];
-            float* ym = y + m * w.N;
-            parallelFor(ctx.pool, w.N, 32, [&](int64_t b, int64_t e) {
-                for (int64_t n = b; n < e; ++n) {
-                    float acc = 0.f;
-                    for (int64_t blk = 0; blk < w.blocks; ++blk) {
-                        const size_t si = size_t(n * w.blocks + blk);
-                        const float d = dotBlock(row.data() + blk * w.block, w.q + int64_t(si) * w.blobBytes, w.block, w.bits, avx2);
-                        acc += w.scales[si] * (d - w.zeros[si] * blockSum[size_t(blk)]);
-                    }
-                    ym[n] = acc;
-                }
-            });
-        }
+        nbitsGemv(w, a, M, y, ctx.pool);
     }
     if (w.bias)
         for (int64_t m = 0; m < M; ++m)
@@ -350,6 +661,28 @@ Status matmulNBits(KernelContext& ctx) {
 }
 
 }  // namespace
+
+std::vector<const char*> matmulNBitsKernels() {
+    std::vector<const char*> names;
+    for (NBitsPath p : {NBitsPath::Avx512, NBitsPath::Avx2, NBitsPath::Portable})
+        if (int(p) <= int(bestNBitsPath())) names.push_back(nbitsPathName(p));
+    return names;
+}
+
+bool forceMatmulNBitsKernel(const char* name) {
+    if (!name) {
+        g_forcedNBitsPath = -1;
+        return true;
+    }
+    for (NBitsPath p : {NBitsPath::Avx512, NBitsPath::Avx2, NBitsPath::Portable})
+        if (std::strcmp(name, nbitsPathName(p)) == 0 && int(p) <= int(bestNBitsPath())) {
+            g_forcedNBitsPath = int(p);
+            return true;
+        }
+    return false;
+}
+
+const char* matmulNBitsKernelName() { return nbitsPathName(nbitsPath()); }
 
 void registerQuantOps(OpRegistry& r) {
     r.add("", "MatMulInteger", matmulInteger, [](const Node& n, const Graph& g, int64_t) -> Status {

@@ -32,6 +32,11 @@ echo "bench: tiny GPT language model" >&2
   /usr/bin/python3 bench/lm_report.py "$B"
   echo
 } >> "$tmp/body.md"
+run "Low-bit CPU kernels vs OpenBLAS sgemm / sgemv (2 threads)" "$B/bench/kernel_bench" 2 9
+M="${BRICKYARD_CACHE:-$HOME/.cache/brickyard}/models"
+run "Whole-model forward passes vs PyTorch 1.13 on the same ONNX graph (2 threads)" "$B/bench/model_bench" --threads 2 --runs 20 \
+  "$M/mnist_cnn.onnx:1,1,28,28" "$M/mnist_cnn.onnx:64,1,28,28" "$M/fashion_mnist_cnn.onnx:64,1,28,28" \
+  "$M/ch_PP-OCRv4_rec_infer.onnx:1,3,48,320" "$M/ch_PP-OCRv4_rec_infer.onnx:8,3,48,320"
 run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   xvfb-run -a -s "-screen 0 1280x800x24" "$B/app/brickyard-paint-bench" --nodes 20000
 
@@ -47,9 +52,12 @@ run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   echo "| import the 10.8 MB PaddleOCR recognizer | < 0.2 s | import_bench |"
   echo "| lay out a 20,000-node graph | < 2 s | graph_layout_bench |"
   echo "| repaint the graph view while panning | >= 60 fps | brickyard-paint-bench |"
+  echo "| MNIST CNN and PaddleOCR recognizer f32 forward vs PyTorch 1.13 | <= 1.0x | model_bench |"
   echo "| tiny GPT f32 prompt-256 / generation vs PyTorch 1.13 | <= 1.0x | lm_bench, lm_torch_bench.py |"
   echo "| tiny GPT Q8_0 vs own f32; Q4_0 generation vs own f32 | <= 0.6x; <= 0.5x | lm_bench |"
   echo "| tiny GPT tokens/s vs llama.cpp; f32 perplexity vs llama-perplexity | within 1.5x; within 0.1% | lm_report.py |"
+  echo "| exact int8 GEMM vs f32 sgemm, same threads | <= 0.5x the time | kernel_bench |"
+  echo "| 4-bit MatMulNBits one-token GEMV, weights out of cache, vs sgemv | <= 0.5x the time | kernel_bench |"
   echo
   cat "$tmp/body.md"
 } > "$OUT"

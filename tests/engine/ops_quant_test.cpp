@@ -6,6 +6,7 @@
 #include <random>
 
 #include "engine/executor.h"
+#include "engine/matmul_nbits.h"
 
 namespace by {
 namespace {
@@ -13,6 +14,8 @@ namespace {
 struct NBitsCase {
     int64_t M, K, N, bits, block;
     bool zeroPoints, bias;
+    bool floatZeros = false;  // zero points as f32 values instead of packed bytes
+    int64_t accuracyLevel = 0;  // 4 allows int8 activations
 };
 
 void pack(std::vector<uint8_t>& dst, size_t byteOffset, int64_t j, int64_t bits, int v) {
@@ -58,7 +61,8 @@ void runCase(const NBitsCase& c) {
     g.inputs.push_back(x);
     g.addInitializer("q", *Tensor::fromBytes(DType::U8, {c.N, blocks, blob}, q));
     g.addInitializer("scales", Tensor::fromFloats({c.N * blocks}, scales));
-    if (c.zeroPoints) g.addInitializer("zp", *Tensor::fromBytes(DType::U8, {c.N * zRow}, zp));
+    if (c.zeroPoints && c.floatZeros) g.addInitializer("zp", Tensor::fromFloats({c.N * blocks}, zeros));
+    else if (c.zeroPoints) g.addInitializer("zp", *Tensor::fromBytes(DType::U8, {c.N * zRow}, zp));
     if (c.bias) g.addInitializer("bias", Tensor::fromFloats({c.N}, bias));
     Node n;
     n.opType = "MatMulNBits";
@@ -69,6 +73,7 @@ void runCase(const NBitsCase& c) {
     n.setAttr("N", Attribute::ofInt(c.N));
     n.setAttr("bits", Attribute::ofInt(c.bits));
     n.setAttr("block_size", Attribute::ofInt(c.block));
+    if (c.accuracyLevel) n.setAttr("accuracy_level", Attribute::ofInt(c.accuracyLevel));
     g.addNode(std::move(n));
     g.outputs.push_back(g.valueId("y"));
     ASSERT_TRUE(g.rebuildLinks().ok());
@@ -81,18 +86,58 @@ void runCase(const NBitsCase& c) {
         for (int64_t j = 0; j < c.N; ++j) {
             double want = c.bias ? bias[size_t(j)] : 0.0;
             for (int64_t k = 0; k < c.K; ++k) want += double(a[size_t(m * c.K + k)]) * double(w[size_t(k * c.N + j)]);
-            ASSERT_NEAR(y[m * c.N + j], want, 1e-4 * (1.0 + std::abs(want)))
-                << "M=" << c.M << " K=" << c.K << " N=" << c.N << " bits=" << c.bits << " at " << m << "," << j;
+            // f32 paths: rounding only. Accuracy level 4 may also round each activation to int8
+            // steps of (max |a| over its group of 32) / 127, so the product may move by up to half
+            // a step times |w| per element.
+            double tol = 1e-4 * (1.0 + std::abs(want));
+            if (c.accuracyLevel == 4)
+                for (int64_t k0 = 0; k0 < c.K; k0 += 32) {
+                    double mx = 0, sw = 0;
+                    for (int64_t k = k0; k < std::min(c.K, k0 + 32); ++k) {
+                        mx = std::max(mx, double(std::abs(a[size_t(m * c.K + k)])));
+                        sw += std::abs(double(w[size_t(k * c.N + j)]));
+                    }
+                    tol += mx / 127.0 / 2.0 * sw;
+                }
+            ASSERT_NEAR(y[m * c.N + j], want, tol)
+                << "M=" << c.M << " K=" << c.K << " N=" << c.N << " bits=" << c.bits << " block=" << c.block << " kernel "
+                << matmulNBitsKernelName() << " at " << m << "," << j;
         }
 }
 
 TEST(MatMulNBits, MatchesDequantizedProduct) {
-    runCase({1, 64, 48, 4, 32, false, false});
-    runCase({2, 96, 40, 4, 32, true, true});     // K not a multiple of block? 96 = 3 blocks
-    runCase({1, 100, 30, 4, 32, true, false});   // K padded inside the last block
-    runCase({16, 128, 24, 4, 64, true, true});   // dequantize + GEMM path
-    runCase({3, 64, 20, 2, 16, true, false});
-    runCase({12, 80, 10, 8, 16, false, true});
+    // Every kernel this CPU runs; the vector ones take 4 outputs at a time (N % 4 != 0 checks
+    // the remainder) and 4-bit blocks in groups of 32 (blocks of 64 and 128 loop inside a block).
+    for (const char* kernel : matmulNBitsKernels()) {
+        ASSERT_TRUE(forceMatmulNBitsKernel(kernel));
+        runCase({1, 64, 48, 4, 32, false, false});
+        runCase({2, 96, 40, 4, 32, true, true});     // 3 whole blocks
+        runCase({1, 100, 30, 4, 32, true, false});   // K padded inside the last block
+        runCase({1, 300, 7, 4, 64, true, true});     // N below one group of 4, K padded
+        runCase({3, 256, 13, 4, 128, false, true});  // default zero point, 2 blocks of 128
+        runCase({1, 130, 9, 4, 32, true, false, true});  // f32 zero points
+        runCase({16, 128, 24, 4, 64, true, true});   // dequantize + GEMM path
+        runCase({3, 64, 20, 2, 16, true, false});
+        runCase({12, 80, 10, 8, 16, false, true});
+        runCase({1, 200, 11, 8, 32, true, true});    // 8-bit, K padded, N % 4 == 3
+        runCase({2, 48, 6, 4, 16, true, false});     // 4-bit block 16: not a vector shape
+    }
+    ASSERT_TRUE(forceMatmulNBitsKernel(nullptr));
+    EXPECT_FALSE(forceMatmulNBitsKernel("no-such-kernel"));
+}
+
+// accuracy_level 4: int8 activations against the 4-bit weights where the CPU has VNNI (the f32
+// path otherwise), within the bound of rounding each activation; odd group counts, K padded,
+// default and packed zero points, blocks of 32 (two blocks per step) and 64 / 128.
+TEST(MatMulNBits, Int8ActivationsStayWithinTheRoundingBound) {
+    runCase({1, 64, 48, 4, 32, false, false, false, 4});
+    runCase({1, 96, 40, 4, 32, true, true, false, 4});    // 3 groups: the last step has one
+    runCase({1, 100, 30, 4, 32, true, false, false, 4});  // K padded inside the last block
+    runCase({2, 300, 7, 4, 64, true, true, false, 4});    // N below one group of 4
+    runCase({3, 512, 13, 4, 128, false, true, false, 4});
+    runCase({1, 130, 9, 4, 32, true, false, true, 4});    // f32 zero points: the exact path
+    runCase({1, 1024, 64, 4, 32, true, false, false, 4});
+    runCase({2, 160, 12, 4, 32, false, false, false, 4});  // 5 groups, default zero point
 }
 
 TEST(MatMulNBits, WrongPackedSizeIsAClearError) {
