@@ -12,6 +12,7 @@ PACKAGES=(
   libeigen3-dev libopenblas-dev
   xvfb xauth imagemagick fonts-dejavu-core
   libonnx-testdata
+  libvulkan-dev mesa-vulkan-drivers glslc vulkan-tools libassimp-dev assimp-testmodels libstb-dev
 )
 # npm fetches the assets; a machine that already has a Node.js with npm keeps it.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
