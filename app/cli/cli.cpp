@@ -7,6 +7,7 @@
 #include "app/cli/cli_output.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
+#include "app/cli/render_command.h"
 #include "app/cli/run_command.h"
 #include "importers/importer_registry.h"
 
@@ -34,6 +35,8 @@ void printHelp() {
         "  convert IN OUT                               rewrite a model as .onnx, .safetensors or .gguf\n"
         "  run MODEL --input NAME=FILE ... [-o OUT]     run a model on the CPU (.npy or ONNX .pb tensors)\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
+        "  render SCENE -o OUT.png [--camera ...]       render a mesh or Gaussian splat scene (Vulkan)\n"
+        "  bake IN -o OUT.ply                           turn a point cloud or textured mesh into 3DGS splats\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
         "\n"
@@ -77,6 +80,8 @@ int run(int argc, char** argv) {
     if (verb == "convert") return convertCommand(rest);
     if (verb == "project") return projectCommand(rest);
     if (verb == "run") return runCommand(rest);
+    if (verb == "render") return renderCommand(rest);
+    if (verb == "bake") return bakeCommand(rest);
     if (verb == "formats") return formatsCommand();
     return usageError("unknown verb '" + verb + "'");
 }
