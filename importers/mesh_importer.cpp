@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 
+#include "importers/ply_table.h"
 #include "importers/splat_io.h"
 
 namespace by {
@@ -185,7 +186,13 @@ Result<Scene> loadScene(const std::string& path) {
     std::string ext = fs::path(path).extension().string();
     for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (ext == ".splat") return readDotSplat(path);
-    if (ext == ".ply" && isSplatPly(path)) return readSplatPly(path);
+    if (ext == ".ply") {
+        // Assimp's PLY reader loops forever on some malformed headers (one without end_header,
+        // for instance): check the header with our own bounded parser first.
+        auto header = readPlyHeader(path);
+        if (!header) return std::move(header.error());
+        if (header->column("scale_0") >= 0 && header->column("rot_0") >= 0) return readSplatPly(path);
+    }
     return loadMeshScene(path);
 }
 

@@ -144,9 +144,8 @@ Result<Header> parseHeader(const uint8_t* data, size_t size) {
             }
             if (p.name.empty()) return makeError(ErrorCode::Format, "property without a name", where);
             h.elements.back().props.push_back(std::move(p));
-        } else {
-            return makeError(ErrorCode::Format, "unknown header keyword '" + kw + "'", where);
         }
+        // Other lines (some exporters write free text such as "Created by ...") are ignored.
     }
     if (!haveFormat) return makeError(ErrorCode::Format, "PLY header has no format line");
     return h;

@@ -239,6 +239,11 @@ TEST_F(SplatFiles, AsciiAndHandMadeHeaders) {
     EXPECT_EQ(huge->positions.size(), 1u);
     EXPECT_TRUE(anyWarningContains(huge->warnings, "truncated"));
 
+    // No end_header: one error (Assimp alone would never return on this file).
+    writeBytes(dir + "/noend.ply", "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\n");
+    auto noend = loadScene(dir + "/noend.ply");
+    ASSERT_FALSE(noend.ok());
+    EXPECT_NE(noend.error().what().find("end_header"), std::string::npos);
     writeBytes(dir + "/junk.ply", "this is not a ply file at all");
     EXPECT_FALSE(loadScene(dir + "/junk.ply").ok());
 
