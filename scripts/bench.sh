@@ -25,6 +25,7 @@ run() {  # run TITLE COMMAND...
 run "Model import (path to usable summary) vs python3-onnx onnx.load" "$B/bench/import_bench"
 run "Opening 1 GiB safetensors and GGUF files vs reading them with read()" "$B/bench/open_bench" --size-mib 1024 --runs 7
 run "Graph layout of a 20,000-op graph vs a naive layered layout" "$B/bench/graph_layout_bench" 20000 5
+run "3D renderers at 1280x720: Vulkan (lavapipe here) vs CPU reference" "$B/bench/render_bench" --frames 5
 run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   xvfb-run -a -s "-screen 0 1280x800x24" "$B/app/brickyard-paint-bench" --nodes 20000
 
@@ -40,6 +41,7 @@ run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   echo "| import the 10.8 MB PaddleOCR recognizer | < 0.2 s | import_bench |"
   echo "| lay out a 20,000-node graph | < 2 s | graph_layout_bench |"
   echo "| repaint the graph view while panning | >= 60 fps | brickyard-paint-bench |"
+  echo "| 100k / 1M Gaussian splats, 1M-triangle mesh at 1280x720 on 2 cores | >= 10 / 2 / 20 fps | render_bench |"
   echo
   cat "$tmp/body.md"
 } > "$OUT"
