@@ -18,13 +18,9 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wdouble-promotion"
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_NO_HDR  // 8-bit images only: HDR/PSD/PIC are not dataset formats
-#define STBI_NO_PSD
-#define STBI_NO_PIC
-#define STBI_NO_STDIO  // files go through MappedFile so errors carry the project's context
+// The implementations come from Debian's libstb (linked by importers/CMakeLists.txt), shared with
+// the mesh importer's texture decoding. Files are read through MappedFile so errors carry context.
 #include <stb/stb_image.h>
-#define STB_IMAGE_RESIZE_IMPLEMENTATION
 #include <stb/stb_image_resize.h>
 #pragma GCC diagnostic pop
 

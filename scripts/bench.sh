@@ -37,6 +37,7 @@ M="${BRICKYARD_CACHE:-$HOME/.cache/brickyard}/models"
 run "Whole-model forward passes vs PyTorch 1.13 on the same ONNX graph (2 threads)" "$B/bench/model_bench" --threads 2 --runs 20 \
   "$M/mnist_cnn.onnx:1,1,28,28" "$M/mnist_cnn.onnx:64,1,28,28" "$M/fashion_mnist_cnn.onnx:64,1,28,28" \
   "$M/ch_PP-OCRv4_rec_infer.onnx:1,3,48,320" "$M/ch_PP-OCRv4_rec_infer.onnx:8,3,48,320"
+run "3D renderers at 1280x720: Vulkan (lavapipe here) vs CPU reference" "$B/bench/render_bench" --frames 5
 run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   xvfb-run -a -s "-screen 0 1280x800x24" "$B/app/brickyard-paint-bench" --nodes 20000
 
@@ -58,6 +59,7 @@ run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   echo "| tiny GPT tokens/s vs llama.cpp; f32 perplexity vs llama-perplexity | within 1.5x; within 0.1% | lm_report.py |"
   echo "| exact int8 GEMM vs f32 sgemm, same threads | <= 0.5x the time | kernel_bench |"
   echo "| 4-bit MatMulNBits one-token GEMV, weights out of cache, vs sgemv | <= 0.5x the time | kernel_bench |"
+  echo "| 100k / 1M Gaussian splats, 1M-triangle mesh at 1280x720 on 2 cores | >= 10 / 2 / 20 fps | render_bench |"
   echo
   cat "$tmp/body.md"
 } > "$OUT"

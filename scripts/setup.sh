@@ -13,6 +13,7 @@ PACKAGES=(
   xvfb xauth imagemagick fonts-dejavu-core
   libonnx-testdata
   zlib1g-dev libstb-dev python3-numpy python3-torch python3-sklearn dataset-fashion-mnist
+  libvulkan-dev mesa-vulkan-drivers glslc vulkan-tools libassimp-dev assimp-testmodels
 )
 # npm fetches the assets; a machine that already has a Node.js with npm keeps it.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)

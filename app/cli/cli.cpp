@@ -9,6 +9,7 @@
 #include "app/cli/lm_commands.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
+#include "app/cli/render_command.h"
 #include "app/cli/run_command.h"
 #include "importers/importer_registry.h"
 
@@ -41,6 +42,8 @@ void printHelp() {
         "  lm build WEIGHTS_DIR -o OUT [--type T]       write a GPT-2-layout language model (.gguf/.safetensors)\n"
         "  generate MODEL --prompt TEXT [-n N]          generate text with a GPT-2-layout model\n"
         "  perplexity MODEL --text FILE [--ctx N]       perplexity (and KL/top-1 vs --base MODEL)\n"
+        "  render SCENE -o OUT.png [--camera ...]       render a mesh or Gaussian splat scene (Vulkan)\n"
+        "  bake IN -o OUT.ply                           turn a point cloud or textured mesh into 3DGS splats\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
         "\n"
@@ -85,6 +88,8 @@ int run(int argc, char** argv) {
     if (verb == "project") return projectCommand(rest);
     if (verb == "run") return runCommand(rest);
     if (verb == "eval") return evalCommand(rest);
+    if (verb == "render") return renderCommand(rest);
+    if (verb == "bake") return bakeCommand(rest);
     if (verb == "formats") return formatsCommand();
     if (verb == "tokenize") return tokenizeCommand(rest);
     if (verb == "lm") return lmCommand(rest);

@@ -1,0 +1,135 @@
+// Frame times of the Vulkan renderers at 1280x720 against their CPU references (the named
+// baseline): a 1M-triangle mesh and Gaussian splat clouds of 10k / 100k / 1M baked from the real
+// Collada duck. Each frame is a full offscreen render including readback to RGBA8.
+// Usage: render_bench [--frames N] [--no-cpu]
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "bench/bench_util.h"
+#include "engine/splat_baker.h"
+#include "importers/mesh_importer.h"
+#include "renderers/mesh_reference.h"
+#include "renderers/mesh_renderer.h"
+#include "renderers/splat_reference.h"
+#include "renderers/splat_renderer.h"
+#include "renderers/vulkan_context.h"
+
+using namespace by;
+
+namespace {
+
+// Copies of the duck on a grid until the mesh holds at least `triangles` triangles.
+std::vector<Mesh> duckGrid(const Mesh& duck, size_t triangles) {
+    const size_t copies = (triangles + duck.triangleCount() - 1) / duck.triangleCount();
+    const int side = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(copies))));
+    const Vec3 size = duck.bounds().size();
+    std::vector<Mesh> out;
+    for (size_t c = 0; c < copies; ++c) {
+        Mesh m = duck;
+        const Vec3 off{(static_cast<float>(c % side) - side / 2.0f) * size.x * 1.1f,
+                       (static_cast<float>(c / side) - side / 2.0f) * size.y * 1.1f, 0};
+        for (Vec3& p : m.positions) p = p + off;
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int frames = 7;
+    bool cpu = true;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--frames") && i + 1 < argc) frames = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--no-cpu")) cpu = false;
+    }
+    bench::printMachine("render_bench: offscreen frames at 1280x720, Vulkan vs CPU reference");
+    auto ctx = VulkanContext::create();
+    if (!ctx) {
+        std::fprintf(stderr, "render_bench: %s\n", ctx.error().what().c_str());
+        return 1;
+    }
+    const std::string dev = (*ctx)->deviceName();
+    std::printf("# Vulkan device: %s\n", dev.c_str());
+    auto duck = loadMeshScene("/usr/share/assimp/models/Collada/duck.dae");
+    if (!duck) {
+        std::fprintf(stderr, "render_bench: %s (scripts/setup.sh installs assimp-testmodels)\n", duck.error().what().c_str());
+        return 1;
+    }
+    RenderView view;
+    view.width = 1280, view.height = 720;
+    std::printf("%-28s %10s %12s %8s %14s %9s  %s\n", "scene", "items", "GPU med ms", "fps", "CPU ref ms", "speedup", "device");
+
+    auto report = [&](const char* name, size_t items, std::vector<double> gpuMs, double cpuMs) {
+        const double med = bench::median(gpuMs);
+        char cpuCol[32] = "-", speed[32] = "-";
+        if (cpuMs > 0) {
+            std::snprintf(cpuCol, sizeof cpuCol, "%.1f", cpuMs);
+            std::snprintf(speed, sizeof speed, "%.1fx", cpuMs / med);
+        }
+        std::printf("%-28s %10zu %12.1f %8.1f %14s %9s  %s\n", name, items, med, 1000.0 / med, cpuCol, speed, dev.c_str());
+        std::fflush(stdout);
+    };
+
+    {  // mesh
+        std::vector<Mesh> meshes = duckGrid(duck->meshes[0], 1000000);
+        size_t tris = 0;
+        Bounds b;
+        for (const Mesh& m : meshes) tris += m.triangleCount(), b.add(m.bounds());
+        view.camera = Camera::frame(b, view.aspect());
+        auto r = MeshRenderer::create(*ctx);
+        if (!r || !(*r)->setMeshes(meshes).ok()) return 1;
+        (void)(*r)->render(view);  // warm-up
+        std::vector<double> t;
+        for (int f = 0; f < frames; ++f) {
+            view.camera.orbit(2, 0);
+            const double t0 = bench::nowMs();
+            if (!(*r)->render(view)) return 1;
+            t.push_back(bench::nowMs() - t0);
+        }
+        double c = 0;
+        if (cpu) {
+            const double t0 = bench::nowMs();
+            (void)renderMeshesReference(meshes, view);
+            c = bench::nowMs() - t0;
+        }
+        report("mesh (duck x grid)", tris, t, c);
+    }
+
+    SplatCloud base = bakeMeshSurfaces(duck->meshes, 100000, 1);
+    auto sr = SplatRenderer::create(*ctx);
+    if (!sr) return 1;
+    for (size_t n : {size_t(10000), size_t(100000), size_t(1000000)}) {
+        SplatCloud cloud = replicateJittered(base, n, 0.01f * length(base.bounds().size()), 3);
+        if (n < base.size()) {  // a random-looking subset still covering the whole duck
+            SplatCloud sub;
+            sub.shDegree = base.shDegree;
+            for (size_t i = 0; i < n; ++i) sub.append(base, i * (base.size() / n));
+            cloud = std::move(sub);
+        }
+        if (!(*sr)->setSplats(cloud).ok()) return 1;
+        view.camera = Camera::frame(cloud.bounds(), view.aspect());
+        view.camera.orbit(30, 15);
+        (void)(*sr)->render(view);
+        std::vector<double> t, sortMs;
+        for (int f = 0; f < frames; ++f) {
+            view.camera.orbit(2, 0);
+            const double t0 = bench::nowMs();
+            if (!(*sr)->render(view)) return 1;
+            t.push_back(bench::nowMs() - t0);
+            sortMs.push_back((*sr)->lastTimes().sortMs);
+        }
+        double c = 0;
+        if (cpu) {
+            const double t0 = bench::nowMs();
+            (void)renderSplatsReference(cloud, view);
+            c = bench::nowMs() - t0;
+        }
+        const std::string name = "splats (baked duck), sort " + std::to_string(static_cast<int>(bench::median(sortMs) + 0.5)) + " ms";
+        report(name.c_str(), n, t, c);
+    }
+    std::printf("# %d frames each (median), camera orbiting 2 degrees a frame; CPU reference: one frame, single thread\n", frames);
+    std::printf("# goals on lavapipe, 2 cores: 100k splats >= 10 fps, 1M splats >= 2 fps, 1M-triangle mesh >= 20 fps\n");
+    return 0;
+}
