@@ -17,6 +17,7 @@ const OpRegistry& OpRegistry::instance() {
         registerResizeOps(r);
         registerControlOps(r);
         registerQuantOps(r);
+        registerTransformerOps(r);
         return r;
     }();
     return reg;

@@ -66,6 +66,7 @@ private:
 // One per op family file.
 void registerElementwiseOps(OpRegistry& r);
 void registerQuantOps(OpRegistry& r);
+void registerTransformerOps(OpRegistry& r);
 void registerNnOps(OpRegistry& r);
 void registerShapeOps(OpRegistry& r);
 void registerReduceOps(OpRegistry& r);
