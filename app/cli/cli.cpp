@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/build_model_command.h"
 #include "app/cli/cli_output.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
@@ -34,6 +35,7 @@ void printHelp() {
         "  convert IN OUT                               rewrite a model as .onnx, .safetensors or .gguf\n"
         "  run MODEL --input NAME=FILE ... [-o OUT]     run a model on the CPU (.npy or ONNX .pb tensors)\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
+        "  build-model WEIGHTS_DIR -o OUT               build a trained model (config.json + .npy) as .onnx/.safetensors\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
         "\n"
@@ -77,6 +79,7 @@ int run(int argc, char** argv) {
     if (verb == "convert") return convertCommand(rest);
     if (verb == "project") return projectCommand(rest);
     if (verb == "run") return runCommand(rest);
+    if (verb == "build-model") return buildModelCommand(rest);
     if (verb == "formats") return formatsCommand();
     return usageError("unknown verb '" + verb + "'");
 }
