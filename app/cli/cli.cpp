@@ -6,6 +6,7 @@
 
 #include "app/cli/build_model_command.h"
 #include "app/cli/cli_output.h"
+#include "app/cli/dataset_command.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
 #include "app/cli/run_command.h"
@@ -35,6 +36,7 @@ void printHelp() {
         "  convert IN OUT                               rewrite a model as .onnx, .safetensors or .gguf\n"
         "  run MODEL --input NAME=FILE ... [-o OUT]     run a model on the CPU (.npy or ONNX .pb tensors)\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
+        "  dataset info SPEC                            size, input shape and class counts of a dataset\n"
         "  build-model WEIGHTS_DIR -o OUT               build a trained model (config.json + .npy) as .onnx/.safetensors\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
@@ -79,6 +81,7 @@ int run(int argc, char** argv) {
     if (verb == "convert") return convertCommand(rest);
     if (verb == "project") return projectCommand(rest);
     if (verb == "run") return runCommand(rest);
+    if (verb == "dataset") return datasetCommand(rest);
     if (verb == "build-model") return buildModelCommand(rest);
     if (verb == "formats") return formatsCommand();
     return usageError("unknown verb '" + verb + "'");
