@@ -16,20 +16,24 @@ Error outOfRange(const Dataset& ds, int64_t index) {
                      ds.name());
 }
 
-// Appends the sample's values as f32 to `dst` (numel floats), normalised per channel.
-Status appendFloats(const Tensor& t, const std::optional<Normalization>& norm, float* dst) {
-    const int64_t n = t.numel();
+// Writes `n` values of a plain numeric type as f32.
+Status convertToFloats(const Tensor& t, const uint8_t* src, int64_t n, float* dst) {
     if (t.dtype() == DType::U8) {
-        const uint8_t* src = t.data<uint8_t>();
         for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
     } else if (t.dtype() == DType::F32) {
-        std::memcpy(dst, t.rawData(), static_cast<size_t>(n) * sizeof(float));
+        std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
     } else {
         auto f = t.toFloats();
         if (!f) return f.error();
         std::memcpy(dst, f->data(), static_cast<size_t>(n) * sizeof(float));
     }
+    return {};
+}
+
+// x' = (x * scale - mean[c]) / std[c] over one sample of `shape`, in place.
+Status normalizeInPlace(const Shape& shape, const std::optional<Normalization>& norm, float* dst) {
     if (!norm) return {};
+    const int64_t n = shapeNumel(shape);
     const size_t channels = std::max(norm->mean.size(), norm->std.size());
     if (channels <= 1) {
         const float m = norm->mean.empty() ? 0.0f : norm->mean[0];
@@ -40,9 +44,9 @@ Status appendFloats(const Tensor& t, const std::optional<Normalization>& norm, f
     if ((!norm->mean.empty() && norm->mean.size() != channels) ||
         (!norm->std.empty() && norm->std.size() != channels))
         return makeError(ErrorCode::Invalid, "the normalisation's mean and std have different channel counts");
-    if (t.rank() < 1 || t.shape()[0] != static_cast<int64_t>(channels))
+    if (shape.empty() || shape[0] != static_cast<int64_t>(channels))
         return makeError(ErrorCode::Invalid, "the normalisation has " + std::to_string(channels) +
-                                                 " channels but the sample's shape is " + shapeToString(t.shape()));
+                                                 " channels but the sample's shape is " + shapeToString(shape));
     const int64_t per = n / static_cast<int64_t>(channels);
     for (size_t c = 0; c < channels; ++c) {
         const float m = norm->mean.empty() ? 0.0f : norm->mean[c];
@@ -51,6 +55,11 @@ Status appendFloats(const Tensor& t, const std::optional<Normalization>& norm, f
         for (int64_t i = 0; i < per; ++i) p[i] = (p[i] * norm->scale - m) * inv;
     }
     return {};
+}
+
+Status appendFloats(const Tensor& t, const std::optional<Normalization>& norm, float* dst) {
+    BY_TRY(convertToFloats(t, t.rawData(), t.numel(), dst));
+    return normalizeInPlace(t.shape(), norm, dst);
 }
 
 uint64_t splitmix64(uint64_t& state) {
@@ -211,6 +220,41 @@ Result<Batch> BatchIterator::batch(int64_t b) const {
     out.index = b;
     out.sampleIndices.assign(m_order.begin() + begin, m_order.begin() + end);
     const int64_t rows = end - begin;
+
+    // In-memory data: convert straight from the dataset's buffer, without a Tensor per sample.
+    if (const auto* td = dynamic_cast<const TensorDataset*>(&m_dataset);
+        td && (td->allInputs().dtype() == DType::U8 || td->allInputs().dtype() == DType::F32)) {
+        const Tensor& all = td->allInputs();
+        const Shape sampleShape = td->inputShapes()[0];
+        const int64_t n = shapeNumel(sampleShape);
+        const size_t sampleBytes = static_cast<size_t>(n) * (all.dtype() == DType::U8 ? 1 : 4);
+        std::vector<uint8_t> buf(static_cast<size_t>(rows * n) * sizeof(float));
+        float* dst = reinterpret_cast<float*>(buf.data());
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t idx = out.sampleIndices[static_cast<size_t>(r)];
+            float* row = dst + r * n;
+            const uint8_t* src = all.rawData() + static_cast<size_t>(idx) * sampleBytes;
+            const auto& norm = m_options.normalize;
+            if (all.dtype() == DType::U8 && norm && norm->mean.size() <= 1 && norm->std.size() <= 1) {
+                // The common case (8-bit pixels, one scale/mean/std) in one pass.
+                const float inv = 1.0f / (norm->std.empty() ? 1.0f : norm->std[0]);
+                const float a = norm->scale * inv;
+                const float c = -(norm->mean.empty() ? 0.0f : norm->mean[0]) * inv;
+                for (int64_t i = 0; i < n; ++i) row[i] = static_cast<float>(src[i]) * a + c;
+            } else {
+                BY_TRY(convertToFloats(all, src, n, row));
+                Status st = normalizeInPlace(sampleShape, norm, row);
+                if (!st) return st.error().withContext(sampleContext(m_dataset, idx));
+            }
+            out.labels.push_back(td->allLabels().empty() ? -1 : td->allLabels()[static_cast<size_t>(idx)]);
+        }
+        Shape bs{rows};
+        bs.insert(bs.end(), sampleShape.begin(), sampleShape.end());
+        auto t = Tensor::fromBytes(DType::F32, bs, std::move(buf));
+        if (!t) return t.error();
+        out.inputs.push_back(std::move(*t));
+        return out;
+    }
 
     std::vector<Shape> shapes;  // per input, from the first sample
     std::vector<std::vector<float>> floats;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/mapped_file.h"
 #include "importers/gzip_file.h"
 
 namespace by {
@@ -29,7 +30,17 @@ Error formatError(const std::string& what, size_t offset, const std::string& msg
 
 }  // namespace
 
-Result<Tensor> parseIdx(const uint8_t* data, size_t size, const std::string& what) {
+namespace {
+
+struct IdxLayout {
+    const IdxType* type = nullptr;
+    Shape shape;
+    size_t header = 0;     // bytes before the data
+    uint64_t dataBytes = 0;
+};
+
+// Checks the magic, the header and that the dimensions describe exactly the bytes present.
+Result<IdxLayout> parseIdxLayout(const uint8_t* data, size_t size, const std::string& what) {
     if (size < 4) return formatError(what, size, "the file ends inside the 4-byte IDX magic");
     if (data[0] != 0 || data[1] != 0)
         return formatError(what, 0, "this is not an IDX file: the magic must start with two zero bytes");
@@ -74,18 +85,42 @@ Result<Tensor> parseIdx(const uint8_t* data, size_t size, const std::string& wha
         return formatError(what, header + needBytes,
                            std::to_string(size - header - needBytes) +
                                " bytes follow the data that the dimensions describe");
+    return IdxLayout{type, std::move(shape), header, needBytes};
+}
 
-    std::vector<uint8_t> bytes(data + header, data + header + needBytes);
+}  // namespace
+
+Result<Tensor> parseIdx(const uint8_t* data, size_t size, const std::string& what) {
+    auto layout = parseIdxLayout(data, size, what);
+    if (!layout) return layout.error();
+    const IdxType* type = layout->type;
+    const size_t header = layout->header;
+    std::vector<uint8_t> bytes(data + header, data + header + layout->dataBytes);
     if (type->bytes > 1)  // big-endian on disk
         for (size_t i = 0; i < bytes.size(); i += static_cast<size_t>(type->bytes))
             std::reverse(bytes.begin() + static_cast<std::ptrdiff_t>(i),
                          bytes.begin() + static_cast<std::ptrdiff_t>(i) + type->bytes);
-    auto t = Tensor::fromBytes(type->dtype, shape, std::move(bytes));
+    auto t = Tensor::fromBytes(type->dtype, layout->shape, std::move(bytes));
     if (!t) return t.error().withContext(what);
     return t;
 }
 
 Result<Tensor> readIdx(const std::string& path) {
+    auto file = MappedFile::open(path);
+    if (!file) return file.error();
+    std::shared_ptr<const MappedFile> mapped = std::move(*file);
+    if (!isGzip(mapped->data(), mapped->size())) {
+        auto layout = parseIdxLayout(mapped->data(), mapped->size(), path);
+        if (!layout) return layout.error();
+        // Single-byte elements need no byte swapping: use the mapped pages in place, as the
+        // engine does for model weights.
+        if (layout->type->bytes == 1) {
+            auto t = Tensor::fromMapped(mapped, layout->header, layout->type->dtype, layout->shape);
+            if (!t) return t.error().withContext(path);
+            return t;
+        }
+        return parseIdx(mapped->data(), mapped->size(), path);
+    }
     auto bytes = readFileMaybeGzip(path);
     if (!bytes) return bytes.error();
     return parseIdx(bytes->data(), bytes->size(), path);

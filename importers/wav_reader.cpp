@@ -15,6 +15,8 @@ namespace {
 constexpr uint16_t kFormatPcm = 1;
 constexpr uint16_t kFormatFloat = 3;
 constexpr uint16_t kFormatExtensible = 0xFFFE;
+// Far above any real audio rate (professional gear stops at 768 kHz) and well inside an int.
+constexpr uint32_t kMaxSampleRate = 10'000'000;
 
 uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 uint32_t le32(const uint8_t* p) {
@@ -98,6 +100,9 @@ Result<AudioClip> parseWav(const uint8_t* data, size_t size, const std::string& 
     if (!samples) return wavError(ErrorCode::Format, what, size, "the file has no data chunk");
     if (channels == 0 || rate == 0)
         return wavError(ErrorCode::Format, what, 12, "the fmt chunk gives zero channels or a zero sample rate");
+    if (rate > kMaxSampleRate)
+        return wavError(ErrorCode::Format, what, 12,
+                        "the sample rate " + std::to_string(rate) + " Hz is not a plausible audio rate");
     const bool pcm16 = format == kFormatPcm && bits == 16;
     const bool float32 = format == kFormatFloat && bits == 32;
     if (!pcm16 && !float32)

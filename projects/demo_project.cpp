@@ -27,7 +27,9 @@ constexpr const char* kDemoNote =
     "Demo project. Real, trained models from the asset cache: the three PaddleOCR v4 models (text "
     "detection, direction classification, recognition with attention blocks; ONNX), the Silero "
     "voice-activity detector (ONNX) and three MediaPipe vision models (face detection, hand "
-    "landmarks, selfie segmentation; TFLite), plus the MNIST handwritten-digit dataset. Each model "
+    "landmarks, selfie segmentation; TFLite), two small image classifiers trained here with fixed "
+    "seeds (an MNIST digit CNN and a Fashion-MNIST clothing CNN; ONNX written by Brickyard), and the "
+    "MNIST and Fashion-MNIST datasets they were trained on. Each model "
     "starts with its root variant \"original\"; compressed variants made from it appear beneath "
     "it, with their evaluations and benchmarks.";
 
@@ -53,7 +55,12 @@ const std::vector<DemoAsset>& demoAssets() {
          "vision,tflite"},
         {"models/selfie_segmentation.tflite", AssetKind::Model, "MediaPipe selfie segmentation",
          "vision,tflite"},
+        // Trained by scripts/setup.sh (scripts/train/mnist_cnn.py) and written by brickyard-cli.
+        {"models/mnist_cnn.onnx", AssetKind::Model, "MNIST digit classifier (CNN)", "vision,onnx,trained"},
+        {"models/fashion_mnist_cnn.onnx", AssetKind::Model, "Fashion-MNIST clothing classifier (CNN)",
+         "vision,onnx,trained"},
         {"data/mnist", AssetKind::Dataset, "MNIST handwritten digits", "vision,dataset"},
+        {"data/fashion-mnist", AssetKind::Dataset, "Fashion-MNIST clothing images", "vision,dataset"},
     };
     return list;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The demo project: a new project holding the real models and the MNIST dataset that
-// scripts/setup.sh puts in the asset cache, so a first-time user has something to open.
+// The demo project: a new project holding the real models (downloaded, and the two classifiers
+// trained by scripts/setup.sh) and the MNIST / Fashion-MNIST datasets that scripts/setup.sh puts
+// in the asset cache, so a first-time user has something to open.
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ struct DemoAsset {
 const std::vector<DemoAsset>& demoAssets();
 
 // Creates `projectPath` and adds every demo asset from `cacheDir` (models/*.onnx, models/*.tflite,
-// data/mnist), each model with its root variant "original" (parameter count 0: projects/ cannot
+// data/mnist, data/fashion-mnist), each model with its root variant "original" (parameter count 0: projects/ cannot
 // load models; the caller may fill it in with Project::setVariantParameterCount), a "This
 // computer" device and a note describing the project. If any demo file is missing nothing is
 // created and the error names the file and says to run scripts/setup.sh. A failure half way

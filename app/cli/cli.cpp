@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/build_model_command.h"
 #include "app/cli/cli_output.h"
 #include "app/cli/eval_command.h"
 #include "app/cli/lm_commands.h"
+#include "app/cli/dataset_command.h"
 #include "app/cli/model_commands.h"
 #include "app/cli/project_command.h"
 #include "app/cli/render_command.h"
@@ -44,6 +46,8 @@ void printHelp() {
         "  perplexity MODEL --text FILE [--ctx N]       perplexity (and KL/top-1 vs --base MODEL)\n"
         "  render SCENE -o OUT.png [--camera ...]       render a mesh or Gaussian splat scene (Vulkan)\n"
         "  bake IN -o OUT.ply                           turn a point cloud or textured mesh into 3DGS splats\n"
+        "  dataset info SPEC                            size, input shape and class counts of a dataset\n"
+        "  build-model WEIGHTS_DIR -o OUT               build a trained model (config.json + .npy) as .onnx/.safetensors\n"
         "  formats                                      list the readable and writable formats\n"
         "  version                                      print the version\n"
         "\n"
@@ -90,6 +94,8 @@ int run(int argc, char** argv) {
     if (verb == "eval") return evalCommand(rest);
     if (verb == "render") return renderCommand(rest);
     if (verb == "bake") return bakeCommand(rest);
+    if (verb == "dataset") return datasetCommand(rest);
+    if (verb == "build-model") return buildModelCommand(rest);
     if (verb == "formats") return formatsCommand();
     if (verb == "tokenize") return tokenizeCommand(rest);
     if (verb == "lm") return lmCommand(rest);

@@ -498,6 +498,12 @@ TEST(WavReader, BrokenAndUnsupportedFiles) {
     r = parseWav(wrongAlign.data(), wrongAlign.size(), "align.wav");
     ASSERT_FALSE(r.ok());
 
+    // Found by dataset_fuzz: a rate past INT_MAX used to come back as a negative int.
+    auto absurdRate = makeWav(1, 1, 0xFFFFFFF0u, 16, pcm16(tone));
+    r = parseWav(absurdRate.data(), absurdRate.size(), "rate.wav");
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(contains(r.error().what(), "not a plausible audio rate")) << r.error().what();
+
     auto pcm24 = makeWav(1, 1, 8000, 24, std::vector<uint8_t>(30, 0));
     r = parseWav(pcm24.data(), pcm24.size(), "24.wav");
     ASSERT_FALSE(r.ok());

@@ -21,7 +21,7 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
 
     auto assets = p->assets();
     ASSERT_TRUE(assets.ok());
-    ASSERT_EQ(assets->size(), 8u);
+    ASSERT_EQ(assets->size(), 11u);
     int models = 0, onnx = 0, tflite = 0;
     for (const auto& a : *assets) {
         EXPECT_EQ(p->resolveAssetPath(a).status, AssetStatus::Present) << a.displayName;
@@ -38,16 +38,20 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
         EXPECT_EQ(root->sizeBytes, a.sizeBytes);
         EXPECT_EQ(p->variants(a.id)->size(), 1u);
     }
-    EXPECT_EQ(models, 7);
-    EXPECT_EQ(onnx, 4);
+    EXPECT_EQ(models, 9);
+    EXPECT_EQ(onnx, 6);
     EXPECT_EQ(tflite, 3);
 
-    const Asset& mnist = assets->back();
+    const Asset& mnist = (*assets)[assets->size() - 2];
     EXPECT_EQ(mnist.kind, AssetKind::Dataset);
     EXPECT_EQ(mnist.format, "folder");
     EXPECT_EQ(mnist.displayName, "MNIST handwritten digits");
     EXPECT_GT(mnist.sizeBytes, 50'000'000);
-    EXPECT_EQ(p->variants()->size(), 7u);
+    const Asset& fashion = assets->back();
+    EXPECT_EQ(fashion.kind, AssetKind::Dataset);
+    EXPECT_EQ(fashion.displayName, "Fashion-MNIST clothing images");
+    EXPECT_EQ(p->assetsWithTag("trained")->size(), 2u);
+    EXPECT_EQ(p->variants()->size(), 9u);
 
     auto notes = p->notes(NoteTarget::project());
     ASSERT_EQ(notes->size(), 1u);
@@ -64,7 +68,7 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
     { Project closed = std::move(*p); }
     auto again = Project::open(path);
     ASSERT_TRUE(again.ok()) << again.error().what();
-    EXPECT_EQ(again->counts()->assets, 8);
+    EXPECT_EQ(again->counts()->assets, 11);
     EXPECT_EQ(again->variant(root)->parameterCount, 1'000'000);
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Writes the demo project's trained classifiers (weights cached by scripts/setup.sh in
+# models/trained/NAME) as models/NAME.onnx and models/NAME.safetensors, using brickyard-cli's own
+# exporters. Idempotent: a model newer than its weights is left alone.
+#   --if-built   do nothing (successfully) when brickyard-cli has not been built yet
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE="${BRICKYARD_CACHE:-$HOME/.cache/brickyard}"
+CLI="${BRICKYARD_CLI:-build/dev/app/brickyard-cli}"
+if [[ ! -x "$CLI" ]]; then
+  [[ "${1:-}" == "--if-built" ]] && exit 0
+  echo "build_models: $CLI is not built (cmake --preset dev && cmake --build --preset dev)" >&2
+  exit 1
+fi
+for name in mnist_cnn fashion_mnist_cnn; do
+  weights="$CACHE/models/trained/$name"
+  if [[ ! -f "$weights/config.json" ]]; then
+    echo "build_models: no trained weights in $weights; run scripts/setup.sh" >&2
+    exit 1
+  fi
+  onnx="$CACHE/models/$name.onnx"
+  st="$CACHE/models/$name.safetensors"
+  if [[ -f "$onnx" && -f "$st" && "$onnx" -nt "$weights/config.json" ]]; then continue; fi
+  "$CLI" build-model "$weights" -o "$onnx" -o "$st"
+done
