@@ -37,7 +37,8 @@ void quantizeActRow(const float* x, int64_t K, ActBlock* out) {
         const float d = amax / 127.0f;
         const float id = d ? 1.0f / d : 0.0f;
         out[b].d = d;
-        for (int i = 0; i < 32; ++i) out[b].q[i] = static_cast<int8_t>(std::lround(v[i] * id));
+        // Round half to even (the default FP mode), as the AVX2 quantizer's cvtps does.
+        for (int i = 0; i < 32; ++i) out[b].q[i] = static_cast<int8_t>(std::nearbyint(v[i] * id));
     }
 }
 
@@ -186,6 +187,116 @@ BY_VNNI float dotQ4Vnni(const uint8_t* w, const ActBlock* a, int64_t nb) {
     return hsum256(acc);
 }
 
+// Weight block b of a Q8_0 / Q4_0 row as 32 signed bytes, and its scale.
+template <bool Q4>
+BY_AVX2 inline __m256i loadWeights(const uint8_t* blk) {
+    if constexpr (Q4) {
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+        return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
+    } else {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+    }
+}
+
+// One weight row against four activation rows (consecutive, nb blocks each): each weight block
+// is loaded and unpacked once for the four. Prompt-sized products spend their time here.
+template <bool Q4>
+BY_AVX2 void dot4Avx2(const uint8_t* w, const ActBlock* a, int64_t nb, float* out) {
+    constexpr int64_t bytes = Q4 ? kQ4Bytes : kQ8Bytes;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * bytes;
+        const __m256i qw = loadWeights<Q4>(blk);
+        const float dw = halfAvx(blk);
+        for (int r = 0; r < 4; ++r) {
+            const ActBlock& ab = a[r * nb + b];
+            const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * ab.d), dotI8x32(qx, qw), acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; ++r) out[r] = hsum256(acc[r]);
+}
+
+template <bool Q4>
+BY_VNNI void dot4Vnni(const uint8_t* w, const ActBlock* a, int64_t nb, float* out) {
+    constexpr int64_t bytes = Q4 ? kQ4Bytes : kQ8Bytes;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * bytes;
+        const __m256i qw = loadWeights<Q4>(blk);
+        const float dw = halfAvx(blk);
+        for (int r = 0; r < 4; ++r) {
+            const ActBlock& ab = a[r * nb + b];
+            const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * ab.d), dotI8x32Vnni(qx, qw), acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; ++r) out[r] = hsum256(acc[r]);
+}
+
+template <bool Q4>
+void dot4Scalar(const uint8_t* w, const ActBlock* a, int64_t nb, float* out) {
+    for (int r = 0; r < 4; ++r) out[r] = Q4 ? dotQ4Scalar(w, a + r * nb, nb) : dotQ8Scalar(w, a + r * nb, nb);
+}
+
+BY_AVX2 void quantizeActRowAvx2(const float* x, int64_t K, ActBlock* out) {
+    const __m256 signMask = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < K / 32; ++b) {
+        const float* v = x + b * 32;
+        __m256 x0 = _mm256_loadu_ps(v), x1 = _mm256_loadu_ps(v + 8), x2 = _mm256_loadu_ps(v + 16), x3 = _mm256_loadu_ps(v + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signMask, x0), _mm256_andnot_ps(signMask, x1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(signMask, x2), _mm256_andnot_ps(signMask, x3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        const float d = amax / 127.0f;
+        const float id = d ? 1.0f / d : 0.0f;
+        out[b].d = d;
+        const __m256 vid = _mm256_set1_ps(id);
+        const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, vid)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, vid));
+        const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(x2, vid)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(x3, vid));
+        // packs interleave 128-bit lanes; the permute puts the 32 bytes back in order.
+        const __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);
+        const __m256i p = _mm256_packs_epi16(p01, p23);
+        const __m256i ordered = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].q), ordered);
+    }
+}
+
+// exp(x) for 8 lanes: 2^n * p(r) with r = x - n ln2 and a degree-6 polynomial (about 1 ulp over
+// the clamped range).
+BY_AVX2 inline __m256 expAvx2(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+BY_AVX2 void geluAvx2(float* x, int64_t n) {
+    const __m256 c = _mm256_set1_ps(0.7978845608028654f), k = _mm256_set1_ps(0.044715f), half = _mm256_set1_ps(0.5f),
+                 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 y = _mm256_mul_ps(c, _mm256_fmadd_ps(_mm256_mul_ps(k, v), _mm256_mul_ps(v, v), v));
+        // tanh(y) = 1 - 2 / (exp(2y) + 1): saturates cleanly to +-1 at the clamp.
+        const __m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(expAvx2(_mm256_mul_ps(two, y)), one)));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, t)));
+    }
+    for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(0.7978845608028654f * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
 bool detectVnni() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
@@ -209,6 +320,23 @@ void runParallel(ThreadPool* pool, int64_t n, int64_t grain, const std::function
 
 bool cpuHasAvx2Kernels() { return g_avx2; }
 bool cpuHasVnniKernels() { return g_vnni; }
+
+void geluTanhInPlace(float* x, int64_t n) {
+    if (g_avx2) {
+        geluAvx2(x, n);
+        return;
+    }
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(0.7978845608028654f * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
+void sgemmRowMajor(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                   int64_t ldb, float beta, float* C, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
+                static_cast<blasint>(N), static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
+                static_cast<blasint>(ldc));
+}
+
+void setBlasThreads(int threads) { openblas_set_num_threads(threads); }
 
 float dotF32(const float* a, const float* b, int64_t n) { return g_avx2 ? dotF32Avx2(a, b, n) : dotF32Scalar(a, b, n); }
 
@@ -251,16 +379,33 @@ Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8
     const int64_t nb = K / 32;
     std::vector<ActBlock> act(static_cast<size_t>(M * nb));
     runParallel(pool, M, 16, [&](int64_t m0, int64_t m1) {
-        for (int64_t m = m0; m < m1; ++m) quantizeActRow(x + m * K, K, act.data() + m * nb);
+        for (int64_t m = m0; m < m1; ++m) {
+            if (simd) quantizeActRowAvx2(x + m * K, K, act.data() + m * nb);
+            else quantizeActRow(x + m * K, K, act.data() + m * nb);
+        }
     });
     const bool q8 = wtype == DType::Q8_0;
     const int64_t rowBytes = nb * (q8 ? kQ8Bytes : kQ4Bytes);
     auto dot = q8 ? (simd ? (g_vnni ? dotQ8Vnni : dotQ8Avx2) : dotQ8Scalar) : (simd ? (g_vnni ? dotQ4Vnni : dotQ4Avx2) : dotQ4Scalar);
+    auto dot4 = q8 ? (simd ? (g_vnni ? dot4Vnni<false> : dot4Avx2<false>) : dot4Scalar<false>)
+                   : (simd ? (g_vnni ? dot4Vnni<true> : dot4Avx2<true>) : dot4Scalar<true>);
+    // Activation rows in panels of 16 so a panel stays in L1 while this thread's weight rows
+    // stream past it.
+    constexpr int64_t kPanel = 16;
     runParallel(pool, N, 32, [&](int64_t n0, int64_t n1) {
-        for (int64_t n = n0; n < n1; ++n) {
-            const uint8_t* row = w + n * rowBytes;
-            const float bn = bias ? bias[n] : 0.0f;
-            for (int64_t m = 0; m < M; ++m) y[m * N + n] = dot(row, act.data() + m * nb, nb) + bn;
+        float r4[4];
+        for (int64_t p0 = 0; p0 < M; p0 += kPanel) {
+            const int64_t p1 = std::min(M, p0 + kPanel);
+            for (int64_t n = n0; n < n1; ++n) {
+                const uint8_t* row = w + n * rowBytes;
+                const float bn = bias ? bias[n] : 0.0f;
+                int64_t m = p0;
+                for (; m + 4 <= p1; m += 4) {
+                    dot4(row, act.data() + m * nb, nb, r4);
+                    for (int r = 0; r < 4; ++r) y[(m + r) * N + n] = r4[r] + bn;
+                }
+                for (; m < p1; ++m) y[m * N + n] = dot(row, act.data() + m * nb, nb) + bn;
+            }
         }
     });
     return {};
