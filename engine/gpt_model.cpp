@@ -150,13 +150,14 @@ Status GptSession::promptAttention(const float* qkv, const float* K, const float
     const GptConfig& c = m_model->config();
     const int64_t d = c.nEmbd, H = c.nHead, hd = d / H, S = m_pos + n;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    std::vector<float> scores(static_cast<size_t>(n * S));
-    setBlasThreads(m_pool->threadCount());
-    for (int64_t h = 0; h < H; ++h) {
-        // scores[i, j] = q_i . k_j * scale
-        sgemmRowMajor(false, true, n, S, hd, scale, qkv + h * hd, 3 * d, K + h * hd, d, 0.0f, scores.data(), S);
-        auto softmaxRows = [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) {
+    // One head per task, each with single-threaded BLAS (see matmulRows for why).
+    setBlasThreads(1);
+    auto head = [&](int64_t h0, int64_t h1) {
+        std::vector<float> scores(static_cast<size_t>(n * S));
+        for (int64_t h = h0; h < h1; ++h) {
+            // scores[i, j] = q_i . k_j * scale
+            sgemmRowMajor(false, true, n, S, hd, scale, qkv + h * hd, 3 * d, K + h * hd, d, 0.0f, scores.data(), S);
+            for (int64_t i = 0; i < n; ++i) {
                 float* row = scores.data() + i * S;
                 const int64_t last = m_pos + i;
                 float mx = -INFINITY;
@@ -167,12 +168,12 @@ Status GptSession::promptAttention(const float* qkv, const float* K, const float
                 for (int64_t j = 0; j <= last; ++j) row[j] *= inv;
                 std::fill(row + last + 1, row + S, 0.0f);
             }
-        };
-        if (m_pool->threadCount() > 1 && n > 32) m_pool->parallelFor(n, 16, softmaxRows);
-        else softmaxRows(0, n);
-        // att[i, h*hd:] = sum_j p[i, j] v_j
-        sgemmRowMajor(false, false, n, hd, S, 1.0f, scores.data(), S, V + h * hd, d, 0.0f, att + h * hd, d);
-    }
+            // att[i, h*hd:] = sum_j p[i, j] v_j
+            sgemmRowMajor(false, false, n, hd, S, 1.0f, scores.data(), S, V + h * hd, d, 0.0f, att + h * hd, d);
+        }
+    };
+    if (m_pool->threadCount() > 1) m_pool->parallelFor(H, 1, head);
+    else head(0, H);
     return {};
 }
 
