@@ -46,7 +46,7 @@ def forward(model, idx, cache, pos):
         y = (att.softmax(dim=-1) @ v).transpose(1, 2).reshape(1, T, D)
         x = x + b.proj(y)
         x = x + b.down(F.gelu(b.up(b.ln_2(x)), approximate="tanh"))
-    return model.ln_f(x[:, -1]) @ model.wte.weight.t()
+    return F.linear(model.ln_f(x[:, -1]), model.wte.weight)
 
 
 def main():

@@ -71,10 +71,6 @@ void layerNorm(const float* x, const float* w, const float* b, float eps, int64_
     for (int64_t i = 0; i < d; ++i) y[i] = (x[i] - mu) * inv * w[i] + b[i];
 }
 
-float geluTanh(float x) {
-    const float c = 0.7978845608028654f;  // sqrt(2 / pi)
-    return 0.5f * x * (1.0f + std::tanh(c * (x + 0.044715f * x * x * x)));
-}
 
 }  // namespace
 
@@ -149,6 +145,38 @@ GptSession::GptSession(std::shared_ptr<const GptModel> model, int threads, Kerne
     m_v = m_k;
 }
 
+Status GptSession::promptAttention(const float* qkv, const float* K, const float* V, int64_t n, int64_t layer, float* att) {
+    (void)layer;
+    const GptConfig& c = m_model->config();
+    const int64_t d = c.nEmbd, H = c.nHead, hd = d / H, S = m_pos + n;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    // One head per task, each with single-threaded BLAS (see matmulRows for why).
+    setBlasThreads(1);
+    auto head = [&](int64_t h0, int64_t h1) {
+        std::vector<float> scores(static_cast<size_t>(n * S));
+        for (int64_t h = h0; h < h1; ++h) {
+            // scores[i, j] = q_i . k_j * scale
+            sgemmRowMajor(false, true, n, S, hd, scale, qkv + h * hd, 3 * d, K + h * hd, d, 0.0f, scores.data(), S);
+            for (int64_t i = 0; i < n; ++i) {
+                float* row = scores.data() + i * S;
+                const int64_t last = m_pos + i;
+                float mx = -INFINITY;
+                for (int64_t j = 0; j <= last; ++j) mx = std::max(mx, row[j]);
+                float sum = 0;
+                for (int64_t j = 0; j <= last; ++j) sum += (row[j] = std::exp(row[j] - mx));
+                const float inv = 1.0f / sum;
+                for (int64_t j = 0; j <= last; ++j) row[j] *= inv;
+                std::fill(row + last + 1, row + S, 0.0f);
+            }
+            // att[i, h*hd:] = sum_j p[i, j] v_j
+            sgemmRowMajor(false, false, n, hd, S, 1.0f, scores.data(), S, V + h * hd, d, 0.0f, att + h * hd, d);
+        }
+    };
+    if (m_pool->threadCount() > 1) m_pool->parallelFor(H, 1, head);
+    else head(0, H);
+    return {};
+}
+
 Result<std::vector<float>> GptSession::eval(std::span<const int32_t> tokens, bool allLogits) {
     const GptModel& g = *m_model;
     const GptConfig& c = g.config();
@@ -190,8 +218,11 @@ Result<std::vector<float>> GptSession::eval(std::span<const int32_t> tokens, boo
             std::memcpy(K + (m_pos + i) * d, qkv.data() + i * 3 * d + d, static_cast<size_t>(d) * 4);
             std::memcpy(V + (m_pos + i) * d, qkv.data() + i * 3 * d + 2 * d, static_cast<size_t>(d) * 4);
         }
-        // Causal attention: query i (absolute position m_pos + i) sees keys 0..m_pos + i.
-        parallel(n * H, 4, [&](int64_t b, int64_t e) {
+        // Causal attention: query i (absolute position m_pos + i) sees keys 0..m_pos + i. A prompt
+        // does it per head with two BLAS products (scores, then probabilities times values).
+        if (n > 1 && m_path == KernelPath::Auto) {
+            BY_TRY(promptAttention(qkv.data(), K, V, n, l, att.data()));
+        } else parallel(n * H, 4, [&](int64_t b, int64_t e) {
             std::vector<float> s(static_cast<size_t>(m_pos + n));
             for (int64_t w = b; w < e; ++w) {
                 const int64_t i = w / H, hh = w % H, last = m_pos + i;
@@ -213,9 +244,7 @@ Result<std::vector<float>> GptSession::eval(std::span<const int32_t> tokens, boo
         for (size_t k = 0; k < x.size(); ++k) x[k] += h[k];
         for (int64_t i = 0; i < n; ++i) layerNorm(x.data() + i * d, L.ln2w.data<float>(), L.ln2b.data<float>(), c.eps, d, h.data() + i * d);
         BY_TRY(matmul(h.data(), n, L.up, ff.data()));
-        parallel(static_cast<int64_t>(ff.size()), 4096, [&](int64_t b, int64_t e) {
-            for (int64_t k = b; k < e; ++k) ff[static_cast<size_t>(k)] = geluTanh(ff[static_cast<size_t>(k)]);
-        });
+        parallel(static_cast<int64_t>(ff.size()), 8192, [&](int64_t b, int64_t e) { geluTanhInPlace(ff.data() + b, e - b); });
         BY_TRY(matmul(ff.data(), n, L.down, h.data()));
         for (size_t k = 0; k < x.size(); ++k) x[k] += h[k];
     }

@@ -65,6 +65,8 @@ public:
     const GptModel& model() const { return *m_model; }
 
 private:
+    Status promptAttention(const float* qkv, const float* K, const float* V, int64_t n, int64_t layer, float* att);
+
     std::shared_ptr<const GptModel> m_model;
     std::unique_ptr<ThreadPool> m_pool;
     KernelPath m_path;

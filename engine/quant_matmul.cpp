@@ -37,7 +37,8 @@ void quantizeActRow(const float* x, int64_t K, ActBlock* out) {
         const float d = amax / 127.0f;
         const float id = d ? 1.0f / d : 0.0f;
         out[b].d = d;
-        for (int i = 0; i < 32; ++i) out[b].q[i] = static_cast<int8_t>(std::lround(v[i] * id));
+        // Round half to even (the default FP mode), as the AVX2 quantizer's cvtps does.
+        for (int i = 0; i < 32; ++i) out[b].q[i] = static_cast<int8_t>(std::nearbyint(v[i] * id));
     }
 }
 
@@ -155,35 +156,158 @@ BY_AVX2 void axpyAvx2(float a, const float* x, float* y, int64_t n) {
 // registers, for CPUs that have it.
 #define BY_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 
-BY_VNNI inline __m256 dotI8x32Vnni(__m256i x, __m256i w) {
-    const __m256i ax = _mm256_sign_epi8(x, x);
-    const __m256i sw = _mm256_sign_epi8(w, x);
-    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sw));
-}
 
-BY_VNNI float dotQ8Vnni(const uint8_t* w, const ActBlock* a, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = w + b * kQ8Bytes;
-        const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].q));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(halfAvx(blk) * a[b].d), dotI8x32Vnni(qx, qw), acc);
-    }
-    return hsum256(acc);
-}
-
-BY_VNNI float dotQ4Vnni(const uint8_t* w, const ActBlock* a, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = w + b * kQ4Bytes;
+// Weight block b of a Q8_0 / Q4_0 row as 32 signed bytes, and its scale.
+template <bool Q4>
+BY_AVX2 inline __m256i loadWeights(const uint8_t* blk) {
+    if constexpr (Q4) {
         const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
         const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
-        const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight);
-        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].q));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(halfAvx(blk) * a[b].d), dotI8x32Vnni(qx, qw), acc);
+        return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
+    } else {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
     }
-    return hsum256(acc);
+}
+
+// One weight row against four activation rows (consecutive, nb blocks each): each weight block
+// is loaded and unpacked once for the four. Prompt-sized products spend their time here.
+template <bool Q4>
+BY_AVX2 void dot4Avx2(const uint8_t* w, const ActBlock* a, int64_t nb, float* out) {
+    constexpr int64_t bytes = Q4 ? kQ4Bytes : kQ8Bytes;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * bytes;
+        const __m256i qw = loadWeights<Q4>(blk);
+        const float dw = halfAvx(blk);
+        for (int r = 0; r < 4; ++r) {
+            const ActBlock& ab = a[r * nb + b];
+            const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * ab.d), dotI8x32(qx, qw), acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; ++r) out[r] = hsum256(acc[r]);
+}
+
+// VNNI kernels take the activations biased to unsigned bytes (q + 128, stored as q ^ 0x80) so
+// vpdpbusd multiplies them with the signed weights directly; starting each block's sum at
+// -128 * sum(w) removes the bias. One weight block is loaded and unpacked once for R rows.
+template <bool Q4>
+BY_VNNI inline __m256i biasCorrection(__m256i qw) {
+    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(static_cast<char>(0x80)), qw));
+}
+
+template <bool Q4, int R>
+BY_VNNI void dotRowsVnni(const uint8_t* w, const ActBlock* a, int64_t nb, float* out) {
+    constexpr int64_t bytes = Q4 ? kQ4Bytes : kQ8Bytes;
+    __m256 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + b * bytes;
+        const __m256i qw = loadWeights<Q4>(blk);
+        const __m256i neg = biasCorrection<Q4>(qw);
+        const float dw = halfAvx(blk);
+        for (int r = 0; r < R; ++r) {
+            const ActBlock& ab = a[r * nb + b];
+            const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * ab.d), _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(neg, u, qw)), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; ++r) out[r] = hsum256(acc[r]);
+}
+
+// Two weight rows against four activation rows: eight sums per pass over the blocks.
+template <bool Q4>
+BY_VNNI void dot2x4Vnni(const uint8_t* w0, const uint8_t* w1, const ActBlock* a, int64_t nb, float* out) {
+    constexpr int64_t bytes = Q4 ? kQ4Bytes : kQ8Bytes;
+    __m256 acc0[4], acc1[4];
+    for (int r = 0; r < 4; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* b0 = w0 + b * bytes;
+        const uint8_t* b1 = w1 + b * bytes;
+        const __m256i q0 = loadWeights<Q4>(b0), q1 = loadWeights<Q4>(b1);
+        const __m256i n0 = biasCorrection<Q4>(q0), n1 = biasCorrection<Q4>(q1);
+        const float d0 = halfAvx(b0), d1 = halfAvx(b1);
+        for (int r = 0; r < 4; ++r) {
+            const ActBlock& ab = a[r * nb + b];
+            const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.q));
+            acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * ab.d), _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(n0, u, q0)), acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * ab.d), _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(n1, u, q1)), acc1[r]);
+        }
+    }
+    for (int r = 0; r < 4; ++r) {
+        out[r] = hsum256(acc0[r]);
+        out[4 + r] = hsum256(acc1[r]);
+    }
+}
+
+template <bool Q4>
+BY_VNNI float dot1Vnni(const uint8_t* w, const ActBlock* a, int64_t nb) {
+    float r;
+    dotRowsVnni<Q4, 1>(w, a, nb, &r);
+    return r;
+}
+
+template <bool Q4>
+void dot4Scalar(const uint8_t* w, const ActBlock* a, int64_t nb, float* out) {
+    for (int r = 0; r < 4; ++r) out[r] = Q4 ? dotQ4Scalar(w, a + r * nb, nb) : dotQ8Scalar(w, a + r * nb, nb);
+}
+
+BY_AVX2 void quantizeActRowAvx2(const float* x, int64_t K, ActBlock* out, bool biased) {
+    const __m256i bias = _mm256_set1_epi8(biased ? static_cast<char>(0x80) : 0);
+    const __m256 signMask = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < K / 32; ++b) {
+        const float* v = x + b * 32;
+        __m256 x0 = _mm256_loadu_ps(v), x1 = _mm256_loadu_ps(v + 8), x2 = _mm256_loadu_ps(v + 16), x3 = _mm256_loadu_ps(v + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signMask, x0), _mm256_andnot_ps(signMask, x1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(signMask, x2), _mm256_andnot_ps(signMask, x3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        const float d = amax / 127.0f;
+        const float id = d ? 1.0f / d : 0.0f;
+        out[b].d = d;
+        const __m256 vid = _mm256_set1_ps(id);
+        const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(x0, vid)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(x1, vid));
+        const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(x2, vid)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(x3, vid));
+        // packs interleave 128-bit lanes; the permute puts the 32 bytes back in order.
+        const __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);
+        const __m256i p = _mm256_packs_epi16(p01, p23);
+        const __m256i ordered = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].q), _mm256_xor_si256(ordered, bias));
+    }
+}
+
+// exp(x) for 8 lanes: 2^n * p(r) with r = x - n ln2 and a degree-6 polynomial (about 1 ulp over
+// the clamped range).
+BY_AVX2 inline __m256 expAvx2(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+BY_AVX2 void geluAvx2(float* x, int64_t n) {
+    const __m256 c = _mm256_set1_ps(0.7978845608028654f), k = _mm256_set1_ps(0.044715f), half = _mm256_set1_ps(0.5f),
+                 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 y = _mm256_mul_ps(c, _mm256_fmadd_ps(_mm256_mul_ps(k, v), _mm256_mul_ps(v, v), v));
+        // tanh(y) = 1 - 2 / (exp(2y) + 1): saturates cleanly to +-1 at the clamp.
+        const __m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(expAvx2(_mm256_mul_ps(two, y)), one)));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, t)));
+    }
+    for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(0.7978845608028654f * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
 }
 
 bool detectVnni() {
@@ -210,6 +334,23 @@ void runParallel(ThreadPool* pool, int64_t n, int64_t grain, const std::function
 bool cpuHasAvx2Kernels() { return g_avx2; }
 bool cpuHasVnniKernels() { return g_vnni; }
 
+void geluTanhInPlace(float* x, int64_t n) {
+    if (g_avx2) {
+        geluAvx2(x, n);
+        return;
+    }
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(0.7978845608028654f * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
+void sgemmRowMajor(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                   int64_t ldb, float beta, float* C, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
+                static_cast<blasint>(N), static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
+                static_cast<blasint>(ldc));
+}
+
+void setBlasThreads(int threads) { openblas_set_num_threads(threads); }
+
 float dotF32(const float* a, const float* b, int64_t n) { return g_avx2 ? dotF32Avx2(a, b, n) : dotF32Scalar(a, b, n); }
 
 void axpyF32(float a, const float* x, float* y, int64_t n) {
@@ -226,10 +367,20 @@ Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8
     if (wtype == DType::F32) {
         const auto* wf = reinterpret_cast<const float*>(w);
         if (M > 1 && path == KernelPath::Auto) {
-            // Prompt-sized products: OpenBLAS, with as many threads as the pool has.
-            openblas_set_num_threads(pool ? pool->threadCount() : 1);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K),
-                        1.0f, x, static_cast<blasint>(K), wf, static_cast<blasint>(K), 0.0f, y, static_cast<blasint>(N));
+            // Prompt-sized products: single-threaded OpenBLAS on column slices, one per pool
+            // thread. OpenBLAS's own workers would spin (sched_yield) between calls and take the
+            // cores from the pool's int8 and attention work.
+            openblas_set_num_threads(1);
+            const int64_t parts = pool ? pool->threadCount() : 1;
+            const int64_t slice = ((N + parts - 1) / parts + 15) / 16 * 16;
+            runParallel(pool, (N + slice - 1) / slice, 1, [&](int64_t p0, int64_t p1) {
+                for (int64_t p = p0; p < p1; ++p) {
+                    const int64_t n0 = p * slice, cols = std::min(N, n0 + slice) - n0;
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(M), static_cast<blasint>(cols),
+                                static_cast<blasint>(K), 1.0f, x, static_cast<blasint>(K), wf + n0 * K, static_cast<blasint>(K), 0.0f, y + n0,
+                                static_cast<blasint>(N));
+                }
+            });
             if (bias)
                 for (int64_t m = 0; m < M; ++m)
                     for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
@@ -251,16 +402,68 @@ Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8
     const int64_t nb = K / 32;
     std::vector<ActBlock> act(static_cast<size_t>(M * nb));
     runParallel(pool, M, 16, [&](int64_t m0, int64_t m1) {
-        for (int64_t m = m0; m < m1; ++m) quantizeActRow(x + m * K, K, act.data() + m * nb);
+        for (int64_t m = m0; m < m1; ++m) {
+            if (simd) quantizeActRowAvx2(x + m * K, K, act.data() + m * nb, g_vnni);
+            else quantizeActRow(x + m * K, K, act.data() + m * nb);
+        }
     });
     const bool q8 = wtype == DType::Q8_0;
     const int64_t rowBytes = nb * (q8 ? kQ8Bytes : kQ4Bytes);
-    auto dot = q8 ? (simd ? (g_vnni ? dotQ8Vnni : dotQ8Avx2) : dotQ8Scalar) : (simd ? (g_vnni ? dotQ4Vnni : dotQ4Avx2) : dotQ4Scalar);
+    if (simd && g_vnni) {
+        auto dot1 = q8 ? dot1Vnni<false> : dot1Vnni<true>;
+        auto dot4 = q8 ? dotRowsVnni<false, 4> : dotRowsVnni<true, 4>;
+        auto dot2x4 = q8 ? dot2x4Vnni<false> : dot2x4Vnni<true>;
+        // Activation rows in panels of 16 so a panel stays in L1 while this thread's weight
+        // rows stream past it.
+        constexpr int64_t kPanel = 16;
+        runParallel(pool, (N + 1) / 2, 16, [&](int64_t h0, int64_t h1) {
+            const int64_t n0 = 2 * h0, n1 = std::min(N, 2 * h1);
+            float r8[8];
+            for (int64_t p0 = 0; p0 < M; p0 += kPanel) {
+                const int64_t p1 = std::min(M, p0 + kPanel);
+                for (int64_t n = n0; n < n1; n += 2) {
+                    const bool pair = n + 1 < n1;
+                    const uint8_t* w0 = w + n * rowBytes;
+                    const float b0 = bias ? bias[n] : 0.0f, b1 = bias && pair ? bias[n + 1] : 0.0f;
+                    int64_t m = p0;
+                    for (; m + 4 <= p1; m += 4) {
+                        if (pair) {
+                            dot2x4(w0, w0 + rowBytes, act.data() + m * nb, nb, r8);
+                            for (int r = 0; r < 4; ++r) {
+                                y[(m + r) * N + n] = r8[r] + b0;
+                                y[(m + r) * N + n + 1] = r8[4 + r] + b1;
+                            }
+                        } else {
+                            dot4(w0, act.data() + m * nb, nb, r8);
+                            for (int r = 0; r < 4; ++r) y[(m + r) * N + n] = r8[r] + b0;
+                        }
+                    }
+                    for (; m < p1; ++m) {
+                        y[m * N + n] = dot1(w0, act.data() + m * nb, nb) + b0;
+                        if (pair) y[m * N + n + 1] = dot1(w0 + rowBytes, act.data() + m * nb, nb) + b1;
+                    }
+                }
+            }
+        });
+        return {};
+    }
+    auto dot = q8 ? (simd ? dotQ8Avx2 : dotQ8Scalar) : (simd ? dotQ4Avx2 : dotQ4Scalar);
+    auto dot4 = q8 ? (simd ? dot4Avx2<false> : dot4Scalar<false>) : (simd ? dot4Avx2<true> : dot4Scalar<true>);
+    constexpr int64_t kPanel = 16;
     runParallel(pool, N, 32, [&](int64_t n0, int64_t n1) {
-        for (int64_t n = n0; n < n1; ++n) {
-            const uint8_t* row = w + n * rowBytes;
-            const float bn = bias ? bias[n] : 0.0f;
-            for (int64_t m = 0; m < M; ++m) y[m * N + n] = dot(row, act.data() + m * nb, nb) + bn;
+        float r4[4];
+        for (int64_t p0 = 0; p0 < M; p0 += kPanel) {
+            const int64_t p1 = std::min(M, p0 + kPanel);
+            for (int64_t n = n0; n < n1; ++n) {
+                const uint8_t* row = w + n * rowBytes;
+                const float bn = bias ? bias[n] : 0.0f;
+                int64_t m = p0;
+                for (; m + 4 <= p1; m += 4) {
+                    dot4(row, act.data() + m * nb, nb, r4);
+                    for (int r = 0; r < 4; ++r) y[(m + r) * N + n] = r4[r] + bn;
+                }
+                for (; m < p1; ++m) y[m * N + n] = dot(row, act.data() + m * nb, nb) + bn;
+            }
         }
     });
     return {};

@@ -26,8 +26,16 @@ bool cpuHasVnniKernels();
 Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8_t* w, int64_t N, const float* bias,
                   float* y, ThreadPool* pool, KernelPath path = KernelPath::Auto);
 
+// Row-major C = alpha * op(A) op(B) + beta * C through BLAS (op = transpose when the flag is set),
+// and the thread count BLAS uses.
+void sgemmRowMajor(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                   int64_t ldb, float beta, float* C, int64_t ldc);
+void setBlasThreads(int threads);
+
 // Dot product of two f32 vectors (the attention kernels use it).
 float dotF32(const float* a, const float* b, int64_t n);
+// GPT-2's tanh GELU over n elements in place (a vectorised exp where AVX2 is available).
+void geluTanhInPlace(float* x, int64_t n);
 // y += a * x over n elements.
 void axpyF32(float a, const float* x, float* y, int64_t n);
 

@@ -95,3 +95,21 @@ TEST(QuantMatmul, DotAndAxpy) {
 
 }  // namespace
 }  // namespace by
+
+namespace by {
+namespace {
+TEST(QuantMatmul, GeluMatchesTanhFormula) {
+    std::vector<float> x;
+    for (int i = -2000; i <= 2000; ++i) x.push_back(static_cast<float>(i) * 0.01f);
+    x.push_back(-100.0f);
+    x.push_back(100.0f);
+    std::vector<float> y = x;
+    geluTanhInPlace(y.data(), static_cast<int64_t>(y.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double v = x[i];
+        const double ref = 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+        EXPECT_NEAR(y[i], ref, 1e-6 + 1e-6 * std::fabs(ref)) << "x=" << v;
+    }
+}
+}  // namespace
+}  // namespace by
