@@ -215,6 +215,7 @@ const char* evalTaskName(EvalTask t) {
     switch (t) {
     case EvalTask::Classification: return "classification";
     case EvalTask::Ctc: return "ctc";
+    case EvalTask::LanguageModel: return "language-model";
     default: return "auto";
     }
 }
@@ -265,6 +266,8 @@ Result<EvalReport> evaluate(const Model& model, const Dataset& data, const EvalO
         else return evalError("cannot tell the task from output '" + ex->outputs()[io->outputIndex].name +
                               "' (rank " + std::to_string(rank) + "); choose classification or ctc");
     }
+    if (task == EvalTask::LanguageModel)
+        return evalError("a graph model cannot be scored as a language model here; give the GPT's GGUF or safetensors weights");
     rep.task = task;
     std::vector<double> times;
     if (task == EvalTask::Classification) BY_TRY(runClassification(*ex, *io, data, o, rep, times));

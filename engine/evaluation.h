@@ -19,6 +19,7 @@ namespace by {
 enum class EvalTask {
     Auto,            // classification when the output is [N, classes], CTC when it is [N, T, classes]
     Classification,  // output [N, C] scores; dataset labels are class ids
+    LanguageModel,   // a GPT-style model scored on text: perplexity, llama-perplexity chunking
     Ctc,             // output [N, T, C] per-step scores; dataset class names are the reference texts;
                      // greedy decoding, leading and trailing spaces of the reading dropped
 };
@@ -46,6 +47,16 @@ struct EvalExample {
     std::string expected, predicted;
 };
 
+struct LanguageModelScore {
+    double perplexity = 0;
+    double meanNll = 0;         // nats per scored token
+    int64_t tokens = 0;         // tokens in the text
+    int64_t scored = 0;         // predictions scored
+    int64_t chunks = 0;
+    int64_t context = 0;
+    double tokensPerSecond = 0; // tokens evaluated (whole chunks) per second
+};
+
 struct EvalReport {
     EvalTask task = EvalTask::Classification;
     std::string datasetName;
@@ -53,6 +64,7 @@ struct EvalReport {
     std::vector<std::string> classNames;
     std::optional<ClassificationMetrics> classification;
     std::optional<TextAccuracy> text;
+    std::optional<LanguageModelScore> language;
     LatencySummary batchLatency;  // seconds per executor run (one batch)
     double secondsPerSample = 0;  // median batch time / batch size
     int64_t batchSize = 0;

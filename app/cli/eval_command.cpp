@@ -22,9 +22,10 @@ void printEvalHelp() {
         "Evaluates MODEL on a dataset with the CPU executor and prints quality, latency and memory.\n"
         "  --data SPEC         mnist:DIR, fashion-mnist:DIR, digits:FILE, images:DIR, wav:DIR, ...\n"
         "  --split NAME        train or test, for sets that ship both (default test)\n"
-        "  --task T            auto (default), classification or ctc\n"
+        "  --task T            auto (default), classification, ctc or lm (perplexity of a GPT on text:FILE)\n"
+        "  --ctx N             language models: tokens per perplexity chunk (default 256)\n"
         "  --batch N           samples per forward pass (default 64)\n"
-        "  --limit N           evaluate the first N samples only\n"
+        "  --limit N           evaluate the first N samples (language models: N chunks) only\n"
         "  --threads N         worker threads (default: one per core)\n"
         "  --normalize SPEC    x' = (x * scale - mean) / std, e.g. scale=1/255,mean=0.5,std=0.5\n"
         "                      (default: the model's own, else 1/255 for byte images)\n"
@@ -51,7 +52,7 @@ Result<int64_t> parsePositive(const std::string& what, const std::string& v, boo
 
 int evalCommand(const std::vector<std::string>& argv) {
     const Args a = parseArgs(argv,
-                             {"--data", "--split", "--task", "--batch", "--limit", "--threads", "--normalize", "--labels",
+                             {"--data", "--split", "--task", "--batch", "--limit", "--threads", "--ctx", "--normalize", "--labels",
                               "--input", "--output", "--project", "--variant"},
                              {"--help", "-h", "--json"});
     if (a.has("--help") || a.has("-h")) {
@@ -70,7 +71,8 @@ int evalCommand(const std::vector<std::string>& argv) {
         if (*t == "auto") r.task = EvalTask::Auto;
         else if (*t == "classification") r.task = EvalTask::Classification;
         else if (*t == "ctc") r.task = EvalTask::Ctc;
-        else return usageError("--task must be auto, classification or ctc, not '" + *t + "'");
+        else if (*t == "lm") r.task = EvalTask::LanguageModel;
+        else return usageError("--task must be auto, classification, ctc or lm, not '" + *t + "'");
     }
     for (const auto& [opt, target, zero] : {std::tuple<const char*, int64_t*, bool>{"--batch", &r.batchSize, false},
                                             {"--limit", &r.limit, true}}) {
@@ -79,6 +81,11 @@ int evalCommand(const std::vector<std::string>& argv) {
             if (!n) return usageError(n.error().message);
             *target = *n;
         }
+    }
+    if (auto v = a.get("--ctx")) {
+        auto n = parsePositive("--ctx", *v, false);
+        if (!n) return usageError(n.error().message);
+        r.context = *n;
     }
     if (auto v = a.get("--threads")) {
         auto n = parsePositive("--threads", *v, false);

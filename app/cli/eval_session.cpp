@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "app/cli/cli_output.h"
+#include "engine/gpt_model.h"
+#include "importers/tokenizer_files.h"
 #include "importers/dataset_readers.h"
 #include "projects/project.h"
 
@@ -133,7 +135,67 @@ std::string normalizationToString(const Normalization& n) {
     return s;
 }
 
+namespace {
+
+// A GPT-style model (weights only, GGUF or safetensors) on a text: perplexity with
+// llama-perplexity's chunking, so the figure compares with llama.cpp's on the same text.
+Result<EvalReport> runLanguageModel(const Model& model, const EvalRequest& r, const Progress* progress) {
+    auto gpt = GptModel::fromModel(model);
+    if (!gpt) return gpt.error();
+    std::string path = r.dataSpec;
+    if (path.rfind("text:", 0) == 0) path = path.substr(5);
+    if (path.rfind("~/", 0) == 0) path = std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + path.substr(1);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(ErrorCode::Io, "cannot read the text " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    auto tok = tokenizerFromModelMetadata(model);
+    if (!tok) {
+        const char* c = std::getenv("BRICKYARD_CACHE");
+        const char* home = std::getenv("HOME");
+        tok = loadGpt2TokenizerFiles((c ? std::string(c) : std::string(home ? home : ".") + "/.cache/brickyard") + "/tokenizers/gpt2");
+        if (!tok) return tok.error();
+    }
+    std::vector<int32_t> ids;
+    for (auto id : tok->encode(text)) ids.push_back(int32_t(id));
+    const int64_t ctx = std::min<int64_t>(r.context > 0 ? r.context : 256, gpt->get()->config().nCtx);
+    if (int64_t(ids.size()) < ctx)
+        return requestError("the text has " + std::to_string(ids.size()) + " tokens, fewer than one context of " + std::to_string(ctx));
+    if (progress && progress->cancelled()) return makeError(ErrorCode::Cancelled, "evaluation cancelled");
+    GptSession session(*gpt, r.threads > 0 ? r.threads : 0);
+    const int64_t maxChunks = r.limit > 0 ? r.limit : -1;
+    auto ppl = computePerplexity(session, ids, ctx, maxChunks);
+    if (!ppl) return ppl.error();
+    EvalReport rep;
+    rep.task = EvalTask::LanguageModel;
+    rep.datasetName = "text " + path;
+    LanguageModelScore lm;
+    lm.perplexity = ppl->ppl;
+    lm.meanNll = ppl->nll;
+    lm.tokens = int64_t(ids.size());
+    lm.scored = ppl->scored;
+    lm.chunks = ppl->chunks;
+    lm.context = ctx;
+    lm.tokensPerSecond = ppl->seconds > 0 ? double(ppl->chunks * ctx) / ppl->seconds : 0;
+    rep.language = lm;
+    rep.samples = ppl->chunks;
+    rep.batchSize = ctx;
+    rep.batchLatency = summarizeLatency({ppl->chunks ? ppl->seconds / double(ppl->chunks) : 0.0});
+    rep.secondsPerSample = ppl->chunks ? ppl->seconds / double(ppl->chunks * ctx) : 0;
+    const ModelSummary sum = summarize(model);
+    rep.modelWeightBytes = sum.weightBytes;
+    rep.modelParameters = sum.parameters;
+    rep.peakResidentBytes = peakResidentBytes();
+    return rep;
+}
+
+}  // namespace
+
 Result<EvalReport> runEvaluation(const Model& model, const EvalRequest& r, const Progress* progress) {
+    // Weights without a graph that form a GPT: the language-model path.
+    if (r.task == EvalTask::LanguageModel || (model.graph.nodes.empty() && r.task == EvalTask::Auto))
+        return runLanguageModel(model, r, progress);
     // A sequence recogniser is recognised by its output rank; its defaults differ.
     bool ctc = r.task == EvalTask::Ctc;
     if (r.task == EvalTask::Auto && !model.graph.outputs.empty()) {
@@ -217,6 +279,14 @@ std::string reportText(const EvalReport& r) {
             }
         }
     }
+    if (r.language) {
+        const auto& l = *r.language;
+        std::snprintf(line, sizeof line, "perplexity: %.3f (mean NLL %.4f over %lld predictions in %lld chunks of %lld tokens; %lld tokens in the text)\n",
+                      l.perplexity, l.meanNll, (long long)l.scored, (long long)l.chunks, (long long)l.context, (long long)l.tokens);
+        s << line;
+        std::snprintf(line, sizeof line, "throughput: %.1f tokens/s evaluating whole chunks\n", l.tokensPerSecond);
+        s << line;
+    }
     if (r.text) {
         const auto& t = *r.text;
         std::snprintf(line, sizeof line, "character accuracy: %.2f%% (%lld edits over %lld characters)   line accuracy: %.2f%% (%lld of %lld)\n",
@@ -224,9 +294,13 @@ std::string reportText(const EvalReport& r) {
                       (long long)t.exactLines(), (long long)t.lines());
         s << line;
     }
-    std::snprintf(line, sizeof line, "latency per batch of %lld: p50 %.2f ms, p95 %.2f ms (%lld batches); %.3f ms per sample\n",
-                  (long long)r.batchSize, r.batchLatency.p50 * 1e3, r.batchLatency.p95 * 1e3, (long long)r.batchLatency.samples,
-                  r.secondsPerSample * 1e3);
+    if (r.language)
+        std::snprintf(line, sizeof line, "time per chunk of %lld tokens: %.2f ms (mean over %lld chunks)\n", (long long)r.batchSize,
+                      r.batchLatency.mean * 1e3, (long long)r.samples);
+    else
+        std::snprintf(line, sizeof line, "latency per batch of %lld: p50 %.2f ms, p95 %.2f ms (%lld batches); %.3f ms per sample\n",
+                      (long long)r.batchSize, r.batchLatency.p50 * 1e3, r.batchLatency.p95 * 1e3, (long long)r.batchLatency.samples,
+                      r.secondsPerSample * 1e3);
     s << line;
     s << "peak memory: " << humanBytes(double(r.peakResidentBytes)) << " resident, " << humanBytes(double(r.peakTensorBytes))
       << " of live tensors; model: " << humanBytes(double(r.modelWeightBytes)) << " of weights, " << humanCount(r.modelParameters)
@@ -269,6 +343,15 @@ std::string reportJson(const EvalReport& r, const EvalRequest& req) {
         j["char_errors"] = r.text->charErrors();
         j["reference_chars"] = r.text->referenceChars();
     }
+    if (r.language) {
+        j["perplexity"] = r.language->perplexity;
+        j["mean_nll"] = r.language->meanNll;
+        j["tokens"] = r.language->tokens;
+        j["scored"] = r.language->scored;
+        j["chunks"] = r.language->chunks;
+        j["context"] = r.language->context;
+        j["tokens_per_second"] = r.language->tokensPerSecond;
+    }
     j["latency_per_batch"] = toJson(r.batchLatency);
     j["ms_per_sample"] = r.secondsPerSample * 1e3;
     j["peak_resident_bytes"] = r.peakResidentBytes;
@@ -293,6 +376,7 @@ Status storeReport(Project& project, int64_t variantId, const EvalReport& r, con
             BY_TRY(eval("top1", r.classification->top1(), details));
             BY_TRY(eval("top5", r.classification->top5(), "{}"));
         }
+        if (r.language) BY_TRY(eval("perplexity", r.language->perplexity, details));
         if (r.text) {
             BY_TRY(eval("char_accuracy", r.text->charAccuracy(), details));
             BY_TRY(eval("line_accuracy", r.text->lineAccuracy(), "{}"));

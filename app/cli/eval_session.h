@@ -24,6 +24,7 @@ struct EvalRequest {
     int64_t batchSize = 64;
     int64_t limit = 0;
     int threads = 0;
+    int64_t context = 0;  // language models: tokens per perplexity chunk; 0 = 256 (capped by the model)
     std::string normalize;     // "scale=1/255,mean=0.5,std=0.5"; "" = the model's or a default
     std::string alphabetPath;  // CTC character list (one per line); "" = ppocr_keys_v1.txt beside the model
     std::string inputName, outputName;

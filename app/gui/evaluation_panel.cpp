@@ -77,6 +77,7 @@ EvaluationPanel::EvaluationPanel(QWidget* parent) : QWidget(parent) {
     m_task->addItem(tr("Automatic"), int(by::EvalTask::Auto));
     m_task->addItem(tr("Classification"), int(by::EvalTask::Classification));
     m_task->addItem(tr("Text recognition (CTC)"), int(by::EvalTask::Ctc));
+    m_task->addItem(tr("Language model (perplexity)"), int(by::EvalTask::LanguageModel));
     form->addRow(tr("Task"), m_task);
     auto* sizes = new QHBoxLayout();
     m_batch = new QSpinBox(this);
@@ -147,6 +148,7 @@ void EvaluationPanel::setCacheDir(const QString& cacheDir) {
         {"MNIST test set", "mnist:", "data/mnist"},
         {"Fashion-MNIST test set", "fashion-mnist:", "/usr/share/datasets/fashion-mnist"},
         {"Rendered text lines (OCR)", "images:", "data/textlines"},
+        {"E-mail test text (language models)", "text:", "data/lm/test.txt"},
     };
     for (const auto& p : presets) {
         const QString path = QDir::isAbsolutePath(QLatin1String(p.path)) ? QString::fromLatin1(p.path)
@@ -186,6 +188,14 @@ void EvaluationPanel::showReport(const by::EvalReport& r) {
         m_confusion->setMatrix(std::move(m), int(r.classification->classes()), names);
     } else {
         m_confusion->clear();
+    }
+    if (r.language) {
+        html += tr("perplexity <b>%1</b> over %2 predictions (%3 chunks of %4 tokens), %5 tokens/s<br>")
+                    .arg(r.language->perplexity, 0, 'f', 2)
+                    .arg(r.language->scored)
+                    .arg(r.language->chunks)
+                    .arg(r.language->context)
+                    .arg(r.language->tokensPerSecond, 0, 'f', 0);
     }
     if (r.text) {
         html += tr("characters <b>%1</b> &nbsp; lines %2 (%3 of %4)<br>")

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "app/cli/eval_session.h"
 #include "importers/importer_registry.h"
@@ -100,6 +102,44 @@ TEST(EvalCommand, RefusesBadRequestsWithOneSentence) {
     const std::string mnist = test::asset("data/mnist");
     EXPECT_EQ(test::runCommand(test::cliPath() + " eval " + model + " --data mnist:" + mnist + " --limit 4", &out), 1);
     EXPECT_NE(out.find("evaluating ch_ppocr_mobile_v2.0_cls_infer.onnx"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace by
+
+namespace by {
+namespace {
+
+TEST(EvalSession, LanguageModelPerplexityOnText) {
+    const std::string model = test::asset("models/tiny_gpt_q8_0.gguf");
+    const std::string text = test::asset("data/lm/test.txt");
+    auto m = loadModel(model);
+    ASSERT_TRUE(m.ok()) << m.error().what();
+    cli::EvalRequest r;
+    r.modelPath = model;
+    r.dataSpec = "text:" + text;
+    r.limit = 2;
+    r.context = 128;
+    auto rep = cli::runEvaluation(*m, r);
+    ASSERT_TRUE(rep.ok()) << rep.error().what();
+    ASSERT_TRUE(rep->language.has_value());
+    EXPECT_EQ(rep->task, EvalTask::LanguageModel);
+    EXPECT_EQ(rep->language->chunks, 2);
+    EXPECT_EQ(rep->language->context, 128);
+    // llama-perplexity scores positions ctx/2 .. ctx-2 of each chunk.
+    EXPECT_EQ(rep->language->scored, 2 * (128 - 1 - 64));
+    // A trained model beats the uniform guess over 50,257 tokens by a wide margin, and no model
+    // reaches a perplexity of 1.
+    EXPECT_GT(rep->language->perplexity, 1.0);
+    EXPECT_LT(rep->language->perplexity, 50257.0 / 4);
+    EXPECT_NEAR(std::log(rep->language->perplexity), rep->language->meanNll, 1e-6);
+    // Too little text for one context is refused with the counts.
+    const std::string tiny = test::tempDir() + "/tiny.txt";
+    { std::ofstream(tiny) << "Hello there."; }
+    r.dataSpec = "text:" + tiny;
+    auto bad = cli::runEvaluation(*m, r);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("fewer than one context"), std::string::npos) << bad.error().what();
 }
 
 }  // namespace
