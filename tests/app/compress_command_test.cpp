@@ -135,7 +135,7 @@ TEST(CompressCommand, BadRecipesAreRefusedAndNothingIsWritten) {
     const std::string recipe = dir + "/bad.json";
     std::ofstream(recipe) << R"({"version": 1, "steps": [{"method": "quantize", "bits": 4, "layers": {"names": ["fc9"]}}]})";
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {"--lowrank rank:500", "rank 500 is above min(K, N) = 16 of Conv 'conv_0'"},
+        {"--lowrank rank:500", "rank 500 is above min(K, N) = 9 of Conv 'conv_0'"},
         {"--quantize int0:g32", "bits must be between 2 and 8, not 0"},
         {"--quantize int4:g24", "group 24 must be a power of two"},
         {"--prune 1.5", "sparsity must be between 0 and 1"},
