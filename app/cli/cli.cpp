@@ -6,6 +6,7 @@
 
 #include "app/cli/build_model_command.h"
 #include "app/cli/cli_output.h"
+#include "app/cli/compress_command.h"
 #include "app/cli/eval_command.h"
 #include "app/cli/lm_commands.h"
 #include "app/cli/dataset_command.h"
@@ -39,6 +40,8 @@ void printHelp() {
         "  convert IN OUT                               rewrite a model as .onnx, .safetensors or .gguf\n"
         "  run MODEL --input NAME=FILE ... [-o OUT]     run a model on the CPU (.npy or ONNX .pb tensors)\n"
         "  eval MODEL --data SPEC [--project P]        accuracy, latency and memory on a dataset\n"
+        "  compress MODEL --quantize int8 -o OUT        compress (quantize, prune, low-rank) into a new model\n"
+        "  sweep MODEL --quantize int8 ... --eval SPEC  compare several compressions on a dataset\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
         "  tokenize TEXT | --text FILE [-o IDS.npy]     GPT-2 BPE token ids\n"
         "  lm build WEIGHTS_DIR -o OUT [--type T]       write a GPT-2-layout language model (.gguf/.safetensors)\n"
@@ -96,6 +99,8 @@ int run(int argc, char** argv) {
     if (verb == "bake") return bakeCommand(rest);
     if (verb == "dataset") return datasetCommand(rest);
     if (verb == "build-model") return buildModelCommand(rest);
+    if (verb == "compress") return compressCommand(rest);
+    if (verb == "sweep") return sweepCommand(rest);
     if (verb == "formats") return formatsCommand();
     if (verb == "tokenize") return tokenizeCommand(rest);
     if (verb == "lm") return lmCommand(rest);

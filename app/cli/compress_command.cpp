@@ -1,0 +1,318 @@
+#include "app/cli/compress_command.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <cctype>
+#include <optional>
+#include <set>
+
+#include "app/cli/args.h"
+#include "app/cli/cli_output.h"
+#include "app/cli/eval_session.h"
+#include "app/cli/recipe_json.h"
+#include "engine/compression.h"
+#include "importers/importer_registry.h"
+#include "projects/project.h"
+
+namespace by::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::set<std::string> kValued = {"--recipe", "--quantize", "--prune", "--lowrank", "-o", "--eval", "--limit",
+                                       "--batch", "--threads", "--project", "--name", "--split"};
+
+void printCompressHelp() {
+    std::puts(
+        "usage: brickyard-cli compress MODEL (--recipe R.json | --quantize Q | --prune P | --lowrank L)... -o OUT [options]\n"
+        "\n"
+        "Applies compression passes to MODEL and writes the result to OUT (format from its extension).\n"
+        "Shorthands (see docs/recipes.md); several combine in the order prune, lowrank, quantize:\n"
+        "  --quantize int8 | int8:per-tensor | int4:g32 | int3:g32 | int2:g64 | int8:g32  (add :sym for symmetric)\n"
+        "  --prune 0.5 | 0.5:global | 2:4 | channels:0.25[:l2]\n"
+        "  --lowrank 0.3 (cut 30% of each layer's parameters) | energy:0.95 | ratio:0.5 | rank:16\n"
+        "  --recipe R.json     steps from a recipe file (before any shorthand)\n"
+        "  -o OUT              the compressed model (.onnx, .safetensors, .gguf)\n"
+        "  --eval SPEC         evaluate parent and child on a dataset (mnist:DIR, images:DIR, ...)\n"
+        "  --limit N           evaluate the first N samples only\n"
+        "  --batch N           samples per forward pass (default 64)\n"
+        "  --threads N         executor threads (default: one per core)\n"
+        "  --project P.byproj  record the child as a variant of MODEL's original (recipe, size, results)\n"
+        "  --name NAME         the variant's name (default: the recipe's short label)");
+}
+
+void printSweepHelp() {
+    std::puts(
+        "usage: brickyard-cli sweep MODEL (--quantize Q | --prune P | --lowrank L | --recipe R.json)... --eval SPEC [options]\n"
+        "\n"
+        "Compresses MODEL once per candidate (each shorthand or recipe file is one candidate),\n"
+        "evaluates the original and every candidate on the same data in the same run, and prints\n"
+        "size, quality and latency side by side.\n"
+        "  --eval SPEC         dataset (required)\n"
+        "  --limit N, --batch N, --threads N   as for eval\n"
+        "  -o DIR              also write each candidate to DIR/<label>.onnx\n"
+        "  --project P.byproj  record every candidate as a variant with its results");
+}
+
+struct EvalSetup {
+    std::optional<EvalRequest> request;
+};
+
+Result<int64_t> positiveNumber(const std::string& what, const std::string& v) {
+    try {
+        size_t used = 0;
+        const long long n = std::stoll(v, &used);
+        if (used == v.size() && n > 0) return int64_t(n);
+    } catch (...) {
+    }
+    return makeError(ErrorCode::Invalid, what + " needs a positive whole number, not '" + v + "'");
+}
+
+Result<EvalSetup> evalSetup(const Args& a, const std::string& modelPath) {
+    EvalSetup e;
+    auto spec = a.get("--eval");
+    if (!spec) return e;
+    EvalRequest r;
+    r.modelPath = modelPath;  // the CTC alphabet is looked up beside the original model
+    r.dataSpec = *spec;
+    if (auto s = a.get("--split")) r.split = *s;
+    if (auto v = a.get("--limit")) {
+        auto n = positiveNumber("--limit", *v);
+        if (!n) return n.error();
+        r.limit = *n;
+    }
+    if (auto v = a.get("--batch")) {
+        auto n = positiveNumber("--batch", *v);
+        if (!n) return n.error();
+        r.batchSize = *n;
+    }
+    if (auto v = a.get("--threads")) {
+        auto n = positiveNumber("--threads", *v);
+        if (!n) return n.error();
+        r.threads = int(*n);
+    }
+    e.request = r;
+    return e;
+}
+
+double quality(const EvalReport& r) {
+    if (r.classification) return r.classification->top1();
+    if (r.text) return r.text->lineAccuracy();
+    return NAN;
+}
+
+const char* qualityName(const EvalReport& r) { return r.text ? "line accuracy" : "top-1"; }
+
+void printLayers(const CompressResult& c) {
+    std::printf("%-28s %-12s %-16s %-22s %12s %12s %9s %8s\n", "layer", "op", "method", "detail", "bytes before", "bytes after",
+                "rel.err", "zeros");
+    for (const auto& l : c.layers) {
+        if (!l.applied) {
+            std::printf("%-28s %-12s %-16s %s\n", l.layer.c_str(), l.opType.c_str(), l.method.c_str(), l.note.c_str());
+            continue;
+        }
+        std::printf("%-28s %-12s %-16s %-22s %12s %12s %9.5f %7.1f%%\n", l.layer.c_str(), l.opType.c_str(), l.method.c_str(),
+                    l.detail.c_str(), humanBytes(double(l.bytesBefore)).c_str(), humanBytes(double(l.bytesAfter)).c_str(),
+                    l.relError, 100.0 * l.sparsity);
+        if (!l.note.empty()) std::printf("%-28s   %s\n", "", l.note.c_str());
+    }
+    std::printf("model: %s -> %s weights (%.2fx smaller), %s -> %s parameters\n", humanBytes(double(c.bytesBefore)).c_str(),
+                humanBytes(double(c.bytesAfter)).c_str(), c.bytesAfter > 0 ? double(c.bytesBefore) / double(c.bytesAfter) : 0.0,
+                humanCount(c.paramsBefore).c_str(), humanCount(c.paramsAfter).c_str());
+}
+
+// Steps from --recipe then the shorthands, prune before low-rank before quantize (a weight is
+// pruned or factorised in f32 before it is quantized).
+Result<Recipe> recipeFromArgs(const Args& a) {
+    Recipe r;
+    if (auto path = a.get("--recipe")) {
+        auto f = loadRecipeFile(*path);
+        if (!f) return f.error();
+        r = *f;
+    }
+    for (const char* kind : {"prune", "lowrank", "quantize"})
+        for (const auto& v : a.getAll(std::string("--") + kind)) {
+            auto s = parseShorthand(kind, v);
+            if (!s) return s.error();
+            r.steps.push_back(*s);
+        }
+    if (r.steps.empty()) return makeError(ErrorCode::Invalid, "give --recipe R.json or at least one of --quantize, --prune, --lowrank");
+    return r;
+}
+
+std::string recipeLabel(const Recipe& r) {
+    std::string s;
+    for (const auto& st : r.steps) s += (s.empty() ? "" : " + ") + stepLabel(st);
+    return s;
+}
+
+struct Recorder {
+    std::optional<Project> project;
+    int64_t assetId = 0, rootId = 0;
+};
+
+Result<Recorder> openRecorder(const std::optional<std::string>& path, const std::string& modelPath, const Model& model) {
+    Recorder r;
+    if (!path) return r;
+    auto p = Project::open(*path);
+    if (!p) return p.error();
+    r.project.emplace(std::move(*p));
+    NewAsset na;
+    na.path = modelPath;
+    na.kind = AssetKind::Model;
+    na.parameterCount = model.graph.parameterCount();
+    auto asset = r.project->addAsset(na);
+    if (!asset) return asset.error();
+    auto root = r.project->rootVariant(*asset);
+    if (!root) return root.error();
+    r.assetId = *asset;
+    r.rootId = root->id;
+    return r;
+}
+
+int64_t fileSize(const std::string& path) {
+    std::error_code ec;
+    const auto n = fs::file_size(path, ec);
+    return ec ? 0 : int64_t(n);
+}
+
+}  // namespace
+
+int compressCommand(const std::vector<std::string>& argv) {
+    const Args a = parseArgs(argv, kValued, {"--help", "-h"});
+    if (a.has("--help") || a.has("-h")) {
+        printCompressHelp();
+        return 0;
+    }
+    if (!a.error.empty()) return usageError(a.error);
+    if (a.positional.size() != 1) return usageError("compress needs exactly one MODEL");
+    const auto outPath = a.get("-o");
+    if (!outPath) return usageError("compress needs -o OUT");
+    auto recipe = recipeFromArgs(a);
+    if (!recipe) return usageError(recipe.error().what());
+    const std::string modelPath = a.positional[0];
+    auto eval = evalSetup(a, modelPath);
+    if (!eval) return usageError(eval.error().message);
+
+    auto model = loadModel(modelPath);
+    if (!model) return inputError(model.error().what());
+    auto result = compress(*model, *recipe);
+    if (!result) return inputError("compressing " + fs::path(modelPath).filename().string() + ": " + result.error().what());
+    if (auto st = saveModel(result->model, *outPath); !st) return inputError(st.error().what());
+    std::printf("recipe: %s\n", recipeToJson(*recipe).c_str());
+    printLayers(*result);
+    std::printf("wrote %s (%s)\n", outPath->c_str(), humanBytes(double(fileSize(*outPath))).c_str());
+
+    std::optional<EvalReport> parentReport, childReport;
+    if (eval->request) {
+        auto pr = runEvaluation(*model, *eval->request);
+        if (!pr) return inputError("evaluating the original: " + pr.error().what());
+        auto cr = runEvaluation(result->model, *eval->request);
+        if (!cr) return inputError("evaluating the compressed model: " + cr.error().what());
+        parentReport = *pr;
+        childReport = *cr;
+        const double qp = quality(*pr), qc = quality(*cr);
+        std::printf("%s: original %.2f%%, compressed %.2f%% (%+.2f points) on %lld samples\n", qualityName(*pr), 100 * qp,
+                    100 * qc, 100 * (qc - qp), (long long)cr->samples);
+        std::printf("latency: original %.3f ms/sample, compressed %.3f ms/sample (%.2fx speedup, batch %lld)\n",
+                    1e3 * pr->secondsPerSample, 1e3 * cr->secondsPerSample,
+                    cr->secondsPerSample > 0 ? pr->secondsPerSample / cr->secondsPerSample : 0.0, (long long)cr->batchSize);
+    }
+    if (auto projectPath = a.get("--project")) {
+        auto rec = openRecorder(projectPath, modelPath, *model);
+        if (!rec) return inputError(rec.error().what());
+        const std::string name = a.get("--name").value_or(recipeLabel(*recipe));
+        auto child = rec->project->addVariant(rec->assetId, rec->rootId, name, recipeToJson(*recipe), fileSize(*outPath),
+                                              result->paramsAfter);
+        if (!child) return inputError(child.error().what());
+        if (childReport) {
+            if (auto st = storeReport(*rec->project, rec->rootId, *parentReport, *eval->request); !st) return inputError(st.error().what());
+            if (auto st = storeReport(*rec->project, *child, *childReport, *eval->request); !st) return inputError(st.error().what());
+        }
+        std::printf("recorded variant %lld '%s' (parent %lld) in %s\n", (long long)*child, name.c_str(), (long long)rec->rootId,
+                    projectPath->c_str());
+    }
+    return 0;
+}
+
+int sweepCommand(const std::vector<std::string>& argv) {
+    const Args a = parseArgs(argv, kValued, {"--help", "-h"});
+    if (a.has("--help") || a.has("-h")) {
+        printSweepHelp();
+        return 0;
+    }
+    if (!a.error.empty()) return usageError(a.error);
+    if (a.positional.size() != 1) return usageError("sweep needs exactly one MODEL");
+    const std::string modelPath = a.positional[0];
+    auto eval = evalSetup(a, modelPath);
+    if (!eval) return usageError(eval.error().message);
+    if (!eval->request) return usageError("sweep needs --eval SPEC");
+    std::vector<Recipe> candidates;
+    for (const auto& path : a.getAll("--recipe")) {
+        auto r = loadRecipeFile(path);
+        if (!r) return usageError(r.error().what());
+        candidates.push_back(*r);
+    }
+    for (const char* kind : {"quantize", "prune", "lowrank"})
+        for (const auto& v : a.getAll(std::string("--") + kind)) {
+            auto s = parseShorthand(kind, v);
+            if (!s) return usageError(s.error().message);
+            Recipe r;
+            r.steps.push_back(*s);
+            candidates.push_back(r);
+        }
+    if (candidates.empty()) return usageError("sweep needs at least one --quantize, --prune, --lowrank or --recipe");
+    const auto outDir = a.get("-o");
+
+    auto model = loadModel(modelPath);
+    if (!model) return inputError(model.error().what());
+    for (size_t i = 0; i < candidates.size(); ++i)
+        if (auto st = validateRecipe(*model, candidates[i]); !st)
+            return inputError("candidate " + std::to_string(i + 1) + " (" + recipeLabel(candidates[i]) + "): " + st.error().what());
+    auto rec = openRecorder(a.get("--project"), modelPath, *model);
+    if (!rec) return inputError(rec.error().what());
+
+    auto base = runEvaluation(*model, *eval->request);
+    if (!base) return inputError("evaluating the original: " + base.error().what());
+    if (rec->project)
+        if (auto st = storeReport(*rec->project, rec->rootId, *base, *eval->request); !st) return inputError(st.error().what());
+    std::printf("%-26s %12s %7s %10s %9s %12s %8s\n", "candidate", "weights", "ratio", qualityName(*base), "delta", "ms/sample",
+                "speedup");
+    const double q0 = quality(*base);
+    std::printf("%-26s %12s %7.2f %9.2f%% %9s %12.4f %8.2f\n", "original", humanBytes(double(model->graph.weightBytes())).c_str(), 1.0,
+                100 * q0, "", 1e3 * base->secondsPerSample, 1.0);
+    for (const auto& c : candidates) {
+        const std::string label = recipeLabel(c);
+        auto result = compress(*model, c);
+        if (!result) return inputError(label + ": " + result.error().what());
+        int64_t size = result->bytesAfter;
+        if (outDir) {
+            std::error_code ec;
+            fs::create_directories(*outDir, ec);
+            std::string file = label;
+            for (char& ch : file)
+                if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+            const std::string path = (fs::path(*outDir) / (file + ".onnx")).string();
+            if (auto st = saveModel(result->model, path); !st) return inputError(st.error().what());
+            size = fileSize(path);
+        }
+        auto r = runEvaluation(result->model, *eval->request);
+        if (!r) return inputError(label + ": " + r.error().what());
+        const double q = quality(*r);
+        std::printf("%-26s %12s %7.2f %9.2f%% %+9.2f %12.4f %8.2f\n", label.c_str(), humanBytes(double(result->bytesAfter)).c_str(),
+                    result->bytesAfter > 0 ? double(result->bytesBefore) / double(result->bytesAfter) : 0.0, 100 * q,
+                    100 * (q - q0), 1e3 * r->secondsPerSample,
+                    r->secondsPerSample > 0 ? base->secondsPerSample / r->secondsPerSample : 0.0);
+        if (rec->project) {
+            auto child = rec->project->addVariant(rec->assetId, rec->rootId, label, recipeToJson(c), size, result->paramsAfter);
+            if (!child) return inputError(child.error().what());
+            if (auto st = storeReport(*rec->project, *child, *r, *eval->request); !st) return inputError(st.error().what());
+        }
+    }
+    if (rec->project) std::printf("recorded %zu candidates in %s\n", candidates.size(), a.get("--project")->c_str());
+    return 0;
+}
+
+}  // namespace by::cli

@@ -1,0 +1,13 @@
+#pragma once
+// `brickyard-cli compress MODEL (--recipe R.json | --quantize .. | --prune .. | --lowrank ..) -o OUT`
+// and `brickyard-cli sweep MODEL --quantize int8 --prune 2:4 ... --eval SPEC`: compression passes
+// from the command line, with the per-layer report, optional evaluation of parent and child on a
+// dataset (quality cost and measured speedup) and, with --project, the child recorded as a
+// variant of the parent with its recipe and results.
+#include <string>
+#include <vector>
+
+namespace by::cli {
+int compressCommand(const std::vector<std::string>& args);
+int sweepCommand(const std::vector<std::string>& args);
+}  // namespace by::cli

@@ -1,0 +1,348 @@
+#include "app/cli/recipe_json.h"
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace by::cli {
+
+namespace {
+
+using nlohmann::json;
+
+Error bad(const std::string& where, const std::string& what) { return makeError(ErrorCode::Invalid, where + ": " + what); }
+
+std::string numberText(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
+Result<double> number(const json& j, const std::string& where, const std::string& key) {
+    if (!j.is_number()) return bad(where, "'" + key + "' must be a number");
+    return j.get<double>();
+}
+
+Result<int64_t> integer(const json& j, const std::string& where, const std::string& key) {
+    if (!j.is_number_integer()) return bad(where, "'" + key + "' must be a whole number");
+    return j.get<int64_t>();
+}
+
+Result<std::vector<std::string>> strings(const json& j, const std::string& where, const std::string& key) {
+    if (!j.is_array()) return bad(where, "'" + key + "' must be a list of strings");
+    std::vector<std::string> v;
+    for (const auto& e : j) {
+        if (!e.is_string()) return bad(where, "'" + key + "' must be a list of strings");
+        v.push_back(e.get<std::string>());
+    }
+    return v;
+}
+
+Result<CompressStep> parseStep(const json& j, const std::string& where) {
+    if (!j.is_object()) return bad(where, "a step must be an object");
+    if (!j.contains("method") || !j["method"].is_string()) return bad(where, "'method' is missing");
+    const std::string method = j["method"].get<std::string>();
+    CompressStep s;
+    std::set<std::string> allowed = {"method", "layers"};
+    if (method == "quantize") {
+        allowed.insert({"bits", "granularity", "group", "symmetric"});
+        s.bits = 8;
+        if (j.contains("bits")) {
+            auto b = integer(j["bits"], where, "bits");
+            if (!b) return b.error();
+            s.bits = int(*b);
+        }
+        const bool grouped = j.contains("group");
+        s.method = s.bits == 8 && !grouped ? CompressMethod::QuantizeInt8 : CompressMethod::QuantizeNBits;
+        if (grouped) {
+            auto g = integer(j["group"], where, "group");
+            if (!g) return g.error();
+            s.group = *g;
+        }
+        if (j.contains("granularity")) {
+            const std::string g = j["granularity"].is_string() ? j["granularity"].get<std::string>() : "";
+            if (g != "per_channel" && g != "per_tensor") return bad(where, "'granularity' must be \"per_channel\" or \"per_tensor\"");
+            if (s.method != CompressMethod::QuantizeInt8) return bad(where, "'granularity' applies to int8 without a group");
+            s.perChannel = g == "per_channel";
+        }
+        if (j.contains("symmetric")) {
+            if (!j["symmetric"].is_boolean()) return bad(where, "'symmetric' must be true or false");
+            s.symmetric = j["symmetric"].get<bool>();
+        }
+    } else if (method == "prune") {
+        allowed.insert({"sparsity", "scope"});
+        s.method = CompressMethod::Prune;
+        if (j.contains("sparsity")) {
+            auto v = number(j["sparsity"], where, "sparsity");
+            if (!v) return v.error();
+            s.sparsity = *v;
+        }
+        if (j.contains("scope")) {
+            const std::string sc = j["scope"].is_string() ? j["scope"].get<std::string>() : "";
+            if (sc != "per_layer" && sc != "global") return bad(where, "'scope' must be \"per_layer\" or \"global\"");
+            s.global = sc == "global";
+        }
+    } else if (method == "prune_nm") {
+        allowed.insert({"n", "m"});
+        s.method = CompressMethod::PruneNM;
+        for (const auto& [key, target] : {std::pair<const char*, int*>{"n", &s.n}, {"m", &s.m}})
+            if (j.contains(key)) {
+                auto v = integer(j[key], where, key);
+                if (!v) return v.error();
+                *target = int(*v);
+            }
+    } else if (method == "prune_channels") {
+        allowed.insert({"sparsity", "norm"});
+        s.method = CompressMethod::PruneChannels;
+        s.sparsity = 0.25;
+        if (j.contains("sparsity")) {
+            auto v = number(j["sparsity"], where, "sparsity");
+            if (!v) return v.error();
+            s.sparsity = *v;
+        }
+        if (j.contains("norm")) {
+            const std::string n = j["norm"].is_string() ? j["norm"].get<std::string>() : "";
+            if (n != "l1" && n != "l2") return bad(where, "'norm' must be \"l1\" or \"l2\"");
+            s.norm = n == "l1" ? 1 : 2;
+        }
+    } else if (method == "low_rank") {
+        allowed.insert({"rank", "rank_ratio", "energy", "param_cut"});
+        s.method = CompressMethod::LowRank;
+        if (j.contains("rank")) {
+            auto v = integer(j["rank"], where, "rank");
+            if (!v) return v.error();
+            s.rank = *v;
+        }
+        for (const auto& [key, target] :
+             {std::pair<const char*, double*>{"rank_ratio", &s.rankRatio}, {"energy", &s.energy}, {"param_cut", &s.paramCut}})
+            if (j.contains(key)) {
+                auto v = number(j[key], where, key);
+                if (!v) return v.error();
+                *target = *v;
+            }
+    } else {
+        return bad(where, "unknown method '" + method + "' (quantize, prune, prune_nm, prune_channels or low_rank)");
+    }
+    for (const auto& [k, v] : j.items())
+        if (!allowed.count(k)) return bad(where, "unknown key '" + k + "' for method '" + method + "'");
+    if (j.contains("layers")) {
+        const json& l = j["layers"];
+        if (l.is_string() && l.get<std::string>() == "all") {
+        } else if (l.is_object()) {
+            for (const auto& [k, v] : l.items()) {
+                if (k != "op_types" && k != "names") return bad(where, "'layers' takes \"op_types\" and \"names\", not '" + k + "'");
+                auto list = strings(v, where, "layers." + k);
+                if (!list) return list.error();
+                (k == "op_types" ? s.layers.opTypes : s.layers.names) = *list;
+            }
+        } else {
+            return bad(where, "'layers' must be \"all\" or {\"op_types\": [...], \"names\": [...]}");
+        }
+    }
+    return s;
+}
+
+}  // namespace
+
+Result<Recipe> parseRecipeJson(const std::string& text) {
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) return makeError(ErrorCode::Format, "the recipe is not valid JSON");
+    if (!j.is_object()) return makeError(ErrorCode::Format, "the recipe must be a JSON object");
+    Recipe r;
+    if (!j.contains("version") || !j["version"].is_number_integer())
+        return makeError(ErrorCode::Invalid, "the recipe needs \"version\": " + std::to_string(Recipe::kVersion));
+    r.version = j["version"].get<int>();
+    if (r.version < 1 || r.version > Recipe::kVersion)
+        return makeError(ErrorCode::Unsupported, "recipe version " + std::to_string(r.version) + " is not one this build reads (1 to " +
+                                                     std::to_string(Recipe::kVersion) + ")");
+    for (const auto& [k, v] : j.items())
+        if (k != "version" && k != "steps" && k != "name" && k != "comment")
+            return makeError(ErrorCode::Invalid, "unknown recipe key '" + k + "'");
+    if (!j.contains("steps") || !j["steps"].is_array() || j["steps"].empty())
+        return makeError(ErrorCode::Invalid, "the recipe needs a non-empty \"steps\" list");
+    for (size_t i = 0; i < j["steps"].size(); ++i) {
+        auto s = parseStep(j["steps"][i], "step " + std::to_string(i + 1));
+        if (!s) return s.error();
+        r.steps.push_back(std::move(*s));
+    }
+    return r;
+}
+
+Result<Recipe> loadRecipeFile(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) return makeError(ErrorCode::Io, "cannot read the recipe " + path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto r = parseRecipeJson(ss.str());
+    if (!r) r.error().withContext(path);
+    return r;
+}
+
+std::string recipeToJson(const Recipe& recipe, int indent) {
+    json j;
+    j["version"] = recipe.version;
+    json steps = json::array();
+    for (const auto& s : recipe.steps) {
+        json o;
+        switch (s.method) {
+        case CompressMethod::QuantizeInt8:
+            o["method"] = "quantize";
+            o["bits"] = 8;
+            o["granularity"] = s.perChannel ? "per_channel" : "per_tensor";
+            break;
+        case CompressMethod::QuantizeNBits:
+            o["method"] = "quantize";
+            o["bits"] = s.bits;
+            o["group"] = s.group;
+            o["symmetric"] = s.symmetric;
+            break;
+        case CompressMethod::Prune:
+            o["method"] = "prune";
+            o["sparsity"] = s.sparsity;
+            o["scope"] = s.global ? "global" : "per_layer";
+            break;
+        case CompressMethod::PruneNM:
+            o["method"] = "prune_nm";
+            o["n"] = s.n;
+            o["m"] = s.m;
+            break;
+        case CompressMethod::PruneChannels:
+            o["method"] = "prune_channels";
+            o["sparsity"] = s.sparsity;
+            o["norm"] = s.norm == 1 ? "l1" : "l2";
+            break;
+        case CompressMethod::LowRank:
+            o["method"] = "low_rank";
+            if (s.rank) o["rank"] = s.rank;
+            if (s.rankRatio) o["rank_ratio"] = s.rankRatio;
+            if (s.energy) o["energy"] = s.energy;
+            if (s.paramCut) o["param_cut"] = s.paramCut;
+            break;
+        }
+        if (s.layers.all()) {
+            o["layers"] = "all";
+        } else {
+            json l = json::object();
+            if (!s.layers.opTypes.empty()) l["op_types"] = s.layers.opTypes;
+            if (!s.layers.names.empty()) l["names"] = s.layers.names;
+            o["layers"] = l;
+        }
+        steps.push_back(o);
+    }
+    j["steps"] = steps;
+    return j.dump(indent);
+}
+
+Result<CompressStep> parseShorthand(const std::string& kind, const std::string& value) {
+    auto fail = [&](const std::string& hint) {
+        return makeError(ErrorCode::Invalid, "--" + kind + " '" + value + "' is not understood (" + hint + ")");
+    };
+    std::vector<std::string> parts;
+    {
+        std::stringstream ss(value);
+        std::string p;
+        while (std::getline(ss, p, ':')) parts.push_back(p);
+    }
+    if (parts.empty()) return fail("empty");
+    auto toDouble = [](const std::string& t, double& out) {
+        try {
+            size_t used = 0;
+            out = std::stod(t, &used);
+            return used == t.size();
+        } catch (...) {
+            return false;
+        }
+    };
+    auto toInt = [](const std::string& t, int64_t& out) {
+        try {
+            size_t used = 0;
+            out = std::stoll(t, &used);
+            return used == t.size();
+        } catch (...) {
+            return false;
+        }
+    };
+    CompressStep s;
+    if (kind == "quantize") {
+        const std::string hint = "int8, int8:per-tensor, int4:g32, int3:g32, int2:g64, add :sym for symmetric";
+        int64_t bits = 0;
+        if (parts[0].rfind("int", 0) != 0 || !toInt(parts[0].substr(3), bits)) return fail(hint);
+        s.bits = int(bits);
+        bool grouped = false;
+        for (size_t i = 1; i < parts.size(); ++i) {
+            int64_t g = 0;
+            if (parts[i] == "per-tensor" || parts[i] == "per_tensor") s.perChannel = false;
+            else if (parts[i] == "per-channel" || parts[i] == "per_channel") s.perChannel = true;
+            else if (parts[i] == "sym") s.symmetric = true;
+            else if (parts[i].size() > 1 && parts[i][0] == 'g' && toInt(parts[i].substr(1), g)) {
+                s.group = g;
+                grouped = true;
+            } else return fail(hint);
+        }
+        s.method = s.bits == 8 && !grouped ? CompressMethod::QuantizeInt8 : CompressMethod::QuantizeNBits;
+        return s;
+    }
+    if (kind == "prune") {
+        const std::string hint = "0.5, 0.5:global, 2:4, channels:0.25, channels:0.25:l2";
+        int64_t n = 0, m = 0;
+        if (parts.size() == 2 && toInt(parts[0], n) && toInt(parts[1], m)) {
+            s.method = CompressMethod::PruneNM;
+            s.n = int(n);
+            s.m = int(m);
+            return s;
+        }
+        if (parts[0] == "channels") {
+            s.method = CompressMethod::PruneChannels;
+            if (parts.size() < 2 || parts.size() > 3 || !toDouble(parts[1], s.sparsity)) return fail(hint);
+            if (parts.size() == 3) {
+                if (parts[2] == "l1") s.norm = 1;
+                else if (parts[2] == "l2") s.norm = 2;
+                else return fail(hint);
+            }
+            return s;
+        }
+        s.method = CompressMethod::Prune;
+        if (!toDouble(parts[0], s.sparsity) || parts.size() > 2) return fail(hint);
+        if (parts.size() == 2) {
+            if (parts[1] == "global") s.global = true;
+            else if (parts[1] != "per-layer") return fail(hint);
+        }
+        return s;
+    }
+    if (kind == "lowrank") {
+        const std::string hint = "0.3 (cut 30% of each layer's parameters), energy:0.95, ratio:0.5, rank:16";
+        s.method = CompressMethod::LowRank;
+        if (parts.size() == 1) {
+            if (!toDouble(parts[0], s.paramCut)) return fail(hint);
+            return s;
+        }
+        if (parts.size() != 2) return fail(hint);
+        if (parts[0] == "energy" && toDouble(parts[1], s.energy)) return s;
+        if (parts[0] == "ratio" && toDouble(parts[1], s.rankRatio)) return s;
+        if (parts[0] == "cut" && toDouble(parts[1], s.paramCut)) return s;
+        if (parts[0] == "rank" && toInt(parts[1], s.rank)) return s;
+        return fail(hint);
+    }
+    return makeError(ErrorCode::Invalid, "unknown shorthand --" + kind);
+}
+
+std::string stepLabel(const CompressStep& s) {
+    switch (s.method) {
+    case CompressMethod::QuantizeInt8: return s.perChannel ? "int8" : "int8:per-tensor";
+    case CompressMethod::QuantizeNBits:
+        return "int" + std::to_string(s.bits) + ":g" + std::to_string(s.group) + (s.symmetric ? ":sym" : "");
+    case CompressMethod::Prune: return "prune " + numberText(s.sparsity) + (s.global ? " global" : "");
+    case CompressMethod::PruneNM: return "prune " + std::to_string(s.n) + ":" + std::to_string(s.m);
+    case CompressMethod::PruneChannels: return "prune channels " + numberText(s.sparsity);
+    case CompressMethod::LowRank:
+        if (s.rank) return "lowrank rank " + std::to_string(s.rank);
+        if (s.rankRatio) return "lowrank ratio " + numberText(s.rankRatio);
+        if (s.energy) return "lowrank energy " + numberText(s.energy);
+        return "lowrank cut " + numberText(s.paramCut);
+    }
+    return "?";
+}
+
+}  // namespace by::cli

@@ -1,0 +1,145 @@
+// Compression passes on the trained MNIST and Fashion-MNIST CNNs: for each variant (int8
+// per-channel, 2:4 pruning, low-rank 30% parameter cut of the Gemm layers, int4 g32 of the Gemm
+// layers, 25% filter pruning) its test accuracy, weight bytes and forward latency, each against the
+// original measured in the same run. Latency: median over rounds of one batch-64 forward pass, the
+// variants interleaved round by round so machine load hits them alike.
+//
+// usage: compress_bench [--threads N] [--rounds R] [--limit N]
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "engine/compression.h"
+#include "engine/evaluation.h"
+#include "engine/executor.h"
+#include "importers/dataset_readers.h"
+#include "importers/importer_registry.h"
+
+using namespace by;
+
+namespace {
+
+std::string cacheDir() {
+    if (const char* c = std::getenv("BRICKYARD_CACHE")) return c;
+    return std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/brickyard";
+}
+
+struct Variant {
+    std::string label;
+    Model model;
+    double accuracy = 0;
+    std::vector<double> ms;
+};
+
+CompressStep step(CompressMethod m) {
+    CompressStep s;
+    s.method = m;
+    return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int threads = 2, rounds = 30;
+    int64_t limit = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--limit")) limit = std::atoll(argv[i + 1]);
+    }
+    bench::printMachine("compress_bench");
+    std::printf("# %d threads, latency = median of %d rounds of one [64,1,28,28] forward pass; accuracy on %s test images\n",
+                threads, rounds, limit ? std::to_string(limit).c_str() : "all");
+    const std::string cache = cacheDir();
+    const std::vector<std::pair<std::string, std::string>> sets = {
+        {cache + "/models/mnist_cnn.onnx", "mnist:" + cache + "/data/mnist"},
+        {cache + "/models/fashion_mnist_cnn.onnx", "fashion-mnist:/usr/share/datasets/fashion-mnist"}};
+    for (const auto& [modelPath, spec] : sets) {
+        auto m = loadModel(modelPath);
+        if (!m) {
+            std::fprintf(stderr, "%s\n", m.error().what().c_str());
+            return 1;
+        }
+        auto data = openDataset(spec);
+        if (!data) {
+            std::fprintf(stderr, "%s\n", data.error().what().c_str());
+            return 1;
+        }
+        CompressStep lr = step(CompressMethod::LowRank);
+        lr.paramCut = 0.3;
+        lr.layers.opTypes = {"Gemm"};
+        CompressStep q4 = step(CompressMethod::QuantizeNBits);
+        q4.bits = 4;
+        q4.group = 32;
+        CompressStep ch = step(CompressMethod::PruneChannels);
+        ch.sparsity = 0.25;
+        const std::vector<std::pair<std::string, CompressStep>> recipes = {
+            {"int8 per-channel", CompressStep{}}, {"2:4 pruned", step(CompressMethod::PruneNM)},
+            {"low-rank 30% (Gemm)", lr}, {"int4 g32 (Gemm)", q4}, {"25% filters pruned", ch}};
+        std::vector<Variant> variants;
+        variants.push_back({"original", *m, 0, {}});
+        for (const auto& [label, s] : recipes) {
+            Recipe r;
+            r.steps.push_back(s);
+            auto c = compress(*m, r);
+            if (!c) {
+                std::fprintf(stderr, "%s: %s\n", label.c_str(), c.error().what().c_str());
+                return 1;
+            }
+            variants.push_back({label, std::move(c->model), 0, {}});
+        }
+        EvalOptions eo;
+        eo.limit = limit;
+        eo.batchSize = 256;
+        eo.threads = threads;
+        eo.normalize = Normalization{1.f / 255.f, {}, {}};
+        for (auto& v : variants) {
+            auto rep = evaluate(v.model, **data, eo);
+            if (!rep) {
+                std::fprintf(stderr, "%s: %s\n", v.label.c_str(), rep.error().what().c_str());
+                return 1;
+            }
+            v.accuracy = rep->classification->top1();
+        }
+        // The first 64 test images as one batch.
+        std::vector<float> x;
+        for (int64_t i = 0; i < 64; ++i) {
+            auto f = (*data)->sample(i)->inputs[0].toFloats();
+            for (float p : *f) x.push_back(p / 255.f);
+        }
+        const std::map<std::string, Tensor> in = {{"image", Tensor::fromFloats({64, 1, 28, 28}, x)}};
+        std::vector<Executor> exes;
+        for (auto& v : variants) {
+            auto e = Executor::create(v.model, ExecutorOptions{threads});
+            if (!e) {
+                std::fprintf(stderr, "%s: %s\n", v.label.c_str(), e.error().what().c_str());
+                return 1;
+            }
+            exes.push_back(std::move(*e));
+        }
+        for (size_t i = 0; i < exes.size(); ++i) (void)exes[i].run(in);  // warm-up
+        for (int r = 0; r < rounds; ++r)
+            for (size_t i = 0; i < exes.size(); ++i) {
+                const double t0 = bench::nowMs();
+                auto out = exes[i].run(in);
+                variants[i].ms.push_back(bench::nowMs() - t0);
+                if (!out) {
+                    std::fprintf(stderr, "%s: %s\n", variants[i].label.c_str(), out.error().what().c_str());
+                    return 1;
+                }
+            }
+        const double baseMs = bench::median(variants[0].ms), baseAcc = variants[0].accuracy;
+        const double baseBytes = double(variants[0].model.graph.weightBytes());
+        std::printf("\n%s\n", modelPath.substr(modelPath.rfind('/') + 1).c_str());
+        std::printf("%-22s %10s %8s %10s %9s %10s %8s\n", "variant", "weights", "size", "top-1", "delta", "ms/batch", "speedup");
+        for (const auto& v : variants) {
+            const double bytes = double(v.model.graph.weightBytes()), ms = bench::median(v.ms);
+            std::printf("%-22s %8.1f KiB %7.2fx %9.2f%% %+8.2f %10.3f %7.2fx\n", v.label.c_str(), bytes / 1024, baseBytes / bytes,
+                        100 * v.accuracy, 100 * (v.accuracy - baseAcc), ms, baseMs / ms);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,106 @@
+#pragma once
+// Model compression passes: a Recipe (a versioned list of steps) applied to a Model gives a new
+// Model plus a per-layer report. The input model is never modified: every changed weight is a new
+// tensor, so the parent variant stays exactly as it was, and the same recipe on the same model
+// gives the same bytes (no randomness anywhere).
+//
+// Steps and what they write:
+//   QuantizeInt8    int8 weights (per output channel or per tensor, symmetric) as initializers
+//                   followed by DequantizeLinear (opset >= 13; Cast and Mul below that) feeding the
+//                   original op, so the model runs in any ONNX runtime and is about 4x smaller.
+//   QuantizeNBits   2/3/4/8-bit group-wise round-to-nearest (min-max per group, zero points) of
+//                   MatMul/Gemm weights as com.microsoft MatMulNBits. 3-bit levels are stored in
+//                   4-bit containers (8 levels used of 16): smaller error than 2-bit, 4-bit size.
+//   Prune           unstructured magnitude pruning, per layer or with one global threshold.
+//   PruneNM         N:M pruning (2:4): in every group of M consecutive weights along the input
+//                   dimension the N largest magnitudes are kept.
+//   PruneChannels   structured filter pruning of Conv by L1/L2 norm; the consumers that read those
+//                   channels (the next Conv's input channels, a Flatten+Gemm's columns, BatchNorm
+//                   parameters, the Conv's bias) are sliced with it, so the model really shrinks.
+//   LowRank         truncated SVD of MatMul/Gemm weights (and Conv as a k x k conv with r filters
+//                   followed by a 1x1 conv): by kept rank, rank ratio, energy or parameter cut, and
+//                   only where the two factors are smaller than the original.
+// Dense pruning keeps dense storage: zeros are reported as sparsity, not as saved bytes.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/graph.h"
+#include "engine/progress.h"
+
+namespace by {
+
+enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank };
+const char* compressMethodName(CompressMethod m);  // "quantize_int8", ...
+
+// Which layers a step touches: op types and/or node names. Both empty: every layer the method
+// supports. A name that matches no node, or a node the method cannot handle, is an error.
+struct LayerSelector {
+    std::vector<std::string> opTypes;
+    std::vector<std::string> names;
+    bool all() const { return opTypes.empty() && names.empty(); }
+};
+
+struct CompressStep {
+    CompressMethod method = CompressMethod::QuantizeInt8;
+    LayerSelector layers;
+    // QuantizeInt8 / QuantizeNBits
+    int bits = 8;
+    bool perChannel = true;   // int8: one scale per output channel (else one per tensor)
+    int64_t group = 32;       // n-bit: weights per group along K (a power of two >= 16)
+    bool symmetric = false;   // n-bit: no zero points (levels centred on 2^(bits-1))
+    // Prune / PruneNM / PruneChannels
+    double sparsity = 0.5;    // fraction of weights (Prune) or filters (PruneChannels) removed
+    bool global = false;      // Prune: one threshold over all selected layers
+    int n = 2, m = 4;         // PruneNM: keep n of every m
+    int norm = 1;             // PruneChannels: 1 (L1) or 2 (L2) filter norm
+    // LowRank: exactly one of these is set (> 0)
+    int64_t rank = 0;         // kept rank
+    double rankRatio = 0;     // kept rank / min(K, N)
+    double energy = 0;        // smallest rank keeping this fraction of sum(s_i^2)
+    double paramCut = 0;      // largest rank removing at least this fraction of the parameters
+};
+
+struct Recipe {
+    static constexpr int kVersion = 1;
+    int version = kVersion;
+    std::vector<CompressStep> steps;
+};
+
+struct LayerReport {
+    std::string layer;   // node name (or "#index" when unnamed)
+    std::string opType;
+    std::string method;  // compressMethodName
+    std::string detail;  // "per-channel", "4-bit g32", "rank 24 of 128", "2:4", "6/16 filters"
+    bool applied = true; // false: skipped, `note` says why
+    std::string note;
+    int64_t paramsBefore = 0, paramsAfter = 0;  // weight elements of this layer
+    int64_t bytesBefore = 0, bytesAfter = 0;    // storage of those weights (scales included)
+    double relError = 0;                        // ||W - W'||_F / ||W||_F
+    double sparsity = 0;                        // fraction of exact zeros in the new weights
+};
+
+struct CompressResult {
+    Model model;
+    std::vector<LayerReport> layers;
+    int64_t paramsBefore = 0, paramsAfter = 0;  // whole model (Graph::parameterCount)
+    int64_t bytesBefore = 0, bytesAfter = 0;    // whole model (Graph::weightBytes)
+};
+
+struct CompressContext {
+    const Progress* progress = nullptr;
+};
+
+// Checks a recipe against a model without compressing: version, parameter ranges, layer names.
+// The error is one sentence naming the step ("step 2 (low_rank): ...").
+Status validateRecipe(const Model& model, const Recipe& recipe);
+
+Result<CompressResult> compress(const Model& model, const Recipe& recipe, const CompressContext& ctx = {});
+
+// Fast preview for one layer: the report row `step` would give node `nodeName` (relative error,
+// sparsity, sizes) without building a model. Structured channel pruning reports the layer's own
+// weights only.
+Result<LayerReport> previewLayer(const Model& model, const std::string& nodeName, const CompressStep& step);
+
+}  // namespace by

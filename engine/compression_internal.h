@@ -1,0 +1,59 @@
+#pragma once
+// Shared pieces of the compression passes (compression.cpp, quantize_pass.cpp, prune_pass.cpp,
+// lowrank_pass.cpp). Not part of the engine's public API.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/compression.h"
+
+namespace by::compression {
+
+// A layer's weight seen as a matrix with one row per output channel: W[n][k], n < N, k < K.
+// Conv [M, C/g, kh, kw] and Gemm with transB=1 ([N, K]) already are; MatMul and Gemm with
+// transB=0 store [K, N] and are transposed on the way in and out.
+struct LayerWeight {
+    int node = -1;
+    int valueId = -1;  // the node's weight input (input 1)
+    Tensor tensor;     // f32
+    int64_t N = 0, K = 0;
+    bool transposed = false;  // stored [K, N]
+
+    std::vector<float> rows() const;                         // [N][K], row-major
+    Result<Tensor> fromRows(const std::vector<float>& w) const;  // back to the stored layout
+};
+
+// The tensor a value holds: its data, or the `value` of the Constant node producing it.
+const Tensor* constantOf(const Graph& g, int valueId);
+
+// The weight of node `node` when it is an f32 constant the passes can rewrite; a reason otherwise.
+struct WeightOrReason {
+    std::optional<LayerWeight> weight;
+    std::string reason;
+};
+WeightOrReason layerWeight(const Graph& g, int node);
+
+std::string nodeLabel(const Graph& g, int node);  // the name, or "#index"
+std::string freshName(const Graph& g, const std::string& base);
+// Adds an initializer under a fresh name derived from `base`; returns its value id.
+int addWeight(Graph& g, const std::string& base, Tensor t);
+void setInput(Graph& g, int node, size_t input, int valueId);
+
+double relativeError(const std::vector<float>& a, const std::vector<float>& b);
+double zeroFraction(const std::vector<float>& w);
+int64_t bytesOf(const Tensor& t);
+
+// Pass entry points: each rewrites `g` (a copy owned by compress()) for the selected nodes and
+// appends one report row per node. `opset` is the model's default-domain opset.
+Status quantizeInt8(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,
+                    std::vector<LayerReport>& out);
+Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
+Status pruneMagnitude(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
+Status pruneNM(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
+Status pruneChannels(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
+Status lowRank(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
+
+// Kept rank for a step on an N x K matrix with singular values `sv` (descending).
+int64_t chooseRank(const CompressStep& s, int64_t N, int64_t K, const std::vector<double>& sv);
+
+}  // namespace by::compression

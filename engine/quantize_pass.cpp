@@ -1,0 +1,261 @@
+// Weight quantization passes: int8 (DequantizeLinear in front of the original op) and group-wise
+// 2/3/4/8-bit as com.microsoft MatMulNBits (packing as ops_quant.cpp reads it: elements along K,
+// lowest bits first, blocks of `group`, one scale and one packed zero point per block).
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "engine/compression_internal.h"
+
+namespace by::compression {
+
+namespace {
+
+LayerReport newRow(const Graph& g, int node, const CompressStep& s) {
+    LayerReport r;
+    r.layer = nodeLabel(g, node);
+    r.opType = g.nodes[size_t(node)].opType;
+    r.method = compressMethodName(s.method);
+    return r;
+}
+
+int addFloatValue(Graph& g, const std::string& base, const Shape& shape) {
+    Value v;
+    v.name = freshName(g, base);
+    v.dtype = DType::F32;
+    if (!shape.empty()) v.shape = toDimShape(shape);
+    return g.addValue(std::move(v));
+}
+
+}  // namespace
+
+Status quantizeInt8(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,
+                    std::vector<LayerReport>& out) {
+    std::map<int, int> dequantized;  // original weight value -> its dequantized value (shared weights)
+    for (int n : nodes) {
+        LayerReport row = newRow(g, n, s);
+        auto lw = layerWeight(g, n);
+        if (!lw.weight) {
+            row.applied = false;
+            row.note = "skipped: " + lw.reason;
+            out.push_back(row);
+            continue;
+        }
+        const LayerWeight& w = *lw.weight;
+        const int64_t numel = w.tensor.numel();
+        row.paramsBefore = row.paramsAfter = numel;
+        row.bytesBefore = bytesOf(w.tensor);
+        if (auto it = dequantized.find(w.valueId); it != dequantized.end()) {
+            setInput(g, n, 1, it->second);
+            row.detail = "shared";
+            row.bytesAfter = 0;
+            row.note = "shares its quantized weights with an earlier layer";
+            out.push_back(row);
+            continue;
+        }
+        // Channel of flat element i: rows of N for [N, K]-stored weights, columns for [K, N].
+        const int64_t C = s.perChannel ? w.N : 1;
+        auto channel = [&](int64_t i) -> size_t {
+            if (!s.perChannel) return 0;
+            return size_t(w.transposed ? i % w.N : i / w.K);
+        };
+        const float* p = w.tensor.data<float>();
+        std::vector<float> scale(size_t(C), 0.f);
+        for (int64_t i = 0; i < numel; ++i) scale[channel(i)] = std::max(scale[channel(i)], std::fabs(p[i]));
+        for (float& x : scale) x = x > 0 ? x / 127.f : 1.f;
+        std::vector<uint8_t> q(static_cast<size_t>(numel));
+        std::vector<float> orig(p, p + numel), deq(static_cast<size_t>(numel));
+        for (int64_t i = 0; i < numel; ++i) {
+            const float sc = scale[channel(i)];
+            const float v = std::clamp(std::nearbyint(p[i] / sc), -127.f, 127.f);
+            q[size_t(i)] = uint8_t(int8_t(v));
+            deq[size_t(i)] = v * sc;
+        }
+        row.relError = relativeError(orig, deq);
+        row.sparsity = zeroFraction(deq);
+        row.detail = s.perChannel ? "int8 per-channel" : "int8 per-tensor";
+
+        const std::string base = g.values[size_t(w.valueId)].name.empty() ? row.layer + "_weight" : g.values[size_t(w.valueId)].name;
+        const Shape shape = w.tensor.shape();
+        auto qt = Tensor::fromBytes(DType::I8, shape, std::move(q));
+        if (!qt) return qt.error();
+        const int qId = addWeight(g, base + "_int8", std::move(*qt));
+        int outId = -1;
+        if (opset >= 13 || (!s.perChannel && opset >= 10)) {
+            const int sId = addWeight(g, base + "_scale", s.perChannel ? Tensor::fromFloats({C}, scale) : Tensor::fromFloats({}, scale));
+            outId = addFloatValue(g, base + "_dequantized", shape);
+            Node dq;
+            dq.name = row.layer + "_weight_dequantize";
+            dq.opType = "DequantizeLinear";
+            dq.inputs = {qId, sId};
+            dq.outputs = {outId};
+            if (s.perChannel) dq.setAttr("axis", Attribute::ofInt(w.transposed ? 1 : 0));
+            g.addNode(std::move(dq));
+        } else {
+            // DequantizeLinear has no axis before opset 13 (and does not exist before 10): the same
+            // arithmetic as Cast then Mul by a scale shaped to broadcast along the channel axis.
+            Shape sShape;
+            if (s.perChannel) {
+                if (w.transposed) sShape = {C};
+                else {
+                    sShape.assign(shape.size(), 1);
+                    sShape[0] = C;
+                }
+            }
+            const int sId = addWeight(g, base + "_scale", Tensor::fromFloats(sShape, scale));
+            const int castId = addFloatValue(g, base + "_as_float", shape);
+            Node cast;
+            cast.name = row.layer + "_weight_cast";
+            cast.opType = "Cast";
+            cast.inputs = {qId};
+            cast.outputs = {castId};
+            cast.setAttr("to", Attribute::ofInt(1));  // TensorProto FLOAT
+            g.addNode(std::move(cast));
+            outId = addFloatValue(g, base + "_dequantized", shape);
+            Node mul;
+            mul.name = row.layer + "_weight_scale";
+            mul.opType = "Mul";
+            mul.inputs = {castId, sId};
+            mul.outputs = {outId};
+            g.addNode(std::move(mul));
+            row.note = "opset " + std::to_string(opset) + " has no per-axis DequantizeLinear: written as Cast and Mul";
+        }
+        setInput(g, n, 1, outId);
+        dequantized[w.valueId] = outId;
+        row.bytesAfter = numel + C * 4;
+        out.push_back(row);
+    }
+    return {};
+}
+
+Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out) {
+    for (int n : nodes) {
+        LayerReport row = newRow(g, n, s);
+        auto skip = [&](const std::string& why) {
+            row.applied = false;
+            row.note = "skipped: " + why;
+            out.push_back(row);
+        };
+        auto lw = layerWeight(g, n);
+        if (!lw.weight) {
+            skip(lw.reason);
+            continue;
+        }
+        const LayerWeight& w = *lw.weight;
+        const Node& node = g.nodes[size_t(n)];
+        std::optional<Tensor> bias;
+        if (node.opType == "Gemm") {
+            if (node.attrInt("transA", 0) != 0) {
+                skip("Gemm with transA=1 has no MatMulNBits form");
+                continue;
+            }
+            if (node.attrFloat("alpha", 1.0) != 1.0) {
+                skip("Gemm alpha is not 1");
+                continue;
+            }
+            if (node.inputs.size() > 2 && node.inputs[2] >= 0) {
+                const Tensor* c = constantOf(g, node.inputs[2]);
+                if (!c || c->dtype() != DType::F32 || c->numel() != w.N || node.attrFloat("beta", 1.0) != 1.0) {
+                    skip("its bias is not a constant f32 vector of N values");
+                    continue;
+                }
+                auto b = c->reshaped({w.N});
+                if (!b) return b.error();
+                bias = std::move(*b);
+            }
+        }
+        const int64_t N = w.N, K = w.K, group = s.group;
+        const int store = s.bits == 3 ? 4 : s.bits;  // 3-bit levels live in 4-bit containers
+        const int levels = 1 << s.bits;
+        const int64_t blocks = (K + group - 1) / group, blob = group * store / 8;
+        const int64_t zeroRow = (blocks * store + 7) / 8;
+        const std::vector<float> W = w.rows();
+        std::vector<float> deq(W.size());
+        std::vector<uint8_t> packed(size_t(N * blocks * blob), 0), zeros(size_t(N * zeroRow), 0);
+        std::vector<float> scales(size_t(N * blocks));
+        auto put = [](uint8_t* base, int64_t index, int bits, int v) {
+            const int64_t bit = index * bits;
+            base[bit >> 3] = uint8_t(base[bit >> 3] | (v << (bit & 7)));
+        };
+        for (int64_t r = 0; r < N; ++r) {
+            for (int64_t b = 0; b < blocks; ++b) {
+                const int64_t k0 = b * group, k1 = std::min(K, k0 + group);
+                const float* x = W.data() + r * K;
+                float lo = 0, hi = 0, amax = 0;
+                for (int64_t k = k0; k < k1; ++k) {
+                    lo = std::min(lo, x[k]);
+                    hi = std::max(hi, x[k]);
+                    amax = std::max(amax, std::fabs(x[k]));
+                }
+                float scale;
+                int zero, qmin, qmax;
+                if (s.symmetric) {
+                    const int half = levels / 2 - 1;  // symmetric levels -half..half around the default zero
+                    zero = 1 << (store - 1);
+                    scale = amax > 0 ? amax / float(half) : 1.f;
+                    qmin = zero - half;
+                    qmax = zero + half;
+                } else {
+                    scale = hi > lo ? (hi - lo) / float(levels - 1) : 1.f;
+                    zero = std::clamp(int(std::nearbyint(-lo / scale)), 0, levels - 1);
+                    qmin = 0;
+                    qmax = levels - 1;
+                    put(zeros.data() + r * zeroRow, b, store, zero);
+                }
+                scales[size_t(r * blocks + b)] = scale;
+                uint8_t* dst = packed.data() + (r * blocks + b) * blob;
+                for (int64_t j = 0; j < group; ++j) {
+                    const int64_t k = k0 + j;
+                    int q = zero;  // padding past K decodes to 0
+                    if (k < k1) {
+                        q = std::clamp(int(std::nearbyint(x[k] / scale)) + zero, qmin, qmax);
+                        deq[size_t(r * K + k)] = float(q - zero) * scale;
+                    }
+                    put(dst, j, store, q);
+                }
+            }
+        }
+        row.relError = relativeError(W, deq);
+        row.sparsity = zeroFraction(deq);
+        row.paramsBefore = row.paramsAfter = N * K;
+        row.bytesBefore = bytesOf(w.tensor);
+        row.detail = std::to_string(s.bits) + "-bit g" + std::to_string(group) + (s.symmetric ? " symmetric" : "");
+        if (s.bits == 3) row.note = "3-bit levels stored in 4-bit containers";
+
+        const std::string base = g.values[size_t(w.valueId)].name.empty() ? row.layer + "_weight" : g.values[size_t(w.valueId)].name;
+        auto bt = Tensor::fromBytes(DType::U8, {N, blocks, blob}, std::move(packed));
+        if (!bt) return bt.error();
+        row.bytesAfter = int64_t(bt->nbytes()) + int64_t(scales.size()) * 4;
+        const int bId = addWeight(g, base + "_q" + std::to_string(s.bits), std::move(*bt));
+        const int sId = addWeight(g, base + "_scales", Tensor::fromFloats({N * blocks}, scales));
+        int zId = -1;
+        if (!s.symmetric) {
+            row.bytesAfter += int64_t(zeros.size());
+            auto zt = Tensor::fromBytes(DType::U8, {N * zeroRow}, std::move(zeros));
+            if (!zt) return zt.error();
+            zId = addWeight(g, base + "_zero_points", std::move(*zt));
+        }
+        int biasId = -1;
+        if (bias) biasId = addWeight(g, base + "_bias", std::move(*bias));
+        Node& nd = g.nodes[size_t(n)];
+        const int a = nd.inputs[0];
+        nd.opType = "MatMulNBits";
+        nd.domain = "com.microsoft";
+        nd.attributes.clear();
+        nd.setAttr("K", Attribute::ofInt(K));
+        nd.setAttr("N", Attribute::ofInt(N));
+        nd.setAttr("bits", Attribute::ofInt(store));
+        nd.setAttr("block_size", Attribute::ofInt(group));
+        nd.inputs = {a, bId, sId, zId};
+        if (biasId >= 0) {
+            nd.inputs.push_back(-1);  // g_idx
+            nd.inputs.push_back(biasId);
+        } else if (zId < 0) {
+            nd.inputs.pop_back();
+        }
+        out.push_back(row);
+    }
+    return {};
+}
+
+}  // namespace by::compression
