@@ -55,6 +55,11 @@ struct LanguageModelScore {
     int64_t chunks = 0;
     int64_t context = 0;
     double tokensPerSecond = 0; // tokens evaluated (whole chunks) per second
+    // Against the original model (a base was given): mean KL(base || this) per scored token, in
+    // nats, and how often both models' most likely next token agree.
+    bool hasBase = false;
+    double meanKl = 0;
+    double top1Agreement = 0;
 };
 
 struct EvalReport {

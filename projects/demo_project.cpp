@@ -28,8 +28,9 @@ constexpr const char* kDemoNote =
     "detection, direction classification, recognition with attention blocks; ONNX), the Silero "
     "voice-activity detector (ONNX) and three MediaPipe vision models (face detection, hand "
     "landmarks, selfie segmentation; TFLite), two small image classifiers trained here with fixed "
-    "seeds (an MNIST digit CNN and a Fashion-MNIST clothing CNN; ONNX written by Brickyard), and the "
-    "MNIST and Fashion-MNIST datasets they were trained on. Each model "
+    "seeds (an MNIST digit CNN and a Fashion-MNIST clothing CNN; ONNX written by Brickyard), a tiny "
+    "GPT-2-layout language model trained here on e-mail text (GGUF, f32 and Q4_0), the "
+    "MNIST and Fashion-MNIST datasets, rendered text lines for the recogniser and the e-mail text. Each model "
     "starts with its root variant \"original\"; compressed variants made from it appear beneath "
     "it, with their evaluations and benchmarks.";
 
@@ -59,8 +60,13 @@ const std::vector<DemoAsset>& demoAssets() {
         {"models/mnist_cnn.onnx", AssetKind::Model, "MNIST digit classifier (CNN)", "vision,onnx,trained"},
         {"models/fashion_mnist_cnn.onnx", AssetKind::Model, "Fashion-MNIST clothing classifier (CNN)",
          "vision,onnx,trained"},
+        // The tiny GPT (scripts/train/tiny_gpt.py), written as GGUF by brickyard-cli lm build.
+        {"models/tiny_gpt_f32.gguf", AssetKind::Model, "Tiny GPT language model (f32)", "language,gguf,trained"},
+        {"models/tiny_gpt_q4_0.gguf", AssetKind::Model, "Tiny GPT language model (Q4_0)", "language,gguf,trained"},
         {"data/mnist", AssetKind::Dataset, "MNIST handwritten digits", "vision,dataset"},
         {"data/fashion-mnist", AssetKind::Dataset, "Fashion-MNIST clothing images", "vision,dataset"},
+        {"data/textlines", AssetKind::Dataset, "Rendered English text lines (OCR)", "ocr,dataset"},
+        {"data/lm", AssetKind::Dataset, "SpamAssassin ham e-mail text (train/test)", "language,dataset"},
     };
     return list;
 }

@@ -24,6 +24,7 @@ void printEvalHelp() {
         "  --split NAME        train or test, for sets that ship both (default test)\n"
         "  --task T            auto (default), classification, ctc or lm (perplexity of a GPT on text:FILE)\n"
         "  --ctx N             language models: tokens per perplexity chunk (default 256)\n"
+        "  --base MODEL        language models: the original, for KL divergence and top-1 agreement\n"
         "  --batch N           samples per forward pass (default 64)\n"
         "  --limit N           evaluate the first N samples (language models: N chunks) only\n"
         "  --threads N         worker threads (default: one per core)\n"
@@ -52,7 +53,7 @@ Result<int64_t> parsePositive(const std::string& what, const std::string& v, boo
 
 int evalCommand(const std::vector<std::string>& argv) {
     const Args a = parseArgs(argv,
-                             {"--data", "--split", "--task", "--batch", "--limit", "--threads", "--ctx", "--normalize", "--labels",
+                             {"--data", "--split", "--task", "--batch", "--limit", "--threads", "--ctx", "--base", "--normalize", "--labels",
                               "--input", "--output", "--project", "--variant"},
                              {"--help", "-h", "--json"});
     if (a.has("--help") || a.has("-h")) {
@@ -97,6 +98,7 @@ int evalCommand(const std::vector<std::string>& argv) {
         r.normalize = *v;
     }
     if (auto v = a.get("--labels")) r.alphabetPath = *v;
+    if (auto v = a.get("--base")) r.baseModelPath = *v;
     if (auto v = a.get("--input")) r.inputName = *v;
     if (auto v = a.get("--output")) r.outputName = *v;
     std::optional<int64_t> variant;

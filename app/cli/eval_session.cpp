@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "app/cli/cli_output.h"
+#include "importers/importer_registry.h"
 #include "engine/gpt_model.h"
 #include "importers/tokenizer_files.h"
 #include "importers/dataset_readers.h"
@@ -165,7 +167,17 @@ Result<EvalReport> runLanguageModel(const Model& model, const EvalRequest& r, co
     if (progress && progress->cancelled()) return makeError(ErrorCode::Cancelled, "evaluation cancelled");
     GptSession session(*gpt, r.threads > 0 ? r.threads : 0);
     const int64_t maxChunks = r.limit > 0 ? r.limit : -1;
-    auto ppl = computePerplexity(session, ids, ctx, maxChunks);
+    std::unique_ptr<GptSession> baseSession;
+    if (!r.baseModelPath.empty()) {
+        auto baseModel = loadModel(r.baseModelPath);
+        if (!baseModel) return baseModel.error();
+        auto baseGpt = GptModel::fromModel(*baseModel);
+        if (!baseGpt) return baseGpt.error().withContext("base model " + r.baseModelPath);
+        if ((*baseGpt)->config().nVocab != (*gpt)->config().nVocab)
+            return requestError("the base model has a different vocabulary (" + std::to_string((*baseGpt)->config().nVocab) + " tokens)");
+        baseSession = std::make_unique<GptSession>(*baseGpt, r.threads > 0 ? r.threads : 0);
+    }
+    auto ppl = computePerplexity(session, ids, ctx, maxChunks, baseSession.get());
     if (!ppl) return ppl.error();
     EvalReport rep;
     rep.task = EvalTask::LanguageModel;
@@ -178,6 +190,9 @@ Result<EvalReport> runLanguageModel(const Model& model, const EvalRequest& r, co
     lm.chunks = ppl->chunks;
     lm.context = ctx;
     lm.tokensPerSecond = ppl->seconds > 0 ? double(ppl->chunks * ctx) / ppl->seconds : 0;
+    lm.hasBase = baseSession != nullptr;
+    lm.meanKl = ppl->meanKl;
+    lm.top1Agreement = ppl->top1Agreement;
     rep.language = lm;
     rep.samples = ppl->chunks;
     rep.batchSize = ctx;
@@ -286,6 +301,11 @@ std::string reportText(const EvalReport& r) {
         s << line;
         std::snprintf(line, sizeof line, "throughput: %.1f tokens/s evaluating whole chunks\n", l.tokensPerSecond);
         s << line;
+        if (l.hasBase) {
+            std::snprintf(line, sizeof line, "against the base model: mean KL %.5f nats per token, top-1 agreement %.2f%%\n", l.meanKl,
+                          l.top1Agreement * 100);
+            s << line;
+        }
     }
     if (r.text) {
         const auto& t = *r.text;
@@ -351,6 +371,11 @@ std::string reportJson(const EvalReport& r, const EvalRequest& req) {
         j["chunks"] = r.language->chunks;
         j["context"] = r.language->context;
         j["tokens_per_second"] = r.language->tokensPerSecond;
+        if (r.language->hasBase) {
+            j["base_model"] = req.baseModelPath;
+            j["kl_divergence"] = r.language->meanKl;
+            j["top1_agreement"] = r.language->top1Agreement;
+        }
     }
     j["latency_per_batch"] = toJson(r.batchLatency);
     j["ms_per_sample"] = r.secondsPerSample * 1e3;
@@ -376,7 +401,13 @@ Status storeReport(Project& project, int64_t variantId, const EvalReport& r, con
             BY_TRY(eval("top1", r.classification->top1(), details));
             BY_TRY(eval("top5", r.classification->top5(), "{}"));
         }
-        if (r.language) BY_TRY(eval("perplexity", r.language->perplexity, details));
+        if (r.language) {
+            BY_TRY(eval("perplexity", r.language->perplexity, details));
+            if (r.language->hasBase) {
+                BY_TRY(eval("kl_divergence", r.language->meanKl, "{}"));
+                BY_TRY(eval("top1_agreement", r.language->top1Agreement, "{}"));
+            }
+        }
         if (r.text) {
             BY_TRY(eval("char_accuracy", r.text->charAccuracy(), details));
             BY_TRY(eval("line_accuracy", r.text->lineAccuracy(), "{}"));

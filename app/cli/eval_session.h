@@ -28,6 +28,7 @@ struct EvalRequest {
     std::string normalize;     // "scale=1/255,mean=0.5,std=0.5"; "" = the model's or a default
     std::string alphabetPath;  // CTC character list (one per line); "" = ppocr_keys_v1.txt beside the model
     std::string inputName, outputName;
+    std::string baseModelPath;  // language models: the original to compare with (KL, top-1 agreement)
 };
 
 // "scale=1/255,mean=0.1307,std=0.3081" or "scale=0.0039215,mean=0.5:0.5:0.5,std=0.5:0.5:0.5".

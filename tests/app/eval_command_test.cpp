@@ -133,6 +133,16 @@ TEST(EvalSession, LanguageModelPerplexityOnText) {
     EXPECT_GT(rep->language->perplexity, 1.0);
     EXPECT_LT(rep->language->perplexity, 50257.0 / 4);
     EXPECT_NEAR(std::log(rep->language->perplexity), rep->language->meanNll, 1e-6);
+    EXPECT_FALSE(rep->language->hasBase);
+    // Against the f32 original: a small positive divergence and mostly the same next token.
+    r.baseModelPath = test::asset("models/tiny_gpt_f32.gguf");
+    auto vs = cli::runEvaluation(*m, r);
+    ASSERT_TRUE(vs.ok()) << vs.error().what();
+    ASSERT_TRUE(vs->language->hasBase);
+    EXPECT_GT(vs->language->meanKl, 0.0);
+    EXPECT_LT(vs->language->meanKl, 0.05);
+    EXPECT_GT(vs->language->top1Agreement, 0.9);
+    EXPECT_DOUBLE_EQ(vs->language->perplexity, rep->language->perplexity);
     // Too little text for one context is refused with the counts.
     const std::string tiny = test::tempDir() + "/tiny.txt";
     { std::ofstream(tiny) << "Hello there."; }

@@ -234,7 +234,7 @@ TEST(ProjectCommand, DemoProject) {
     json info = parse(cli("project info " + quote(proj) + " --json"));
     size_t models = 0;
     for (const auto& d : by::demoAssets()) models += d.kind == by::AssetKind::Model;
-    EXPECT_EQ(models, 9u);  // seven downloaded, two trained by scripts/setup.sh
+    EXPECT_EQ(models, 11u);  // seven downloaded, four trained by scripts/setup.sh (two CNNs, the tiny GPT twice)
     EXPECT_EQ(info["counts"]["assets"], by::demoAssets().size());
     EXPECT_EQ(info["counts"]["variants"], models);
     EXPECT_EQ(info["counts"]["notes"], 1);

@@ -21,8 +21,8 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
 
     auto assets = p->assets();
     ASSERT_TRUE(assets.ok());
-    ASSERT_EQ(assets->size(), 11u);
-    int models = 0, onnx = 0, tflite = 0;
+    ASSERT_EQ(assets->size(), 15u);
+    int models = 0, onnx = 0, tflite = 0, gguf = 0;
     for (const auto& a : *assets) {
         EXPECT_EQ(p->resolveAssetPath(a).status, AssetStatus::Present) << a.displayName;
         EXPECT_FALSE(a.tags.empty()) << a.displayName;
@@ -31,6 +31,7 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
         ++models;
         onnx += a.format == "onnx";
         tflite += a.format == "tflite";
+        gguf += a.format == "gguf";
         auto root = p->rootVariant(a.id);
         ASSERT_TRUE(root.ok()) << a.displayName;
         EXPECT_EQ(root->name, "original");
@@ -38,27 +39,28 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
         EXPECT_EQ(root->sizeBytes, a.sizeBytes);
         EXPECT_EQ(p->variants(a.id)->size(), 1u);
     }
-    EXPECT_EQ(models, 9);
+    EXPECT_EQ(models, 11);
     EXPECT_EQ(onnx, 6);
     EXPECT_EQ(tflite, 3);
+    EXPECT_EQ(gguf, 2);
 
-    const Asset& mnist = (*assets)[assets->size() - 2];
+    const Asset& mnist = (*assets)[assets->size() - 4];
     EXPECT_EQ(mnist.kind, AssetKind::Dataset);
     EXPECT_EQ(mnist.format, "folder");
     EXPECT_EQ(mnist.displayName, "MNIST handwritten digits");
     EXPECT_GT(mnist.sizeBytes, 50'000'000);
-    const Asset& fashion = assets->back();
+    const Asset& fashion = (*assets)[assets->size() - 3];
     EXPECT_EQ(fashion.kind, AssetKind::Dataset);
     EXPECT_EQ(fashion.displayName, "Fashion-MNIST clothing images");
-    EXPECT_EQ(p->assetsWithTag("trained")->size(), 2u);
-    EXPECT_EQ(p->variants()->size(), 9u);
+    EXPECT_EQ(p->assetsWithTag("trained")->size(), 4u);
+    EXPECT_EQ(p->variants()->size(), 11u);
 
     auto notes = p->notes(NoteTarget::project());
     ASSERT_EQ(notes->size(), 1u);
     EXPECT_NE(notes->front().text.find("MNIST"), std::string::npos);
     ASSERT_EQ(p->devices()->size(), 1u);
     EXPECT_EQ(p->devices()->front().kind, DeviceKind::Local);
-    EXPECT_EQ(p->assetsWithTag("ocr")->size(), 3u);
+    EXPECT_EQ(p->assetsWithTag("ocr")->size(), 4u);  // three models and the rendered text lines
 
     // The layer that can load models fills in parameter counts afterwards.
     const int64_t root = p->rootVariant(assets->front().id)->id;
@@ -68,7 +70,7 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
     { Project closed = std::move(*p); }
     auto again = Project::open(path);
     ASSERT_TRUE(again.ok()) << again.error().what();
-    EXPECT_EQ(again->counts()->assets, 11);
+    EXPECT_EQ(again->counts()->assets, 15);
     EXPECT_EQ(again->variant(root)->parameterCount, 1'000'000);
 }
 
