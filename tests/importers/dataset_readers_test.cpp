@@ -375,6 +375,15 @@ TEST(ImageFolder, BrokenImagesAndLabels) {
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().code, ErrorCode::Format);
 
+    // A JPEG whose Huffman table claims 16 x 255 codes: Debian's stb_image would write past its
+    // 256-entry tables (found by dataset_fuzz under UBSan); the reader refuses it first.
+    std::vector<uint8_t> jpeg = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x13, 0x00};
+    for (int i = 0; i < 16; ++i) jpeg.push_back(0xFF);
+    jpeg.insert(jpeg.end(), {0xFF, 0xD9});
+    auto huff = decodeImageBytes(jpeg.data(), jpeg.size(), "huff.jpg", {1, 0, 0});
+    ASSERT_FALSE(huff.ok());
+    EXPECT_TRUE(contains(huff.error().what(), "huff.jpg at byte 6")) << huff.error().what();
+
     // A labels line without a tab, and one naming a missing file.
     const std::string d2 = test::tempDir();
     writeDigitImages(d2, 2, false, true);
