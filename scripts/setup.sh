@@ -12,7 +12,7 @@ PACKAGES=(
   libeigen3-dev libopenblas-dev
   xvfb xauth imagemagick fonts-dejavu-core
   libonnx-testdata
-  zlib1g-dev libstb-dev dataset-fashion-mnist python3-sklearn
+  zlib1g-dev libstb-dev dataset-fashion-mnist python3-sklearn python3-scipy
   python3-torch python3-numpy
 )
 # npm fetches the assets; a machine that already has a Node.js with npm keeps it.
