@@ -112,6 +112,47 @@ int main(int argc, char** argv) {
                     bench::minimum(open), npOpen, e1, bench::minimum(epoch2), npEpoch,
                     static_cast<double>(n) / e1 / 1000.0);
     }
+    // Lazily decoded images: the darknet sample photos, JPEG -> RGB 224x224, one batch of all.
+    const std::string photos = cacheDir() + "/data/photos";
+    DatasetOptions po;
+    po.image = ImageLayout{3, 224, 224};
+    if (auto ds = openDataset("images:" + photos, po)) {
+        std::vector<double> times;
+        BatchOptions bo;
+        bo.batchSize = (*ds)->size();
+        bo.normalize = Normalization{1.0f / 255.0f, {}, {}};
+        for (int r = 0; r < runs; ++r) {
+            const double t0 = bench::nowMs();
+            auto b = BatchIterator(**ds, bo).batch(0);
+            if (!b) {
+                std::fprintf(stderr, "dataset_bench: %s\n", b.error().what().c_str());
+                ++failures;
+                break;
+            }
+            times.push_back(bench::nowMs() - t0);
+        }
+        const std::string cmd =
+            "/usr/bin/python3 -c \"import glob,time,sys,numpy as np\nfrom PIL import Image\n"
+            "fs=sorted(glob.glob(sys.argv[1]+'/*.jpg')); ts=[]\n"
+            "for _ in range(" + std::to_string(runs) + "):\n"
+            "  t=time.perf_counter()\n"
+            "  b=np.stack([np.asarray(Image.open(f).convert('RGB').resize((224,224),Image.BILINEAR),np.float32).transpose(2,0,1)/255 for f in fs])\n"
+            "  ts.append((time.perf_counter()-t)*1e3)\n"
+            "print(min(ts))\" '" + photos + "' 2>/dev/null";
+        double pil = -1;
+        if (FILE* f = ::popen(cmd.c_str(), "r")) {
+            if (std::fscanf(f, "%lf", &pil) != 1) pil = -1;
+            ::pclose(f);
+        }
+        if (!times.empty())
+            std::printf("%-28s %8lld %10s %10s %12.1f %12s %12.1f %12.4f\n", "photos jpg->3x224x224",
+                        static_cast<long long>((*ds)->size()), "-", "-", bench::minimum(times), "-", pil,
+                        static_cast<double>((*ds)->size()) / bench::minimum(times) / 1000.0);
+    } else {
+        std::fprintf(stderr, "dataset_bench: %s (run scripts/setup.sh)\n", ds.error().what().c_str());
+    }
+    std::printf("# photos: decode + resize of every sample photo in one batch; baseline Pillow open, convert,\n"
+                "# bilinear resize and NumPy stacking.\n");
     std::printf("# fastest of the runs on both sides (the machine is shared, so medians mostly measure waiting)\n");
     std::printf("# numpy = the same step in /usr/bin/python3 + NumPy (open: read + frombuffer; epoch: slice,\n"
                 "# astype(float32) / 255 per batch). Msamples/s is the single-thread epoch.\n");

@@ -14,13 +14,16 @@
 // BatchIterator's batch(b) is const and thread-safe; next() hands out each batch exactly once
 // across all threads that call it.
 //
-// Typical use (an evaluation loop):
+// Typical use (an evaluation loop; openDataset is in importers/dataset_readers.h):
 //
-//     auto ds = openDataset("mnist:~/.cache/brickyard/data/mnist", {.split = "test"});
+//     DatasetOptions o;
+//     o.split = "test";
+//     auto ds = openDataset("mnist:~/.cache/brickyard/data/mnist", o);
+//     if (!ds) return ds.error();
 //     BatchOptions bo;
 //     bo.batchSize = 256;
-//     bo.normalize = Normalization{.scale = 1.0f / 255.0f};
-//     BatchIterator it(*ds, bo);
+//     bo.normalize = Normalization{1.0f / 255.0f, {}, {}};
+//     BatchIterator it(**ds, bo);
 //     while (auto b = it.next()) {
 //         if (!*b) return b->error();
 //         Batch& batch = b->value();   // batch.inputs[0]: F32 [N,1,28,28]; batch.labels: N ints

@@ -64,6 +64,45 @@ std::vector<std::string> sortedClasses(std::vector<std::string> names) {
     return names;
 }
 
+// Debian's stb_image (2.27) trusts the code counts of a JPEG Huffman table: counts summing past
+// 256 write beyond its fixed tables. Walk the JPEG's segments first and refuse such a table, so a
+// crafted file is an error instead of memory corruption. Returns the offset of the bad table, or
+// -1 when every table is sane (or the file is not a JPEG).
+int64_t badJpegHuffmanTable(const uint8_t* d, size_t n) {
+    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return -1;
+    size_t pos = 2;
+    while (pos + 4 <= n) {
+        if (d[pos] != 0xFF) {  // entropy-coded data after a scan: find the next real marker
+            ++pos;
+            continue;
+        }
+        const uint8_t m = d[pos + 1];
+        if (m == 0x00 || m == 0xFF || (m >= 0xD0 && m <= 0xD7) || m == 0x01) {  // stuffing, fill, RSTn
+            pos += m == 0xFF ? 1 : 2;
+            continue;
+        }
+        if (m == 0xD9) return -1;  // end of image
+        const size_t len = (static_cast<size_t>(d[pos + 2]) << 8) | d[pos + 3];
+        if (len < 2) return static_cast<int64_t>(pos);
+        if (m == 0xC4) {
+            // As stb does: read tables while the declared length has bytes left, each table's 17
+            // header bytes even when the segment (or the file) ends inside them (stb reads zeros
+            // past the end).
+            int64_t left = static_cast<int64_t>(len) - 2;
+            size_t q = pos + 4;
+            while (left > 0) {
+                size_t count = 0;
+                for (size_t i = 1; i <= 16 && q + i < n; ++i) count += d[q + i];
+                if (count > 256) return static_cast<int64_t>(q);
+                q += 17 + count;
+                left -= static_cast<int64_t>(17 + count);
+            }
+        }
+        pos += 2 + len;
+    }
+    return -1;
+}
+
 }  // namespace
 
 bool isImageFile(const std::string& path) {
@@ -80,6 +119,9 @@ Result<Tensor> decodeImageBytes(const uint8_t* data, size_t size, const std::str
         return makeError(ErrorCode::Invalid, "the image size must give both height and width, or neither", what);
     if (size > static_cast<size_t>(INT32_MAX))
         return makeError(ErrorCode::Invalid, "the image file is larger than 2 GiB", what);
+    if (const int64_t bad = badJpegHuffmanTable(data, size); bad >= 0)
+        return makeError(ErrorCode::Format, "the JPEG has a corrupt Huffman table (more than 256 codes)",
+                         what + " at byte " + std::to_string(bad));
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &comp))
         return makeError(ErrorCode::Format, std::string("cannot decode the image: ") + stbi_failure_reason(), what);

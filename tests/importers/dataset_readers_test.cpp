@@ -349,6 +349,54 @@ TEST(ImageFolder, JpegWithLabelsFile) {
     }
 }
 
+TEST(ImageFolder, RealPhotosMatchPillow) {
+    // Debian darknet's sample photos (fetched by scripts/setup.sh), decoded here and by Pillow:
+    // the sizes must agree exactly and the mean of each colour channel to within one level
+    // (JPEG decoders may round the inverse DCT differently).
+    const std::string dir = test::asset("data/photos");
+    auto ds = openDataset("images:" + dir, imageOpt(3, 0, 0));
+    ASSERT_TRUE(ds.ok()) << ds.error().what();
+    ASSERT_GE((*ds)->size(), 5);
+    EXPECT_TRUE((*ds)->classNames().empty());  // a flat folder: unlabelled
+    const auto& files = dynamic_cast<const ImageFolderDataset&>(**ds);
+    for (int64_t i = 0; i < (*ds)->size(); ++i) {
+        auto s = (*ds)->sample(i);
+        ASSERT_TRUE(s.ok()) << s.error().what();
+        const Tensor& t = s->inputs[0];
+        ASSERT_EQ(t.rank(), 3);
+        const int64_t plane = t.shape()[1] * t.shape()[2];
+        double mean[3] = {0, 0, 0};
+        for (int c = 0; c < 3; ++c) {
+            const uint8_t* p = t.data<uint8_t>() + c * plane;
+            for (int64_t k = 0; k < plane; ++k) mean[c] += p[k];
+            mean[c] /= static_cast<double>(plane);
+        }
+        std::string out;
+        ASSERT_EQ(0, test::runCommand("/usr/bin/python3 -c \"import sys, numpy as np; from PIL import Image; "
+                                      "a = np.asarray(Image.open(sys.argv[1]).convert('RGB'), dtype=np.float64); "
+                                      "print(a.shape[0], a.shape[1], *a.mean(axis=(0, 1)))\" " + files.file(i),
+                                      &out))
+            << out << " (python3-pil is installed by scripts/setup.sh)";
+        int64_t h = 0, w = 0;
+        double ref[3] = {0, 0, 0};
+        ASSERT_EQ(5, std::sscanf(out.c_str(), "%lld %lld %lf %lf %lf", reinterpret_cast<long long*>(&h),
+                                 reinterpret_cast<long long*>(&w), &ref[0], &ref[1], &ref[2]))
+            << out;
+        EXPECT_EQ(t.shape()[1], h) << files.file(i);
+        EXPECT_EQ(t.shape()[2], w) << files.file(i);
+        for (int c = 0; c < 3; ++c) EXPECT_NEAR(mean[c], ref[c], 1.0) << files.file(i) << " channel " << c;
+    }
+    // Resized for a 224x224 RGB model: stacks into one NCHW batch.
+    auto sized = openDataset("images:" + dir, imageOpt(3, 224, 224));
+    ASSERT_TRUE(sized.ok());
+    BatchOptions bo;
+    bo.batchSize = 4;
+    bo.normalize = Normalization{1.0f / 255.0f, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+    auto b = BatchIterator(**sized, bo).batch(0);
+    ASSERT_TRUE(b.ok()) << b.error().what();
+    EXPECT_EQ(b->inputs[0].shape(), (Shape{4, 3, 224, 224}));
+}
+
 TEST(ImageFolder, BrokenImagesAndLabels) {
     const std::string dir = test::tempDir();
     writeDigitImages(dir, 3, false, false);
@@ -374,6 +422,15 @@ TEST(ImageFolder, BrokenImagesAndLabels) {
     auto bad = decodeImage(dir + "/7/9.png", {1, 0, 0});
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().code, ErrorCode::Format);
+
+    // A JPEG whose Huffman table claims 16 x 255 codes: Debian's stb_image would write past its
+    // 256-entry tables (found by dataset_fuzz under UBSan); the reader refuses it first.
+    std::vector<uint8_t> jpeg = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x13, 0x00};
+    for (int i = 0; i < 16; ++i) jpeg.push_back(0xFF);
+    jpeg.insert(jpeg.end(), {0xFF, 0xD9});
+    auto huff = decodeImageBytes(jpeg.data(), jpeg.size(), "huff.jpg", {1, 0, 0});
+    ASSERT_FALSE(huff.ok());
+    EXPECT_TRUE(contains(huff.error().what(), "huff.jpg at byte 6")) << huff.error().what();
 
     // A labels line without a tab, and one naming a missing file.
     const std::string d2 = test::tempDir();
