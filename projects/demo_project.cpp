@@ -1,5 +1,7 @@
 #include "projects/demo_project.h"
 
+#include <algorithm>
+
 #include <filesystem>
 
 namespace by {
@@ -114,6 +116,28 @@ Result<Project> createDemoProject(const std::string& projectPath, const std::str
         return e;
     }
     return created;
+}
+
+Result<int> addMissingDemoAssets(Project& project, const std::string& cacheDir) {
+    auto have = project.assets();
+    if (!have) return have.error();
+    int added = 0;
+    for (const auto& d : demoAssets()) {
+        const bool present = std::any_of(have->begin(), have->end(), [&](const Asset& a) { return a.displayName == d.displayName; });
+        if (present) continue;
+        const fs::path p = fs::path(cacheDir) / d.relativePath;
+        std::error_code ec;
+        if (!(d.kind == AssetKind::Dataset ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec))) continue;
+        NewAsset a;
+        a.path = p.string();
+        a.kind = d.kind;
+        a.displayName = d.displayName;
+        auto id = project.addAsset(a);
+        if (!id) return id.error();
+        BY_TRY(project.setAssetTags(*id, splitTags(d.tags)));
+        ++added;
+    }
+    return added;
 }
 
 }  // namespace by

@@ -28,4 +28,9 @@ const std::vector<DemoAsset>& demoAssets();
 // removes the half-made project file.
 Result<Project> createDemoProject(const std::string& projectPath, const std::string& cacheDir);
 
+// Brings a demo project made by an older Brickyard up to date: adds every demo asset it does not
+// hold yet (matched by display name) whose file is in the cache, with its tags. Returns how many
+// were added; files missing from the cache are skipped, not errors.
+Result<int> addMissingDemoAssets(Project& project, const std::string& cacheDir);
+
 }  // namespace by

@@ -862,6 +862,13 @@ void MainWindow::openDemoProject(const QString& projectPath, const QString& cach
             if (done) done(false, m_log->entryMessage(m_log->entryCount() - 1));
             return;
         }
+        // A demo made by an older version gets the demo assets added since.
+        if (auto added = by::addMissingDemoAssets(*m_project, cacheDir.toStdString()); !added) {
+            reportError(sentence(added.error()));
+        } else if (*added > 0) {
+            logMessage(LogPanel::Severity::Info, tr("Added %1 new demo assets to the demo project.").arg(*added));
+            refreshProject();
+        }
         openMain();
         return;
     }

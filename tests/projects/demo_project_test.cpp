@@ -113,3 +113,29 @@ TEST(DemoProject, RefusesToOverwriteAProject) {
 
 }  // namespace
 }  // namespace by
+
+namespace by {
+namespace {
+
+TEST(DemoProject, AnOlderDemoGetsTheNewAssets) {
+    for (const auto& d : demoAssets()) by::test::asset(d.relativePath);
+    const std::string path = by::test::tempDir() + "/old_demo.byproj";
+    auto p = Project::create(path, "Brickyard demo");
+    ASSERT_TRUE(p.ok());
+    // An older demo: only the first model.
+    ASSERT_TRUE(p->addAsset((fs::path(by::test::cacheDir()) / demoAssets().front().relativePath).string(), AssetKind::Model,
+                            demoAssets().front().displayName)
+                    .ok());
+    auto added = addMissingDemoAssets(*p, by::test::cacheDir());
+    ASSERT_TRUE(added.ok()) << added.error().what();
+    EXPECT_EQ(*added, int(demoAssets().size()) - 1);
+    EXPECT_EQ(p->assets()->size(), demoAssets().size());
+    EXPECT_EQ(p->assetsWithTag("trained")->size(), 4u);
+    // Up to date: nothing more to add.
+    auto again = addMissingDemoAssets(*p, by::test::cacheDir());
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, 0);
+}
+
+}  // namespace
+}  // namespace by
