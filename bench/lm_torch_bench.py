@@ -75,7 +75,8 @@ def main():
             if r:
                 pp.append((t1 - t0) * 1e3)
                 tg.append((t2 - t1) * 1e3 / a.gen)
-    print(f"# torch {torch.__version__} threads={a.threads} runs={a.runs}")
+    blas = [p.split("=", 1)[1] for p in torch.__config__.show().replace(",", " ").split() if p.startswith("BLAS_INFO=")]
+    print(f"# torch {torch.__version__} threads={a.threads} runs={a.runs} blas={blas[0] if blas else 'unknown'}")
     print(f"model=pytorch type=f32 prompt_ms={min(pp):.2f} gen_ms_per_token={min(tg):.3f}")
 
 
