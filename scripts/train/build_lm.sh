@@ -12,7 +12,7 @@ DATA="$CACHE/data/lm"
 W="$CACHE/models/tiny_gpt"
 if [[ ! -x $CLI ]]; then
   echo "setup: building brickyard-cli for the language-model assets"
-  [[ -f build/dev/build.ninja ]] || cmake --preset dev -DBY_BUILD_GUI=OFF >/dev/null
+  [[ -f build/dev/build.ninja ]] || cmake --preset dev >/dev/null
   cmake --build build/dev --target brickyard-cli
 fi
 if [[ ! -f $DATA/test.txt ]]; then
