@@ -32,7 +32,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=10)
     a = ap.parse_args()
     cache = os.environ.get("BRICKYARD_CACHE", os.path.expanduser("~/.cache/brickyard"))
     llama = os.environ.get("LLAMA_CPP_DIR", "/work/baselines/llama.cpp") + "/build/bin"
@@ -49,6 +49,8 @@ def main():
             ours[d["type"].lower()] = {k: float(v) for k, v in d.items() if k not in ("model", "type")}
     torch_out = sh(["/usr/bin/python3", f"{HERE}/lm_torch_bench.py", f"{cache}/models/tiny_gpt", f"{cache}/data/lm/test_ids.npy",
                     "--threads", T, "--runs", R], log)
+    blas = re.search(r"blas=(\S+)", torch_out)
+    pt_blas = blas.group(1) if blas else "unknown"
     pt = {k: float(v) for k, v in kv([l for l in torch_out.splitlines() if l.startswith("model=")][0]).items() if k not in ("model", "type")}
 
     ppl = {}
@@ -70,7 +72,8 @@ def main():
         rows = json.loads(sh(cmd, log, stdout_only=True))
         for r in rows:
             t = [k for k, m in models.items() if m == r["model_filename"]][0]
-            lb.setdefault(t, {})["pp" if r["n_prompt"] else "tg"] = r["avg_ts"]
+            # The best run, like ours: samples_ts holds each repetition's tokens/s.
+            lb.setdefault(t, {})["pp" if r["n_prompt"] else "tg"] = max(r["samples_ts"])
         for t, m in models.items():
             o = sh([f"{llama}/llama-perplexity", "-m", m, "-f", text, "-c", str(CTX), "--chunks", str(CHUNKS), "-t", T], log)
             lppl[t] = float(re.search(r"Final estimate: PPL = ([0-9.]+)", o).group(1))
@@ -83,7 +86,10 @@ def main():
     p("trained on SpamAssassin ham e-mail; the tied 50257x256 output matmul is about 3/4 of the weights, the")
     p(f"six blocks the rest. {a.threads} threads everywhere. Prompt = 256 tokens from an empty cache, logits of the last")
     p("token; generation = greedy, one token at a time through the KV cache after that prompt (ours and PyTorch);")
-    p("llama-bench's tg64 and our gen0 start from an empty cache. Medians.")
+    p("llama-bench's tg64 and our gen0 start from an empty cache. Every timing is the best of the runs: the machine is")
+    p("shared, and other load only ever adds time. Perplexity: the first 40 chunks of 256 tokens of the test split.")
+    p(f"Debian's python3-torch reports BLAS_INFO={pt_blas}: its matrix products do not use OpenBLAS or MKL, which is")
+    p("most of why it trails. Our prompt path uses OpenBLAS sgemm for f32 and our own int8 kernels for Q8_0/Q4_0.")
     p()
     p("Commands:")
     p()
@@ -92,7 +98,7 @@ def main():
         p(c)
     p("```")
     p()
-    p("| measurement | ours | baseline | ratio | goal | |")
+    p("| measurement | ours | baseline | ratio | goal | result |")
     p("|---|---|---|---|---|---|")
     f = ours["f32"]
     p(f"| f32 prompt-256 time vs PyTorch 1.13 | {f['prompt_ms']:.1f} ms | {pt['prompt_ms']:.1f} ms | {f['prompt_ms'] / pt['prompt_ms']:.2f}x | <= 1.0x | {goal(f['prompt_ms'] <= pt['prompt_ms'])} |")
@@ -105,16 +111,24 @@ def main():
     if have_llama:
         for t in models:
             o = ours[t]
-            rp, rg = lb[t]["pp"] / o["pp_tok_s"], lb[t]["tg"] / o["tg0_tok_s"]
-            p(f"| {t.upper()} pp256 tokens/s vs llama.cpp | {o['pp_tok_s']:.0f} | {lb[t]['pp']:.0f} | llama.cpp {rp:.2f}x faster | <= 1.5x | {goal(rp <= 1.5)} |")
-            p(f"| {t.upper()} tg64 tokens/s vs llama.cpp | {o['tg0_tok_s']:.0f} | {lb[t]['tg']:.0f} | llama.cpp {rg:.2f}x faster | <= 1.5x | {goal(rg <= 1.5)} |")
+            rp, rg = o["pp_tok_s"] / lb[t]["pp"], o["tg0_tok_s"] / lb[t]["tg"]
+            p(f"| {t.upper()} pp256 tokens/s, ours / llama-bench | {o['pp_tok_s']:.0f} | {lb[t]['pp']:.0f} | {rp:.2f}x | >= 0.67x (within 1.5x) | {goal(rp >= 1 / 1.5)} |")
+            p(f"| {t.upper()} tg64 tokens/s, ours / llama-bench | {o['tg0_tok_s']:.0f} | {lb[t]['tg']:.0f} | {rg:.2f}x | >= 0.67x (within 1.5x) | {goal(rg >= 1 / 1.5)} |")
         for t in models:
             d = abs(ppl[t]["ppl"] - lppl[t]) / lppl[t] * 100
             p(f"| {t.upper()} perplexity (ctx {CTX}, {CHUNKS} chunks) vs llama-perplexity | {ppl[t]['ppl']:.4f} | {lppl[t]:.4f} | {d:.4f}% apart | {'<= 0.1%' if t == 'f32' else '-'} | {goal(d <= 0.1) if t == 'f32' else ''} |")
     else:
         p("| llama.cpp comparison | - | no baseline build at " + llama + " | - | - | not measured |")
+    notes = []
+    if all(ppl[t]["top1"] == 1.0 for t in ("q8_0", "q4_0")):
+        notes.append("Top-1 agreement is 100% because this under-trained model's most likely next token is nearly always the "
+                     "same one (a newline); the KL divergence is the informative figure.")
     for t in ("q8_0", "q4_0"):
         p(f"| {t.upper()} vs f32: mean KL / top-1 agreement (ours) | {ppl[t]['kl']:.5f} / {ppl[t]['top1'] * 100:.1f}% | ppl f32 {ppl['f32']['ppl']:.2f}, {t.upper()} {ppl[t]['ppl']:.2f} | - | - | |")
+
+    for n in notes:
+        p()
+        p(n)
 
 
 if __name__ == "__main__":

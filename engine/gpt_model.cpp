@@ -128,7 +128,7 @@ Result<std::shared_ptr<const GptModel>> GptModel::fromModel(const Model& model) 
         auto down = linear(model, p + "ffn_down", c.nFf, d, true);
         BY_TRY(down);
         L.down = std::move(*down);
-        g->m_layers.push_back(std::move(L));
+        g->layers.push_back(std::move(L));
     }
     BY_TRY(f32("output_norm.weight", d, g->lnfw));
     BY_TRY(f32("output_norm.bias", d, g->lnfb));
@@ -145,8 +145,7 @@ GptSession::GptSession(std::shared_ptr<const GptModel> model, int threads, Kerne
     m_v = m_k;
 }
 
-Status GptSession::promptAttention(const float* qkv, const float* K, const float* V, int64_t n, int64_t layer, float* att) {
-    (void)layer;
+Status GptSession::promptAttention(const float* qkv, const float* K, const float* V, int64_t n, float* att) {
     const GptConfig& c = m_model->config();
     const int64_t d = c.nEmbd, H = c.nHead, hd = d / H, S = m_pos + n;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -209,7 +208,7 @@ Result<std::vector<float>> GptSession::eval(std::span<const int32_t> tokens, boo
     };
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     for (int64_t l = 0; l < c.nLayer; ++l) {
-        const auto& L = g.m_layers[static_cast<size_t>(l)];
+        const auto& L = g.layers[static_cast<size_t>(l)];
         for (int64_t i = 0; i < n; ++i) layerNorm(x.data() + i * d, L.ln1w.data<float>(), L.ln1b.data<float>(), c.eps, d, h.data() + i * d);
         BY_TRY(matmul(h.data(), n, L.qkv, qkv.data()));
         float* K = m_k[static_cast<size_t>(l)].data();
@@ -221,7 +220,7 @@ Result<std::vector<float>> GptSession::eval(std::span<const int32_t> tokens, boo
         // Causal attention: query i (absolute position m_pos + i) sees keys 0..m_pos + i. A prompt
         // does it per head with two BLAS products (scores, then probabilities times values).
         if (n > 1 && m_path == KernelPath::Auto) {
-            BY_TRY(promptAttention(qkv.data(), K, V, n, l, att.data()));
+            BY_TRY(promptAttention(qkv.data(), K, V, n, att.data()));
         } else parallel(n * H, 4, [&](int64_t b, int64_t e) {
             std::vector<float> s(static_cast<size_t>(m_pos + n));
             for (int64_t w = b; w < e; ++w) {

@@ -36,7 +36,7 @@ public:
 
     const GptConfig& config() const { return m_cfg; }
     // The type of the block matmul weights ("F32", "Q8_0", ...).
-    DType weightType() const { return m_layers.empty() ? DType::F32 : m_layers[0].qkv.weight.dtype(); }
+    DType weightType() const { return layers.empty() ? DType::F32 : layers[0].qkv.weight.dtype(); }
 
     struct Layer {
         Tensor ln1w, ln1b, ln2w, ln2b;
@@ -44,7 +44,7 @@ public:
     };
     Tensor tokenEmbd, posEmbd, lnfw, lnfb;
     GptLinear output;
-    std::vector<Layer> m_layers;
+    std::vector<Layer> layers;
 
 private:
     GptConfig m_cfg;
@@ -65,7 +65,8 @@ public:
     const GptModel& model() const { return *m_model; }
 
 private:
-    Status promptAttention(const float* qkv, const float* K, const float* V, int64_t n, int64_t layer, float* att);
+    // Attention of n new queries over the cache through BLAS, one head per pool task.
+    Status promptAttention(const float* qkv, const float* K, const float* V, int64_t n, float* att);
 
     std::shared_ptr<const GptModel> m_model;
     std::unique_ptr<ThreadPool> m_pool;

@@ -113,7 +113,6 @@ TEST(GptModel, PerplexityAgreesWithDirectComputation) {
     // Direct: token-by-token through the KV cache, log-probabilities in double.
     double nll = 0;
     int64_t count = 0;
-    const int64_t V = g->config().nVocab;
     for (int64_t ch = 0; ch < 2; ++ch) {
         GptSession step(g, 1);
         for (int64_t j = 0; j < ctx - 1; ++j) {
@@ -126,7 +125,6 @@ TEST(GptModel, PerplexityAgreesWithDirectComputation) {
             nll -= (*lg)[static_cast<size_t>(ids[static_cast<size_t>(ch * ctx + j + 1)])] - mx - std::log(sum);
             ++count;
         }
-        (void)V;
     }
     EXPECT_EQ(count, r->scored);
     EXPECT_NEAR(std::exp(nll / static_cast<double>(count)), r->ppl, 1e-3 * r->ppl);
