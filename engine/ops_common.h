@@ -25,6 +25,8 @@ inline Error unsupported(std::string msg) { return makeError(ErrorCode::Unsuppor
 size_t elementSize(DType t);
 // A zero-filled tensor; fails only for absurd shapes.
 Result<Tensor> allocate(DType t, const Shape& shape);
+// Unspecified contents: only for outputs the kernel writes in full.
+inline Result<Tensor> allocateUninit(DType t, const Shape& shape) { return Tensor::uninitialized(t, shape); }
 std::vector<int64_t> contiguousStrides(const Shape& s);
 // An integer tensor (any integer width) as int64 values.
 Result<std::vector<int64_t>> readInts(const Tensor& t, const char* what);

@@ -22,7 +22,7 @@ Status unaryMap(KernelContext& ctx, Visit visit, Op op, bool& visited) {
     Status st;
     visited = visit(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        auto out = allocate(x.dtype(), x.shape());
+        auto out = allocateUninit(x.dtype(), x.shape());
         if (!out) {
             st = out.error();
             return;

@@ -86,7 +86,7 @@ Status forwardGeometry(const Node& node, Geometry& g, bool ceilMode) {
 // Columns for one image and group: rows (c, k...) x columns (output positions).
 // Padding positions read `pad` (0 for float convolution, the input zero point for integer ones).
 template <class T>
-void im2col(const T* x, int64_t channels, const Geometry& g, T* col, ThreadPool* pool, T pad = T(0)) {
+void im2col(const T* x, int64_t channels, const Geometry& g, T* col, ThreadPool* pool, T pad = T(0), int64_t rowStride = 0) {
     const size_t r = g.in.size();
     const int64_t K = g.kernelSize(), O = g.outSize(), I = g.inSize();
     const int64_t ow = r ? g.out[r - 1] : 1;
@@ -102,7 +102,7 @@ void im2col(const T* x, int64_t channels, const Geometry& g, T* col, ThreadPool*
                 kf /= g.kernel[d];
             }
             const T* xc = x + c * I;
-            T* dst = col + row * O;
+            T* dst = col + row * (rowStride ? rowStride : O);
             // Walk output rows (all but the last spatial axis), then the last axis contiguously.
             const int64_t rows = O / std::max<int64_t>(ow, 1);
             std::fill(oIdx.begin(), oIdx.end(), 0);
@@ -172,6 +172,19 @@ void col2im(const float* col, int64_t channels, const Geometry& g, float* x, Thr
 }
 
 // Depthwise 2-D convolution (one input channel per group), direct.
+// One output row of a depthwise convolution with stride 1: the taps of each kernel row applied
+// to a contiguous input row. Built for AVX2+FMA and for the baseline; the loader picks one.
+__attribute__((target_clones("arch=haswell", "default"))) void depthwiseRowStride1(
+    float* yr, const float* xr, const float* wrow, int64_t KW, int64_t dw, int64_t pw, int64_t W, int64_t OW) {
+    for (int64_t kw = 0; kw < KW; ++kw) {
+        const float wv = wrow[kw];
+        const int64_t off = kw * dw - pw;
+        const int64_t lo = off >= 0 ? 0 : -off;
+        const int64_t hi = std::min<int64_t>(W - off <= 0 ? 0 : W - off, OW);
+        for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow + off];
+    }
+}
+
 void depthwise2d(const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C, int64_t mult,
                  const Geometry& g, ThreadPool* pool) {
     const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
@@ -192,6 +205,10 @@ void depthwise2d(const float* x, const float* w, const float* bias, float* y, in
                     const int64_t ih = oh * sh - ph + kh * dh;
                     if (ih < 0 || ih >= H) continue;
                     const float* xr = xc + ih * W;
+                    if (sw == 1) {
+                        depthwiseRowStride1(yr, xr, wk + kh * KW, KW, dw, pw, W, OW);
+                        continue;
+                    }
                     for (int64_t kw = 0; kw < KW; ++kw) {
                         const float wv = wk[kh * KW + kw];
                         const int64_t off = kw * dw - pw;
@@ -259,6 +276,26 @@ Status conv(KernelContext& ctx) {
 
     if (r == 2 && Cg == 1 && group == C && group > 1) {
         depthwise2d(x, w, bias, y, N, C, Mg, g, ctx.pool);
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
+    if (group == 1 && N > 1 && O <= 1024 && Cg * K * N * O <= (int64_t(64) << 20)) {
+        // Several images through one GEMM: their columns side by side, [C*K, N*O], so small
+        // per-image products (few output channels, small feature maps) become one large one.
+        const int64_t cols = N * O;
+        std::vector<float> colAll(static_cast<size_t>(Cg * K * cols));
+        for (int64_t n = 0; n < N; ++n) im2col(x + n * C * I, Cg, g, colAll.data() + n * O, ctx.pool, 0.f, cols);
+        std::vector<float> tmp(static_cast<size_t>(M * cols));
+        sgemm(false, false, M, cols, Cg * K, 1.f, w, Cg * K, colAll.data(), cols, 0.f, tmp.data(), cols);
+        parallelFor(ctx.pool, N * M, std::max<int64_t>(1, 16384 / O), [&](int64_t b, int64_t e) {
+            for (int64_t nm = b; nm < e; ++nm) {
+                const int64_t n = nm / M, m = nm % M;
+                const float bv = bias ? bias[m] : 0.f;
+                const float* src = tmp.data() + m * cols + n * O;
+                float* dst = y + nm * O;
+                for (int64_t i = 0; i < O; ++i) dst[i] = src[i] + bv;
+            }
+        });
         ctx.outputs[0] = std::move(*out);
         return {};
     }
@@ -511,6 +548,48 @@ Status pool(KernelContext& ctx, PoolKind kind) {
     float* y = out->mutableData<float>();
     int64_t* yi = wantIdx ? indices.mutableData<int64_t>() : nullptr;
     const bool colMajor = ctx.node.attrInt("storage_order", 0) != 0;
+    if (r == 2 && !wantIdx && (kind == PoolKind::Max || kind == PoolKind::Average) && g.dilations[0] == 1 && g.dilations[1] == 1) {
+        // The common 2-D case: direct loops over the window, row by row, no index bookkeeping.
+        const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
+        const int64_t KH = g.kernel[0], KW = g.kernel[1], SH = g.strides[0], SW = g.strides[1];
+        const int64_t PT = g.padBegin[0], PL = g.padBegin[1];
+        parallelFor(ctx.pool, NC, std::max<int64_t>(1, 4096 / std::max<int64_t>(O, 1)), [&](int64_t b, int64_t e) {
+            for (int64_t nc = b; nc < e; ++nc) {
+                const float* xc = x + nc * I;
+                float* yc = y + nc * O;
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    const int64_t h0 = oh * SH - PT;
+                    const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + KH, H);
+                    for (int64_t ow = 0; ow < OW; ++ow) {
+                        const int64_t w0 = ow * SW - PL;
+                        const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + KW, W);
+                        float res;
+                        if (kind == PoolKind::Max) {
+                            float m = -std::numeric_limits<float>::infinity();
+                            for (int64_t h = hs; h < he; ++h)
+                                for (int64_t w = ws; w < we; ++w) m = std::max(m, xc[h * W + w]);
+                            res = hs < he && ws < we ? m : 0.f;
+                        } else {
+                            float sum = 0.f;
+                            for (int64_t h = hs; h < he; ++h)
+                                for (int64_t w = ws; w < we; ++w) sum += xc[h * W + w];
+                            int64_t div = (he - hs) * (we - ws);
+                            if (includePad) {
+                                // Padding counts, the part of the window past the padding does not.
+                                const int64_t ph = std::min(h0 + KH, H + g.padEnd[0]) - std::max(h0, -PT);
+                                const int64_t pw = std::min(w0 + KW, W + g.padEnd[1]) - std::max(w0, -PL);
+                                div = ph * pw;
+                            }
+                            res = div > 0 ? sum / float(div) : 0.f;
+                        }
+                        yc[oh * OW + ow] = res;
+                    }
+                }
+            }
+        });
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
     parallelFor(ctx.pool, NC, 1, [&](int64_t b, int64_t e) {
         std::vector<int64_t> start(r), idx(r);
         for (int64_t nc = b; nc < e; ++nc) {

@@ -42,6 +42,21 @@ private:
     std::vector<uint8_t> m_bytes;
 };
 
+// Heap bytes left uninitialised: for outputs a kernel overwrites completely, so large
+// intermediates cost neither a memset nor the page faults of zeroing.
+class RawStorage final : public Storage {
+public:
+    explicit RawStorage(size_t n) : m_bytes(new uint8_t[n ? n : 1]), m_size(n) {}
+    const uint8_t* data() const override { return m_bytes.get(); }
+    uint8_t* mutableData() override { return m_bytes.get(); }
+    size_t size() const override { return m_size; }
+    bool isMapped() const override { return false; }
+
+private:
+    std::unique_ptr<uint8_t[]> m_bytes;
+    size_t m_size;
+};
+
 class MappedStorage final : public Storage {
 public:
     explicit MappedStorage(std::shared_ptr<const MappedFile> f) : m_file(std::move(f)) {}
@@ -77,6 +92,18 @@ Result<Tensor> Tensor::zeros(DType dtype, const Shape& shape) {
     auto b = checkedBytes(dtype, shape);
     if (!b) return b.error();
     return fromBytes(dtype, shape, std::vector<uint8_t>(static_cast<size_t>(*b), 0));
+}
+
+Result<Tensor> Tensor::uninitialized(DType dtype, const Shape& shape) {
+    if (dtype == DType::String) return zeros(dtype, shape);
+    auto b = checkedBytes(dtype, shape);
+    if (!b) return b.error();
+    Tensor t;
+    t.m_dtype = dtype;
+    t.m_shape = shape;
+    t.m_nbytes = static_cast<size_t>(*b);
+    t.m_storage = std::make_shared<RawStorage>(t.m_nbytes);
+    return t;
 }
 
 Result<Tensor> Tensor::fromBytes(DType dtype, const Shape& shape, std::vector<uint8_t> bytes) {

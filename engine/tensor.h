@@ -41,6 +41,9 @@ public:
 
     // Zero-filled owned tensor; fails (Invalid) when the shape is negative or too large.
     static Result<Tensor> zeros(DType dtype, const Shape& shape);
+    // Owned bytes with unspecified contents, for a writer that fills every element (String
+    // tensors are still default-constructed).
+    static Result<Tensor> uninitialized(DType dtype, const Shape& shape);
     static Result<Tensor> fromBytes(DType dtype, const Shape& shape, std::vector<uint8_t> bytes);
     // A window [offset, offset+nbytes) of a mapped file; checks the range against the file size.
     static Result<Tensor> fromMapped(std::shared_ptr<const MappedFile> file, size_t offset, DType dtype,
