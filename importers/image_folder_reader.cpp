@@ -18,9 +18,17 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wdouble-promotion"
-// The implementations come from Debian's libstb (linked by importers/CMakeLists.txt), shared with
-// the mesh importer's texture decoding. Files are read through MappedFile so errors carry context.
+// stb_image is compiled here, once for the importers (the mesh importer's textures use it too),
+// rather than taken from Debian's libstb: that build keeps stb's internal asserts, which abort
+// the process on some corrupt JPEGs instead of letting the decoder report a failure.
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ASSERT(x) ((void)0)
+#define STBI_NO_HDR  // 8-bit images only: HDR/PSD/PIC are not dataset formats
+#define STBI_NO_PSD
+#define STBI_NO_PIC
 #include <stb/stb_image.h>
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+#define STBIR_ASSERT(x) ((void)0)
 #include <stb/stb_image_resize.h>
 #pragma GCC diagnostic pop
 
