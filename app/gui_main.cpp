@@ -14,6 +14,7 @@
 #include "app/gui/job_manager.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
+#include "app/gui/scene_document.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -90,10 +91,16 @@ private:
             return finish(false, QStringLiteral("timed out waiting for the models"));
         if (!m_started || m_window->jobs()->activeCount() > 0) return;
         if (m_window->documentCount() < m_expected) return;
-        for (int i = 0; i < m_window->documentCount(); ++i)
-            if (!m_window->document(i)->isLaidOut()) return;
+        for (int i = 0; i < m_window->documentCount(); ++i) {
+            if (auto* d = m_window->document(i); d && !d->isLaidOut()) return;
+            if (auto* sd = m_window->sceneDocument(i)) {
+                sd->renderIfNeeded();
+                if (!sd->hasRendered()) return;
+            }
+        }
         if (!m_selectOp.isEmpty() && !m_selected) {
             ModelDocument* doc = m_window->currentDocument();
+            if (!doc) return finish(false, QStringLiteral("--select-op needs a model, not a 3D scene"));
             const int node = doc ? findWeightedNode(*doc->model(), m_selectOp) : -1;
             if (node < 0)
                 return finish(false,

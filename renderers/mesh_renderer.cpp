@@ -1,5 +1,6 @@
 #include "renderers/mesh_renderer.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "renderers/mesh_shading.h"
@@ -18,6 +19,10 @@ struct MeshPush {
     Vec4 light;  // xyz direction, w: textured
 };
 static_assert(sizeof(MeshPush) == 112);
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
 
 struct GpuMesh {
     GpuBuffer vertices, indices;
@@ -40,6 +45,7 @@ struct MeshRenderer::Impl {
     GpuImage white;
     std::vector<GpuMesh> meshes;
     std::unique_ptr<OffscreenTarget> target;
+    MeshFrameTimes times;
 
     void releaseMeshes() {
         for (GpuMesh& g : meshes) {
@@ -113,37 +119,70 @@ Status MeshRenderer::setMeshes(const std::vector<Mesh>& meshes) {
     vkDeviceWaitIdle(s.ctx->device());
     s.releaseMeshes();
     if (meshes.empty()) return {};
-    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, static_cast<uint32_t>(meshes.size())};
+    // Group meshes by material: same texture image (by identity) and the same base colour.
+    struct Group {
+        const Image* texture = nullptr;
+        Vec4 baseColor;
+        std::vector<const Mesh*> members;
+        size_t vertices = 0, indices = 0;
+    };
+    std::vector<Group> groups;
+    for (const Mesh& mesh : meshes) {
+        const bool textured = mesh.material.baseColorTexture && !mesh.uvs.empty() && !mesh.material.baseColorTexture->empty();
+        const Image* tex = textured ? mesh.material.baseColorTexture.get() : nullptr;
+        const Vec4 c = mesh.material.baseColor;
+        Group* g = nullptr;
+        for (Group& cand : groups)
+            if (cand.texture == tex && cand.baseColor.x == c.x && cand.baseColor.y == c.y && cand.baseColor.z == c.z &&
+                cand.baseColor.w == c.w)
+                g = &cand;
+        if (!g) {
+            groups.push_back(Group{tex, c, {}, 0, 0});
+            g = &groups.back();
+        }
+        g->members.push_back(&mesh);
+        g->vertices += mesh.positions.size();
+        g->indices += mesh.indices.size();
+    }
+    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, static_cast<uint32_t>(groups.size())};
     VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pci.maxSets = static_cast<uint32_t>(meshes.size());
+    pci.maxSets = static_cast<uint32_t>(groups.size());
     pci.poolSizeCount = 1;
     pci.pPoolSizes = &ps;
     if (vkCreateDescriptorPool(s.ctx->device(), &pci, nullptr, &s.pool) != VK_SUCCESS)
         return makeError(ErrorCode::Internal, "creating a descriptor pool failed", "Vulkan");
-    for (const Mesh& mesh : meshes) {
+    for (const Group& grp : groups) {
+        if (grp.vertices > UINT32_MAX || grp.indices > UINT32_MAX)
+            return makeError(ErrorCode::Invalid, "a material holds more than 4G vertices or indices", "mesh renderer");
         GpuMesh g;
-        const size_t nv = mesh.positions.size();
-        auto vb = s.ctx->createBuffer(nv * 8 * sizeof(float), VK_BUFFER_USAGE_VERTEX_BUFFER_BIT);
+        auto vb = s.ctx->createBuffer(grp.vertices * 8 * sizeof(float), VK_BUFFER_USAGE_VERTEX_BUFFER_BIT);
         if (!vb) return std::move(vb.error());
         g.vertices = *vb;
-        float* v = static_cast<float*>(g.vertices.mapped);
-        for (size_t i = 0; i < nv; ++i) {
-            const Vec3 p = mesh.positions[i], n = mesh.normals[i];
-            const Vec2 uv = mesh.uvs.empty() ? Vec2{} : mesh.uvs[i];
-            const float row[8] = {p.x, p.y, p.z, n.x, n.y, n.z, uv.x, uv.y};
-            std::memcpy(v + i * 8, row, sizeof row);
-        }
-        auto ib = s.ctx->createBuffer(mesh.indices.size() * sizeof(uint32_t), VK_BUFFER_USAGE_INDEX_BUFFER_BIT);
+        auto ib = s.ctx->createBuffer(grp.indices * sizeof(uint32_t), VK_BUFFER_USAGE_INDEX_BUFFER_BIT);
         if (!ib) {
             s.ctx->destroy(g.vertices);
             return std::move(ib.error());
         }
         g.indices = *ib;
-        std::memcpy(g.indices.mapped, mesh.indices.data(), mesh.indices.size() * sizeof(uint32_t));
-        g.indexCount = static_cast<uint32_t>(mesh.indices.size());
-        g.baseColor = mesh.material.baseColor;
-        if (mesh.material.baseColorTexture && !mesh.uvs.empty() && !mesh.material.baseColorTexture->empty()) {
-            auto t = s.ctx->uploadTexture(*mesh.material.baseColorTexture);
+        float* v = static_cast<float*>(g.vertices.mapped);
+        uint32_t* idx = static_cast<uint32_t*>(g.indices.mapped);
+        uint32_t base = 0;
+        for (const Mesh* mesh : grp.members) {
+            const size_t nv = mesh->positions.size();
+            for (size_t i = 0; i < nv; ++i) {
+                const Vec3 p = mesh->positions[i], n = mesh->normals[i];
+                const Vec2 uv = mesh->uvs.empty() ? Vec2{} : mesh->uvs[i];
+                const float row[8] = {p.x, p.y, p.z, n.x, n.y, n.z, uv.x, uv.y};
+                std::memcpy(v, row, sizeof row);
+                v += 8;
+            }
+            for (uint32_t k : mesh->indices) *idx++ = base + k;
+            base += static_cast<uint32_t>(nv);
+        }
+        g.indexCount = static_cast<uint32_t>(grp.indices);
+        g.baseColor = grp.baseColor;
+        if (grp.texture) {
+            auto t = s.ctx->uploadTexture(*grp.texture);
             if (!t) {
                 s.meshes.push_back(g);
                 return std::move(t.error());
@@ -168,8 +207,12 @@ Status MeshRenderer::setMeshes(const std::vector<Mesh>& meshes) {
     return {};
 }
 
+const MeshFrameTimes& MeshRenderer::lastTimes() const { return m->times; }
+size_t MeshRenderer::drawCount() const { return m->meshes.size(); }
+
 Result<Image> MeshRenderer::render(const RenderView& view) {
     Impl& s = *m;
+    const auto t0 = std::chrono::steady_clock::now();
     BY_TRY(s.target->resize(static_cast<uint32_t>(view.width), static_cast<uint32_t>(view.height)));
     auto cmdr = s.ctx->beginCommands();
     if (!cmdr) return std::move(cmdr.error());
@@ -191,9 +234,18 @@ Result<Image> MeshRenderer::render(const RenderView& view) {
         vkCmdBindIndexBuffer(cmd, g.indices.buffer, 0, VK_INDEX_TYPE_UINT32);
         vkCmdDrawIndexed(cmd, g.indexCount, 1, 0, 0, 0);
     }
-    s.target->endRenderingAndCopy(cmd);
+    s.target->endRendering(cmd);
     BY_TRY(s.ctx->submitAndWait(cmd));
-    return s.target->readback();
+    s.times.renderMs = msSince(t0);
+    const auto tr = std::chrono::steady_clock::now();
+    auto cc = s.ctx->beginCommands();
+    if (!cc) return std::move(cc.error());
+    s.target->recordCopy(*cc);
+    BY_TRY(s.ctx->submitAndWait(*cc));
+    Image img = s.target->readback();
+    s.times.readbackMs = msSince(tr);
+    s.times.totalMs = msSince(t0);
+    return img;
 }
 
 }  // namespace by

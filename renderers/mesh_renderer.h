@@ -1,6 +1,8 @@
 #pragma once
 // Vulkan mesh renderer: draws triangle meshes with per-vertex normals and base-colour textures
-// into an offscreen RGBA8 image (renderMeshesReference() is its CPU twin).
+// into an offscreen RGBA8 image (renderMeshesReference() is its CPU twin). Meshes are static, so
+// setMeshes() merges all meshes that share a material into one vertex and index buffer (and one
+// texture upload): a scene of hundreds of meshes is a handful of draws.
 #include <memory>
 #include <vector>
 
@@ -12,6 +14,12 @@ namespace by {
 
 class VulkanContext;
 
+struct MeshFrameTimes {
+    double renderMs = 0;    // recording and drawing, until the device finished
+    double readbackMs = 0;  // copying the image out of the device
+    double totalMs = 0;
+};
+
 class MeshRenderer {
 public:
     static Result<std::unique_ptr<MeshRenderer>> create(std::shared_ptr<VulkanContext> ctx);
@@ -19,6 +27,8 @@ public:
     // Uploads the meshes (replacing earlier ones).
     Status setMeshes(const std::vector<Mesh>& meshes);
     Result<Image> render(const RenderView& view);
+    const MeshFrameTimes& lastTimes() const;
+    size_t drawCount() const;  // draws per frame (one per distinct material)
 
 private:
     MeshRenderer();

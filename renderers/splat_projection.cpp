@@ -44,13 +44,26 @@ ProjectedSplat projectSplat(const SplatFrame& f, Vec3 p, const float cov[6], flo
     const float a = C(0, 0) + 0.3f, b = C(0, 1), c = C(1, 1) + 0.3f;
     const float det = a * c - b * b;
     if (!(det > 0)) return out;
+    // k^2 = min(9, 2 ln(255 op)): beyond it the splat is under 3 sigma or alpha 1/255.
+    if (!(opacity * 255.0f > 1.0f)) return out;
+    const float k2 = std::min(9.0f, 2.0f * std::log(255.0f * opacity));
     const float mid = 0.5f * (a + c);
-    const float lambda = mid + std::sqrt(std::max(0.1f, mid * mid - det));
-    const float radius = std::ceil(3.0f * std::sqrt(lambda));
+    const float disc = std::sqrt(std::max(0.0f, mid * mid - det));
+    const float l1 = mid + disc, l2 = std::max(mid - disc, 1e-6f);
+    // Eigenvector of the larger eigenvalue; (1, 0) when the ellipse is already axis-aligned.
+    float vx = b, vy = l1 - a;
+    if (std::fabs(b) < 1e-9f) vx = a >= c ? 1.0f : 0.0f, vy = a >= c ? 0.0f : 1.0f;
+    const float vl = std::sqrt(vx * vx + vy * vy);
+    vx /= vl, vy /= vl;
+    const float major = std::sqrt(k2 * l1);
+    const float halfW = std::sqrt(k2 * a), halfH = std::sqrt(k2 * c);
     const float cx = f.fx * t.x / tz + 0.5f * f.width;
     const float cy = -f.fy * t.y / tz + 0.5f * f.height;
-    if (cx + radius < 0 || cx - radius > f.width || cy + radius < 0 || cy - radius > f.height) return out;
-    out.cx = cx, out.cy = cy, out.depth = tz, out.radius = radius;
+    if (cx + halfW < 0 || cx - halfW > f.width || cy + halfH < 0 || cy - halfH > f.height) return out;
+    out.cx = cx, out.cy = cy, out.depth = tz, out.radius = major;
+    out.axisX = vx * major, out.axisY = vy * major;
+    out.minorRatio = std::sqrt(l2 / l1);
+    out.halfW = halfW, out.halfH = halfH;
     out.conicA = c / det, out.conicB = -b / det, out.conicC = a / det;
     out.opacity = opacity;
     out.color = evalSh(degree, sh, normalize(p - f.eye));

@@ -24,17 +24,18 @@ Image renderSplatsReference(const SplatCloud& cloud, const RenderView& view) {
         const ProjectedSplat s = projectSplat(f, cloud.positions[idx], cov, sigmoid(cloud.opacityLogits[idx]),
                                               cloud.shOf(idx), cloud.shDegree);
         if (s.radius <= 0) continue;
-        // Pixels whose centre lies inside the quad [c - r, c + r], as the GPU rasterises it.
-        const int x0 = std::max(0, static_cast<int>(std::ceil(s.cx - s.radius - 0.5f)));
-        const int x1 = std::min(W - 1, static_cast<int>(std::floor(s.cx + s.radius - 0.5f)));
-        const int y0 = std::max(0, static_cast<int>(std::ceil(s.cy - s.radius - 0.5f)));
-        const int y1 = std::min(H - 1, static_cast<int>(std::floor(s.cy + s.radius - 0.5f)));
+        // Pixel centres inside the footprint ellipse (its bounding box, then the power test); the
+        // GPU's oriented rectangle holds the same ellipse.
+        const int x0 = std::max(0, static_cast<int>(std::ceil(s.cx - s.halfW - 0.5f)));
+        const int x1 = std::min(W - 1, static_cast<int>(std::floor(s.cx + s.halfW - 0.5f)));
+        const int y0 = std::max(0, static_cast<int>(std::ceil(s.cy - s.halfH - 0.5f)));
+        const int y1 = std::min(H - 1, static_cast<int>(std::floor(s.cy + s.halfH - 0.5f)));
         for (int y = y0; y <= y1; ++y) {
             const float dy = y + 0.5f - s.cy;
             for (int x = x0; x <= x1; ++x) {
                 const float dx = x + 0.5f - s.cx;
                 const float power = -0.5f * (s.conicA * dx * dx + s.conicC * dy * dy) - s.conicB * dx * dy;
-                if (power > 0) continue;
+                if (power > 0 || power < kSplatMinPower) continue;
                 const float alpha = std::min(0.99f, s.opacity * std::exp(power));
                 if (alpha < 1.0f / 255.0f) continue;
                 float* px = &acc[(static_cast<size_t>(y) * W + x) * 4];

@@ -309,7 +309,17 @@ void OffscreenTarget::release() {
     m_ctx->destroy(m_readback);
 }
 
-static size_t bytesPerPixel(VkFormat f) { return f == VK_FORMAT_R32G32B32A32_SFLOAT ? 16 : 4; }
+static size_t bytesPerPixel(VkFormat f) {
+    return f == VK_FORMAT_R32G32B32A32_SFLOAT ? 16 : (f == VK_FORMAT_R16G16B16A16_SFLOAT ? 8 : 4);
+}
+
+// IEEE half to float (normals, subnormals, infinities; NaN becomes infinity, clamped away anyway).
+static float halfToFloat(uint16_t h) {
+    const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    float v = e == 0 ? std::ldexp(static_cast<float>(m), -24)
+                     : (e == 31 ? INFINITY : std::ldexp(static_cast<float>(m | 0x400), e - 25));
+    return (h & 0x8000) ? -v : v;
+}
 
 Status OffscreenTarget::resize(uint32_t w, uint32_t h) {
     if (w == 0 || h == 0 || w > 16384 || h > 16384)
@@ -360,8 +370,9 @@ void OffscreenTarget::beginRendering(VkCommandBuffer cmd, const float clear[4], 
     vkCmdSetScissor(cmd, 0, 1, &sc);
 }
 
-void OffscreenTarget::endRenderingAndCopy(VkCommandBuffer cmd) {
-    vkCmdEndRendering(cmd);
+void OffscreenTarget::endRendering(VkCommandBuffer cmd) { vkCmdEndRendering(cmd); }
+
+void OffscreenTarget::recordCopy(VkCommandBuffer cmd) {
     VulkanContext::transition(cmd, m_color.image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,
                               VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
     VkBufferImageCopy copy{};
@@ -383,6 +394,16 @@ Image OffscreenTarget::readback() const {
     if (m_format == VK_FORMAT_R32G32B32A32_SFLOAT) {
         const float* f = static_cast<const float*>(m_readback.mapped);
         for (size_t i = 0; i < n; ++i) img.rgba[i] = static_cast<uint8_t>(std::lround(std::clamp(f[i], 0.0f, 1.0f) * 255.0f));
+    } else if (m_format == VK_FORMAT_R16G16B16A16_SFLOAT) {
+        // Only finite values in 0..1 matter: a table over the 64k half values is cheaper than math.
+        static const std::vector<uint8_t> lut = [] {
+            std::vector<uint8_t> t(65536);
+            for (uint32_t h = 0; h < 65536; ++h)
+                t[h] = static_cast<uint8_t>(std::lround(std::clamp(halfToFloat(static_cast<uint16_t>(h)), 0.0f, 1.0f) * 255.0f));
+            return t;
+        }();
+        const uint16_t* f = static_cast<const uint16_t*>(m_readback.mapped);
+        for (size_t i = 0; i < n; ++i) img.rgba[i] = lut[f[i]];
     } else {
         std::memcpy(img.rgba.data(), m_readback.mapped, n);
     }

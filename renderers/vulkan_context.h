@@ -85,7 +85,14 @@ public:
     // Records: colour/depth into attachment layouts, vkCmdBeginRendering with clears.
     void beginRendering(VkCommandBuffer cmd, const float clear[4], bool withDepth);
     // Records: end rendering, colour image copied into the readback buffer.
-    void endRenderingAndCopy(VkCommandBuffer cmd);
+    void endRenderingAndCopy(VkCommandBuffer cmd) {
+        endRendering(cmd);
+        recordCopy(cmd);
+    }
+    // The two halves of endRenderingAndCopy(), so that a renderer can time drawing apart from
+    // the copy out (recordCopy() may go in a later command buffer).
+    void endRendering(VkCommandBuffer cmd);
+    void recordCopy(VkCommandBuffer cmd);
     // After the commands completed: the readback buffer as RGBA8 (float formats rounded).
     Image readback() const;
 

@@ -7,6 +7,8 @@
 #include "app/gui/job_manager.h"
 #include "app/gui/jobs_panel.h"
 #include "app/gui/model_document.h"
+#include "app/gui/scene_document.h"
+#include "importers/mesh_importer.h"
 #include "app/gui/project_commands.h"
 #include "app/gui/project_panel.h"
 #include "app/gui/welcome_page.h"
@@ -59,7 +61,9 @@ QString fileName(const QString& path) {
 }
 
 QString modelFileFilter() {
-    return QObject::tr("Models (*.onnx *.tflite *.gguf *.safetensors);;All files (*)");
+    return QObject::tr("Models and 3D scenes (*.onnx *.tflite *.gguf *.safetensors *.ply *.splat *.glb *.gltf *.obj *.dae *.off);;"
+                       "Models (*.onnx *.tflite *.gguf *.safetensors);;3D scenes (*.ply *.splat *.glb *.gltf *.obj *.dae *.off);;"
+                       "All files (*)");
 }
 
 bool isProjectFile(const QString& path) {
@@ -468,10 +472,60 @@ ModelDocument* MainWindow::currentDocument() const {
     return qobject_cast<ModelDocument*>(m_tabs->currentWidget());
 }
 
+SceneDocument* MainWindow::sceneDocument(int index) const {
+    return qobject_cast<SceneDocument*>(m_tabs->widget(index));
+}
+
+bool MainWindow::isSceneFile(const QString& path) {
+    static const QStringList exts = {"ply", "splat", "glb", "gltf", "obj", "dae", "off"};
+    return exts.contains(QFileInfo(path).suffix().toLower());
+}
+
+void MainWindow::openScene(const QString& path) {
+    m_loading << path;
+    using ScenePtr = std::shared_ptr<const by::Scene>;
+    const std::string file = path.toStdString();
+    m_jobs->run<ScenePtr>(
+        tr("Open %1").arg(fileName(path)),
+        [file](const by::Progress& progress) -> by::Result<ScenePtr> {
+            progress.report(0.0, "reading");
+            auto scene = by::loadScene(file);
+            if (!scene) return scene.error();
+            return ScenePtr(std::make_shared<by::Scene>(std::move(*scene)));
+        },
+        [this, path](by::Result<ScenePtr> result) {
+            m_loading.removeAll(path);
+            if (!result) {
+                const QString s = sentence(result.error());
+                reportError(s);
+                emit modelOpenFailed(path, s);
+                return;
+            }
+            auto* doc = new SceneDocument(*result, path, m_tabs);
+            connect(doc, &SceneDocument::statusMessage, this,
+                    [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
+            const int tab = m_tabs->addTab(doc, doc->title());
+            m_tabs->setTabToolTip(tab, path);
+            m_tabs->setCurrentIndex(tab);
+            addRecentFile(path);
+            const by::Scene& sc = **result;
+            logMessage(LogPanel::Severity::Info,
+                       sc.splats.size() > 0 ? tr("Opened %1: %2 Gaussian splats.").arg(fileName(path)).arg(sc.splats.size())
+                                            : tr("Opened %1: %2 triangles in %3 meshes.")
+                                                  .arg(fileName(path))
+                                                  .arg(sc.triangleCount())
+                                                  .arg(sc.meshes.size()));
+            for (const std::string& w : sc.warnings) m_log->append(LogPanel::Severity::Warning, tr("%1: %2").arg(fileName(path), qs(w)));
+            emit sceneOpened(doc);
+        });
+}
+
 int MainWindow::tabForPath(const QString& path) const {
     const QString abs = QFileInfo(path).absoluteFilePath();
-    for (int i = 0; i < m_tabs->count(); ++i)
+    for (int i = 0; i < m_tabs->count(); ++i) {
         if (auto* d = document(i); d && QFileInfo(d->path()).absoluteFilePath() == abs) return i;
+        if (auto* sd = sceneDocument(i); sd && QFileInfo(sd->path()).absoluteFilePath() == abs) return i;
+    }
     return -1;
 }
 
@@ -485,6 +539,10 @@ void MainWindow::openModelFiles(const QStringList& paths, bool addToProject) {
             continue;
         }
         if (m_loading.contains(path)) continue;
+        if (isSceneFile(path)) {
+            openScene(path);
+            continue;
+        }
         startImport(path, 0, addToProject && m_project);
     }
 }
@@ -600,7 +658,8 @@ void MainWindow::closeTab(int index) {
 
 void MainWindow::onCurrentTabChanged(int) {
     ModelDocument* doc = currentDocument();
-    m_centre->setCurrentWidget(doc ? static_cast<QWidget*>(m_tabs) : m_welcome);
+    const bool scene = qobject_cast<SceneDocument*>(m_tabs->currentWidget()) != nullptr;
+    m_centre->setCurrentWidget(doc || scene ? static_cast<QWidget*>(m_tabs) : m_welcome);
     m_inspector->setModel(doc ? doc->model() : nullptr);
     if (doc && doc->selectedNode() >= 0) m_inspector->showNode(doc->selectedNode());
     m_evalPanel->setModel(doc ? doc->path() : QString(), doc ? doc->title() : QString());
@@ -641,6 +700,7 @@ void MainWindow::setProject(std::unique_ptr<by::Project> project) {
         auto assets = m_project->assets();
         for (int i = 0; i < m_tabs->count() && assets; ++i) {
             ModelDocument* d = document(i);
+            if (!d) continue;  // 3D scene tabs are not project assets
             d->setProjectAsset(0);
             for (const auto& a : *assets)
                 if (QFileInfo(qs(m_project->resolveAssetPath(a).path)).absoluteFilePath() ==
@@ -649,7 +709,7 @@ void MainWindow::setProject(std::unique_ptr<by::Project> project) {
         }
     } else {
         for (int i = 0; i < m_tabs->count(); ++i)
-            document(i)->setProjectAsset(0);
+            if (ModelDocument* d = document(i)) d->setProjectAsset(0);
     }
     updateRecentMenus();
     updateActions();
@@ -776,7 +836,7 @@ bool MainWindow::addModelToProject(const QString& path) {
     asset.path = QFileInfo(path).absoluteFilePath().toStdString();
     asset.kind = by::AssetKind::Model;
     const int tab = tabForPath(path);
-    if (tab >= 0) asset.parameterCount = document(tab)->model()->graph.parameterCount();
+    if (tab >= 0 && document(tab)) asset.parameterCount = document(tab)->model()->graph.parameterCount();
 
     ProjectCommandHooks hooks;
     hooks.changed = [this]() { refreshProject(); };

@@ -36,6 +36,8 @@ class QTabWidget;
 class QUndoStack;
 class WelcomePage;
 
+class SceneDocument;
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
@@ -84,6 +86,10 @@ public:
     int documentCount() const;
     ModelDocument* document(int index) const;
     ModelDocument* currentDocument() const;
+    // A 3D scene tab (meshes or splats), or null when tab `index` shows something else.
+    SceneDocument* sceneDocument(int index) const;
+    // True for the extensions that open as a 3D scene rather than a model.
+    static bool isSceneFile(const QString& path);
     // The tab showing `path`, or -1.
     int tabForPath(const QString& path) const;
     QStringList recentFiles() const;
@@ -95,7 +101,11 @@ public:
 signals:
     void modelOpened(ModelDocument* document);
     void modelOpenFailed(const QString& path, const QString& sentence);
+    void sceneOpened(SceneDocument* document);
     void projectChanged();
+
+private:
+    void openScene(const QString& path);
 
 protected:
     void closeEvent(QCloseEvent* event) override;

@@ -9,7 +9,7 @@ layout(location = 0) out vec4 outColor;
 void main() {
     vec2 d = gl_FragCoord.xy - center;
     float power = -0.5 * (conicOpacity.x * d.x * d.x + conicOpacity.z * d.y * d.y) - conicOpacity.y * d.x * d.y;
-    if (power > 0.0) discard;
+    if (power > 0.0 || power < -4.5) discard;  // kSplatMinPower: outside the footprint
     float alpha = min(0.99, conicOpacity.w * exp(power));
     if (alpha < 1.0 / 255.0) discard;
     outColor = vec4(color * alpha, alpha);

@@ -1,13 +1,13 @@
 #version 450
 // Projects every Gaussian to the image: 2D covariance through the Jacobian of the perspective
-// projection, its conic (inverse), a 3-sigma radius, and the SH colour for the view direction.
+// projection, its conic (inverse), its footprint rectangle, and the SH colour for the view direction.
 // Same math as projectSplat() in renderers/splat_projection.h (the CPU reference).
 layout(local_size_x = 256) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer Positions { vec4 positions[]; };     // xyz, opacity
 layout(std430, set = 0, binding = 1) readonly buffer Covariances { float cov[]; };       // 6 per splat
 layout(std430, set = 0, binding = 2) readonly buffer Sh { float sh[]; };                 // coeffs*3 per splat
-layout(std430, set = 0, binding = 3) writeonly buffer Projected { vec4 projected[]; };   // 3 per splat
+layout(std430, set = 0, binding = 3) writeonly buffer Projected { vec4 projected[]; };   // 4 per splat
 
 layout(push_constant) uniform Push {
     mat4 view;
@@ -57,7 +57,7 @@ void main() {
     uint i = gl_GlobalInvocationID.x;
     uint count = uint(pc.params.w);
     if (i >= count) return;
-    projected[i * 3] = vec4(0.0);  // radius 0: culled, unless set below
+    projected[i * 4 + 2] = vec4(0.0);  // minor ratio 0: culled, unless set below
     vec3 p = positions[i].xyz;
     vec4 t4 = pc.view * vec4(p, 1.0);
     float tz = -t4.z;
@@ -79,15 +79,25 @@ void main() {
     float a = C[0][0] + 0.3, b = C[0][1], c = C[1][1] + 0.3;
     float det = a * c - b * b;
     if (det <= 0.0) return;
+    // Footprint: the ellipse at k^2 = min(9, 2 ln(255 opacity)) standard deviations.
+    float opacity = positions[i].w;
+    if (opacity * 255.0 <= 1.0) return;
+    float k2 = min(9.0, 2.0 * log(255.0 * opacity));
     float mid = 0.5 * (a + c);
-    float lambda = mid + sqrt(max(0.1, mid * mid - det));
-    float radius = ceil(3.0 * sqrt(lambda));
+    float disc = sqrt(max(0.0, mid * mid - det));
+    float l1 = mid + disc, l2 = max(mid - disc, 1e-6);
+    vec2 v = vec2(b, l1 - a);
+    if (abs(b) < 1e-9) v = a >= c ? vec2(1.0, 0.0) : vec2(0.0, 1.0);
+    v = normalize(v);
+    float major = sqrt(k2 * l1);
+    float halfW = sqrt(k2 * a), halfH = sqrt(k2 * c);
     float cx = fx * t4.x / tz + 0.5 * pc.focal.z;
     float cy = -fy * t4.y / tz + 0.5 * pc.focal.w;
-    if (cx + radius < 0.0 || cx - radius > pc.focal.z || cy + radius < 0.0 || cy - radius > pc.focal.w) return;
+    if (cx + halfW < 0.0 || cx - halfW > pc.focal.z || cy + halfH < 0.0 || cy - halfH > pc.focal.w) return;
     vec3 dir = normalize(p - pc.eye.xyz);
     vec3 color = evalSh(i * uint(pc.shInfo.y) * 3u, pc.shInfo.x, dir);
-    projected[i * 3] = vec4(cx, cy, tz, radius);
-    projected[i * 3 + 1] = vec4(c / det, -b / det, a / det, positions[i].w);
-    projected[i * 3 + 2] = vec4(color, 0.0);
+    projected[i * 4] = vec4(cx, cy, v * major);
+    projected[i * 4 + 1] = vec4(c / det, -b / det, a / det, opacity);
+    projected[i * 4 + 2] = vec4(color, sqrt(l2 / l1));
+    projected[i * 4 + 3] = vec4(halfW, halfH, tz, 0.0);
 }

@@ -71,8 +71,6 @@ TEST(SplatProjection, IsotropicGaussianProjectsToACircle) {
 TEST(SplatRenderer, MatchesCpuReferenceOnBakedScenes) {
     auto ctx = VulkanContext::create();
     if (!ctx) GTEST_SKIP() << "no Vulkan device: " << ctx.error().what();
-    auto r = SplatRenderer::create(*ctx);
-    ASSERT_TRUE(r.ok()) << r.error().what();
 
     auto box = loadMeshScene(model("glTF2/BoxTextured-glTF-Binary/BoxTextured.glb"));
     ASSERT_TRUE(box.ok());
@@ -83,23 +81,68 @@ TEST(SplatRenderer, MatchesCpuReferenceOnBakedScenes) {
     std::vector<Case> cases;
     cases.push_back({"duck surface, SH degree 3", bakedDuck(30000)});
     cases.push_back({"textured glTF box surface", bakeMeshSurfaces(box->meshes, 20000, 3)});
-    for (const Case& c : cases) {
-        ASSERT_TRUE((*r)->setSplats(c.cloud).ok());
+    // Every method must hold the reference within 40 dB (RGBA8 quads round at each blend step; tiles
+    // stop once a pixel is opaque).
+    for (SplatMethod method : {SplatMethod::Tiles, SplatMethod::QuadsRgba8, SplatMethod::QuadsRgba16f, SplatMethod::QuadsRgba32f}) {
+        const char* targetName = splatMethodName(method);
+        auto r = SplatRenderer::create(*ctx, method);
+        ASSERT_TRUE(r.ok()) << r.error().what();
+        for (const Case& c : cases) {
+            ASSERT_TRUE((*r)->setSplats(c.cloud).ok());
+            RenderView v;
+            v.width = 320, v.height = 240;
+            v.camera = Camera::frame(c.cloud.bounds(), v.aspect());
+            v.camera.orbit(25, 15);
+            auto gpu = (*r)->render(v);
+            ASSERT_TRUE(gpu.ok()) << gpu.error().what();
+            const Image cpu = renderSplatsReference(c.cloud, v);
+            const double db = psnr(*gpu, cpu);
+            size_t covered = 0;
+            for (size_t i = 0; i < cpu.rgba.size(); i += 4)
+                if (cpu.rgba[i] != toByte(v.background.x) || cpu.rgba[i + 2] != toByte(v.background.z)) ++covered;
+            EXPECT_GT(covered, 320u * 240u / 20) << c.name;
+            EXPECT_GE(db, 40.0) << c.name << " into " << targetName;
+            const SplatFrameTimes& t = (*r)->lastTimes();
+            EXPECT_GT(t.renderMs, 0.0);
+            EXPECT_GE(t.totalMs, t.renderMs + t.readbackMs * 0.99);
+            std::printf("%s (%zu splats) by %s: GPU vs CPU PSNR %.1f dB on %s\n", c.name, c.cloud.size(), targetName, db,
+                        (*ctx)->deviceName().c_str());
+        }
+        // An empty cloud renders the background, at an odd size that is not a whole number of tiles.
+        ASSERT_TRUE((*r)->setSplats(SplatCloud{}).ok());
         RenderView v;
-        v.width = 320, v.height = 240;
-        v.camera = Camera::frame(c.cloud.bounds(), v.aspect());
-        v.camera.orbit(25, 15);
-        auto gpu = (*r)->render(v);
-        ASSERT_TRUE(gpu.ok()) << gpu.error().what();
-        const Image cpu = renderSplatsReference(c.cloud, v);
-        const double db = psnr(*gpu, cpu);
-        size_t covered = 0;
-        for (size_t i = 0; i < cpu.rgba.size(); i += 4)
-            if (cpu.rgba[i] != toByte(v.background.x) || cpu.rgba[i + 2] != toByte(v.background.z)) ++covered;
-        EXPECT_GT(covered, 320u * 240u / 20) << c.name;
-        EXPECT_GE(db, 40.0) << c.name;
-        std::printf("%s (%zu splats): GPU vs CPU PSNR %.1f dB on %s\n", c.name, c.cloud.size(), db, (*ctx)->deviceName().c_str());
+        v.width = 37, v.height = 19;
+        auto empty = (*r)->render(v);
+        ASSERT_TRUE(empty.ok()) << empty.error().what();
+        EXPECT_EQ(empty->rgba[(18 * 37 + 36) * 4 + 2], toByte(v.background.z));
     }
+}
+
+// A flat Gaussian seen edge-on: the footprint is a thin ellipse along its long axis, and the
+// GPU's oriented rectangle must still cover every pixel the reference draws.
+TEST(SplatProjection, FootprintFollowsTheEllipseAxes) {
+    RenderView v;
+    v.width = 200, v.height = 200;
+    v.camera.eye = {0, 0, 10};
+    v.camera.fovYDeg = 60;
+    const SplatFrame f = SplatFrame::from(v);
+    float cov[6];
+    // Long along x, thin along y, rotated 45 degrees about z.
+    const float h = std::sqrt(0.5f);
+    covariance3d({std::log(1.0f), std::log(0.05f), std::log(0.05f)}, Quat{std::cos(0.3926991f), 0, 0, std::sin(0.3926991f)}, cov);
+    const float sh[3] = {0, 0, 0};
+    const ProjectedSplat p = projectSplat(f, {0, 0, 0}, cov, 0.9f, sh, 0);
+    ASSERT_GT(p.radius, 0.0f);
+    // The long axis points along (1, -1)/sqrt2 in pixels (image y is down), up to sign.
+    EXPECT_NEAR(std::fabs(p.axisX / p.radius), h, 1e-3);
+    EXPECT_NEAR(p.axisX * p.axisY / (p.radius * p.radius), -0.5f, 1e-3);
+    EXPECT_LT(p.minorRatio, 0.2f);
+    // 3 sigma at opacity 0.9 (2 ln(229.5) > 9), sigma = focal / 10 pixels.
+    EXPECT_NEAR(p.radius, 3.0f * std::sqrt(f.fy * f.fy / 100.0f + 0.3f), 0.05f * p.radius);
+    // A faint splat's footprint shrinks to where alpha reaches 1/255.
+    const ProjectedSplat faint = projectSplat(f, {0, 0, 0}, cov, 0.02f, sh, 0);
+    EXPECT_NEAR(faint.radius / p.radius, std::sqrt(2.0f * std::log(255.0f * 0.02f) / 9.0f), 1e-3);
+    EXPECT_EQ(projectSplat(f, {0, 0, 0}, cov, 0.003f, sh, 0).radius, 0.0f);  // below 1/255 everywhere
 }
 
 }  // namespace

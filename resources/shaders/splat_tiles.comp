@@ -1,0 +1,45 @@
+#version 450
+// Tile rasteriser for Gaussian splats: one 8x8 workgroup per screen tile, one invocation per
+// pixel. Each tile has a list of the splats whose footprint box touches it, nearest first (built
+// on the host from the depth sort); a pixel composites them front to back and stops once it is
+// opaque (transmittance under 1e-4). Front-to-back "under" blending gives the same image as the
+// CPU reference's back-to-front "over" blending; the early stop is what makes it cheap on a CPU
+// device, where every covered pixel of every quad would otherwise be shaded and blended.
+layout(local_size_x = 8, local_size_y = 8) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Projected { vec4 projected[]; };  // 4 per splat
+// ranges[0..tiles]: list offsets per tile; then the ids of the tiles that have any splat (only
+// those are dispatched; the host fills the others with the background).
+layout(std430, set = 0, binding = 1) readonly buffer Ranges { uint ranges[]; };
+layout(std430, set = 0, binding = 2) readonly buffer List { uint list[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer Pixels { uint pixels[]; };       // RGBA8
+
+layout(push_constant) uniform Push {
+    vec4 background;
+    uvec4 size;  // width, height, tiles across, tiles in all
+} pc;
+
+void main() {
+    uint tile = ranges[pc.size.w + 1 + gl_WorkGroupID.x];
+    uvec2 px = uvec2(tile % pc.size.z, tile / pc.size.z) * 8u + gl_LocalInvocationID.xy;
+    if (px.x >= pc.size.x || px.y >= pc.size.y) return;
+    uint begin = ranges[tile], end = ranges[tile + 1];
+    vec2 p = vec2(px) + 0.5;
+    vec3 color = vec3(0.0);
+    float T = 1.0;
+    for (uint k = begin; k < end; ++k) {
+        uint idx = list[k];
+        vec4 g = projected[idx * 4];
+        vec4 co = projected[idx * 4 + 1];
+        vec2 d = p - g.xy;
+        float power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
+        if (power > 0.0 || power < -4.5) continue;  // kSplatMinPower: outside the footprint
+        float alpha = min(0.99, co.w * exp(power));
+        if (alpha < 1.0 / 255.0) continue;
+        color += T * alpha * projected[idx * 4 + 2].rgb;
+        T *= 1.0 - alpha;
+        if (T < 1e-4) break;
+    }
+    vec4 outc = vec4(color + T * pc.background.rgb, 1.0 - T * (1.0 - pc.background.a));
+    pixels[px.y * pc.size.x + px.x] = packUnorm4x8(clamp(outc, 0.0, 1.0));
+}

@@ -1,0 +1,181 @@
+// The 3D viewport tab: File > Open's code path opens a baked Gaussian-splat PLY and a Collada
+// mesh as scene tabs, a mouse drag orbits the camera and the rendered image changes, the view
+// renders only when something changed, and a broken scene file is one clear error, not a tab.
+// Runs on an X server (xvfb-run), with whatever Vulkan device there is (lavapipe on CPUs).
+#include "app/gui/main_window.h"
+#include "app/gui/scene_document.h"
+#include "engine/splat_baker.h"
+#include "importers/mesh_importer.h"
+#include "importers/splat_io.h"
+#include "tests/test_support.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QMouseEvent>
+#include <QTabWidget>
+#include <QKeyEvent>
+#include <QThread>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <gtest/gtest.h>
+
+namespace {
+
+QApplication* ensureApp() {
+    static QApplication* app = [] {
+        const std::string config = by::test::tempDir();
+        setenv("XDG_CONFIG_HOME", config.c_str(), 1);
+        setenv("QT_QPA_PLATFORM", "xcb", 1);
+        static int argc = 1;
+        static char name[] = "gui_tests";
+        static char* argv[] = {name, nullptr};
+        auto* a = new QApplication(argc, argv);
+        QApplication::setOrganizationName(QStringLiteral("BrickyardTests"));
+        QApplication::setApplicationName(QStringLiteral("gui_tests"));
+        return a;
+    }();
+    return app;
+}
+
+bool waitUntil(const std::function<bool()>& done, int timeoutMs = 60000) {
+    QElapsedTimer clock;
+    clock.start();
+    while (!done()) {
+        if (clock.elapsed() > timeoutMs) return false;
+        QApplication::processEvents(QEventLoop::AllEvents, 20);
+        QThread::msleep(5);
+    }
+    return true;
+}
+
+const char* kDuck = "/usr/share/assimp/models/Collada/duck.dae";
+
+// Fraction of pixels that differ by more than 8 levels in any RGB channel.
+double changedFraction(const QImage& a, const QImage& b) {
+    if (a.size() != b.size()) return 1.0;
+    const QImage x = a.convertToFormat(QImage::Format_RGBA8888), y = b.convertToFormat(QImage::Format_RGBA8888);
+    size_t changed = 0;
+    for (int r = 0; r < x.height(); ++r) {
+        const uchar* p = x.constScanLine(r);
+        const uchar* q = y.constScanLine(r);
+        for (int c = 0; c < x.width(); ++c)
+            for (int k = 0; k < 3; ++k)
+                if (std::abs(int(p[c * 4 + k]) - int(q[c * 4 + k])) > 8) {
+                    ++changed;
+                    break;
+                }
+    }
+    return double(changed) / double(x.width() * x.height());
+}
+
+class SceneDocumentTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(std::getenv("DISPLAY") && *std::getenv("DISPLAY")) << "run the GUI tests under xvfb-run";
+        ASSERT_TRUE(std::filesystem::exists(kDuck)) << "scripts/setup.sh installs assimp-testmodels";
+        ensureApp();
+        m_window = std::make_unique<MainWindow>();
+        m_window->resize(1000, 700);
+        m_window->show();
+        m_dir = QString::fromStdString(by::test::tempDir());
+    }
+
+    SceneDocument* open(const QString& path) {
+        SceneDocument* doc = nullptr;
+        auto c = QObject::connect(m_window.get(), &MainWindow::sceneOpened, [&](SceneDocument* d) { doc = d; });
+        m_window->openModelFiles({path});
+        EXPECT_TRUE(waitUntil([&] { return doc != nullptr; })) << "scene did not open: " << path.toStdString();
+        QObject::disconnect(c);
+        if (!doc) return nullptr;
+        EXPECT_TRUE(waitUntil([&] { return doc->hasRendered(); }));
+        EXPECT_TRUE(doc->errorText().isEmpty()) << doc->errorText().toStdString();
+        return doc;
+    }
+
+    // Drags with the left button across the viewport and waits for the new frame.
+    void drag(SceneDocument* doc, QPoint from, QPoint to) {
+        const int before = doc->renderCount();
+        QMouseEvent press(QEvent::MouseButtonPress, from, doc->mapToGlobal(from), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(doc, &press);
+        for (int i = 1; i <= 8; ++i) {
+            const QPoint p = from + (to - from) * i / 8;
+            QMouseEvent move(QEvent::MouseMove, p, doc->mapToGlobal(p), Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+            QApplication::sendEvent(doc, &move);
+        }
+        QMouseEvent release(QEvent::MouseButtonRelease, to, doc->mapToGlobal(to), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+        QApplication::sendEvent(doc, &release);
+        EXPECT_TRUE(waitUntil([&] { return doc->renderCount() > before; }));
+    }
+
+    std::unique_ptr<MainWindow> m_window;
+    QString m_dir;
+};
+
+TEST_F(SceneDocumentTest, BakedSplatsOrbitWithTheMouseAndRenderOnlyOnChange) {
+    auto duck = by::loadMeshScene(kDuck);
+    ASSERT_TRUE(duck.ok());
+    const by::SplatCloud cloud = by::bakeMeshSurfaces(duck->meshes, 20000, 7);
+    const QString ply = m_dir + "/duck_splats.ply";
+    ASSERT_TRUE(by::writeSplatPly(cloud, ply.toStdString()).ok());
+
+    SceneDocument* doc = open(ply);
+    ASSERT_NE(doc, nullptr);
+    const QImage first = doc->image();
+    ASSERT_FALSE(first.isNull());
+    // The duck covers a good part of the view (not just the background).
+    QImage background(first.size(), QImage::Format_RGBA8888);
+    background.fill(QColor(first.pixelColor(0, 0)));
+    EXPECT_GT(changedFraction(first, background), 0.05);
+
+    // Idle: no further frames without input.
+    const int rendersIdle = doc->renderCount();
+    waitUntil([] { return false; }, 300);
+    EXPECT_EQ(doc->renderCount(), rendersIdle);
+
+    const by::Camera camBefore = doc->controller().camera();
+    drag(doc, QPoint(200, 300), QPoint(420, 260));
+    const by::Camera camAfter = doc->controller().camera();
+    EXPECT_GT(length(camAfter.eye - camBefore.eye), 0.1f * length(camBefore.eye - camBefore.target));
+    const double changed = changedFraction(first, doc->image());
+    EXPECT_GT(changed, 0.02) << "the image should change when the camera orbits";
+    std::printf("splat viewport: %d renders, %.1f%% of pixels changed by the orbit, last frame %.1f ms\n", doc->renderCount(),
+                changed * 100, doc->controller().frameTimes().back());
+
+    // Lowering the SH degree is a setting change: one new frame.
+    const int beforeKey = doc->renderCount();
+    QKeyEvent minus(QEvent::KeyPress, Qt::Key_Minus, Qt::NoModifier, QStringLiteral("-"));
+    QApplication::sendEvent(doc, &minus);
+    EXPECT_TRUE(waitUntil([&] { return doc->renderCount() > beforeKey; }));
+    EXPECT_EQ(doc->controller().settings().shDegree, 2);
+
+    const QString shot = m_dir + "/viewport.png";
+    const QPixmap grab = m_window->grab();
+    ASSERT_TRUE(grab.save(shot));
+    if (const char* keep = std::getenv("BY_KEEP_SCREENSHOT")) QFile::copy(shot, QString::fromUtf8(keep));
+}
+
+TEST_F(SceneDocumentTest, MeshOrbitsAndABrokenSceneIsOneError) {
+    SceneDocument* doc = open(QString::fromUtf8(kDuck));
+    ASSERT_NE(doc, nullptr);
+    const QImage first = doc->image();
+    drag(doc, QPoint(300, 200), QPoint(300, 380));
+    EXPECT_GT(changedFraction(first, doc->image()), 0.02);
+    const int tabs = m_window->tabs()->count();
+
+    const QString broken = m_dir + "/broken.ply";
+    QFile f(broken);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+    f.write("ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\n");  // no end_header
+    f.close();
+    QString why;
+    auto c = QObject::connect(m_window.get(), &MainWindow::modelOpenFailed, [&](const QString&, const QString& s) { why = s; });
+    m_window->openModelFiles({broken});
+    EXPECT_TRUE(waitUntil([&] { return !why.isEmpty(); }));
+    QObject::disconnect(c);
+    EXPECT_EQ(m_window->tabs()->count(), tabs);
+    EXPECT_TRUE(why.contains("broken.ply") || why.contains("header")) << why.toStdString();
+}
+
+}  // namespace
