@@ -227,6 +227,37 @@ void depthwise2d(const float* x, const float* w, const float* bias, float* y, in
     });
 }
 
+// What a convolution node computes, checked once for the float and the integer kernels: the
+// batch, channel and group sizes and the spatial geometry from X [N,C,...] and W [M,C/group,...].
+struct ConvPlan {
+    int64_t N = 0, C = 0, M = 0, group = 1, Cg = 0, Mg = 0;
+    size_t r = 0;
+    Geometry g;
+};
+
+Result<ConvPlan> planConv(const KernelContext& ctx, const Shape& x, const Shape& w) {
+    if (x.size() < 3 || w.size() != x.size())
+        return invalid("Conv needs X [N,C,...] and W of the same rank, got " + shapeToString(x) + " and " + shapeToString(w));
+    ConvPlan p;
+    p.r = x.size() - 2;
+    p.N = x[0];
+    p.C = x[1];
+    p.M = w[0];
+    p.group = ctx.node.attrInt("group", 1);
+    if (p.group <= 0 || p.C % p.group || p.M % p.group)
+        return invalid("group " + std::to_string(p.group) + " does not divide the channels");
+    p.Cg = p.C / p.group;
+    p.Mg = p.M / p.group;
+    if (w[1] != p.Cg) return invalid("W has " + std::to_string(w[1]) + " input channels per group, X gives " + std::to_string(p.Cg));
+    p.g.in.assign(x.begin() + 2, x.end());
+    p.g.kernel.assign(w.begin() + 2, w.end());
+    if (auto ks = ctx.node.attrInts("kernel_shape"); !ks.empty() && ks != p.g.kernel)
+        return invalid("kernel_shape " + shapeToString(ks) + " does not match W " + shapeToString(w));
+    BY_TRY(readSpatialAttrs(ctx.node, p.r, p.g));
+    BY_TRY(forwardGeometry(ctx.node, p.g, false));
+    return p;
+}
+
 Status conv(KernelContext& ctx) {
     const Tensor& X = ctx.in(0);
     const Tensor& Wt = ctx.in(1);
@@ -237,22 +268,11 @@ Status conv(KernelContext& ctx) {
         if (!f) return f.error();
         Wf = Tensor::fromFloats(Wt.shape(), *f);
     }
-    if (X.rank() < 3 || Wf.rank() != X.rank()) return invalid("Conv needs X [N,C,...] and W of the same rank, got " +
-                                                             shapeToString(X.shape()) + " and " + shapeToString(Wf.shape()));
-    const size_t r = static_cast<size_t>(X.rank() - 2);
-    const int64_t N = X.shape()[0], C = X.shape()[1], M = Wf.shape()[0];
-    const int64_t group = ctx.node.attrInt("group", 1);
-    if (group <= 0 || C % group || M % group) return invalid("group " + std::to_string(group) + " does not divide the channels");
-    const int64_t Cg = C / group, Mg = M / group;
-    if (Wf.shape()[1] != Cg)
-        return invalid("W has " + std::to_string(Wf.shape()[1]) + " input channels per group, X gives " + std::to_string(Cg));
-    Geometry g;
-    g.in.assign(X.shape().begin() + 2, X.shape().end());
-    g.kernel.assign(Wf.shape().begin() + 2, Wf.shape().end());
-    if (auto ks = ctx.node.attrInts("kernel_shape"); !ks.empty() && ks != g.kernel)
-        return invalid("kernel_shape " + shapeToString(ks) + " does not match W " + shapeToString(Wf.shape()));
-    BY_TRY(readSpatialAttrs(ctx.node, r, g));
-    BY_TRY(forwardGeometry(ctx.node, g, false));
+    auto plan = planConv(ctx, X.shape(), Wf.shape());
+    if (!plan) return plan.error();
+    const size_t r = plan->r;
+    const int64_t N = plan->N, C = plan->C, M = plan->M, group = plan->group, Cg = plan->Cg, Mg = plan->Mg;
+    const Geometry& g = plan->g;
     const float* bias = nullptr;
     Tensor Bf;
     if (ctx.has(2)) {
@@ -335,21 +355,10 @@ Result<Tensor> integerConv(KernelContext& ctx, const Tensor& X, const Tensor& Wt
     if (!isByte(X.dtype()) || !isByte(Wt.dtype()))
         return unsupported(std::string("integer convolution of ") + dtypeName(X.dtype()) + " and " + dtypeName(Wt.dtype()) +
                            " is not supported (uint8/int8 only)");
-    if (X.rank() < 3 || Wt.rank() != X.rank())
-        return invalid("convolution needs X [N,C,...] and W of the same rank, got " + shapeToString(X.shape()) + " and " +
-                       shapeToString(Wt.shape()));
-    const size_t r = static_cast<size_t>(X.rank() - 2);
-    const int64_t N = X.shape()[0], C = X.shape()[1], M = Wt.shape()[0];
-    const int64_t group = ctx.node.attrInt("group", 1);
-    if (group <= 0 || C % group || M % group) return invalid("group " + std::to_string(group) + " does not divide the channels");
-    const int64_t Cg = C / group, Mg = M / group;
-    if (Wt.shape()[1] != Cg)
-        return invalid("W has " + std::to_string(Wt.shape()[1]) + " input channels per group, X gives " + std::to_string(Cg));
-    Geometry g;
-    g.in.assign(X.shape().begin() + 2, X.shape().end());
-    g.kernel.assign(Wt.shape().begin() + 2, Wt.shape().end());
-    BY_TRY(readSpatialAttrs(ctx.node, r, g));
-    BY_TRY(forwardGeometry(ctx.node, g, false));
+    auto plan = planConv(ctx, X.shape(), Wt.shape());
+    if (!plan) return plan.error();
+    const int64_t N = plan->N, C = plan->C, M = plan->M, group = plan->group, Cg = plan->Cg, Mg = plan->Mg;
+    const Geometry& g = plan->g;
     int32_t xZero = 0;
     if (ctx.has(xZeroInput)) {
         auto z = readInts(ctx.in(xZeroInput), "x zero point");
