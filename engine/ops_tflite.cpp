@@ -804,6 +804,42 @@ Status meanKernel(KernelContext& ctx) {
     return {};
 }
 
+// ---- sparse weights and DEPTH_TO_SPACE -------------------------------------------------------------
+
+// The importer already expands sparse constants to dense tensors, so DENSIFY passes its input on.
+Status densifyKernel(KernelContext& ctx) {
+    ctx.outputs[0] = ctx.in(0);
+    return {};
+}
+
+// NHWC: output (h * b + dy, w * b + dx, c) reads input channel (dy * b + dx) * C_out + c.
+Status depthToSpaceKernel(KernelContext& ctx) {
+    const Tensor& x = ctx.in(0);
+    BY_TRY(requireRank(x, 4, "input"));
+    const size_t es = elementSize(x.dtype());
+    if (es == 0) return unsupported(std::string("DEPTH_TO_SPACE of ") + dtypeName(x.dtype()) + " is not supported");
+    const int64_t b = ctx.node.attrInt("block_size", 0);
+    const int64_t N = x.shape()[0], H = x.shape()[1], W = x.shape()[2], C = x.shape()[3];
+    if (b <= 0 || C % (b * b) != 0)
+        return invalid("block_size " + std::to_string(b) + " does not divide the " + std::to_string(C) + " channels");
+    const int64_t OC = C / (b * b);
+    TFL_ASSIGN(Tensor y, allocateUninit(x.dtype(), {N, H * b, W * b, OC}));
+    const uint8_t* src = x.rawData();
+    uint8_t* dst = y.mutableRawData();
+    const auto rowBytes = static_cast<size_t>(OC) * es;
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t w = 0; w < W; ++w)
+                for (int64_t dy = 0; dy < b; ++dy)
+                    for (int64_t dx = 0; dx < b; ++dx) {
+                        const int64_t o = ((n * H * b + h * b + dy) * W * b + w * b + dx) * OC;
+                        const int64_t i = ((n * H + h) * W + w) * C + (dy * b + dx) * OC;
+                        std::memcpy(dst + o * static_cast<int64_t>(es), src + i * static_cast<int64_t>(es), rowBytes);
+                    }
+    ctx.outputs[0] = std::move(y);
+    return {};
+}
+
 }  // namespace
 
 void registerTfliteOps(OpRegistry& r) {
@@ -833,6 +869,8 @@ void registerTfliteOps(OpRegistry& r) {
     r.add("tflite", "RESIZE_BILINEAR", resizeBilinearKernel, checkResize);
     r.add("tflite", "FULLY_CONNECTED", fullyConnectedKernel, checkFullyConnected);
     r.add("tflite", "MEAN", meanKernel);
+    r.add("tflite", "DENSIFY", densifyKernel);
+    r.add("tflite", "DEPTH_TO_SPACE", depthToSpaceKernel);
 }
 
 }  // namespace by

@@ -281,5 +281,65 @@ TEST(TfliteOps, AveragePoolCountsOnlyCellsInsideTheInput) {
     expectNear(floats(y), {3.f, 4.5f, 7.5f, 9.f}, 1e-6f);
 }
 
+TEST(TfliteOps, FullyConnectedKeepsLeadingDimsAndAddsBias) {
+    TflGraph t;
+    t.input("x", {2, 3, 4});
+    const Tensor w = randomTensor({5, 4}, 7);
+    const Tensor b = randomTensor({5}, 8);
+    t.constant("w", w);
+    t.constant("b", b);
+    Node& n = t.node("FULLY_CONNECTED", {"x", "w", "b"}, "y");
+    n.setAttr("keep_num_dims", Attribute::ofInt(1));
+    n.setAttr("fused_activation_function", Attribute::ofString("RELU"));
+    const Tensor x = randomTensor({2, 3, 4}, 9);
+    const Tensor y = t.run(x);
+    ASSERT_EQ(y.shape(), (Shape{2, 3, 5}));
+    const auto xv = floats(x), wv = floats(w), bv = floats(b);
+    std::vector<float> want;
+    for (size_t r = 0; r < 6; ++r)
+        for (size_t o = 0; o < 5; ++o) {
+            float s = bv[o];
+            for (size_t k = 0; k < 4; ++k) s += xv[r * 4 + k] * wv[o * 4 + k];
+            want.push_back(std::max(s, 0.f));
+        }
+    expectNear(floats(y), want, 1e-5f);
+}
+
+TEST(TfliteOps, MeanOverSpatialAxes) {
+    for (int keep : {0, 1}) {
+        TflGraph t;
+        t.input("x", {1, 2, 2, 2});
+        t.constant("axes", Tensor::fromInt64s({2}, {1, 2}));
+        t.node("MEAN", {"x", "axes"}, "y").setAttr("keep_dims", Attribute::ofInt(keep));
+        const Tensor y = t.run(Tensor::fromFloats({1, 2, 2, 2}, {1, 10, 2, 20, 3, 30, 4, 40}));
+        EXPECT_EQ(y.shape(), keep ? (Shape{1, 1, 1, 2}) : (Shape{1, 2}));
+        expectNear(floats(y), {2.5f, 25.f}, 1e-6f);
+    }
+}
+
+TEST(TfliteOps, DequantizeInt8UsesTheScaleAndZeroPointOfItsInput) {
+    TflGraph t;
+    t.input("x", {3});
+    const std::vector<uint8_t> bytes = {static_cast<uint8_t>(int8_t(-128)), 3, 127};
+    t.constant("q", *Tensor::fromBytes(DType::I8, {3}, bytes));
+    t.g.values[static_cast<size_t>(t.g.findValue("q"))].docString = "quantization: scale=0.5 zero_point=3";
+    t.node("DEQUANTIZE", {"q"}, "d");
+    t.node("ADD", {"x", "d"}, "y");
+    const Tensor y = t.run(Tensor::fromFloats({3}, {0.f, 0.f, 1.f}));
+    expectNear(floats(y), {-65.5f, 0.f, 63.f}, 1e-6f);
+}
+
+TEST(TfliteOps, DepthToSpaceMovesChannelBlocksToPixels) {
+    TflGraph t;
+    t.input("x", {1, 1, 2, 8});
+    t.node("DEPTH_TO_SPACE", {"x"}, "y").setAttr("block_size", Attribute::ofInt(2));
+    std::vector<float> v(16);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+    const Tensor y = t.run(Tensor::fromFloats({1, 1, 2, 8}, v));
+    ASSERT_EQ(y.shape(), (Shape{1, 2, 4, 2}));
+    // Pixel w, block (dy, dx), channel c comes from input channel (dy * 2 + dx) * 2 + c of pixel w.
+    expectNear(floats(y), {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15}, 0.f);
+}
+
 }  // namespace
 }  // namespace by

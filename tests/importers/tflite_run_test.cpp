@@ -49,7 +49,9 @@ std::vector<Tensor> runOn(const Executor& ex, const Tensor& x) {
 
 TEST(TfliteRun, MediaPipeModelsRunWithFiniteOutputsOfTheDeclaredShapes) {
     for (const char* name : {"face_detection_short_range.tflite", "face_detection_full_range.tflite",
-                             "hand_landmark_lite.tflite", "hand_landmark_full.tflite", "selfie_segmentation.tflite"}) {
+                             "face_detection_full_range_sparse.tflite", "hand_landmark_lite.tflite",
+                             "hand_landmark_full.tflite", "selfie_segmentation.tflite",
+                             "selfie_segmentation_landscape.tflite"}) {
         SCOPED_TRACE(name);
         const Model m = loadModel(name);
         auto ex = Executor::create(m);
@@ -122,7 +124,8 @@ float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 // astronaut.png (NASA portrait, scikit-image sample data) has one face, centred near (0.44, 0.24)
 // of the frame; the darknet photos have none facing the camera (person.jpg shows a back).
 TEST(TfliteRun, BlazeFaceFindsTheFaceInAPortraitAndScoresPhotosWithoutOneLower) {
-    for (const char* name : {"face_detection_short_range.tflite", "face_detection_full_range.tflite"}) {
+    for (const char* name : {"face_detection_short_range.tflite", "face_detection_full_range.tflite",
+                             "face_detection_full_range_sparse.tflite"}) {
         SCOPED_TRACE(name);
         const Model m = loadModel(name);
         auto ex = Executor::create(m);
