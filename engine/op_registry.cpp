@@ -18,6 +18,7 @@ const OpRegistry& OpRegistry::instance() {
         registerControlOps(r);
         registerQuantOps(r);
         registerTransformerOps(r);
+        registerTfliteOps(r);
         return r;
     }();
     return reg;

@@ -73,5 +73,6 @@ void registerReduceOps(OpRegistry& r);
 void registerRnnOps(OpRegistry& r);
 void registerResizeOps(OpRegistry& r);
 void registerControlOps(OpRegistry& r);
+void registerTfliteOps(OpRegistry& r);  // ops_tflite.cpp: domains "tflite" and "tflite.custom"
 
 }  // namespace by

@@ -107,6 +107,21 @@ if [[ ! -f "$CACHE/data/photos/.ok" ]]; then
   touch "$CACHE/data/photos/.ok"
 fi
 
+# A portrait for the face and selfie models: NASA's public-domain astronaut photo, shipped as
+# scikit-image's sample data in Debian's python3-skimage (only the one file is unpacked).
+if [[ ! -f "$CACHE/data/photos/astronaut.png" ]]; then
+  echo "setup: fetching a portrait photo (Debian python3-skimage package data)"
+  deb_tmp=$(mktemp -d)
+  chmod 777 "$deb_tmp"
+  (cd "$deb_tmp" && apt-get download -q python3-skimage >/dev/null)
+  dpkg-deb -x "$deb_tmp"/python3-skimage_*.deb "$deb_tmp/x"
+  png="$deb_tmp/x/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
+  echo "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5  $png" | sha256sum -c --quiet -
+  mkdir -p "$CACHE/data/photos"
+  cp "$png" "$CACHE/data/photos/astronaut.png"
+  rm -rf "$deb_tmp"
+fi
+
 # The demo's own image classifiers, trained here (fixed seeds, two threads, a few minutes each)
 # only when their weights are not cached yet. config.json is written last, so its presence means
 # a finished run.
