@@ -30,6 +30,7 @@ struct GraphPlan {
     std::vector<int> order;                    // node indices in execution order
     std::vector<const OpKernel*> kernels;      // per node index
     std::vector<char> skip;                    // per node: every output is a constant
+    std::vector<Tensor> folded;                // per value: computed once at plan time (invalid if not)
     std::vector<std::vector<int>> release;     // per step, values dead after it
     std::vector<int> outerIds;                 // values of this graph bound from outer scopes
     std::set<std::string> outerNames;          // names this graph (or its subgraphs) take from outside
@@ -46,6 +47,7 @@ struct Executor::Impl {
     std::vector<ExecutorIo> inputs, outputs;
 
     Status plan(const Graph& g, bool topLevel);
+    void foldConstants(GraphPlan& p, const Graph& g) const;
 
     struct Frame {
         const GraphPlan* plan = nullptr;
@@ -56,7 +58,7 @@ struct Executor::Impl {
         const Tensor* get(int id) const {
             const auto i = static_cast<size_t>(id);
             if (set[i]) return &slots[i];
-            if (plan->constant[i]) return &*plan->graph->values[i].data;
+            if (plan->constant[i]) return plan->folded[i].valid() ? &plan->folded[i] : &*plan->graph->values[i].data;
             return nullptr;
         }
         const Tensor* lookup(const std::string& name) const {
@@ -211,6 +213,7 @@ Status Executor::Impl::plan(const Graph& g, bool topLevel) {
         }
         p->implicitIn[ni].assign(implicit.begin(), implicit.end());
     }
+    foldConstants(*p, g);
     for (int o : g.outputs) {
         if (o < 0 || static_cast<size_t>(o) >= nv) return makeError(ErrorCode::Format, "graph output index out of range");
         if (isOuter(o)) outerIds.insert(o);
@@ -275,6 +278,67 @@ Status Executor::Impl::plan(const Graph& g, bool topLevel) {
 
     plans.emplace(&g, std::move(p));
     return {};
+}
+
+// Nodes whose inputs are all constants (weights, Constant outputs, earlier folded results) run
+// once here instead of on every run(): dequantising int8/fp16 weights, transposing or reshaping
+// them, shape arithmetic. Random ops, ops with subgraphs and results much larger than their inputs
+// (Expand, Tile, ConstantOfShape of a big shape) are left to run time. A kernel that fails here
+// is simply not folded: run() reports its error in context.
+void Executor::Impl::foldConstants(GraphPlan& p, const Graph& g) const {
+    static const std::set<std::string> kNondeterministic = {"RandomNormal", "RandomNormalLike", "RandomUniform",
+                                                            "RandomUniformLike", "Bernoulli", "Multinomial", "Dropout"};
+    p.folded.resize(g.values.size());
+    auto constTensor = [&](int v) -> const Tensor* {
+        const auto i = static_cast<size_t>(v);
+        if (!p.constant[i]) return nullptr;
+        return p.folded[i].valid() ? &p.folded[i] : &*g.values[i].data;
+    };
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
+            const Node& n = g.nodes[ni];
+            if (p.skip[ni] || !p.kernels[ni] || !p.implicitIn[ni].empty() || n.outputs.empty()) continue;
+            if (kNondeterministic.count(n.opType)) continue;
+            std::vector<const Graph*> subs;
+            subgraphsOf(n, subs);
+            if (!subs.empty()) continue;
+            KernelContext ctx{n, g, opset, {}, {}, nullptr, {}};
+            bool allConst = true;
+            int64_t inBytes = 0;
+            for (int v : n.inputs) {
+                if (v < 0) {
+                    ctx.inputs.push_back(nullptr);
+                    continue;
+                }
+                const Tensor* t = constTensor(v);
+                if (!t) {
+                    allConst = false;
+                    break;
+                }
+                inBytes += static_cast<int64_t>(t->nbytes());
+                ctx.inputs.push_back(t);
+            }
+            if (!allConst) continue;
+            ctx.outputs.resize(n.outputs.size());
+            if (!p.kernels[ni]->run(ctx)) continue;
+            int64_t outBytes = 0;
+            bool complete = true;
+            for (size_t oi = 0; oi < n.outputs.size(); ++oi) {
+                if (n.outputs[oi] >= 0 && !ctx.outputs[oi].valid()) complete = false;
+                outBytes += static_cast<int64_t>(ctx.outputs[oi].nbytes());
+            }
+            if (!complete || outBytes > 4 * inBytes + (int64_t(1) << 16)) continue;
+            for (size_t oi = 0; oi < n.outputs.size(); ++oi) {
+                const int v = n.outputs[oi];
+                if (v < 0) continue;
+                p.folded[static_cast<size_t>(v)] = std::move(ctx.outputs[oi]);
+                p.constant[static_cast<size_t>(v)] = 1;
+            }
+            p.skip[ni] = 1;
+            changed = true;
+        }
+    }
 }
 
 Result<std::vector<Tensor>> Executor::Impl::runGraph(const GraphPlan& p, Frame& frame, RunState& rs, bool topLevel) const {

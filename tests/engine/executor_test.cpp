@@ -413,3 +413,48 @@ TEST(OpRegistry, ListsTheDefaultDomain) {
 
 }  // namespace
 }  // namespace by
+
+namespace by {
+namespace {
+
+TEST(Executor, FoldsConstantWeightTransformsOnceAtPlanTime) {
+    // x [2,4] x dequantize(int8 W [4,3]) -> y: the dequantisation runs once, at create().
+    Builder b;
+    b.input("x", DType::F32, {2, 4});
+    std::vector<uint8_t> q(12);
+    for (size_t i = 0; i < q.size(); ++i) q[i] = uint8_t(int8_t(int(i) - 6));
+    b.constant("wq", *Tensor::fromBytes(DType::I8, {4, 3}, q));
+    b.constant("scale", Tensor::fromFloats({}, {0.5f}));
+    b.node("DequantizeLinear", {"wq", "scale"}, {"w"});
+    b.node("MatMul", {"x", "w"}, {"y"});
+    // A constant expanded far beyond its size stays a run-time node.
+    b.constant("one", Tensor::fromFloats({1}, {1.f}));
+    b.constant("big", Tensor::fromInt64s({1}, {100000}));
+    b.node("Expand", {"one", "big"}, {"e"});
+    b.node("ReduceSum", {"e"}, {"s"});
+    b.output("y");
+    b.output("s");
+    auto ex = Executor::create(b.done(), 17);
+    ASSERT_TRUE(ex.ok()) << ex.error().what();
+    RunStats stats;
+    RunOptions ro;
+    ro.stats = &stats;
+    const std::vector<float> x = {1, 2, 3, 4, -1, 0, 1, 0};
+    auto out = ex->run({{"x", Tensor::fromFloats({2, 4}, x)}}, ro);
+    ASSERT_TRUE(out.ok()) << out.error().what();
+    EXPECT_EQ(stats.nodesRun, 3);  // MatMul, Expand, ReduceSum; not DequantizeLinear
+    for (int64_t r = 0; r < 2; ++r)
+        for (int64_t c = 0; c < 3; ++c) {
+            float want = 0;
+            for (int64_t k = 0; k < 4; ++k) want += x[size_t(r * 4 + k)] * 0.5f * float(int(k * 3 + c) - 6);
+            EXPECT_FLOAT_EQ((*out)[0].data<float>()[r * 3 + c], want);
+        }
+    EXPECT_FLOAT_EQ((*out)[1].data<float>()[0], 100000.f);
+    // The same results on a second run: the folded weight is kept, not consumed.
+    auto again = ex->run({{"x", Tensor::fromFloats({2, 4}, x)}});
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE((*again)[0].sameContent((*out)[0]));
+}
+
+}  // namespace
+}  // namespace by
