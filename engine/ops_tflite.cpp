@@ -61,6 +61,19 @@ void applyAct(float* p, int64_t n, Act a) {
     }
 }
 
+// The epilogue of the GEMM-based ops: each of `rows` rows of `cols` values gets the bias (may be
+// null) and then the fused activation.
+void biasAndActivate(ThreadPool* pool, float* out, int64_t rows, int64_t cols, const float* bias, Act act) {
+    parallelFor(pool, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t row = b; row < e; ++row) {
+            float* r = out + row * cols;
+            if (bias)
+                for (int64_t o = 0; o < cols; ++o) r[o] += bias[o];
+            applyAct(r, cols, act);
+        }
+    });
+}
+
 // Plan-time check shared by every op with a fused activation.
 Status checkAct(const Node& n) {
     const std::string a = n.attrString("fused_activation_function");
@@ -258,15 +271,7 @@ Status conv2dKernel(KernelContext& ctx) {
         }
         float* out = yp + n * P * O;
         sgemm(false, true, P, O, K, 1.f, a, K, wf.p, K, 0.f, out, O);
-        const Act act = actOf(ctx.node);
-        parallelFor(ctx.pool, P, 256, [&](int64_t b, int64_t e) {
-            for (int64_t p = b; p < e; ++p) {
-                float* r = out + p * O;
-                if (bias.p)
-                    for (int64_t o = 0; o < O; ++o) r[o] += bias.p[o];
-                applyAct(r, O, act);
-            }
-        });
+        biasAndActivate(ctx.pool, out, P, O, bias.p, actOf(ctx.node));
     }
     ctx.outputs[0] = std::move(y);
     return {};
@@ -755,13 +760,7 @@ Status fullyConnectedKernel(KernelContext& ctx) {
     TFL_ASSIGN(Tensor y, allocateUninit(DType::F32, out));
     float* yp = y.mutableData<float>();
     sgemm(false, true, M, O, K, 1.f, x.data<float>(), K, wf.p, K, 0.f, yp, O);
-    const Act act = actOf(ctx.node);
-    for (int64_t m = 0; m < M; ++m) {
-        float* r = yp + m * O;
-        if (bias.p)
-            for (int64_t o = 0; o < O; ++o) r[o] += bias.p[o];
-        applyAct(r, O, act);
-    }
+    biasAndActivate(ctx.pool, yp, M, O, bias.p, actOf(ctx.node));
     ctx.outputs[0] = std::move(y);
     return {};
 }

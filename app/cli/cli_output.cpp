@@ -1,6 +1,7 @@
 #include "app/cli/cli_output.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace by::cli {
 
@@ -23,6 +24,12 @@ std::string humanCount(int64_t n) {
     else if (n >= 10'000) std::snprintf(buf, sizeof buf, "%.1fK", static_cast<double>(n) / 1e3);
     else std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
     return buf;
+}
+
+std::string assetCacheDir() {
+    if (const char* c = std::getenv("BRICKYARD_CACHE"); c && *c) return c;
+    const char* home = std::getenv("HOME");
+    return std::string(home && *home ? home : "/tmp") + "/.cache/brickyard";
 }
 
 }  // namespace by::cli

@@ -9,4 +9,7 @@ int inputError(const std::string& message);  // prints, returns 1
 
 std::string humanBytes(double bytes);  // "10.3 MiB"
 std::string humanCount(int64_t n);     // "2.69M"
+
+// The asset cache scripts/setup.sh fills: BRICKYARD_CACHE, else ~/.cache/brickyard.
+std::string assetCacheDir();
 }  // namespace by::cli

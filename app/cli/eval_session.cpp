@@ -144,19 +144,22 @@ namespace {
 Result<EvalReport> runLanguageModel(const Model& model, const EvalRequest& r, const Progress* progress) {
     auto gpt = GptModel::fromModel(model);
     if (!gpt) return gpt.error();
-    std::string path = r.dataSpec;
-    if (path.rfind("text:", 0) == 0) path = path.substr(5);
-    if (path.rfind("~/", 0) == 0) path = std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + path.substr(1);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return makeError(ErrorCode::Io, "cannot read the text " + path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
+    // The text through the dataset readers: a UTF-8 file or a folder of .txt files, checked.
+    const std::string spec = r.dataSpec.rfind("text:", 0) == 0 ? r.dataSpec : "text:" + r.dataSpec;
+    auto ds = openDataset(spec);
+    if (!ds) return ds.error();
+    std::string text;
+    for (int64_t i = 0; i < (*ds)->size(); ++i) {
+        auto sample = (*ds)->sample(i);
+        if (!sample) return sample.error();
+        for (const auto& t : sample->inputs)
+            if (t.dtype() == DType::String)
+                for (const auto& part : t.strings()) text += part;
+    }
+    const std::string path = (*ds)->name();
     auto tok = tokenizerFromModelMetadata(model);
     if (!tok) {
-        const char* c = std::getenv("BRICKYARD_CACHE");
-        const char* home = std::getenv("HOME");
-        tok = loadGpt2TokenizerFiles((c ? std::string(c) : std::string(home ? home : ".") + "/.cache/brickyard") + "/tokenizers/gpt2");
+        tok = loadGpt2TokenizerFiles(assetCacheDir() + "/tokenizers/gpt2");
         if (!tok) return tok.error();
     }
     std::vector<int32_t> ids;
@@ -181,7 +184,7 @@ Result<EvalReport> runLanguageModel(const Model& model, const EvalRequest& r, co
     if (!ppl) return ppl.error();
     EvalReport rep;
     rep.task = EvalTask::LanguageModel;
-    rep.datasetName = "text " + path;
+    rep.datasetName = path;
     LanguageModelScore lm;
     lm.perplexity = ppl->ppl;
     lm.meanNll = ppl->nll;

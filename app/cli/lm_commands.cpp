@@ -40,12 +40,7 @@ Result<BpeTokenizer> openTokenizer(const std::string& source) {
     return tokenizerFromModelMetadata(*m);
 }
 
-std::string defaultTokenizerDir() {
-    const char* c = std::getenv("BRICKYARD_CACHE");
-    const char* home = std::getenv("HOME");
-    const std::string cache = c ? c : std::string(home ? home : ".") + "/.cache/brickyard";
-    return cache + "/tokenizers/gpt2";
-}
+std::string defaultTokenizerDir() { return assetCacheDir() + "/tokenizers/gpt2"; }
 }  // namespace
 
 int tokenizeCommand(const std::vector<std::string>& argv) {

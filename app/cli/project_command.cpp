@@ -39,12 +39,6 @@ constexpr const char* kUsage =
     "                                                     (from the cache scripts/setup.sh fills)";
 
 
-std::string cacheDir() {
-    if (const char* c = std::getenv("BRICKYARD_CACHE"); c && *c) return c;
-    const char* home = std::getenv("HOME");
-    return std::string(home && *home ? home : "/tmp") + "/.cache/brickyard";
-}
-
 // Model files by extension first; a file the importers recognise by its bytes is a model too.
 AssetKind guessKind(const std::string& path) {
     std::error_code ec;
@@ -298,7 +292,7 @@ int infoSub(const Args& a) {
 
 int demoSub(const Args& a) {
     if (a.positional.size() != 1) return usageError("project demo: expected one FILE");
-    auto project = createDemoProject(a.positional[0], a.get("--cache").value_or(cacheDir()));
+    auto project = createDemoProject(a.positional[0], a.get("--cache").value_or(assetCacheDir()));
     if (!project) return inputError(project.error().what());
     auto assets = project->assets();
     if (!assets) return inputError(assets.error().what());

@@ -1,5 +1,6 @@
 #include "app/gui/main_window.h"
 
+#include "app/cli/cli_output.h"
 #include "app/gui/display_format.h"
 #include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
@@ -196,9 +197,7 @@ void MainWindow::createDocks() {
     addDockWidget(Qt::RightDockWidgetArea, m_inspectorDock);
 
     m_evalPanel = new EvaluationPanel(this);
-    m_evalPanel->setCacheDir(qEnvironmentVariableIsSet("BRICKYARD_CACHE")
-                                 ? qEnvironmentVariable("BRICKYARD_CACHE")
-                                 : QDir::homePath() + QStringLiteral("/.cache/brickyard"));
+    m_evalPanel->setCacheDir(QString::fromStdString(by::cli::assetCacheDir()));
     m_evalDock = new QDockWidget(tr("Evaluation"), this);
     m_evalDock->setObjectName(QStringLiteral("evaluationDock"));
     m_evalDock->setWidget(m_evalPanel);
@@ -1014,9 +1013,7 @@ void MainWindow::onRenameVariant(int64_t variantId, const QString& currentName) 
 }
 
 void MainWindow::onOpenDemo() {
-    const QString cache = qEnvironmentVariableIsSet("BRICKYARD_CACHE")
-                              ? qEnvironmentVariable("BRICKYARD_CACHE")
-                              : QDir::homePath() + QStringLiteral("/.cache/brickyard");
+    const QString cache = QString::fromStdString(by::cli::assetCacheDir());
     openDemoProject(QDir::homePath() + QStringLiteral("/.local/share/brickyard/demo.byproj"), cache,
                     QStringLiteral("ch_PP-OCRv4_rec_infer.onnx"));
 }
