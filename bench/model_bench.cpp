@@ -3,13 +3,20 @@
 // the same thread count and the same random input. Prints medians and the ratio to PyTorch's
 // faster mode; also checks the two outputs agree, so the baseline is computing the same thing.
 //
-// usage: model_bench [--threads N] [--runs N] MODEL.onnx:1,3,48,320 ...
+// usage: model_bench [--threads N] [--runs N] [--ours-only] [--profile] MODEL.onnx:1,3,48,320 ...
+//   --ours-only  skip the baseline (a seeded random input is drawn here instead)
+//   --profile    also print where our time goes, summed per operator type
+//   --no-fuse    run element-wise chains node by node
 #include <unistd.h>
+
+#include <time.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -43,10 +50,14 @@ double jsonNumber(const std::string& json, const std::string& key) {
 
 int main(int argc, char** argv) {
     int threads = 2, runs = 20;
+    bool oursOnly = false, profile = false, fuse = true;
     std::vector<std::string> specs;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+        else if (a == "--ours-only") oursOnly = true;
+        else if (a == "--profile") profile = true;
+        else if (a == "--no-fuse") fuse = false;
         else if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
         else specs.push_back(a);
     }
@@ -70,7 +81,29 @@ int main(int argc, char** argv) {
         }
         // PyTorch first: it draws the input and writes it with its own output.
         const std::string check = (tmp / "in.npy").string();
-        const std::string json = run("/usr/bin/python3 " + script + " " + path + " --shape " + shapeText + " --threads " +
+        std::string json;
+        if (oursOnly) {
+            Shape shape;
+            for (size_t b = 0; b < shapeText.size();) {
+                const size_t e = std::min(shapeText.find(',', b), shapeText.size());
+                shape.push_back(std::atoll(shapeText.substr(b, e - b).c_str()));
+                b = e + 1;
+            }
+            auto alloc = Tensor::uninitialized(DType::F32, shape);
+            if (!alloc) {
+                std::printf("cannot allocate %s\n", shapeText.c_str());
+                return 1;
+            }
+            Tensor t = std::move(*alloc);
+            std::mt19937 rng(7);
+            std::uniform_real_distribution<float> u(0.f, 1.f);
+            for (int64_t i = 0; i < t.numel(); ++i) t.mutableData<float>()[i] = u(rng);
+            if (auto st = writeNpy(check, t); !st) {
+                std::printf("cannot write %s: %s\n", check.c_str(), st.error().what().c_str());
+                return 1;
+            }
+        } else
+            json = run("/usr/bin/python3 " + script + " " + path + " --shape " + shapeText + " --threads " +
                                      std::to_string(threads) + " --runs " + std::to_string(runs) + " --check " + check +
                                      " 2>/dev/null");
         auto model = loadModel(path);
@@ -82,6 +115,7 @@ int main(int argc, char** argv) {
         }
         ExecutorOptions eo;
         eo.threads = threads;
+        eo.fuseElementwise = fuse;
         auto ex = Executor::create(*model, eo);
         if (!ex) {
             std::printf("%-34s cannot run: %s\n", fs::path(path).filename().c_str(), ex.error().what().c_str());
@@ -89,12 +123,23 @@ int main(int argc, char** argv) {
         }
         const std::map<std::string, Tensor> feed = {{ex->inputs()[0].name, *input}};
         (void)ex->run(feed);
-        std::vector<double> times;
+        std::vector<double> times, cpuTimes;
         Result<std::vector<Tensor>> out = std::vector<Tensor>{};
+        std::map<std::string, double> perType;
         for (int r = 0; r < runs; ++r) {
+            RunStats stats;
+            RunOptions ro;
+            ro.profile = profile;
+            ro.stats = &stats;
+            timespec c0{}, c1{};
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
             const double t0 = bench::nowMs();
-            out = ex->run(feed);
+            out = ex->run(feed, ro);
             times.push_back(bench::nowMs() - t0);
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+            cpuTimes.push_back((c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) * 1e-6);
+            for (size_t i = 0; i < stats.nodeSeconds.size(); ++i)
+                perType[model->graph.nodes[i].opType] += stats.nodeSeconds[i] * 1e3 / runs;
         }
         double diff = NAN;
         if (out && !out->empty()) {
@@ -109,6 +154,14 @@ int main(int argc, char** argv) {
         const double best = std::isnan(jit) ? eager : std::min(eager, jit);
         std::printf("%-34s %-16s %10.2f %10.2f %10.2f %8.2f %10.2g\n", fs::path(path).filename().c_str(), shapeText.c_str(), ours,
                     eager, jit, ours / best, diff);
+        if (profile) {
+            std::printf("    (process CPU time per run, median: %.2f ms)\n", bench::median(cpuTimes));
+            std::vector<std::pair<double, std::string>> rows;
+            for (const auto& [op, ms] : perType) rows.emplace_back(ms, op);
+            std::sort(rows.rbegin(), rows.rend());
+            for (const auto& [ms, op] : rows)
+                if (ms >= 0.01) std::printf("    %-24s %8.3f ms per run\n", op.c_str(), ms);
+        }
         std::fflush(stdout);
     }
     fs::remove_all(tmp);

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/elementwise_fusion.h"
 #include "engine/op_registry.h"
 #include "engine/thread_pool.h"
 
@@ -35,6 +36,9 @@ struct GraphPlan {
     std::vector<int> outerIds;                 // values of this graph bound from outer scopes
     std::set<std::string> outerNames;          // names this graph (or its subgraphs) take from outside
     std::vector<std::vector<int>> implicitIn;  // per node: values of this graph its subgraphs read
+    std::vector<FusedChain> chains;            // element-wise chains (top-level graph only)
+    std::vector<int> chainOfHead;              // per node: chain it heads, or -1
+    std::vector<int> chainOfMember;            // per node: chain it was absorbed into, or -1
 };
 
 }  // namespace
@@ -46,7 +50,10 @@ struct Executor::Impl {
     std::unordered_map<const Graph*, std::unique_ptr<GraphPlan>> plans;
     std::vector<ExecutorIo> inputs, outputs;
 
+    bool fuse = true;
+
     Status plan(const Graph& g, bool topLevel);
+    void planFusion(GraphPlan& p, const Graph& g) const;
     void foldConstants(GraphPlan& p, const Graph& g) const;
 
     struct Frame {
@@ -275,9 +282,32 @@ Status Executor::Impl::plan(const Graph& g, bool topLevel) {
     p->release.assign(p->order.size(), {});
     for (size_t v = 0; v < nv; ++v)
         if (lastUse[v] >= 0 && !keep[v] && !p->constant[v]) p->release[static_cast<size_t>(lastUse[v])].push_back(static_cast<int>(v));
+    if (topLevel && fuse) planFusion(*p, g);
 
     plans.emplace(&g, std::move(p));
     return {};
+}
+
+// Chains run as one pass. Values the chains must not swallow: graph outputs and whatever a
+// subgraph reads.
+void Executor::Impl::planFusion(GraphPlan& p, const Graph& g) const {
+    const size_t nv = g.values.size(), nn = g.nodes.size();
+    std::vector<char> pinned(nv, 0);
+    for (int o : g.outputs) pinned[static_cast<size_t>(o)] = 1;
+    for (const auto& implicit : p.implicitIn)
+        for (int v : implicit) pinned[static_cast<size_t>(v)] = 1;
+    auto constOf = [&](int v) -> const Tensor* {
+        const auto i = static_cast<size_t>(v);
+        if (!p.constant[i]) return nullptr;
+        return p.folded[i].valid() ? &p.folded[i] : &*g.values[i].data;
+    };
+    p.chains = planElementwiseChains(g, opset, p.order, p.skip, pinned, constOf);
+    p.chainOfHead.assign(nn, -1);
+    p.chainOfMember.assign(nn, -1);
+    for (size_t c = 0; c < p.chains.size(); ++c) {
+        p.chainOfHead[static_cast<size_t>(p.chains[c].head)] = static_cast<int>(c);
+        for (int m : p.chains[c].absorbed) p.chainOfMember[static_cast<size_t>(m)] = static_cast<int>(c);
+    }
 }
 
 // Nodes whose inputs are all constants (weights, Constant outputs, earlier folded results) run
@@ -371,6 +401,11 @@ Result<std::vector<Tensor>> Executor::Impl::runGraph(const GraphPlan& p, Frame& 
         }
     };
 
+    // Fused chains run unless this run captures values (it must see every intermediate one);
+    // a chain that does not apply to this run's shapes falls back to its nodes.
+    const bool fused = topLevel && !p.chains.empty() && !opts.capture;
+    std::vector<char> chainFellBack(p.chains.size(), 0);
+
     const size_t total = p.order.size();
     for (size_t step = 0; step < total; ++step) {
         const int ni = p.order[step];
@@ -378,6 +413,20 @@ Result<std::vector<Tensor>> Executor::Impl::runGraph(const GraphPlan& p, Frame& 
         if (p.skip[static_cast<size_t>(ni)]) {
             capture(ni, n);
             continue;
+        }
+        if (fused) {
+            const int member = p.chainOfMember[static_cast<size_t>(ni)];
+            if (member >= 0 && !chainFellBack[static_cast<size_t>(member)]) {
+                ++rs.stats.nodesRun;
+                for (int v : p.release[step]) {
+                    auto& slot = frame.slots[static_cast<size_t>(v)];
+                    if (frame.set[static_cast<size_t>(v)] && p.producer[static_cast<size_t>(v)] >= 0)
+                        rs.liveBytes -= static_cast<int64_t>(slot.nbytes());
+                    slot = Tensor();
+                    frame.set[static_cast<size_t>(v)] = 0;
+                }
+                continue;
+            }
         }
         if (opts.progress && opts.progress->cancelled()) return makeError(ErrorCode::Cancelled, "the run was cancelled");
         const auto t0 = std::chrono::steady_clock::now();
@@ -415,13 +464,24 @@ Result<std::vector<Tensor>> Executor::Impl::runGraph(const GraphPlan& p, Frame& 
             }
             return runGraph(sp, child, rs, false);
         };
+        const int chain = fused ? p.chainOfHead[static_cast<size_t>(ni)] : -1;
+        if (chain >= 0) ctx.epilogue = &p.chains[static_cast<size_t>(chain)];
         auto st = p.kernels[static_cast<size_t>(ni)]->run(ctx);
         if (!st) return st.error().withContext(nodeLabel(ni, n));
         for (size_t oi = 0; oi < n.outputs.size(); ++oi) {
-            const int v = n.outputs[oi];
+            int v = n.outputs[oi];
             if (v < 0) continue;
             if (!ctx.outputs[oi].valid())
                 return makeError(ErrorCode::Internal, "the kernel did not produce output " + std::to_string(oi), nodeLabel(ni, n));
+            if (chain >= 0) {
+                const FusedChain& fc = p.chains[static_cast<size_t>(chain)];
+                if (ctx.epilogueDone || applyFusedChain(fc, ctx.outputs[oi], pool.get())) {
+                    v = fc.finalValue;
+                    ++rs.stats.fusedChains;
+                } else {
+                    chainFellBack[static_cast<size_t>(chain)] = 1;
+                }
+            }
             frame.slots[static_cast<size_t>(v)] = std::move(ctx.outputs[oi]);
             frame.set[static_cast<size_t>(v)] = 1;
             if (topLevel) rs.liveBytes += static_cast<int64_t>(frame.slots[static_cast<size_t>(v)].nbytes());
@@ -473,6 +533,7 @@ Result<Executor> Executor::create(const Graph& graph, int64_t onnxOpset, const E
     auto impl = std::make_unique<Impl>();
     impl->graph = std::make_shared<const Graph>(graph);
     impl->opset = onnxOpset;
+    impl->fuse = opts.fuseElementwise;
     BY_TRY(impl->plan(*impl->graph, true));
     for (int i : impl->graph->inputs) {
         const Value& v = impl->graph->values[static_cast<size_t>(i)];

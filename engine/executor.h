@@ -30,6 +30,9 @@ namespace by {
 
 struct ExecutorOptions {
     int threads = 0;  // worker threads including the caller; 0 = one per core
+    // Run chains of element-wise nodes behind a Conv/MatMul/element-wise node as one pass over its
+    // output (engine/elementwise_fusion.h). Runs with captures always use the original nodes.
+    bool fuseElementwise = true;
 };
 
 struct RunStats {
@@ -40,6 +43,7 @@ struct RunStats {
     int64_t peakLiveBytes = 0;    // largest total of intermediate tensors alive at once
     double seconds = 0;
     std::vector<double> nodeSeconds;  // per top-level node index, filled when RunOptions::profile
+    int64_t fusedChains = 0;          // element-wise chains run as one pass (their nodes count in nodesRun)
 };
 
 struct RunOptions {

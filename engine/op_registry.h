@@ -21,6 +21,8 @@
 
 namespace by {
 
+struct FusedChain;
+
 class ThreadPool;
 
 struct KernelContext {
@@ -33,6 +35,10 @@ struct KernelContext {
     // Runs a subgraph attribute (If branch, Loop body): `args` bind its formal inputs in order;
     // names it takes from outer scopes resolve through the calling graph.
     std::function<Result<std::vector<Tensor>>(const Graph&, std::vector<Tensor>)> runSubgraph;
+    // An element-wise chain fused behind this node (engine/elementwise_fusion.h). A kernel that
+    // applies it to its output itself sets epilogueDone; otherwise the executor runs it after.
+    const FusedChain* epilogue = nullptr;
+    bool epilogueDone = false;
 
     size_t inputCount() const { return inputs.size(); }
     bool has(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <limits>
+#include <mutex>
 
+#include "engine/elementwise_fusion.h"
 #include "engine/int8_gemm.h"
 #include "engine/ops_common.h"
 
@@ -12,16 +14,44 @@ namespace by {
 
 namespace ops {
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
-           int64_t ldb, float beta, float* C, int64_t ldc) {
+           int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool* pool) {
     if (M == 0 || N == 0) return;
     if (K == 0) {
         for (int64_t i = 0; i < M; ++i)
             for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0 ? 0.f : beta * C[i * ldc + j];
         return;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
-                static_cast<blasint>(N), static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B,
-                static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
+    static std::once_flag single;
+    std::call_once(single, [] { openblas_set_num_threads(1); });
+    auto call = [&](int64_t m, int64_t n, const float* a, const float* b, float* c) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+                    static_cast<blasint>(n), static_cast<blasint>(K), alpha, a, static_cast<blasint>(lda), b,
+                    static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+    };
+    const int64_t parts = pool ? pool->threadCount() : 1;
+    if (parts < 2 || double(M) * double(N) * double(K) < double(1 << 20)) {
+        call(M, N, A, B, C);
+        return;
+    }
+    if (N >= 32 * parts) {
+        const int64_t slice = ((N + parts - 1) / parts + 15) / 16 * 16;
+        pool->parallelFor((N + slice - 1) / slice, 1, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+                const int64_t n0 = p * slice, n = std::min(N, n0 + slice) - n0;
+                call(M, n, A, tb ? B + n0 * ldb : B + n0, C + n0);
+            }
+        });
+    } else if (M >= 8 * parts) {
+        const int64_t slice = (M + parts - 1) / parts;
+        pool->parallelFor((M + slice - 1) / slice, 1, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+                const int64_t m0 = p * slice, m = std::min(M, m0 + slice) - m0;
+                call(m, N, ta ? A + m0 : A + m0 * lda, B, C + m0 * ldc);
+            }
+        });
+    } else {
+        call(M, N, A, B, C);
+    }
 }
 
 }  // namespace ops
@@ -174,7 +204,7 @@ void col2im(const float* col, int64_t channels, const Geometry& g, float* x, Thr
 // Depthwise 2-D convolution (one input channel per group), direct.
 // One output row of a depthwise convolution with stride 1: the taps of each kernel row applied
 // to a contiguous input row. Built for AVX2+FMA and for the baseline; the loader picks one.
-__attribute__((target_clones("arch=haswell", "default"))) void depthwiseRowStride1(
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void depthwiseRowStride1(
     float* yr, const float* xr, const float* wrow, int64_t KW, int64_t dw, int64_t pw, int64_t W, int64_t OW) {
     for (int64_t kw = 0; kw < KW; ++kw) {
         const float wv = wrow[kw];
@@ -185,8 +215,10 @@ __attribute__((target_clones("arch=haswell", "default"))) void depthwiseRowStrid
     }
 }
 
+// `planeDone(nm)` runs after output plane nm is written, while it is still in cache.
+template <class Done>
 void depthwise2d(const float* x, const float* w, const float* bias, float* y, int64_t N, int64_t C, int64_t mult,
-                 const Geometry& g, ThreadPool* pool) {
+                 const Geometry& g, ThreadPool* pool, Done planeDone) {
     const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
     const int64_t sh = g.strides[0], sw = g.strides[1], dh = g.dilations[0], dw = g.dilations[1];
     const int64_t ph = g.padBegin[0], pw = g.padBegin[1];
@@ -223,6 +255,7 @@ void depthwise2d(const float* x, const float* w, const float* bias, float* y, in
                     }
                 }
             }
+            planeDone(nm);
         }
     });
 }
@@ -283,7 +316,7 @@ Status conv(KernelContext& ctx) {
     }
     Shape outShape = {N, M};
     for (int64_t o : g.out) outShape.push_back(o);
-    auto out = allocate(DType::F32, outShape);
+    auto out = allocateUninit(DType::F32, outShape);
     if (!out) return out.error();
     float* y = out->mutableData<float>();
     const float* x = X.data<float>();
@@ -294,55 +327,84 @@ Status conv(KernelContext& ctx) {
         return {};
     }
 
+    // An element-wise chain the executor fused behind this node runs on each tile while it is
+    // still in cache (engine/elementwise_fusion.h).
+    FusedLayout layout;
+    const FusedChain* epi = ctx.epilogue && fusedLayout(*ctx.epilogue, outShape, layout) ? ctx.epilogue : nullptr;
+    auto finishRow = [&](int64_t channel, float* row, int64_t begin, int64_t count) {
+        if (bias) {
+            const float bv = bias[channel];
+            for (int64_t i = 0; i < count; ++i) row[i] += bv;
+        }
+        if (epi) runFusedRange(*epi, layout, y, begin, begin + count);
+    };
+
     if (r == 2 && Cg == 1 && group == C && group > 1) {
-        depthwise2d(x, w, bias, y, N, C, Mg, g, ctx.pool);
-        ctx.outputs[0] = std::move(*out);
-        return {};
-    }
-    if (group == 1 && N > 1 && O <= 1024 && Cg * K * N * O <= (int64_t(64) << 20)) {
-        // Several images through one GEMM: their columns side by side, [C*K, N*O], so small
-        // per-image products (few output channels, small feature maps) become one large one.
-        const int64_t cols = N * O;
-        std::vector<float> colAll(static_cast<size_t>(Cg * K * cols));
-        for (int64_t n = 0; n < N; ++n) im2col(x + n * C * I, Cg, g, colAll.data() + n * O, ctx.pool, 0.f, cols);
-        std::vector<float> tmp(static_cast<size_t>(M * cols));
-        sgemm(false, false, M, cols, Cg * K, 1.f, w, Cg * K, colAll.data(), cols, 0.f, tmp.data(), cols);
-        parallelFor(ctx.pool, N * M, std::max<int64_t>(1, 16384 / O), [&](int64_t b, int64_t e) {
-            for (int64_t nm = b; nm < e; ++nm) {
-                const int64_t n = nm / M, m = nm % M;
-                const float bv = bias ? bias[m] : 0.f;
-                const float* src = tmp.data() + m * cols + n * O;
-                float* dst = y + nm * O;
-                for (int64_t i = 0; i < O; ++i) dst[i] = src[i] + bv;
-            }
+        depthwise2d(x, w, bias, y, N, C, Mg, g, ctx.pool, [&](int64_t nm) {
+            if (epi) runFusedRange(*epi, layout, y, nm * O, nm * O + O);
         });
+        ctx.epilogueDone = epi != nullptr;
         ctx.outputs[0] = std::move(*out);
         return {};
     }
     bool pointwise = K == 1;
     for (size_t d = 0; d < r; ++d)
         pointwise = pointwise && g.strides[d] == 1 && g.padBegin[d] == 0 && g.padEnd[d] == 0;
-    std::vector<float> col;
-    if (!pointwise) col.resize(static_cast<size_t>(Cg * K * O));
-    for (int64_t n = 0; n < N; ++n)
-        for (int64_t gi = 0; gi < group; ++gi) {
-            const float* xg = x + (n * C + gi * Cg) * I;
-            const float* B = xg;
-            if (!pointwise) {
-                im2col(xg, Cg, g, col.data(), ctx.pool);
-                B = col.data();
-            }
-            float* yg = y + (n * M + gi * Mg) * O;
-            sgemm(false, false, Mg, O, Cg * K, 1.f, w + gi * Mg * Cg * K, Cg * K, B, O, 0.f, yg, O);
-        }
-    if (bias)
+    // 1x1 convolutions on a feature map of a few hundred positions are already good GEMMs image
+    // by image, straight from the input: no column copy.
+    if (group == 1 && N > 1 && O <= 1024 && !(pointwise && O >= 192) && Cg * K * N * O <= (int64_t(64) << 20)) {
+        // Several images through one GEMM: their columns side by side, [C*K, N*O], so small
+        // per-image products (few output channels, small feature maps) become one large one.
+        const int64_t cols = N * O;
+        std::vector<float> colAll(static_cast<size_t>(Cg * K * cols));
+        for (int64_t n = 0; n < N; ++n) im2col(x + n * C * I, Cg, g, colAll.data() + n * O, ctx.pool, 0.f, cols);
+        std::vector<float> tmp(static_cast<size_t>(M * cols));
+        sgemm(false, false, M, cols, Cg * K, 1.f, w, Cg * K, colAll.data(), cols, 0.f, tmp.data(), cols, ctx.pool);
         parallelFor(ctx.pool, N * M, std::max<int64_t>(1, 16384 / O), [&](int64_t b, int64_t e) {
             for (int64_t nm = b; nm < e; ++nm) {
-                const float bv = bias[nm % M];
-                float* row = y + nm * O;
-                for (int64_t i = 0; i < O; ++i) row[i] += bv;
+                const int64_t n = nm / M, m = nm % M;
+                float* dst = y + nm * O;
+                std::memcpy(dst, tmp.data() + m * cols + n * O, static_cast<size_t>(O) * sizeof(float));
+                finishRow(m, dst, nm * O, O);
             }
         });
+        ctx.epilogueDone = epi != nullptr;
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
+
+    // Image by image (and group by group): the output in column tiles of about 256 KiB, each one
+    // GEMM, then bias and the fused chain on the tile while it is in cache. Tiles (and, for 1x1
+    // convolutions, images) are the parallel tasks; each GEMM is single-threaded.
+    const int64_t CgK = Cg * K;
+    const int64_t threads = ctx.pool ? ctx.pool->threadCount() : 1;
+    int64_t tileCols = std::clamp<int64_t>((65536 / std::max<int64_t>(Mg, 1)) / 16 * 16, 64, 2048);
+    if (!pointwise || N * group < threads) tileCols = std::min(tileCols, ((O + threads - 1) / threads + 15) / 16 * 16);
+    const int64_t tiles = (O + tileCols - 1) / tileCols;
+    auto tile = [&](const float* B, int64_t n, int64_t gi, int64_t t) {
+        const int64_t c0 = t * tileCols, cols = std::min(O, c0 + tileCols) - c0;
+        float* yg = y + (n * M + gi * Mg) * O;
+        sgemm(false, false, Mg, cols, CgK, 1.f, w + gi * Mg * CgK, CgK, B + c0, O, 0.f, yg + c0, O);
+        for (int64_t m = 0; m < Mg; ++m) finishRow(gi * Mg + m, yg + m * O + c0, (n * M + gi * Mg + m) * O + c0, cols);
+    };
+    if (pointwise) {
+        parallelFor(ctx.pool, N * group * tiles, 1, [&](int64_t b, int64_t e) {
+            for (int64_t task = b; task < e; ++task) {
+                const int64_t t = task % tiles, gi = (task / tiles) % group, n = task / (tiles * group);
+                tile(x + (n * C + gi * Cg) * I, n, gi, t);
+            }
+        });
+    } else {
+        std::vector<float> col(static_cast<size_t>(CgK * O));
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t gi = 0; gi < group; ++gi) {
+                im2col(x + (n * C + gi * Cg) * I, Cg, g, col.data(), ctx.pool);
+                parallelFor(ctx.pool, tiles, 1, [&](int64_t b, int64_t e) {
+                    for (int64_t t = b; t < e; ++t) tile(col.data(), n, gi, t);
+                });
+            }
+    }
+    ctx.epilogueDone = epi != nullptr;
     ctx.outputs[0] = std::move(*out);
     return {};
 }
@@ -511,7 +573,7 @@ Status convTranspose(KernelContext& ctx) {
         for (int64_t gi = 0; gi < group; ++gi) {
             // col [Mg*K, IX] = W_g^T [Mg*K, Cg] * X_g [Cg, IX]
             sgemm(true, false, Mg * K, IX, Cg, 1.f, w + gi * Cg * Mg * K, Mg * K, x + (n * C + gi * Cg) * IX, IX, 0.f,
-                  col.data(), IX);
+                  col.data(), IX, ctx.pool);
             col2im(col.data(), Mg, g, y + (n * M + gi * Mg) * OY, ctx.pool);
         }
     if (ctx.has(2)) {
@@ -882,7 +944,7 @@ Status gemm(KernelContext& ctx) {
         });
         b = beta;
     }
-    sgemm(ta, tb, M, N, K, alpha, A.data<float>(), A.shape()[1], B.data<float>(), B.shape()[1], b, y, N);
+    sgemm(ta, tb, M, N, K, alpha, A.data<float>(), A.shape()[1], B.data<float>(), B.shape()[1], b, y, N, ctx.pool);
     ctx.outputs[0] = std::move(*out);
     return {};
 }
@@ -905,7 +967,7 @@ Status matmul(KernelContext& ctx) {
     Shape outShape = *batch;
     if (!aVec) outShape.push_back(M);
     if (!bVec) outShape.push_back(N);
-    auto out = allocate(DType::F32, outShape);
+    auto out = allocateUninit(DType::F32, outShape);
     if (!out) return out.error();
     const float* pa = A.data<float>();
     const float* pb = B.data<float>();
@@ -914,7 +976,7 @@ Status matmul(KernelContext& ctx) {
     if (bBatch.empty() || shapeNumel(bBatch) == 1) {
         // Every A matrix meets the same B: one GEMM with the batch folded into M.
         if (shapeNumel(aBatch) == nb) {
-            sgemm(false, false, nb * M, N, K, 1.f, pa, K, pb, N, 0.f, y, N);
+            sgemm(false, false, nb * M, N, K, 1.f, pa, K, pb, N, 0.f, y, N, ctx.pool);
             ctx.outputs[0] = std::move(*out);
             return {};
         }
@@ -932,9 +994,13 @@ Status matmul(KernelContext& ctx) {
     };
     fill(*planA, offA);
     fill(*planB, offB);
-    for (int64_t i = 0; i < nb; ++i)
-        sgemm(false, false, M, N, K, 1.f, pa + offA[static_cast<size_t>(i)] * M * K, K, pb + offB[static_cast<size_t>(i)] * K * N, N,
-              0.f, y + i * M * N, N);
+    // Attention-style batches of small products: one product per task, each single-threaded.
+    const bool perTask = nb >= 2 && M * N * K < (int64_t(1) << 22);
+    parallelFor(perTask ? ctx.pool : nullptr, nb, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i)
+            sgemm(false, false, M, N, K, 1.f, pa + offA[static_cast<size_t>(i)] * M * K, K, pb + offB[static_cast<size_t>(i)] * K * N,
+                  N, 0.f, y + i * M * N, N, perTask ? nullptr : ctx.pool);
+    });
     ctx.outputs[0] = std::move(*out);
     return {};
 }

@@ -649,7 +649,7 @@ Status matmulNBits(KernelContext& ctx) {
                         wf[size_t((blk * w.block + j) * w.N + n)] = (float(unpack(blob, j, w.bits)) - z) * s;
                 }
         });
-        sgemmRowMajor(M, w.N, w.K, a, wf.data(), y);
+        sgemmRowMajor(M, w.N, w.K, a, wf.data(), y, ctx.pool);
     } else {
         nbitsGemv(w, a, M, y, ctx.pool);
     }

@@ -270,7 +270,7 @@ Status conv2dKernel(KernelContext& ctx) {
             a = cols.data();
         }
         float* out = yp + n * P * O;
-        sgemm(false, true, P, O, K, 1.f, a, K, wf.p, K, 0.f, out, O);
+        sgemm(false, true, P, O, K, 1.f, a, K, wf.p, K, 0.f, out, O, ctx.pool);
         biasAndActivate(ctx.pool, out, P, O, bias.p, actOf(ctx.node));
     }
     ctx.outputs[0] = std::move(y);
@@ -362,7 +362,7 @@ Result<Tensor> transposeConv(const KernelContext& ctx, const Tensor& x, const Te
     for (int64_t n = 0; n < N; ++n) {
         // cols[p, (o, ky, kx)] = sum_c x[p, c] * w[o, ky, kx, c]; then each column entry lands on
         // output pixel (iy * sh + ky - padH, ix * sw + kx - padW).
-        sgemm(false, true, P, KO, C, 1.f, x.data<float>() + n * P * C, C, wf.p, C, 0.f, cols.data(), KO);
+        sgemm(false, true, P, KO, C, 1.f, x.data<float>() + n * P * C, C, wf.p, C, 0.f, cols.data(), KO, ctx.pool);
         float* out = yp + n * oh * ow * O;
         parallelFor(ctx.pool, oh * ow, 1024, [&](int64_t b, int64_t e) {
             for (int64_t p = b; p < e; ++p) {
@@ -759,7 +759,7 @@ Status fullyConnectedKernel(KernelContext& ctx) {
     }
     TFL_ASSIGN(Tensor y, allocateUninit(DType::F32, out));
     float* yp = y.mutableData<float>();
-    sgemm(false, true, M, O, K, 1.f, x.data<float>(), K, wf.p, K, 0.f, yp, O);
+    sgemm(false, true, M, O, K, 1.f, x.data<float>(), K, wf.p, K, 0.f, yp, O, ctx.pool);
     biasAndActivate(ctx.pool, yp, M, O, bias.p, actOf(ctx.node));
     ctx.outputs[0] = std::move(y);
     return {};

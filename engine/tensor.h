@@ -59,6 +59,8 @@ public:
     int64_t numel() const { return shapeNumel(m_shape); }
     size_t nbytes() const { return m_nbytes; }
     bool isMapped() const { return m_storage && m_storage->isMapped(); }
+    // No other tensor shares the bytes, so writing them in place is invisible elsewhere.
+    bool exclusivelyOwned() const { return m_storage && m_storage.use_count() == 1 && !m_strings; }
 
     const uint8_t* rawData() const { return m_storage ? m_storage->data() + m_offset : nullptr; }
     uint8_t* mutableRawData();  // copies mapped storage on first write

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "engine/op_registry.h"
 
@@ -330,6 +331,8 @@ TEST(Executor, ConvMatchesADirectConvolution) {
         {{1, 8, 12, 12}, {8, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 8},   // depthwise
         {{1, 4, 12, 9}, {8, 1, 5, 3}, {1, 2}, {2, 1, 2, 1}, {2, 1}, 4},    // depthwise, multiplier 2
         {{1, 16, 5, 5}, {8, 16, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},   // pointwise
+        {{3, 16, 20, 24}, {12, 16, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},  // pointwise, image by image in tiles
+        {{2, 6, 40, 60}, {6, 3, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 2},    // grouped, several column tiles
     };
     uint32_t seed = 1;
     for (const auto& c : cases) {
@@ -454,6 +457,119 @@ TEST(Executor, FoldsConstantWeightTransformsOnceAtPlanTime) {
     auto again = ex->run({{"x", Tensor::fromFloats({2, 4}, x)}});
     ASSERT_TRUE(again.ok());
     EXPECT_TRUE((*again)[0].sameContent((*out)[0]));
+}
+
+// A PaddleOCR-style block: Conv, a learned affine pair, hard-swish spelt as Add/Clip/Mul/Div, and
+// a per-channel scale. Fused (one pass behind the Conv) and node-by-node runs must agree.
+Graph hardSwishBlock(const Shape& x, int64_t channels, const Tensor& channelScale) {
+    Builder b;
+    b.input("x", DType::F32, x);
+    b.constant("w", randomTensor({channels, x[1], 3, 3}, 3));
+    b.constant("bias", randomTensor({channels}, 4));
+    b.constant("a", Tensor::fromFloats({1}, {1.5f}));
+    b.constant("c", Tensor::fromFloats({1}, {0.25f}));
+    b.constant("three", Tensor::fromFloats({}, {3.f}));
+    b.constant("six", Tensor::fromFloats({}, {6.f}));
+    b.constant("lo", Tensor::fromFloats({}, {0.f}));
+    b.constant("hi", Tensor::fromFloats({}, {6.f}));
+    b.constant("k", channelScale);
+    Node& conv = b.node("Conv", {"x", "w", "bias"}, {"c0"});
+    conv.setAttr("pads", Attribute::ofInts({1, 1, 1, 1}));
+    b.node("Mul", {"a", "c0"}, {"m1"});
+    b.node("Add", {"m1", "c"}, {"a1"});
+    b.node("Add", {"a1", "three"}, {"a2"});
+    b.node("Clip", {"a2", "lo", "hi"}, {"cl"});
+    b.node("Mul", {"a1", "cl"}, {"m2"});
+    b.node("Div", {"m2", "six"}, {"hs"});
+    b.node("Mul", {"hs", "k"}, {"y"});
+    b.node("Sigmoid", {"y"}, {"z"});
+    b.output("z");
+    return b.done();
+}
+
+std::vector<float> runBlock(const Graph& g, const Tensor& x, bool fuse, RunStats* stats, const RunOptions& base = {}) {
+    ExecutorOptions eo;
+    eo.fuseElementwise = fuse;
+    eo.threads = 2;
+    auto ex = Executor::create(g, 17, eo);
+    EXPECT_TRUE(ex.ok()) << ex.error().what();
+    if (!ex) return {};
+    RunOptions ro = base;
+    ro.stats = stats;
+    auto out = ex->run({{"x", x}}, ro);
+    EXPECT_TRUE(out.ok()) << out.error().what();
+    return out ? floats((*out)[0]) : std::vector<float>{};
+}
+
+TEST(ElementwiseFusion, ChainBehindAConvMatchesNodeByNode) {
+    const Tensor x = randomTensor({2, 4, 30, 40}, 9);
+    const Graph g = hardSwishBlock(x.shape(), 6, randomTensor({6, 1, 1}, 5));  // per-channel scale
+    RunStats fused, plain;
+    const auto a = runBlock(g, x, true, &fused);
+    const auto b = runBlock(g, x, false, &plain);
+    ASSERT_EQ(a.size(), b.size());
+    ASSERT_EQ(a.size(), size_t(2 * 6 * 30 * 40));
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-6f * (1.f + std::fabs(b[i]))) << "element " << i;
+    EXPECT_EQ(fused.fusedChains, 1);
+    EXPECT_EQ(plain.fusedChains, 0);
+    EXPECT_EQ(fused.nodesRun, plain.nodesRun);  // absorbed nodes still count as run
+    EXPECT_LT(fused.peakLiveBytes, plain.peakLiveBytes);
+}
+
+TEST(ElementwiseFusion, AConstantThatWouldBroadcastTheOutputFallsBackToTheNodes) {
+    // The scale has a batch axis of 3 while the input has 1: the output grows to batch 3, which
+    // only the original nodes can do.
+    const Tensor x = randomTensor({1, 4, 10, 12}, 11);
+    const Graph g = hardSwishBlock(x.shape(), 5, randomTensor({3, 1, 1, 1}, 12));
+    RunStats fused, plain;
+    const auto a = runBlock(g, x, true, &fused);
+    const auto b = runBlock(g, x, false, &plain);
+    ASSERT_EQ(a.size(), size_t(3 * 5 * 10 * 12));
+    ASSERT_EQ(a, b);
+    EXPECT_EQ(fused.fusedChains, 0);
+}
+
+TEST(ElementwiseFusion, CapturingRunsSeeEveryIntermediateValue) {
+    const Tensor x = randomTensor({1, 4, 8, 8}, 13);
+    const Graph g = hardSwishBlock(x.shape(), 3, randomTensor({3, 1, 1}, 14));
+    std::set<std::string> seen;
+    RunOptions ro;
+    ro.capture = [&](int node, int, const Tensor&) { seen.insert(g.nodes[static_cast<size_t>(node)].outputs.empty() ? "" : g.values[static_cast<size_t>(g.nodes[static_cast<size_t>(node)].outputs[0])].name); };
+    RunStats stats;
+    const auto a = runBlock(g, x, true, &stats, ro);
+    const auto b = runBlock(g, x, false, nullptr);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(stats.fusedChains, 0);
+    for (const char* v : {"c0", "m1", "a1", "a2", "cl", "m2", "hs", "y", "z"}) EXPECT_TRUE(seen.count(v)) << v;
+}
+
+TEST(ElementwiseFusion, StopsBeforeAValueUsedOutsideTheChain) {
+    // "a1" feeds both the chain and a second graph output: the chain may only end there.
+    Builder b;
+    b.input("x", DType::F32, {4, 5});
+    b.constant("two", Tensor::fromFloats({}, {2.f}));
+    b.node("Mul", {"x", "two"}, {"m"});
+    b.node("Relu", {"m"}, {"a1"});
+    b.node("Tanh", {"a1"}, {"t"});
+    b.node("Neg", {"t"}, {"y"});
+    b.output("y");
+    b.output("a1");
+    const Graph g = b.done();
+    const Tensor x = randomTensor({4, 5}, 15);
+    for (bool fuse : {true, false}) {
+        ExecutorOptions eo;
+        eo.fuseElementwise = fuse;
+        auto ex = Executor::create(g, 17, eo);
+        ASSERT_TRUE(ex.ok());
+        auto out = ex->run({{"x", x}});
+        ASSERT_TRUE(out.ok()) << out.error().what();
+        const auto xv = floats(x), y = floats((*out)[0]), a1 = floats((*out)[1]);
+        for (size_t i = 0; i < xv.size(); ++i) {
+            const float r = std::max(0.f, xv[i] * 2.f);
+            EXPECT_EQ(a1[i], r);
+            EXPECT_FLOAT_EQ(y[i], -std::tanh(r));
+        }
+    }
 }
 
 }  // namespace
