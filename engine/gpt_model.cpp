@@ -51,6 +51,10 @@ Result<GptLinear> linear(const Model& m, const std::string& prefix, int64_t in, 
     auto w = tensorNamed(m, prefix + ".weight", {out, in}, false);
     BY_TRY(w);
     l.weight = std::move(*w);
+    if (l.weight.dtype() == DType::Q8_0 || l.weight.dtype() == DType::Q4_0) {
+        auto packed = packBlockWeights(l.weight.dtype(), l.weight.rawData(), out, in);
+        if (!packed.empty()) l.packed = std::make_shared<const PackedBlockWeights>(std::move(packed));
+    }
     if (withBias) {
         auto b = tensorNamed(m, prefix + ".bias", {out}, true);
         BY_TRY(b);
@@ -199,6 +203,8 @@ Result<std::vector<float>> GptSession::eval(std::span<const int32_t> tokens, boo
         for (int64_t k = 0; k < d; ++k) xi[k] += pos[(m_pos + i) * d + k];
     }
     auto matmul = [&](const float* in, int64_t rows, const GptLinear& l, float* out) -> Status {
+        if (rows >= 4 && l.packed && m_path == KernelPath::Auto)
+            return matmulRowsPacked(in, rows, *l.packed, l.bias.valid() ? l.bias.data<float>() : nullptr, out, pool);
         return matmulRows(in, rows, l.in, l.weight.dtype(), l.weight.rawData(), l.out, l.bias.valid() ? l.bias.data<float>() : nullptr, out,
                           pool, m_path);
     };

@@ -27,6 +27,8 @@ struct GptLinear {
     Tensor weight;  // [out, in], F32 / Q8_0 / Q4_0
     Tensor bias;    // [out] f32, or invalid
     int64_t in = 0, out = 0;
+    // Q8_0/Q4_0 weights repacked for prompt-sized products (empty without AVX512-VNNI).
+    std::shared_ptr<const PackedBlockWeights> packed;
 };
 
 class GptModel {

@@ -469,4 +469,121 @@ Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8
     return {};
 }
 
+// ---- prompt-sized products on repacked weights (AVX512-VNNI) ----
+
+namespace {
+
+// GCC 12's AVX-512 intrinsic headers trip -Wmaybe-uninitialized on their own undefined-vector
+// placeholders (the masked forms' pass-through operand); nothing here reads uninitialised data.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define BY_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// R activation rows (biased unsigned bytes, ActBlock layout) against one 32-output panel.
+template <int R>
+BY_VNNI512 void panelRows(const ActBlock* act, int64_t nb, const int8_t* q, const float* scale, const int32_t* corr, float* out,
+                          int64_t ldo, int64_t cols, const float* bias) {
+    __m512 accf[R][2];
+    for (int r = 0; r < R; ++r) accf[r][0] = accf[r][1] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* wq = q + b * 1024;
+        __m512i acci[R][2];
+        const __m512i c0 = _mm512_loadu_si512(corr + b * 32), c1 = _mm512_loadu_si512(corr + b * 32 + 16);
+        for (int r = 0; r < R; ++r) {
+            acci[r][0] = c0;
+            acci[r][1] = c1;
+        }
+        for (int g = 0; g < 8; ++g) {
+            const __m512i w0 = _mm512_loadu_si512(wq + g * 128), w1 = _mm512_loadu_si512(wq + g * 128 + 64);
+            for (int r = 0; r < R; ++r) {
+                int32_t four;
+                std::memcpy(&four, act[r * nb + b].q + 4 * g, 4);
+                const __m512i a = _mm512_set1_epi32(four);
+                acci[r][0] = _mm512_dpbusd_epi32(acci[r][0], a, w0);
+                acci[r][1] = _mm512_dpbusd_epi32(acci[r][1], a, w1);
+            }
+        }
+        const __m512 s0 = _mm512_loadu_ps(scale + b * 32), s1 = _mm512_loadu_ps(scale + b * 32 + 16);
+        for (int r = 0; r < R; ++r) {
+            const __m512 da = _mm512_set1_ps(act[r * nb + b].d);
+            accf[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acci[r][0]), _mm512_mul_ps(s0, da), accf[r][0]);
+            accf[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acci[r][1]), _mm512_mul_ps(s1, da), accf[r][1]);
+        }
+    }
+    const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? __mmask16(0xFFFF) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+    const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+    const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+    for (int r = 0; r < R; ++r) {
+        _mm512_mask_storeu_ps(out + r * ldo, m0, _mm512_add_ps(accf[r][0], b0));
+        _mm512_mask_storeu_ps(out + r * ldo + 16, m1, _mm512_add_ps(accf[r][1], b1));
+    }
+}
+
+}  // namespace
+
+PackedBlockWeights packBlockWeights(DType wtype, const uint8_t* w, int64_t N, int64_t K, ThreadPool* pool) {
+    PackedBlockWeights p;
+    if (!g_vnni || !g_avx2 || (wtype != DType::Q8_0 && wtype != DType::Q4_0) || K % 32 != 0 || N <= 0) return p;
+    const bool q8 = wtype == DType::Q8_0;
+    const int64_t nb = K / 32, rowBytes = nb * (q8 ? kQ8Bytes : kQ4Bytes);
+    p.N = N;
+    p.K = K;
+    p.blocks = nb;
+    p.panels = (N + 31) / 32;
+    p.q.assign(static_cast<size_t>(p.panels * nb * 1024), 0);
+    p.scale.assign(static_cast<size_t>(p.panels * nb * 32), 0.0f);
+    p.corr.assign(static_cast<size_t>(p.panels * nb * 32), 0);
+    runParallel(pool, p.panels, 1, [&](int64_t p0, int64_t p1) {
+        for (int64_t panel = p0; panel < p1; ++panel)
+            for (int64_t c = 0; c < 32 && panel * 32 + c < N; ++c) {
+                const uint8_t* row = w + (panel * 32 + c) * rowBytes;
+                for (int64_t b = 0; b < nb; ++b) {
+                    const uint8_t* blk = row + b * (q8 ? kQ8Bytes : kQ4Bytes);
+                    int8_t v[32];
+                    for (int i = 0; i < 32; ++i) {
+                        if (q8) v[i] = static_cast<int8_t>(blk[2 + i]);
+                        else v[i] = static_cast<int8_t>((i < 16 ? (blk[2 + i] & 0x0F) : (blk[2 + i - 16] >> 4)) - 8);
+                    }
+                    const int64_t base = panel * nb + b;
+                    int32_t sum = 0;
+                    for (int i = 0; i < 32; ++i) {
+                        p.q[static_cast<size_t>(base * 1024 + (i / 4) * 128 + c * 4 + i % 4)] = v[i];
+                        sum += v[i];
+                    }
+                    p.scale[static_cast<size_t>(base * 32 + c)] = f16At(blk);
+                    p.corr[static_cast<size_t>(base * 32 + c)] = -128 * sum;
+                }
+            }
+    });
+    return p;
+}
+
+Status matmulRowsPacked(const float* x, int64_t M, const PackedBlockWeights& w, const float* bias, float* y, ThreadPool* pool) {
+    if (w.empty()) return makeError(ErrorCode::Invalid, "the weights are not packed", "matmulRowsPacked");
+    const int64_t nb = w.blocks, N = w.N, K = w.K;
+    std::vector<ActBlock> act(static_cast<size_t>(M * nb));
+    runParallel(pool, M, 16, [&](int64_t m0, int64_t m1) {
+        for (int64_t m = m0; m < m1; ++m) quantizeActRowAvx2(x + m * K, K, act.data() + m * nb, true);
+    });
+    // Tasks are (panel, slab of 64 rows): a panel's weights stay in L1/L2 while its rows pass.
+    constexpr int64_t kSlab = 64;
+    const int64_t slabs = (M + kSlab - 1) / kSlab;
+    runParallel(pool, w.panels * slabs, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t panel = t % w.panels, slab = t / w.panels;
+            const int64_t cols = std::min<int64_t>(32, N - panel * 32);
+            const int8_t* q = w.q.data() + panel * nb * 1024;
+            const float* sc = w.scale.data() + panel * nb * 32;
+            const int32_t* co = w.corr.data() + panel * nb * 32;
+            const float* bp = bias ? bias + panel * 32 : nullptr;
+            const int64_t r1 = std::min(M, (slab + 1) * kSlab);
+            int64_t r = slab * kSlab;
+            for (; r + 4 <= r1; r += 4) panelRows<4>(act.data() + r * nb, nb, q, sc, co, y + r * N + panel * 32, N, cols, bp);
+            for (; r < r1; ++r) panelRows<1>(act.data() + r * nb, nb, q, sc, co, y + r * N + panel * 32, N, cols, bp);
+        }
+    });
+    return {};
+}
+
 }  // namespace by

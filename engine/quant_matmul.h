@@ -5,6 +5,7 @@
 // never expanded to f32. AVX2 kernels are chosen at run time when the CPU has them
 // (__builtin_cpu_supports), with AVX512-VNNI dot products where present; the scalar kernels are the reference and the fallback.
 #include <cstdint>
+#include <vector>
 
 #include "engine/dtype.h"
 #include "engine/error.h"
@@ -25,6 +26,27 @@ bool cpuHasVnniKernels();
 // Unsupported for other weight types, Invalid for a K the blocks cannot split.
 Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8_t* w, int64_t N, const float* bias,
                   float* y, ThreadPool* pool, KernelPath path = KernelPath::Auto);
+
+// Q8_0 / Q4_0 weight rows repacked for prompt-sized products on CPUs with AVX512-VNNI: panels of
+// 32 output rows, each block of 32 k as [8 groups of 4 k][32 outputs][4 k] signed bytes (Q4_0
+// nibbles widened to bytes), with the 32 block scales as f32 and -128 * the block's weight sum
+// (the correction for activations biased to unsigned bytes). One vpdpbusd then adds 4 k of one
+// activation row into 16 outputs at once, and the float work (convert, scale, accumulate) is paid
+// once per block and 16 outputs instead of once per block and output.
+struct PackedBlockWeights {
+    int64_t N = 0, K = 0, blocks = 0, panels = 0;
+    std::vector<int8_t> q;       // panels * blocks * 1024
+    std::vector<float> scale;    // panels * blocks * 32
+    std::vector<int32_t> corr;   // panels * blocks * 32
+    bool empty() const { return panels == 0; }
+};
+
+// Empty when this CPU lacks AVX512-VNNI, the type is not Q8_0/Q4_0 or K is not a multiple of 32.
+PackedBlockWeights packBlockWeights(DType wtype, const uint8_t* w, int64_t N, int64_t K, ThreadPool* pool = nullptr);
+
+// matmulRows for packed weights: the activations are quantized to int8 blocks of 32 exactly as
+// matmulRows does, so the two agree up to the order of float additions.
+Status matmulRowsPacked(const float* x, int64_t M, const PackedBlockWeights& w, const float* bias, float* y, ThreadPool* pool);
 
 // Row-major C = alpha * op(A) op(B) + beta * C through BLAS (op = transpose when the flag is set),
 // and the thread count BLAS uses.

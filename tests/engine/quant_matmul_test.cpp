@@ -68,6 +68,19 @@ void checkType(DType t, double relTol) {
         EXPECT_LT(errScalar / refNorm, relTol) << dtypeName(t) << " M=" << c.M;
         // Same integer sums on both paths: only the float accumulation order differs.
         EXPECT_LT(diff / refNorm, 1e-5) << dtypeName(t) << " M=" << c.M;
+
+        // The repacked prompt kernel (where the CPU has it) takes the same integer sums.
+        const auto packed = packBlockWeights(t, wq.data(), c.N, c.K, &pool);
+        if (t == DType::F32 || !cpuHasVnniKernels()) {
+            EXPECT_TRUE(packed.empty());
+            continue;
+        }
+        ASSERT_FALSE(packed.empty());
+        std::vector<float> viaPacked(ref.size());
+        ASSERT_TRUE(matmulRowsPacked(x.data(), c.M, packed, bias.data(), viaPacked.data(), &pool).ok());
+        double diffPacked = 0;
+        for (size_t i = 0; i < ref.size(); ++i) diffPacked = std::max(diffPacked, static_cast<double>(std::fabs(viaPacked[i] - scalar[i])));
+        EXPECT_LT(diffPacked / refNorm, 1e-5) << dtypeName(t) << " packed, M=" << c.M << " N=" << c.N;
     }
 }
 
