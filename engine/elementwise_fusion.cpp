@@ -313,7 +313,7 @@ bool fusedLayout(const FusedChain& c, const Shape& s, FusedLayout& layout) {
 
 // Built for x86-64-v3 (AVX2+FMA) and for the baseline; the loader picks one. ("arch=haswell"
 // clones are only picked on Intel Haswell-family CPUs: the resolver tests the model, not features.)
-__attribute__((target_clones("arch=x86-64-v3", "default"))) void runFusedRange(const FusedChain& c, const FusedLayout& layout,
+__attribute__((target_clones("arch=x86-64-v3", "default"), optimize("fp-contract=fast"))) void runFusedRange(const FusedChain& c, const FusedLayout& layout,
                                                                             float* data, int64_t begin, int64_t end) {
     alignas(64) float regs[kMaxRegs][kSegment];
     const int64_t inner = layout.inner, length = layout.length;

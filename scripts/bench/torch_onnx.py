@@ -163,14 +163,16 @@ def build(model):
 
 
 def median_ms(fn, x, runs):
+    """Median wall time and median process CPU time (all threads) of one call, in ms."""
     with torch.no_grad():
         fn(x)
-        times = []
+        times, cpu = [], []
         for _ in range(runs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn(x)
             times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+            cpu.append((time.process_time() - c0) * 1e3)
+    return statistics.median(times), statistics.median(cpu)
 
 
 def main():
@@ -188,7 +190,7 @@ def main():
     shape = [int(s) for s in args.shape.split(",")]
     x = torch.rand(*shape)
     forward, _ = build(onnx.load(args.model))
-    eager = median_ms(forward, x, args.runs)
+    eager, eager_cpu = median_ms(forward, x, args.runs)
     with torch.no_grad():
         try:
             traced = torch.jit.trace(forward, (x,), check_trace=False)
@@ -197,13 +199,13 @@ def main():
         except Exception as e:  # a trace that fails is reported, never hidden
             print(json.dumps({"error": "trace failed: %s" % e}), file=sys.stderr)
             traced = None
-    jit = median_ms(traced, x, args.runs) if traced is not None else math.nan
+    jit, jit_cpu = median_ms(traced, x, args.runs) if traced is not None else (math.nan, math.nan)
     if args.check:
         with torch.no_grad():
             np.save(args.check, x.numpy())
             np.save(args.check.replace(".npy", "_out.npy"), forward(x)[0].numpy())
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "shape": shape,
-                      "eager_ms": eager, "jit_ms": jit}))
+                      "eager_ms": eager, "jit_ms": jit, "eager_cpu_ms": eager_cpu, "jit_cpu_ms": jit_cpu}))
 
 
 if __name__ == "__main__":

@@ -333,6 +333,9 @@ TEST(Executor, ConvMatchesADirectConvolution) {
         {{1, 16, 5, 5}, {8, 16, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},   // pointwise
         {{3, 16, 20, 24}, {12, 16, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},  // pointwise, image by image in tiles
         {{2, 6, 40, 60}, {6, 3, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 2},    // grouped, several column tiles
+        {{2, 5, 9, 29}, {5, 1, 5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}, 5},     // depthwise 5x5, stride 1: register rows
+        {{1, 3, 4, 3}, {3, 1, 5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}, 3},      // narrower than the kernel: edges only
+        {{1, 4, 7, 19}, {4, 1, 3, 7}, {1, 1}, {0, 3, 2, 1}, {1, 1}, 4},     // asymmetric padding
     };
     uint32_t seed = 1;
     for (const auto& c : cases) {
