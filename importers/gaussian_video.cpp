@@ -28,6 +28,9 @@ constexpr int kBlock = 16;  // grid block side: the codec's macroblock, so a blo
 constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kFormatName = "brickyard-gaussian-video";
 
+// FFmpeg's own log (x264's statistics, decoder chatter) would interleave with ours; errors come back as values.
+void quietFfmpeg() { av_log_set_level(AV_LOG_ERROR); }
+
 std::string avErrorText(int err) {
     char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
     av_strerror(err, buf, sizeof buf);
@@ -85,10 +88,6 @@ inline uint32_t quantize(float v, float lo, float hi, uint32_t levels) {
     return static_cast<uint32_t>(std::lround(std::clamp(t, 0.0, 1.0) * levels));
 }
 
-inline float dequantize(uint32_t q, float lo, float hi, uint32_t levels) {
-    if (!(hi > lo)) return lo;
-    return static_cast<float>(lo + (static_cast<double>(hi) - lo) * q / levels);
-}
 
 // ---- FFmpeg writing ----------------------------------------------------------------------------
 
@@ -106,6 +105,7 @@ public:
 
     Status open(const std::string& path, int w, int h, bool gray, double fps, const GaussianVideoOptions& o, bool lossless) {
         m_path = path;
+        quietFfmpeg();
         const std::string where = "writing " + path;
         if (avformat_alloc_output_context2(&m_fmt, nullptr, "matroska", path.c_str()) < 0 || !m_fmt)
             return makeError(ErrorCode::Internal, "FFmpeg has no Matroska muxer", where);
@@ -211,6 +211,7 @@ public:
     Status open(const std::string& path, int w, int h, bool gray, double fps, int frames) {
         m_path = path, m_width = w, m_height = h, m_fps = fps, m_frames = frames;
         m_want = gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_YUV444P;
+        quietFfmpeg();
         const std::string where = "reading " + path;
         if (!fs::exists(path)) return makeError(ErrorCode::Io, "the video file named by the manifest does not exist", where);
         if (int e = avformat_open_input(&m_fmt, path.c_str(), nullptr, nullptr); e < 0)
@@ -538,7 +539,8 @@ struct GaussianVideoReader::Impl {
     std::string manifest;
     GaussianVideoInfo info;
     std::vector<std::unique_ptr<VideoReader>> readers;  // per stream, null when constant
-    std::vector<uint32_t> pixelOf;                      // Gaussian (grid slot) -> pixel offset
+    std::vector<uint16_t> gridX, gridY;                 // Gaussian (grid slot) -> pixel
+    std::vector<uint8_t> high;                          // high bytes of x, y, z until the low bytes come
     int next = 0;
 };
 
@@ -571,7 +573,7 @@ Result<GaussianVideoInfo> parseManifest(const std::string& path) {
         info.width = m["grid"].at("width").get<int>();
         info.height = m["grid"].at("height").get<int>();
         info.codec = m.value("codec", std::string());
-        if (info.frames < 1 || info.splats < 1 || info.shDegree < 0 || info.shDegree > 3 || !(info.fps > 0) || info.width < 1 || info.height < 1 ||
+        if (info.frames < 1 || info.splats < 1 || info.shDegree < 0 || info.shDegree > 3 || !(info.fps > 0) || info.width < 1 || info.height < 1 || info.width > 65535 || info.height > 65535 ||
             static_cast<size_t>(info.width) * static_cast<size_t>(info.height) < info.splats || info.width % kBlock || info.height % kBlock)
             return makeError(ErrorCode::Format, "frames, splats, sh_degree, fps or grid size are out of range or do not fit together", where);
         for (const auto& c : m["channels"]) {
@@ -644,11 +646,12 @@ Result<std::unique_ptr<GaussianVideoReader>> GaussianVideoReader::open(const std
     }
     std::error_code ec;
     s.info.totalBytes += fs::file_size(manifest, ec);
-    s.pixelOf.resize(s.info.splats);
+    s.gridX.resize(s.info.splats);
+    s.gridY.resize(s.info.splats);
     for (size_t slot = 0; slot < s.info.splats; ++slot) {
         int x = 0, y = 0;
         gridPixel(slot, s.info.width, x, y);
-        s.pixelOf[slot] = static_cast<uint32_t>(y * s.info.width + x);
+        s.gridX[slot] = static_cast<uint16_t>(x), s.gridY[slot] = static_cast<uint16_t>(y);
     }
     return r;
 }
@@ -676,10 +679,24 @@ Result<SplatCloud> GaussianVideoReader::read() {
         return makeError(ErrorCode::Invalid, "read past the last frame (" + std::to_string(s.info.frames) + " frames)", describe());
     const size_t n = s.info.splats;
     const auto& r = s.info.ranges[static_cast<size_t>(s.next)];
-    // Every channel as floats, [channel][gaussian]; constant channels are their range's value.
-    const size_t nch = s.info.channels.size();
-    std::vector<std::vector<float>> values(nch);
-    std::vector<uint16_t> high(n);
+    SplatCloud c;
+    c.shDegree = s.info.shDegree;
+    c.positions.resize(n);
+    c.logScales.resize(n);
+    c.rotations.resize(n);
+    c.opacityLogits.resize(n);
+    const auto nsh = static_cast<size_t>(shCoeffCount(c.shDegree) * 3);
+    c.sh.resize(n * nsh);
+    // Where channel ch of Gaussian g lives in the cloud: a base pointer and a stride in floats.
+    auto target = [&](int ch, float*& base, size_t& stride) {
+        if (ch < 3) base = &c.positions[0].x + ch, stride = 3;
+        else if (ch < 6) base = &c.logScales[0].x + (ch - 3), stride = 3;
+        else if (ch < 9) base = &c.rotations[0].x + (ch - 6), stride = 4;
+        else if (ch == 9) base = c.opacityLogits.data(), stride = 1;
+        else base = c.sh.data() + (ch - 10), stride = nsh;
+    };
+    std::vector<uint8_t>& high = s.high;
+    high.resize(n * 3);
     for (size_t i = 0; i < s.info.streams.size(); ++i) {
         const GaussianVideoStream& st = s.info.streams[i];
         const uint8_t* planes[3] = {nullptr, nullptr, nullptr};
@@ -689,40 +706,37 @@ Result<SplatCloud> GaussianVideoReader::read() {
             if (!ok) return std::move(ok.error().withContext(describe()));
         }
         for (size_t p = 0; p < st.channels.size(); ++p) {
-            const auto c = static_cast<size_t>(st.channels[p]);
-            const auto [lo, hi] = r[c];
-            std::vector<float>& v = values[c];
-            v.resize(n);
+            const int ch = st.channels[p];
+            const auto [lo, hi] = r[static_cast<size_t>(ch)];
+            float* base = nullptr;
+            size_t stride = 0;
+            target(ch, base, stride);
             if (!s.readers[i] || !(hi > lo)) {
-                if (st.part != 1) std::fill(v.begin(), v.end(), lo);
+                if (st.part != 1)
+                    for (size_t g = 0; g < n; ++g) base[g * stride] = lo;
                 continue;
             }
             const uint8_t* plane = planes[p];
-            const int ls = linesize[p];
-            const int w = s.info.width;
+            const auto ls = static_cast<size_t>(linesize[p]);
+            const uint16_t* xs = s.gridX.data();
+            const uint16_t* ys = s.gridY.data();
+            uint8_t* hiBytes = high.data() + p * n;
+            if (st.part == 1) {
+                for (size_t g = 0; g < n; ++g) hiBytes[g] = plane[ys[g] * ls + xs[g]];
+                continue;
+            }
+            const uint32_t levels = st.part == 0 ? 255u : 65535u;
+            const float scale = static_cast<float>((static_cast<double>(hi) - lo) / levels);
             for (size_t g = 0; g < n; ++g) {
-                const uint32_t px = s.pixelOf[g];
-                const uint8_t b = plane[static_cast<size_t>(px / static_cast<uint32_t>(w)) * static_cast<size_t>(ls) + px % static_cast<uint32_t>(w)];
-                if (st.part == 0) v[g] = dequantize(b, lo, hi, 255);
-                else if (st.part == 1) v[g] = static_cast<float>(b);  // high byte, finished by the low stream
-                else v[g] = dequantize(static_cast<uint32_t>(v[g]) * 256u + b, lo, hi, 65535);
+                uint32_t q = plane[ys[g] * ls + xs[g]];
+                if (st.part == 2) q |= static_cast<uint32_t>(hiBytes[g]) << 8;
+                base[g * stride] = lo + scale * static_cast<float>(q);
             }
         }
     }
-    SplatCloud c;
-    c.shDegree = s.info.shDegree;
-    c.positions.resize(n);
-    c.logScales.resize(n);
-    c.rotations.resize(n);
-    c.opacityLogits = values[9];
-    const int nsh = shCoeffCount(c.shDegree) * 3;
-    c.sh.resize(n * static_cast<size_t>(nsh));
     for (size_t g = 0; g < n; ++g) {
-        c.positions[g] = {values[0][g], values[1][g], values[2][g]};
-        c.logScales[g] = {values[3][g], values[4][g], values[5][g]};
-        const float x = values[6][g], y = values[7][g], z = values[8][g];
-        c.rotations[g] = {std::sqrt(std::max(0.0f, 1.0f - x * x - y * y - z * z)), x, y, z};
-        for (int k = 0; k < nsh; ++k) c.sh[g * static_cast<size_t>(nsh) + static_cast<size_t>(k)] = values[10 + static_cast<size_t>(k)][g];
+        Quat& q = c.rotations[g];
+        q.w = std::sqrt(std::max(0.0f, 1.0f - q.x * q.x - q.y * q.y - q.z * q.z));
     }
     ++s.next;
     return c;
