@@ -103,7 +103,7 @@ public:
         }
     }
 
-    Status open(const std::string& path, int w, int h, bool gray, double fps, const GaussianVideoOptions& o, bool lossless) {
+    Status open(const std::string& path, int w, int h, bool gray, double fps, const GaussianVideoOptions& o, bool lossless, int crf) {
         m_path = path;
         quietFfmpeg();
         const std::string where = "writing " + path;
@@ -127,7 +127,7 @@ public:
         if (o.codec == "libx264") {
             av_dict_set(&opts, "preset", o.preset.c_str(), 0);
             if (lossless) av_dict_set(&opts, "qp", "0", 0);
-            else av_dict_set(&opts, "crf", std::to_string(o.crf).c_str(), 0);
+            else av_dict_set(&opts, "crf", std::to_string(crf).c_str(), 0);
         } else if (o.codec == "ffv1") {
             av_dict_set(&opts, "level", "3", 0);
         }
@@ -448,8 +448,11 @@ Result<GaussianVideoInfo> writeGaussianVideo(SplatFrameSource& src, const std::s
         if (!any) continue;
         st.file = st.name + ".mkv";
         writers[s] = std::make_unique<VideoWriter>();
-        const bool lossless = o.codec == "ffv1" || st.part == 1;  // a wrong high byte moves a Gaussian by 1/256 of the box
-        BY_TRY(writers[s]->open((fs::path(outDir) / st.file).string(), info.width, info.height, st.channels.size() == 1, info.fps, o, lossless));
+        const bool lossless = o.codec == "ffv1" || st.part == 1;  // a wrong high byte moves a Gaussian by 1/256 of the box  // a wrong high byte moves a Gaussian by 1/256 of the box
+        // Rotations of flattened Gaussians show their errors most (a turned disc is a different
+        // footprint), so they get a finer crf than the rest.
+        const int crf = st.name == "rotation" ? std::max(0, o.crf - o.rotationCrfOffset) : o.crf;
+        BY_TRY(writers[s]->open((fs::path(outDir) / st.file).string(), info.width, info.height, st.channels.size() == 1, info.fps, o, lossless, crf));
     }
 
     // Grid slot -> pixel offset; slots past the last Gaussian repeat it so blocks stay smooth.
@@ -507,7 +510,11 @@ Result<GaussianVideoInfo> writeGaussianVideo(SplatFrameSource& src, const std::s
     m["fps"] = info.fps;
     m["grid"] = {{"width", info.width}, {"height", info.height}, {"block", kBlock}, {"order", "morton"}};
     m["codec"] = info.codec;
-    if (o.codec == "libx264") m["crf"] = o.crf;
+    if (o.codec == "libx264") {
+        m["crf"] = o.crf;
+        m["rotation_crf"] = std::max(0, o.crf - o.rotationCrfOffset);
+        m["position_high_lossless"] = true;
+    }
     m["keyframe_interval"] = o.keyframeInterval;
     m["channels"] = json::array();
     for (int c = 0; c < nch; ++c) m["channels"].push_back({{"name", info.channels[static_cast<size_t>(c)]}, {"bits", info.channelBits[static_cast<size_t>(c)]}});

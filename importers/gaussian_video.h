@@ -19,6 +19,7 @@ namespace by {
 struct GaussianVideoOptions {
     std::string codec = "libx264";  // "libx264" (lossy, crf) or "ffv1" (lossless)
     int crf = 18;                   // libx264 quality for the 8-bit images (0 best .. 51)
+    int rotationCrfOffset = 6;      // the rotation images use crf - this (they matter most on screen)
     std::string preset = "medium";  // libx264 preset
     int keyframeInterval = 30;      // a seek decodes at most this many frames
 };
