@@ -29,7 +29,7 @@ constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kFormatName = "brickyard-gaussian-video";
 
 // FFmpeg's own log (x264's statistics, decoder chatter) would interleave with ours; errors come back as values.
-void quietFfmpeg() { av_log_set_level(AV_LOG_ERROR); }
+void quietFfmpeg() { av_log_set_level(AV_LOG_FATAL); }
 
 std::string avErrorText(int err) {
     char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -754,6 +754,14 @@ Result<std::unique_ptr<SplatFrameSource>> openSplatSequence(const std::string& p
         auto r = GaussianVideoReader::open(path);
         if (!r) return std::move(r.error());
         return std::unique_ptr<SplatFrameSource>(std::move(*r));
+    }
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+        bool anyPly = false;
+        for (const auto& e : fs::directory_iterator(path, ec)) anyPly = anyPly || e.path().extension() == ".ply" || e.path().extension() == ".PLY";
+        if (!anyPly)
+            return makeError(ErrorCode::Io, "the folder holds neither a manifest.json (a Gaussian video) nor .ply frames (a PLY sequence)",
+                             "opening " + path);
     }
     auto p = PlySequenceSource::open(path, fps);
     if (!p) return std::move(p.error());

@@ -166,7 +166,8 @@ TEST(GaussianVideo, X264RoundTripErrorIsBoundedPerAttribute) {
     EXPECT_LE(e.max[AttributeErrors::Position], 256.0);
     EXPECT_LE(e.rms(AttributeErrors::Position), 16.0);
     // The 8-bit attributes are lossy: small on average, a quarter of the range at worst on this
-    // small (64x48) grid of fairly busy values. Measured rms 3.7 to 6.7, max 16 to 64.
+    // small (64x48) grid of fairly busy values. Measured rms 3.7 to 5.7, max 16 to 64 (rotations
+    // at the finer crf: rms 3.9).
     for (int a = AttributeErrors::Scale; a < AttributeErrors::Count; ++a) {
         EXPECT_LE(e.rms(a), 10.0) << names[a];
         EXPECT_LE(e.max[a], 96.0) << names[a];
@@ -219,7 +220,7 @@ TEST(GaussianVideo, MissingManifestIsOneError) {
     // Through the generic opener the folder is neither a video nor a PLY sequence.
     auto any = openSplatSequence(video);
     ASSERT_FALSE(any.ok());
-    EXPECT_NE(any.error().what().find("no .ply frames"), std::string::npos) << any.error().what();
+    EXPECT_NE(any.error().what().find("neither a manifest.json (a Gaussian video) nor .ply frames"), std::string::npos) << any.error().what();
 }
 
 TEST(GaussianVideo, TruncatedOrCorruptVideoFileIsAnErrorNotACrash) {
