@@ -695,10 +695,12 @@ Result<SplatCloud> GaussianVideoReader::read() {
     const auto nsh = static_cast<size_t>(shCoeffCount(c.shDegree) * 3);
     c.sh.resize(n * nsh);
     // Where channel ch of Gaussian g lives in the cloud: a base pointer and a stride in floats.
+    // The vectors are walked as float arrays: Vec3 and Quat are plain runs of floats.
+    static_assert(sizeof(Vec3) == 3 * sizeof(float) && sizeof(Quat) == 4 * sizeof(float));
     auto target = [&](int ch, float*& base, size_t& stride) {
-        if (ch < 3) base = &c.positions[0].x + ch, stride = 3;
-        else if (ch < 6) base = &c.logScales[0].x + (ch - 3), stride = 3;
-        else if (ch < 9) base = &c.rotations[0].x + (ch - 6), stride = 4;
+        if (ch < 3) base = reinterpret_cast<float*>(c.positions.data()) + ch, stride = 3;
+        else if (ch < 6) base = reinterpret_cast<float*>(c.logScales.data()) + (ch - 3), stride = 3;
+        else if (ch < 9) base = reinterpret_cast<float*>(c.rotations.data()) + 1 + (ch - 6), stride = 4;  // x y z after w
         else if (ch == 9) base = c.opacityLogits.data(), stride = 1;
         else base = c.sh.data() + (ch - 10), stride = nsh;
     };
