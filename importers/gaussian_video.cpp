@@ -164,7 +164,9 @@ public:
 
     Status finish() {
         BY_TRY(encode(nullptr));
-        if (int e = av_write_trailer(m_fmt); e < 0) return makeError(ErrorCode::Io, "writing the trailer failed: " + avErrorText(e), "writing " + m_path);
+        if (int e = av_write_trailer(m_fmt); e < 0)
+            return makeError(ErrorCode::Io, "writing the trailer failed: " + avErrorText(e),
+                             "writing " + m_path);
         avio_closep(&m_fmt->pb);
         return {};
     }
@@ -278,7 +280,10 @@ public:
         const int64_t ts = av_rescale_q(frame, av_inv_q(av_d2q(m_fps, 100000)), st->time_base);
         int e = av_seek_frame(m_fmt, m_index, ts, AVSEEK_FLAG_BACKWARD);
         if (e < 0) e = av_seek_frame(m_fmt, m_index, 0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_BYTE);
-        if (e < 0) return makeError(ErrorCode::Format, "seeking to frame " + std::to_string(frame) + " failed: " + avErrorText(e), "reading " + m_path);
+        if (e < 0)
+            return makeError(ErrorCode::Format,
+                             "seeking to frame " + std::to_string(frame) + " failed: " + avErrorText(e),
+                             "reading " + m_path);
         avcodec_flush_buffers(m_dec);
         m_demuxEnded = false;
         m_skipBefore = frame;
@@ -311,7 +316,10 @@ private:
                 if (!m_converted || av_frame_get_buffer(m_converted, 0) < 0) return makeError(ErrorCode::Internal, "out of memory", where);
             }
             m_sws = sws_getCachedContext(m_sws, m_width, m_height, fmt, m_width, m_height, m_want, SWS_POINT, nullptr, nullptr, nullptr);
-            if (!m_sws) return makeError(ErrorCode::Unsupported, std::string("cannot convert decoded pixels from ") + av_get_pix_fmt_name(fmt), where);
+            if (!m_sws)
+                return makeError(
+                    ErrorCode::Unsupported,
+                    std::string("cannot convert decoded pixels from ") + av_get_pix_fmt_name(fmt), where);
             sws_scale(m_sws, f->data, f->linesize, 0, m_height, m_converted->data, m_converted->linesize);
             src = m_converted;
         }
@@ -428,7 +436,11 @@ Result<GaussianVideoInfo> writeGaussianVideo(SplatFrameSource& src, const std::s
         for (size_t i = 0; i < cloud->size(); ++i)
             for (int c = 0; c < nch; ++c) {
                 const float v = channelValue(*cloud, i, c);
-                if (!std::isfinite(v)) return makeError(ErrorCode::Invalid, "frame " + std::to_string(k) + " holds a non-finite " + info.channels[static_cast<size_t>(c)], where);
+                if (!std::isfinite(v))
+                    return makeError(ErrorCode::Invalid,
+                                     "frame " + std::to_string(k) + " holds a non-finite " +
+                                         info.channels[static_cast<size_t>(c)],
+                                     where);
                 auto& [lo, hi] = r[static_cast<size_t>(c)];
                 lo = std::min(lo, v), hi = std::max(hi, v);
             }
@@ -448,7 +460,8 @@ Result<GaussianVideoInfo> writeGaussianVideo(SplatFrameSource& src, const std::s
         if (!any) continue;
         st.file = st.name + ".mkv";
         writers[s] = std::make_unique<VideoWriter>();
-        const bool lossless = o.codec == "ffv1" || st.part == 1;  // a wrong high byte moves a Gaussian by 1/256 of the box  // a wrong high byte moves a Gaussian by 1/256 of the box
+        // A wrong high byte would move a Gaussian by 1/256 of the box: those are always lossless.
+        const bool lossless = o.codec == "ffv1" || st.part == 1;
         // Rotations of flattened Gaussians show their errors most (a turned disc is a different
         // footprint), so they get a finer crf than the rest.
         const int crf = st.name == "rotation" ? std::max(0, o.crf - o.rotationCrfOffset) : o.crf;
@@ -517,7 +530,9 @@ Result<GaussianVideoInfo> writeGaussianVideo(SplatFrameSource& src, const std::s
     }
     m["keyframe_interval"] = o.keyframeInterval;
     m["channels"] = json::array();
-    for (int c = 0; c < nch; ++c) m["channels"].push_back({{"name", info.channels[static_cast<size_t>(c)]}, {"bits", info.channelBits[static_cast<size_t>(c)]}});
+    for (int c = 0; c < nch; ++c)
+        m["channels"].push_back({{"name", info.channels[static_cast<size_t>(c)]},
+                                 {"bits", info.channelBits[static_cast<size_t>(c)]}});
     m["streams"] = json::array();
     for (const auto& st : info.streams) {
         json j = {{"name", st.name}, {"channels", st.channels}, {"part", st.part == 0 ? "value" : st.part == 1 ? "high" : "low"}};
@@ -580,8 +595,10 @@ Result<GaussianVideoInfo> parseManifest(const std::string& path) {
         info.width = m["grid"].at("width").get<int>();
         info.height = m["grid"].at("height").get<int>();
         info.codec = m.value("codec", std::string());
-        if (info.frames < 1 || info.splats < 1 || info.shDegree < 0 || info.shDegree > 3 || !(info.fps > 0) || info.width < 1 || info.height < 1 || info.width > 65535 || info.height > 65535 ||
-            static_cast<size_t>(info.width) * static_cast<size_t>(info.height) < info.splats || info.width % kBlock || info.height % kBlock)
+        if (info.frames < 1 || info.splats < 1 || info.shDegree < 0 || info.shDegree > 3 || !(info.fps > 0) ||
+            info.width < 1 || info.height < 1 || info.width > 65535 || info.height > 65535 ||
+            static_cast<size_t>(info.width) * static_cast<size_t>(info.height) < info.splats ||
+            info.width % kBlock || info.height % kBlock)
             return makeError(ErrorCode::Format, "frames, splats, sh_degree, fps or grid size are out of range or do not fit together", where);
         for (const auto& c : m["channels"]) {
             info.channels.push_back(c.at("name").get<std::string>());
@@ -591,7 +608,10 @@ Result<GaussianVideoInfo> parseManifest(const std::string& path) {
             return makeError(ErrorCode::Format, "the channel list does not match SH degree " + std::to_string(info.shDegree), where);
         const auto expected = streamLayout(info.shDegree);
         if (m["streams"].size() != expected.size())
-            return makeError(ErrorCode::Format, "expected " + std::to_string(expected.size()) + " streams, the manifest lists " + std::to_string(m["streams"].size()), where);
+            return makeError(ErrorCode::Format,
+                             "expected " + std::to_string(expected.size()) + " streams, the manifest lists " +
+                                 std::to_string(m["streams"].size()),
+                             where);
         for (size_t s = 0; s < expected.size(); ++s) {
             const json& j = m["streams"][s];
             GaussianVideoStream st = expected[s];
@@ -605,13 +625,17 @@ Result<GaussianVideoInfo> parseManifest(const std::string& path) {
         }
         const size_t nch = info.channels.size();
         if (m["ranges"].size() != static_cast<size_t>(info.frames))
-            return makeError(ErrorCode::Format, "\"ranges\" has " + std::to_string(m["ranges"].size()) + " frames but \"frames\" says " + std::to_string(info.frames), where);
+            return makeError(ErrorCode::Format,
+                             "\"ranges\" has " + std::to_string(m["ranges"].size()) +
+                                 " frames but \"frames\" says " + std::to_string(info.frames),
+                             where);
         for (const auto& f : m["ranges"]) {
             if (f.size() != nch) return makeError(ErrorCode::Format, "a frame's ranges do not cover all " + std::to_string(nch) + " channels", where);
             std::vector<std::pair<float, float>> r;
             for (const auto& p : f) {
                 const float lo = p.at(0).get<float>(), hi = p.at(1).get<float>();
-                if (!std::isfinite(lo) || !std::isfinite(hi) || hi < lo) return makeError(ErrorCode::Format, "a range is not finite or has max < min", where);
+                if (!std::isfinite(lo) || !std::isfinite(hi) || hi < lo)
+                    return makeError(ErrorCode::Format, "a range is not finite or has max < min", where);
                 r.emplace_back(lo, hi);
             }
             info.ranges.push_back(std::move(r));

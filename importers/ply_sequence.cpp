@@ -130,7 +130,10 @@ Result<std::unique_ptr<PlySequenceSource>> PlySequenceSource::open(const std::st
             return makeError(ErrorCode::Invalid, "declares " + std::to_string(h->declaredRows) + " Gaussians but frame 0 has " +
                                                      std::to_string(s->m_splats) + "; every frame must hold the same Gaussians", where);
         } else if (degree != s->m_degree) {
-            return makeError(ErrorCode::Invalid, "has SH degree " + std::to_string(degree) + " but frame 0 has " + std::to_string(s->m_degree), where);
+            return makeError(ErrorCode::Invalid,
+                             "has SH degree " + std::to_string(degree) + " but frame 0 has " +
+                                 std::to_string(s->m_degree),
+                             where);
         }
     }
     return s;

@@ -147,9 +147,11 @@ int animate(const std::vector<std::string>& argv) {
     if (!out) return usageError("gvideo animate needs -o DIR");
     int frames = 60, samples = 50000;
     if (auto f = a.get("--frames"); f && !parseInt(*f, 1, 100000, frames)) return usageError("--frames must be a count between 1 and 100000");
-    if (auto s = a.get("--samples"); s && !parseInt(*s, 1, 100000000, samples)) return usageError("--samples must be a count between 1 and 100000000");
+    if (auto s = a.get("--samples"); s && !parseInt(*s, 1, 100000000, samples))
+        return usageError("--samples must be a count between 1 and 100000000");
     SplatMotion motion;
-    for (auto [key, field] : {std::pair{"--turn", &motion.turnDeg}, std::pair{"--twist", &motion.twistDeg}, std::pair{"--wave", &motion.waveAmplitude}})
+    for (auto [key, field] : {std::pair{"--turn", &motion.turnDeg}, std::pair{"--twist", &motion.twistDeg},
+                              std::pair{"--wave", &motion.waveAmplitude}})
         if (auto v = a.get(key)) {
             char* e = nullptr;
             *field = std::strtof(v->c_str(), &e);
@@ -211,8 +213,10 @@ int encode(const std::vector<std::string>& argv) {
                 o.codec == "libx264" ? (" crf " + std::to_string(o.crf) + " (position high byte lossless)").c_str() : " (lossless)", secs);
     for (const auto& st : info->streams)
         std::printf("  %-12s %s\n", st.name.c_str(), st.file.empty() ? "constant (no video)" : (st.file + "  " + megabytes(st.bytes)).c_str());
-    std::printf("size: %s against %s of PLY frames: %.1fx smaller (%.1f%%)\n", megabytes(info->totalBytes).c_str(), megabytes(raw).c_str(),
-                static_cast<double>(raw) / static_cast<double>(info->totalBytes), 100.0 * static_cast<double>(info->totalBytes) / static_cast<double>(raw));
+    std::printf("size: %s against %s of PLY frames: %.1fx smaller (%.1f%%)\n",
+                megabytes(info->totalBytes).c_str(), megabytes(raw).c_str(),
+                static_cast<double>(raw) / static_cast<double>(info->totalBytes),
+                100.0 * static_cast<double>(info->totalBytes) / static_cast<double>(raw));
     if (a.has("--no-psnr")) return 0;
 
     auto dec = GaussianVideoReader::open(*out);
@@ -260,13 +264,16 @@ int render(const std::vector<std::string>& argv) {
         last = first;
     } else if (auto fr = a.get("--frames")) {
         const size_t colon = fr->find(':');
-        if (colon == std::string::npos || !parseInt(fr->substr(0, colon), 0, 1 << 30, first) || !parseInt(fr->substr(colon + 1), 0, 1 << 30, last) || last < first)
+        if (colon == std::string::npos || !parseInt(fr->substr(0, colon), 0, 1 << 30, first) ||
+            !parseInt(fr->substr(colon + 1), 0, 1 << 30, last) || last < first)
             return usageError("--frames must look like 0:59 (first:last)");
         if (out->find('%') == std::string::npos) return usageError("with --frames, -o needs a %d for the frame number (frame_%03d.png)");
     } else {
         return usageError("gvideo render needs --frame K or --frames A:B");
     }
-    if (last >= n) return inputError((*src)->describe() + ": frame " + std::to_string(last) + " does not exist (the sequence has " + std::to_string(n) + " frames)");
+    if (last >= n)
+        return inputError((*src)->describe() + ": frame " + std::to_string(last) +
+                          " does not exist (the sequence has " + std::to_string(n) + " frames)");
     FrameRenderer fr;
     if (auto s = fr.init(a.has("--cpu")); !s) return inputError(s.error().what());
     // The camera frames the first frame, so every rendered frame shares it.

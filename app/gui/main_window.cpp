@@ -513,7 +513,11 @@ void MainWindow::openGaussianVideo(const QString& path) {
     m_tabs->setTabToolTip(tab, path);
     m_tabs->setCurrentIndex(tab);
     addRecentFile(path);
-    logMessage(LogPanel::Severity::Info, tr("Opened %1: Gaussian video of %2 frames, %3 Gaussian splats each.").arg(doc->title()).arg(frames).arg(splats));
+    logMessage(LogPanel::Severity::Info,
+               tr("Opened %1: Gaussian video of %2 frames, %3 Gaussian splats each.")
+                   .arg(doc->title())
+                   .arg(frames)
+                   .arg(splats));
     emit sceneOpened(doc);
 }
 

@@ -191,12 +191,19 @@ void SceneDocument::renderIfNeeded() {
 QString SceneDocument::overlayText() const {
     const auto& ft = m_controller.frameTimes();
     const double last = ft.empty() ? 0.0 : ft.back();
-    const QString video = m_player ? tr("video frame %1 of %2 at %3 fps | ").arg(m_shownFrame).arg(m_player->frameCount()).arg(m_player->fps()) : QString();
-    QString counts = m_scene->splats.size() > 0 ? tr("%L1 splats, SH degree %2 of %3")
-                                                     .arg(qulonglong(m_scene->splats.size()))
-                                                     .arg(std::min(m_controller.settings().shDegree, m_scene->splats.shDegree))
-                                                     .arg(m_scene->splats.shDegree)
-                                               : tr("%L1 triangles in %2 meshes").arg(qulonglong(m_scene->triangleCount())).arg(m_scene->meshes.size());
+    const QString video = m_player ? tr("video frame %1 of %2 at %3 fps | ")
+                                         .arg(m_shownFrame)
+                                         .arg(m_player->frameCount())
+                                         .arg(m_player->fps())
+                                   : QString();
+    QString counts = m_scene->splats.size() > 0
+                         ? tr("%L1 splats, SH degree %2 of %3")
+                               .arg(qulonglong(m_scene->splats.size()))
+                               .arg(std::min(m_controller.settings().shDegree, m_scene->splats.shDegree))
+                               .arg(m_scene->splats.shDegree)
+                         : tr("%L1 triangles in %2 meshes")
+                               .arg(qulonglong(m_scene->triangleCount()))
+                               .arg(m_scene->meshes.size());
     const QString mode = m_controller.mode() == by::CameraMode::Orbit ? tr("orbit") : tr("fly");
     return tr("%1 | frame %2 ms | %3 camera | %4").arg(counts).arg(last, 0, 'f', 1).arg(mode)
         .arg(m_ctx ? QString::fromStdString(m_ctx->deviceName()) : QString()).prepend(video);

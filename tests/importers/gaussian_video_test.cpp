@@ -44,7 +44,9 @@ SplatCloud duckCloud(size_t n) {
     for (size_t i = 0; i < c.size(); ++i) {
         const Vec3 p = (c.positions[i] - b.min) * (6.0f / extent);
         c.opacityLogits[i] = 2.0f + std::sin(p.x + p.y) + 0.1f * u(rng);
-        c.logScales[i] = c.logScales[i] + Vec3{0.3f * std::sin(p.z), 0.3f * std::cos(p.y), 0.3f * std::sin(p.x)} + Vec3{0.03f * u(rng), 0.03f * u(rng), 0.03f * u(rng)};
+        c.logScales[i] = c.logScales[i] +
+                         Vec3{0.3f * std::sin(p.z), 0.3f * std::cos(p.y), 0.3f * std::sin(p.x)} +
+                         Vec3{0.03f * u(rng), 0.03f * u(rng), 0.03f * u(rng)};
         float* sh = c.sh.data() + i * static_cast<size_t>(c.coeffsPerSplat()) * 3;
         for (int k = 3; k < c.coeffsPerSplat() * 3; ++k) sh[k] = 0.2f * std::sin(p[k % 3] * static_cast<float>(k) * 0.5f) + 0.02f * u(rng);
     }
