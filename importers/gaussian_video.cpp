@@ -405,6 +405,8 @@ Result<GaussianVideoInfo> writeGaussianVideo(SplatFrameSource& src, const std::s
     if (o.crf < 0 || o.crf > 51) return makeError(ErrorCode::Invalid, "crf must be within 0..51", where);
     const int frames = src.frameCount();
     if (frames < 1) return makeError(ErrorCode::Invalid, "the sequence has no frames", where);
+    if (src.splatCount() < 1 || src.splatCount() > (size_t{1} << 28))
+        return makeError(ErrorCode::Unsupported, "a frame must hold 1 to 268435456 Gaussians (a 16384x16384 grid)", where);
     std::error_code ec;
     fs::create_directories(outDir, ec);
     if (ec) return makeError(ErrorCode::Io, "cannot create the folder: " + ec.message(), where);
@@ -596,7 +598,7 @@ Result<GaussianVideoInfo> parseManifest(const std::string& path) {
         info.height = m["grid"].at("height").get<int>();
         info.codec = m.value("codec", std::string());
         if (info.frames < 1 || info.splats < 1 || info.shDegree < 0 || info.shDegree > 3 || !(info.fps > 0) ||
-            info.width < 1 || info.height < 1 || info.width > 65535 || info.height > 65535 ||
+            info.width < 1 || info.height < 1 || info.width > 16384 || info.height > 16384 || info.splats > (size_t{1} << 28) ||
             static_cast<size_t>(info.width) * static_cast<size_t>(info.height) < info.splats ||
             info.width % kBlock || info.height % kBlock)
             return makeError(ErrorCode::Format, "frames, splats, sh_degree, fps or grid size are out of range or do not fit together", where);

@@ -271,6 +271,12 @@ TEST(GaussianVideo, FrameCountMismatchIsNamed) {
     spit(manifest, m.dump());
     err = readAll(video);
     EXPECT_NE(err.find("grid"), std::string::npos) << err;
+    // Absurd sizes are refused before anything is allocated.
+    m = good;
+    m["splats"] = 1000000000000ULL;
+    spit(manifest, m.dump());
+    err = readAll(video);
+    EXPECT_NE(err.find("out of range"), std::string::npos) << err;
     // Not JSON at all.
     spit(manifest, "{ \"format\": ");
     err = readAll(video);
