@@ -4,6 +4,7 @@
 // gives the same frame as reading through; broken sequences and videos give one clear error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -146,6 +147,38 @@ void roundTrip(const std::string& codec, AttributeErrors& worst, GaussianVideoIn
         EXPECT_EQ(again->positions[123].x, decoded[static_cast<size_t>(k)].positions[123].x) << "frame " << k;
         EXPECT_EQ(again->sh[500], decoded[static_cast<size_t>(k)].sh[500]) << "frame " << k;
     }
+}
+
+TEST(GaussianVideo, GridLayoutCoversEveryPixelOnceAndKeepsNeighboursClose) {
+    // 16x16 blocks in rows, Z-order inside: every slot of a 64x48 grid lands on its own pixel.
+    std::vector<int> hits(64 * 48, 0);
+    for (size_t slot = 0; slot < hits.size(); ++slot) {
+        int x = -1, y = -1;
+        gridPixel(slot, 64, x, y);
+        ASSERT_TRUE(x >= 0 && x < 64 && y >= 0 && y < 48) << slot;
+        ++hits[static_cast<size_t>(y * 64 + x)];
+    }
+    for (int h : hits) EXPECT_EQ(h, 1);
+    int x = 0, y = 0;
+    gridPixel(3, 64, x, y);  // the fourth slot closes the first 2x2 quad
+    EXPECT_EQ(x, 1);
+    EXPECT_EQ(y, 1);
+    gridPixel(256, 64, x, y);  // the second block starts 16 pixels to the right
+    EXPECT_EQ(x, 16);
+    EXPECT_EQ(y, 0);
+
+    // Morton order of the duck's Gaussians: consecutive ones are far closer than in file order.
+    const SplatCloud c = duckCloud(4000);
+    const std::vector<uint32_t> order = mortonOrder(c.positions);
+    std::vector<uint32_t> sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i < sorted.size(); ++i) ASSERT_EQ(sorted[i], i) << "not a permutation";
+    double inOrder = 0, inFile = 0;
+    for (size_t i = 1; i < c.size(); ++i) {
+        inOrder += length(c.positions[order[i]] - c.positions[order[i - 1]]);
+        inFile += length(c.positions[i] - c.positions[i - 1]);
+    }
+    EXPECT_LT(inOrder * 4, inFile) << "Morton order should bring neighbours together";
 }
 
 TEST(GaussianVideo, LosslessRoundTripIsExactToHalfAQuantizationStep) {
