@@ -156,6 +156,7 @@ PlyTable tableFromHeader(const Header& h) {
     for (const auto& e : h.elements) {
         if (e.name == "face") t.hasFaces = e.count > 0;
         if (e.name != "vertex") continue;
+        t.declaredRows = e.count;
         for (const auto& p : e.props)
             if (!p.isList) t.names.push_back(p.name);
     }

@@ -4,6 +4,7 @@
 // size before anything is allocated, and a file cut short keeps its complete rows with a warning.
 // Used by the 3DGS splat reader and by the point-cloud baker; meshes go through Assimp.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ namespace by {
 
 struct PlyTable {
     size_t rows = 0;
+    uint64_t declaredRows = 0;       // the vertex count the header declares (rows may be fewer)
     std::vector<std::string> names;  // scalar properties of the vertex element, in file order
     std::vector<float> values;       // rows * names.size(), row-major
     std::vector<std::string> warnings;

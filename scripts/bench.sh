@@ -39,6 +39,7 @@ run "Whole-model forward passes vs PyTorch 1.13 on the same ONNX graph (2 thread
   "$M/mnist_cnn.onnx:1,1,28,28" "$M/mnist_cnn.onnx:64,1,28,28" "$M/fashion_mnist_cnn.onnx:64,1,28,28" \
   "$M/ch_PP-OCRv4_rec_infer.onnx:1,3,48,320" "$M/ch_PP-OCRv4_rec_infer.onnx:8,3,48,320"
 run "3D renderers at 1280x720: Vulkan (lavapipe here) vs CPU reference" "$B/bench/render_bench" --frames 5
+run "Gaussian video (50k splats, 2D-video form): decode, render and both at 1280x720; size vs PLY" "$B/bench/gvideo_bench" --frames 30
 run "Compression of the MNIST / Fashion-MNIST CNNs: accuracy, size and latency vs the original (2 threads)" \
   "$B/bench/compress_bench" --threads 2 --rounds 30
 run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
@@ -63,6 +64,7 @@ run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   echo "| exact int8 GEMM vs f32 sgemm, same threads | <= 0.5x the time | kernel_bench |"
   echo "| 4-bit MatMulNBits one-token GEMV, weights out of cache, vs sgemv | <= 0.5x the time | kernel_bench |"
   echo "| 100k / 1M Gaussian splats, 1M-triangle mesh at 1280x720 on 2 cores | >= 10 / 2 / 20 fps | render_bench |"
+  echo "| Gaussian video, 50k splats, decode + render at 1280x720 | >= 24 fps | gvideo_bench |"
   echo
   cat "$tmp/body.md"
 } > "$OUT"

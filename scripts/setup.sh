@@ -14,6 +14,7 @@ PACKAGES=(
   libonnx-testdata
   zlib1g-dev libstb-dev python3-numpy python3-torch python3-sklearn dataset-fashion-mnist python3-scipy python3-pil
   libvulkan-dev mesa-vulkan-drivers glslc vulkan-tools libassimp-dev assimp-testmodels
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
 )
 # npm fetches the assets; a machine that already has a Node.js with npm keeps it.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)

@@ -9,7 +9,9 @@
 #include "app/gui/jobs_panel.h"
 #include "app/gui/model_document.h"
 #include "app/gui/scene_document.h"
+#include "importers/gaussian_video.h"
 #include "importers/mesh_importer.h"
+#include "views/splat_video_player.h"
 #include "app/gui/project_commands.h"
 #include "app/gui/project_panel.h"
 #include "app/gui/welcome_page.h"
@@ -79,6 +81,7 @@ struct MainWindow::Actions {
     QAction* openProject = nullptr;
     QAction* closeProject = nullptr;
     QAction* openModel = nullptr;
+    QAction* openVideo = nullptr;
     QAction* openDemo = nullptr;
     QAction* addToProject = nullptr;
     QAction* closeTab = nullptr;
@@ -239,6 +242,11 @@ void MainWindow::createActions() {
                          &MainWindow::onOpenProject);
     a.closeProject = make(tr("Close P&roject"), {}, &MainWindow::closeProject);
     a.openModel = make(tr("&Open Model..."), {QKeySequence::Open}, &MainWindow::onOpenModel);
+    a.openVideo = make(tr("Open &Gaussian Video..."), {}, [this]() {
+        // A folder: a 2D-video Gaussian video (holding manifest.json) or a PLY sequence.
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Gaussian Video Folder"), QDir::homePath());
+        if (!dir.isEmpty()) openModelFiles({dir});
+    });
     a.openDemo = make(tr("Open &Demo Project"), {}, &MainWindow::onOpenDemo);
     a.addToProject = make(tr("&Add Model to Project..."), {}, &MainWindow::onAddModelToProject);
     a.closeTab = make(tr("&Close Tab"), {QKeySequence(Qt::CTRL | Qt::Key_W)}, [this]() {
@@ -299,6 +307,7 @@ void MainWindow::createMenus() {
     file->addAction(a.closeProject);
     file->addSeparator();
     file->addAction(a.openModel);
+    file->addAction(a.openVideo);
     m_recentFilesMenu = file->addMenu(tr("Recent Files"));
     file->addAction(a.addToProject);
     file->addSeparator();
@@ -480,6 +489,38 @@ bool MainWindow::isSceneFile(const QString& path) {
     return exts.contains(QFileInfo(path).suffix().toLower());
 }
 
+bool MainWindow::isGaussianVideoPath(const QString& path) {
+    const QFileInfo fi(path);
+    return fi.isDir() || (fi.suffix().toLower() == QLatin1String("json") && by::isGaussianVideo(path.toStdString())) ||
+           path.contains(QLatin1Char('%'));
+}
+
+void MainWindow::openGaussianVideo(const QString& path) {
+    // Opening reads only the manifest or the frame headers; the frames are decoded by the
+    // player's own thread, so this stays on the GUI thread.
+    auto source = by::openSplatSequence(path.toStdString());
+    if (!source) {
+        const QString s = sentence(source.error());
+        reportError(s);
+        emit modelOpenFailed(path, s);
+        return;
+    }
+    const int frames = (*source)->frameCount();
+    const size_t splats = (*source)->splatCount();
+    auto* doc = new SceneDocument(std::make_unique<by::SplatVideoPlayer>(std::move(*source)), path, m_tabs);
+    connect(doc, &SceneDocument::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
+    const int tab = m_tabs->addTab(doc, doc->title());
+    m_tabs->setTabToolTip(tab, path);
+    m_tabs->setCurrentIndex(tab);
+    addRecentFile(path);
+    logMessage(LogPanel::Severity::Info,
+               tr("Opened %1: Gaussian video of %2 frames, %3 Gaussian splats each.")
+                   .arg(doc->title())
+                   .arg(frames)
+                   .arg(splats));
+    emit sceneOpened(doc);
+}
+
 void MainWindow::openScene(const QString& path) {
     m_loading << path;
     using ScenePtr = std::shared_ptr<const by::Scene>;
@@ -538,6 +579,10 @@ void MainWindow::openModelFiles(const QStringList& paths, bool addToProject) {
             continue;
         }
         if (m_loading.contains(path)) continue;
+        if (isGaussianVideoPath(raw)) {
+            openGaussianVideo(raw.contains(QLatin1Char('%')) ? raw : path);
+            continue;
+        }
         if (isSceneFile(path)) {
             openScene(path);
             continue;

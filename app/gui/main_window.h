@@ -90,6 +90,8 @@ public:
     SceneDocument* sceneDocument(int index) const;
     // True for the extensions that open as a 3D scene rather than a model.
     static bool isSceneFile(const QString& path);
+    // True for what opens as a Gaussian video: a folder, a manifest .json, a %d frame pattern.
+    static bool isGaussianVideoPath(const QString& path);
     // The tab showing `path`, or -1.
     int tabForPath(const QString& path) const;
     QStringList recentFiles() const;
@@ -106,6 +108,8 @@ signals:
 
 private:
     void openScene(const QString& path);
+    // A Gaussian video: a 2D-video manifest (or its folder) or a PLY-sequence folder or %d pattern.
+    void openGaussianVideo(const QString& path);
 
 protected:
     void closeEvent(QCloseEvent* event) override;

@@ -1,6 +1,12 @@
 #include "app/gui/scene_document.h"
 
+#include <QCheckBox>
+#include <QDir>
 #include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QSlider>
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
@@ -11,6 +17,7 @@
 #include "renderers/mesh_renderer.h"
 #include "renderers/splat_renderer.h"
 #include "renderers/vulkan_context.h"
+#include "views/splat_video_player.h"
 
 SceneDocument::SceneDocument(std::shared_ptr<const by::Scene> scene, const QString& path, QWidget* parent)
     : QWidget(parent), m_scene(std::move(scene)), m_path(path) {
@@ -19,9 +26,98 @@ SceneDocument::SceneDocument(std::shared_ptr<const by::Scene> scene, const QStri
     setAttribute(Qt::WA_OpaquePaintEvent);
 }
 
+SceneDocument::SceneDocument(std::unique_ptr<by::SplatVideoPlayer> player, const QString& path, QWidget* parent)
+    : QWidget(parent), m_scene(std::make_shared<by::Scene>()), m_path(path), m_player(std::move(player)) {
+    setFocusPolicy(Qt::StrongFocus);
+    setMinimumSize(160, 120);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+    buildVideoBar();
+}
+
 SceneDocument::~SceneDocument() = default;
 
-QString SceneDocument::title() const { return QFileInfo(m_path).fileName(); }
+QString SceneDocument::title() const {
+    const QFileInfo fi(m_path);
+    // A manifest is always manifest.json: its folder names the video.
+    return fi.fileName() == QLatin1String("manifest.json") ? fi.dir().dirName() : fi.fileName();
+}
+
+void SceneDocument::buildVideoBar() {
+    m_videoBar = new QWidget(this);
+    m_videoBar->setAutoFillBackground(true);
+    auto* row = new QHBoxLayout(m_videoBar);
+    row->setContentsMargins(6, 3, 6, 3);
+    m_playButton = new QPushButton(tr("Play"), m_videoBar);
+    m_slider = new QSlider(Qt::Horizontal, m_videoBar);
+    m_slider->setRange(0, std::max(0, m_player->frameCount() - 1));
+    m_loopBox = new QCheckBox(tr("Loop"), m_videoBar);
+    m_frameLabel = new QLabel(m_videoBar);
+    row->addWidget(m_playButton);
+    row->addWidget(m_slider, 1);
+    row->addWidget(m_loopBox);
+    row->addWidget(m_frameLabel);
+    connect(m_playButton, &QPushButton::clicked, this, [this]() {
+        if (m_player->playing()) m_player->pause();
+        else m_player->play();
+        m_videoClock.restart();
+        updateVideoBar();
+    });
+    connect(m_slider, &QSlider::valueChanged, this, [this](int frame) {
+        if (frame != m_shownFrame) m_player->seek(frame);
+    });
+    connect(m_loopBox, &QCheckBox::toggled, this, [this](bool on) { m_player->setLoop(on); });
+    // Cheap when nothing is due: advance() only looks at the decoded queue; rendering happens
+    // only when the player hands over a new frame.
+    m_videoTimer = new QTimer(this);
+    m_videoTimer->setInterval(10);
+    connect(m_videoTimer, &QTimer::timeout, this, &SceneDocument::tickVideo);
+    m_videoTimer->start();
+    m_videoClock.start();
+    updateVideoBar();
+}
+
+void SceneDocument::tickVideo() {
+    const double dt = double(m_videoClock.restart()) / 1000.0;
+    const bool changed = m_player->advance(dt);
+    if (!m_player->error().empty() && !m_reportedVideoError) {
+        m_reportedVideoError = true;
+        emit statusMessage(QString::fromStdString(m_player->error()));
+    }
+    if (!changed) {
+        if (m_playButton->text() == tr("Pause") && !m_player->playing()) updateVideoBar();  // stopped at the end
+        return;
+    }
+    m_reportedVideoError = false;
+    auto frame = m_player->currentFrame();
+    m_shownFrame = m_player->currentIndex();
+    if (m_scene->empty() || !m_splatRenderer) {
+        // Until the renderer exists the scene is the frame it will upload; the first frame
+        // decides the framing and the counts in the overlay.
+        auto first = std::make_shared<by::Scene>();
+        first->splats = *frame;
+        m_scene = first;
+    } else if (m_splatRenderer && !m_splatRenderer->setSplats(*frame).ok()) {
+        m_error = tr("frame %1 could not be uploaded").arg(m_shownFrame);
+    }
+    m_controller.invalidate();
+    updateVideoBar();
+    scheduleRender();
+}
+
+void SceneDocument::updateVideoBar() {
+    if (!m_player) return;
+    m_playButton->setText(m_player->playing() ? tr("Pause") : tr("Play"));
+    if (m_shownFrame >= 0 && m_slider->value() != m_shownFrame && !m_slider->isSliderDown()) {
+        const QSignalBlocker block(m_slider);
+        m_slider->setValue(m_shownFrame);
+    }
+    m_frameLabel->setText(tr("frame %1 / %2").arg(std::max(0, m_shownFrame)).arg(m_player->frameCount() - 1));
+}
+
+QSize SceneDocument::viewportSize() const {
+    if (!m_videoBar) return size();
+    return QSize(width(), std::max(1, height() - m_videoBar->sizeHint().height()));
+}
 
 bool SceneDocument::ensureRenderers() {
     if (m_meshRenderer || m_splatRenderer) return true;
@@ -55,8 +151,8 @@ void SceneDocument::scheduleRender() {
 }
 
 void SceneDocument::renderIfNeeded() {
-    const QSize px = size() * devicePixelRatioF();
-    if (px.width() < 2 || px.height() < 2 || !isVisible()) return;
+    const QSize px = viewportSize() * devicePixelRatioF();
+    if (px.width() < 2 || px.height() < 2 || !isVisible() || m_scene->empty()) return;
     const float aspect = float(px.width()) / float(px.height());
     if (!m_framed) {
         m_controller.frameBounds(m_scene->bounds(), aspect);
@@ -95,14 +191,22 @@ void SceneDocument::renderIfNeeded() {
 QString SceneDocument::overlayText() const {
     const auto& ft = m_controller.frameTimes();
     const double last = ft.empty() ? 0.0 : ft.back();
-    QString counts = m_scene->splats.size() > 0 ? tr("%L1 splats, SH degree %2 of %3")
-                                                     .arg(qulonglong(m_scene->splats.size()))
-                                                     .arg(std::min(m_controller.settings().shDegree, m_scene->splats.shDegree))
-                                                     .arg(m_scene->splats.shDegree)
-                                               : tr("%L1 triangles in %2 meshes").arg(qulonglong(m_scene->triangleCount())).arg(m_scene->meshes.size());
+    const QString video = m_player ? tr("video frame %1 of %2 at %3 fps | ")
+                                         .arg(m_shownFrame)
+                                         .arg(m_player->frameCount())
+                                         .arg(m_player->fps())
+                                   : QString();
+    QString counts = m_scene->splats.size() > 0
+                         ? tr("%L1 splats, SH degree %2 of %3")
+                               .arg(qulonglong(m_scene->splats.size()))
+                               .arg(std::min(m_controller.settings().shDegree, m_scene->splats.shDegree))
+                               .arg(m_scene->splats.shDegree)
+                         : tr("%L1 triangles in %2 meshes")
+                               .arg(qulonglong(m_scene->triangleCount()))
+                               .arg(m_scene->meshes.size());
     const QString mode = m_controller.mode() == by::CameraMode::Orbit ? tr("orbit") : tr("fly");
     return tr("%1 | frame %2 ms | %3 camera | %4").arg(counts).arg(last, 0, 'f', 1).arg(mode)
-        .arg(m_ctx ? QString::fromStdString(m_ctx->deviceName()) : QString());
+        .arg(m_ctx ? QString::fromStdString(m_ctx->deviceName()) : QString()).prepend(video);
 }
 
 void SceneDocument::paintEvent(QPaintEvent*) {
@@ -130,6 +234,10 @@ void SceneDocument::paintEvent(QPaintEvent*) {
 }
 
 void SceneDocument::resizeEvent(QResizeEvent*) {
+    if (m_videoBar) {
+        const int h = m_videoBar->sizeHint().height();
+        m_videoBar->setGeometry(0, height() - h, width(), h);
+    }
     if (m_framed) {
         // Keep the camera; the new aspect only needs a new frame.
         m_controller.invalidate();
