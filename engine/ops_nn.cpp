@@ -115,9 +115,48 @@ Status forwardGeometry(const Node& node, Geometry& g, bool ceilMode) {
 
 // Columns for one image and group: rows (c, k...) x columns (output positions).
 // Padding positions read `pad` (0 for float convolution, the input zero point for integer ones).
+// The 2-D case row by row: each (channel, kh, kw) row is, per output row, a padded run and then
+// either one contiguous copy (stride 1) or a strided gather, with no per-element bounds checks.
+template <class T>
+void im2col2d(const T* x, int64_t channels, const Geometry& g, T* col, ThreadPool* pool, T pad, int64_t rowStride) {
+    const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1], KH = g.kernel[0], KW = g.kernel[1];
+    const int64_t sh = g.strides[0], sw = g.strides[1], dh = g.dilations[0], dw = g.dilations[1];
+    const int64_t ph = g.padBegin[0], pw = g.padBegin[1];
+    const int64_t O = OH * OW, K = KH * KW, stride = rowStride ? rowStride : O;
+    parallelFor(pool, channels * K, std::max<int64_t>(1, 8192 / std::max<int64_t>(O, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t row = b; row < e; ++row) {
+            const int64_t c = row / K, kh = (row % K) / KW, kw = row % KW;
+            const T* xc = x + c * H * W;
+            T* dst = col + row * stride;
+            // Output columns whose input column lies inside [0, W).
+            const int64_t off = kw * dw - pw;
+            const int64_t lo = std::min(OW, off >= 0 ? 0 : (-off + sw - 1) / sw);
+            const int64_t hi = std::max(lo, std::min(OW, W - off <= 0 ? 0 : (W - off - 1) / sw + 1));
+            for (int64_t oh = 0; oh < OH; ++oh) {
+                T* out = dst + oh * OW;
+                const int64_t ih = oh * sh - ph + kh * dh;
+                if (ih < 0 || ih >= H) {
+                    std::fill(out, out + OW, pad);
+                    continue;
+                }
+                const T* src = xc + ih * W + off;
+                std::fill(out, out + lo, pad);
+                if (sw == 1) std::memcpy(out + lo, src + lo, static_cast<size_t>(hi - lo) * sizeof(T));
+                else
+                    for (int64_t ow = lo; ow < hi; ++ow) out[ow] = src[ow * sw];
+                std::fill(out + hi, out + OW, pad);
+            }
+        }
+    });
+}
+
 template <class T>
 void im2col(const T* x, int64_t channels, const Geometry& g, T* col, ThreadPool* pool, T pad = T(0), int64_t rowStride = 0) {
     const size_t r = g.in.size();
+    if (r == 2) {
+        im2col2d(x, channels, g, col, pool, pad, rowStride);
+        return;
+    }
     const int64_t K = g.kernelSize(), O = g.outSize(), I = g.inSize();
     const int64_t ow = r ? g.out[r - 1] : 1;
     const int64_t iw = r ? g.in[r - 1] : 1;
@@ -634,6 +673,21 @@ Status convTranspose(KernelContext& ctx) {
 
 enum class PoolKind { Max, Average, Lp };
 
+// Max pooling with a 2x2 window and stride 2 inside the image (the CNN default): one output row
+// from two input rows, in the same comparison order as the general loop.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void maxPool2x2Row(float* y, const float* r0, const float* r1,
+                                                                              int64_t OW) {
+    auto mx = [](float a, float b) { return std::max(a, b); };
+    for (int64_t ow = 0; ow < OW; ++ow) {
+        float m = -std::numeric_limits<float>::infinity();
+        m = mx(m, r0[2 * ow]);
+        m = mx(m, r0[2 * ow + 1]);
+        m = mx(m, r1[2 * ow]);
+        m = mx(m, r1[2 * ow + 1]);
+        y[ow] = m;
+    }
+}
+
 Status pool(KernelContext& ctx, PoolKind kind) {
     const Tensor& X = ctx.in(0);
     BY_TRY(requireType(X, {DType::F32}, "input"));
@@ -669,10 +723,16 @@ Status pool(KernelContext& ctx, PoolKind kind) {
         const int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
         const int64_t KH = g.kernel[0], KW = g.kernel[1], SH = g.strides[0], SW = g.strides[1];
         const int64_t PT = g.padBegin[0], PL = g.padBegin[1];
+        const bool twoByTwo = kind == PoolKind::Max && KH == 2 && KW == 2 && SH == 2 && SW == 2 && PT == 0 && PL == 0 &&
+                              2 * OH <= H && 2 * OW <= W;
         parallelFor(ctx.pool, NC, std::max<int64_t>(1, 4096 / std::max<int64_t>(O, 1)), [&](int64_t b, int64_t e) {
             for (int64_t nc = b; nc < e; ++nc) {
                 const float* xc = x + nc * I;
                 float* yc = y + nc * O;
+                if (twoByTwo) {
+                    for (int64_t oh = 0; oh < OH; ++oh) maxPool2x2Row(yc + oh * OW, xc + 2 * oh * W, xc + (2 * oh + 1) * W, OW);
+                    continue;
+                }
                 for (int64_t oh = 0; oh < OH; ++oh) {
                     const int64_t h0 = oh * SH - PT;
                     const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + KH, H);
