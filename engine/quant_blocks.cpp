@@ -228,11 +228,115 @@ Status dequantizeBlocks(DType t, const uint8_t* src, int64_t n, float* dst) {
     return {};
 }
 
+namespace {
+
+// Round to nearest with ties to even through the float mantissa, as ggml's k-quant reference
+// code does (its byte output depends on this exact rounding).
+int nearestInt(float v) {
+    const float shifted = v + 12582912.f;
+    int32_t i;
+    std::memcpy(&i, &shifted, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+// Levels in [-nmax, nmax-1] for n values and their scale, chosen like ggml's make_qx_quants with
+// weights x^2: a first guess from the extreme value, then 18 nudged scales, keeping the one with
+// the best weighted least-squares fit. The float arithmetic and its order follow the reference so
+// the bytes match.
+float qxQuants(int n, int nmax, const float* x, int8_t* L) {
+    float max = 0, amax = 0;
+    for (int i = 0; i < n; ++i) {
+        const float ax = std::fabs(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    if (amax < 1e-15f) {
+        std::fill(L, L + n, int8_t(0));
+        return 0.f;
+    }
+    float iscale = -float(nmax) / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+        const int l = std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i])));
+        L[i] = int8_t(l + nmax);
+        const float w = x[i] * x[i];
+        sumlx += w * x[i] * float(l);
+        suml2 += w * float(l) * float(l);
+    }
+    float scale = suml2 != 0.f ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; ++is) {
+        if (is == 0) continue;
+        iscale = -(float(nmax) + 0.1f * float(is)) / max;
+        sumlx = suml2 = 0;
+        for (int i = 0; i < n; ++i) {
+            const int l = std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i])));
+            const float w = x[i] * x[i];
+            sumlx += w * x[i] * float(l);
+            suml2 += w * float(l) * float(l);
+        }
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; ++i) L[i] = int8_t(nmax + std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i]))));
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+// One Q6_K super-block of 256 values: 16 sub-blocks of 16 with an int8 scale each (relative to
+// one f16 super-scale) and 6-bit levels split into low nibbles (ql) and 2-bit high parts (qh).
+void quantizeQ6K(const float* x, uint8_t* blk) {
+    int8_t L[256];
+    float scales[16];
+    float maxScale = 0, maxAbsScale = 0;
+    for (int ib = 0; ib < 16; ++ib) {
+        const float sc = qxQuants(16, 32, x + 16 * ib, L + 16 * ib);
+        scales[ib] = sc;
+        if (std::fabs(sc) > maxAbsScale) {
+            maxAbsScale = std::fabs(sc);
+            maxScale = sc;
+        }
+    }
+    uint8_t* ql = blk;
+    uint8_t* qh = blk + 128;
+    auto* sc = reinterpret_cast<int8_t*>(blk + 192);
+    if (maxAbsScale < 1e-15f) {
+        std::memset(blk, 0, 210);
+        wrHalf(blk + 208, 0.f);
+        return;
+    }
+    const float iscale = -128.f / maxScale;
+    wrHalf(blk + 208, 1 / iscale);
+    for (int ib = 0; ib < 16; ++ib) sc[ib] = int8_t(std::min(127, nearestInt(iscale * scales[ib])));
+    const float dAll = rdHalf(blk + 208);
+    for (int j = 0; j < 16; ++j) {
+        const float d = dAll * float(sc[j]);
+        if (d == 0.f) continue;
+        for (int i = 0; i < 16; ++i) L[16 * j + i] = int8_t(std::max(-32, std::min(31, nearestInt(x[16 * j + i] / d))) + 32);
+    }
+    for (int j = 0; j < 256; j += 128, ql += 64, qh += 32)
+        for (int l = 0; l < 32; ++l) {
+            const int a = L[j + l], b = L[j + l + 32], c = L[j + l + 64], e = L[j + l + 96];
+            ql[l] = uint8_t((a & 0xF) | ((c & 0xF) << 4));
+            ql[l + 32] = uint8_t((b & 0xF) | ((e & 0xF) << 4));
+            qh[l] = uint8_t((a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6));
+        }
+}
+
+}  // namespace
+
 Status quantizeBlocks(DType t, const float* src, int64_t n, uint8_t* dst) {
     const auto& info = dtypeInfo(t);
     if (n % info.blockElems != 0)
         return makeError(ErrorCode::Invalid, std::string("element count is not a multiple of the ") + info.name + " block size");
     const int64_t nb = n / info.blockElems;
+    if (t == DType::Q6_K) {
+        for (int64_t b = 0; b < nb; ++b) quantizeQ6K(src + b * 256, dst + b * info.blockBytes);
+        return {};
+    }
     for (int64_t b = 0; b < nb; ++b) {
         const float* x = src + b * 32;
         uint8_t* blk = dst + b * info.blockBytes;
