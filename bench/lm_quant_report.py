@@ -224,18 +224,21 @@ def main():
             variants.append((f"Q4_0 {alg.upper()} (ours)", out, time.perf_counter() - t0))
         lines += ["", f"### Test perplexity (ctx {a.ctx}, {a.chunks} chunks of {os.path.basename(test)}; GPTQ/AWQ calibrated on "
                   f"{os.path.basename(train)})", "",
-                  "| variant | file | ppl (brickyard perplexity) | increase | ppl (llama-perplexity) | increase | quantize time |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| variant | file | ppl (brickyard perplexity) | increase | KL to f32 / top-1 agreement | ppl (llama-perplexity) | increase | quantize time |",
+                  "|---|---|---|---|---|---|---|---|"]
         base_ours = base_llama = None
         for label, path, secs in variants:
-            o = sh([cli, "perplexity", path, "--text", test, "--ctx", a.ctx, "--chunks", a.chunks, "--threads", T], log)
+            o = sh([cli, "perplexity", path, "--text", test, "--ctx", a.ctx, "--chunks", a.chunks, "--threads", T]
+                   + (["--base", f32] if path != f32 else []), log)
             po = float(re.search(r"ppl ([0-9.]+)", o).group(1))
+            mk = re.search(r"kl ([0-9.]+) top1 ([0-9.]+)", o)
+            kl = f"{float(mk.group(1)):.5f} / {100 * float(mk.group(2)):.1f}%" if mk else "-"
             o = sh([lppl, "-m", path, "-f", test, "-c", a.ctx, "--chunks", a.chunks, "-t", T], log)
             pl = float(re.search(r"Final estimate: PPL = ([0-9.]+)", o).group(1))
             if base_ours is None:
                 base_ours, base_llama = po, pl
             inc = lambda p, b: "-" if p == b and label == "f32" else f"{p - b:+.3f} ({100 * (p / b - 1):+.2f}%)"
-            lines.append(f"| {label} | {os.path.getsize(path) / 2**20:.1f} MiB | {po:.3f} | {inc(po, base_ours)} | {pl:.3f} | "
+            lines.append(f"| {label} | {os.path.getsize(path) / 2**20:.1f} MiB | {po:.3f} | {inc(po, base_ours)} | {kl} | {pl:.3f} | "
                          f"{inc(pl, base_llama)} | {'' if secs is None else f'{secs:.1f} s'} |")
         print("Commands:\n\n```")
         print("\n".join(log))
