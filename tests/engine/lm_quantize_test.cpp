@@ -362,3 +362,105 @@ TEST(LmQuantize, BadRecipesAreRefusedWithOneSentence) {
     EXPECT_TRUE(std::equal(before.begin(), before.end(), tensorOf(m, "blk.1.ffn_up.weight").rawData()));
     EXPECT_EQ(tensorOf(m, "blk.1.ffn_up.weight").dtype(), DType::F32);
 }
+
+namespace {
+
+// ggml's Q6_K reference written out plainly (one sub-block at a time, scalar), to hold the
+// vectorised encoder to the same bytes on data with every kind of block.
+int nearestIntRef(float v) { return int(std::nearbyint(v)); }  // ties to even, as ggml's trick
+
+float qx16(const float* x, int8_t* L) {
+    const int nmax = 32;
+    float max = 0, amax = 0;
+    for (int i = 0; i < 16; ++i)
+        if (std::fabs(x[i]) > amax) {
+            amax = std::fabs(x[i]);
+            max = x[i];
+        }
+    if (amax < 1e-15f) {
+        for (int i = 0; i < 16; ++i) L[i] = 0;
+        return 0.f;
+    }
+    auto fit = [&](float iscale, float& sumlx, float& suml2) {
+        sumlx = suml2 = 0;
+        for (int i = 0; i < 16; ++i) {
+            const int l = std::max(-nmax, std::min(nmax - 1, nearestIntRef(iscale * x[i])));
+            const float w = x[i] * x[i];
+            sumlx += w * x[i] * float(l);
+            suml2 += w * float(l) * float(l);
+        }
+    };
+    auto levels = [&](float iscale) {
+        for (int i = 0; i < 16; ++i) L[i] = int8_t(nmax + std::max(-nmax, std::min(nmax - 1, nearestIntRef(iscale * x[i]))));
+    };
+    float sumlx, suml2;
+    fit(-float(nmax) / max, sumlx, suml2);
+    levels(-float(nmax) / max);
+    float scale = suml2 != 0.f ? sumlx / suml2 : 0.f, best = scale * sumlx;
+    for (int is = -9; is <= 9; ++is) {
+        if (is == 0) continue;
+        const float iscale = -(float(nmax) + 0.1f * float(is)) / max;
+        fit(iscale, sumlx, suml2);
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            levels(iscale);
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+std::vector<uint8_t> q6kReference(const std::vector<float>& x) {
+    std::vector<uint8_t> out(x.size() / 256 * 210, 0);
+    for (size_t b = 0; b < x.size() / 256; ++b) {
+        const float* xb = x.data() + b * 256;
+        uint8_t* y = out.data() + b * 210;
+        int8_t L[256];
+        float scales[16], maxScale = 0, maxAbs = 0;
+        for (int ib = 0; ib < 16; ++ib) {
+            scales[ib] = qx16(xb + 16 * ib, L + 16 * ib);
+            if (std::fabs(scales[ib]) > maxAbs) {
+                maxAbs = std::fabs(scales[ib]);
+                maxScale = scales[ib];
+            }
+        }
+        if (maxAbs < 1e-15f) continue;  // all zero, d = +0
+        const float iscale = -128.f / maxScale;
+        const uint16_t dh = floatToHalf(1 / iscale);
+        std::memcpy(y + 208, &dh, 2);
+        auto* sc = reinterpret_cast<int8_t*>(y + 192);
+        for (int ib = 0; ib < 16; ++ib) sc[ib] = int8_t(std::min(127, nearestIntRef(iscale * scales[ib])));
+        for (int j = 0; j < 16; ++j) {
+            const float d = halfToFloat(dh) * float(sc[j]);
+            if (d == 0.f) continue;
+            for (int i = 0; i < 16; ++i) L[16 * j + i] = int8_t(std::max(-32, std::min(31, nearestIntRef(xb[16 * j + i] / d))) + 32);
+        }
+        for (int half = 0; half < 2; ++half)
+            for (int l = 0; l < 32; ++l) {
+                const int base = 128 * half;
+                const int a = L[base + l], bq = L[base + l + 32], c = L[base + l + 64], e = L[base + l + 96];
+                y[64 * half + l] = uint8_t((a & 15) | ((c & 15) << 4));
+                y[64 * half + l + 32] = uint8_t((bq & 15) | ((e & 15) << 4));
+                y[128 + 32 * half + l] = uint8_t((a >> 4) | ((bq >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6));
+            }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(LmQuantBlocks, Q6_KMatchesThePlainReference) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> n(0.f, 1.f);
+    std::vector<float> x(256 * 64);
+    for (size_t i = 0; i < x.size(); ++i) {
+        const size_t blk = i / 256, sub = (i % 256) / 16;
+        float v = n(rng) * 0.03f;
+        if (blk % 4 == 1) v *= (sub % 3 == 0) ? 50.f : 1.f;                    // sub-blocks of very different scales
+        if (blk % 4 == 2 && sub == 5) v = 0.f;                                  // one all-zero sub-block
+        if (blk % 4 == 3) v = float(int(n(rng) * 4)) * 0.25f;                    // many exact ties
+        if (blk == 8) v = 0.f;                                                  // an all-zero super-block
+        x[i] = v;
+    }
+    EXPECT_EQ(encode(DType::Q6_K, x), q6kReference(x));
+}
