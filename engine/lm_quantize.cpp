@@ -246,34 +246,16 @@ std::vector<float> rtnDecoded(DType type, const std::vector<float>& W) {
 
 // Per-block clipping: for each 32-block of each row the scale (reference scale times a ratio in
 // [0.55, 1]) whose rounding error e^T G e is smallest, G being the block's 32x32 slice of H.
+float blockScaleSearch(DType type, const float* x, const float* G, int64_t ld);
+
 std::vector<float> clipScales(DType type, const std::vector<float>& W, int64_t N, int64_t K, const std::vector<float>& H, ThreadPool& pool) {
     const int64_t nb = K / 32;
     std::vector<float> scales(static_cast<size_t>(N * nb));
     pool.parallelFor(N, 4, [&](int64_t r0, int64_t r1) {
-        float e[32];
         for (int64_t r = r0; r < r1; ++r)
             for (int64_t b = 0; b < nb; ++b) {
                 const float* x = W.data() + r * K + b * 32;
-                const float* G = H.data() + (b * 32) * K + b * 32;
-                const float d0 = referenceBlockScale(type, x);
-                float best = d0;
-                double bestErr = -1;
-                for (int step = 0; step < 10; ++step) {
-                    const float d = d0 * (1.0f - 0.05f * float(step));
-                    const float dq = halfToFloat(floatToHalf(d));
-                    const float id = dq != 0.f ? 1.f / dq : 0.f;
-                    for (int j = 0; j < 32; ++j) e[j] = x[j] - float(levelOf(type, x[j], id)) * dq;
-                    double err = 0;
-                    for (int i = 0; i < 32; ++i) {
-                        double row = 0;
-                        for (int j = 0; j < 32; ++j) row += double(G[i * K + j]) * e[j];
-                        err += row * e[i];
-                    }
-                    if (bestErr < 0 || err < bestErr) {
-                        bestErr = err;
-                        best = d;
-                    }
-                }
+                const float best = blockScaleSearch(type, x, H.data() + (b * 32) * K + b * 32, K);
                 scales[size_t(r * nb + b)] = best;
             }
     });
@@ -288,6 +270,31 @@ std::vector<float> decodedWithScales(DType type, const std::vector<float>& W, co
         for (int j = 0; j < 32; ++j) out[b * 32 + size_t(j)] = float(levelOf(type, W[b * 32 + size_t(j)], id)) * dq;
     }
     return out;
+}
+
+// The scale of one 32-block among 1.0 .. 0.55 times ggml's, whose rounding error e^T G e is
+// smallest (G: the block's 32x32 slice of H, row stride `ld`).
+float blockScaleSearch(DType type, const float* x, const float* G, int64_t ld) {
+    const float d0 = referenceBlockScale(type, x);
+    float best = d0, e[32];
+    double bestErr = -1;
+    for (int step = 0; step < 10; ++step) {
+        const float d = d0 * (1.0f - 0.05f * float(step));
+        const float dq = halfToFloat(floatToHalf(d));
+        const float id = dq != 0.f ? 1.f / dq : 0.f;
+        for (int j = 0; j < 32; ++j) e[j] = x[j] - float(levelOf(type, x[j], id)) * dq;
+        double err = 0;
+        for (int i = 0; i < 32; ++i) {
+            double row = 0;
+            for (int j = 0; j < 32; ++j) row += double(G[i * ld + j]) * e[j];
+            err += row * e[i];
+        }
+        if (bestErr < 0 || err < bestErr) {
+            bestErr = err;
+            best = d;
+        }
+    }
+    return best;
 }
 
 // GPTQ on one [N, K] matrix: returns the decoded weights and the per-block scales it chose.
@@ -324,7 +331,7 @@ Status gptq(DType type, std::vector<float>& W, int64_t N, int64_t K, const std::
                 if (k % 32 == 0) {
                     float blk[32];
                     for (int j = 0; j < 32; ++j) blk[j] = float(w[size_t(k + j)]);
-                    const float d = referenceBlockScale(type, blk);
+                    const float d = blockScaleSearch(type, blk, Hf.data() + k * K + k, K);
                     scales[size_t(r * nb + k / 32)] = d;
                     dq = halfToFloat(floatToHalf(d));
                     id = dq != 0.f ? 1.f / dq : 0.f;

@@ -12,7 +12,8 @@
 // block, with calibration-aware choices made inside the same block format:
 //   gptq  column-by-column rounding with error compensation through the upper Cholesky factor of
 //         the inverse Hessian H = X^T X of the layer's calibration inputs (dampened), one scale per
-//         32-block taken from the weights as updated when the block's first column is reached.
+//         32-block chosen when the block's first column is reached (ggml's scale shrunk by the
+//         ratio whose H-weighted rounding error is smallest, from the weights as updated so far).
 //   awq   per-input-channel scales s = mean|x|^alpha (alpha searched on a grid, minimising the
 //         layer's output error tr(D H D^T)), folded so the graph is unchanged: attn_qkv and ffn_up
 //         scales into the preceding LayerNorm's weight and bias, attn_output scales into the V rows
