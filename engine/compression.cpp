@@ -7,6 +7,7 @@
 #include <set>
 
 #include "engine/compression_internal.h"
+#include "engine/lm_quantize.h"
 
 namespace by {
 
@@ -18,6 +19,7 @@ const char* compressMethodName(CompressMethod m) {
     case CompressMethod::PruneNM: return "prune_nm";
     case CompressMethod::PruneChannels: return "prune_channels";
     case CompressMethod::LowRank: return "low_rank";
+    case CompressMethod::QuantizeGgml: return "quantize_ggml";
     }
     return "?";
 }
@@ -218,6 +220,17 @@ Status checkParameters(size_t i, const CompressStep& s) {
         if (!inUnitInterval(s.sparsity)) return bad("the fraction of filters removed must be between 0 and 1 (exclusive), not " + std::to_string(s.sparsity));
         if (s.norm != 1 && s.norm != 2) return bad("the filter norm must be 1 (L1) or 2 (L2), not " + std::to_string(s.norm));
         break;
+    case CompressMethod::QuantizeGgml:
+        if (s.ggmlType != DType::Q8_0 && s.ggmlType != DType::Q4_0)
+            return stepError(ErrorCode::Unsupported, i, s, std::string("the block type must be q8_0 or q4_0, not ") + dtypeName(s.ggmlType));
+        if (s.algorithm != "rtn" && s.algorithm != "gptq" && s.algorithm != "awq")
+            return bad("the algorithm must be rtn, gptq or awq, not '" + s.algorithm + "'");
+        if (s.group != 32)
+            return bad(std::string(dtypeName(s.ggmlType)) + " blocks hold 32 weights, so group " + std::to_string(s.group) + " cannot be written");
+        if (!(s.damp > 0 && s.damp < 1)) return bad("damp must be between 0 and 1 (exclusive), not " + std::to_string(s.damp));
+        if (s.calibrationTokens < 2) return bad("calibration_tokens must be at least 2, not " + std::to_string(s.calibrationTokens));
+        if (!s.layers.opTypes.empty()) return bad("language-model quantization selects tensors by name, not by op type");
+        break;
     case CompressMethod::LowRank: {
         const int set = (s.rank != 0) + (s.rankRatio != 0) + (s.energy != 0) + (s.paramCut != 0);
         if (set != 1) return bad("give exactly one of rank, rank_ratio, energy or param_cut");
@@ -370,6 +383,7 @@ Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, i
     case CompressMethod::PruneNM: return pruneNM(g, s, nodes, out);
     case CompressMethod::PruneChannels: return pruneChannels(g, s, nodes, out);
     case CompressMethod::LowRank: return lowRank(g, s, nodes, out);
+    case CompressMethod::QuantizeGgml: break;  // whole-model step, see compress()
     }
     return makeError(ErrorCode::Internal, "unknown compression method");
 }
@@ -388,12 +402,44 @@ Status checkVersion(const Recipe& r) {
     return {};
 }
 
+LmQuantOptions lmOptions(const CompressStep& s, const CompressContext& ctx) {
+    LmQuantOptions o;
+    o.type = s.ggmlType;
+    o.algorithm = s.algorithm == "gptq" ? LmQuantAlgorithm::Gptq : s.algorithm == "awq" ? LmQuantAlgorithm::Awq : LmQuantAlgorithm::Rtn;
+    o.names = s.layers.names;
+    o.damp = s.damp;
+    o.maxCalibrationTokens = s.calibrationTokens;
+    o.calibrationTokens = ctx.calibrationTokens;
+    o.threads = ctx.threads;
+    o.progress = ctx.progress;
+    return o;
+}
+
+// Tensor names and block sizes of a QuantizeGgml step, checked without encoding anything.
+Status checkGgmlStep(const Model& model, size_t i, const CompressStep& s) {
+    if (!model.graph.nodes.empty())
+        return stepError(ErrorCode::Unsupported, i, s, "ggml block quantization applies to weights-only language models (GGUF), not to a graph of operators");
+    auto plan = planLmQuantization(model, s.ggmlType);
+    if (!plan) return stepError(plan.error().code, i, s, plan.error().message);
+    for (const auto& n : s.layers.names) {
+        const auto it = std::find_if(plan->begin(), plan->end(), [&](const LmTensorPlan& p) { return p.name == n; });
+        if (it == plan->end()) return stepError(ErrorCode::Invalid, i, s, "the model has no tensor named '" + n + "'");
+        if (!it->quantize && it->from == it->to && it->note.rfind("already", 0) != 0)
+            return stepError(ErrorCode::Invalid, i, s, "tensor '" + n + "' is " + it->note + ", which llama-quantize keeps unquantized");
+    }
+    return {};
+}
+
 }  // namespace
 
 Status validateRecipe(const Model& model, const Recipe& recipe) {
     BY_TRY(checkVersion(recipe));
     for (size_t i = 0; i < recipe.steps.size(); ++i) {
         BY_TRY(checkParameters(i, recipe.steps[i]));
+        if (recipe.steps[i].method == CompressMethod::QuantizeGgml) {
+            BY_TRY(checkGgmlStep(model, i, recipe.steps[i]));
+            continue;
+        }
         auto nodes = selectNodes(model.graph, i, recipe.steps[i]);
         if (!nodes) return nodes.error();
         BY_TRY(checkAgainstLayers(model.graph, i, recipe.steps[i], *nodes));
@@ -417,6 +463,18 @@ Result<CompressResult> compress(const Model& model, const Recipe& recipe, const 
             ctx.progress->report(double(i) / double(recipe.steps.size()), stepLabel(i, recipe.steps[i]));
         }
         const CompressStep& s = recipe.steps[i];
+        if (s.method == CompressMethod::QuantizeGgml) {
+            BY_TRY(checkGgmlStep(r.model, i, s));
+            auto q = quantizeLanguageModel(r.model, lmOptions(s, ctx));
+            if (!q) {
+                Error e = q.error();
+                e.message = stepLabel(i, s) + ": " + e.message;
+                return e;
+            }
+            r.model = std::move(q->model);
+            r.layers.insert(r.layers.end(), q->layers.begin(), q->layers.end());
+            continue;  // a weights-only graph: no node clean-up (it would drop every tensor)
+        }
         auto nodes = selectNodes(g, i, s);
         if (!nodes) return nodes.error();
         BY_TRY(checkAgainstLayers(g, i, s, *nodes));
@@ -448,6 +506,8 @@ Result<LayerReport> previewLayer(const Model& model, const std::string& nodeName
     CompressStep s = step;
     s.layers = LayerSelector{{}, {nodeName}};
     BY_TRY(checkParameters(0, s));
+    if (s.method == CompressMethod::QuantizeGgml)
+        return makeError(ErrorCode::Unsupported, "ggml block quantization has no per-layer preview; compress the model instead");
     Graph g = model.graph;
     BY_TRY(g.rebuildLinks());
     auto nodes = selectNodes(g, 0, s);

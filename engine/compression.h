@@ -17,6 +17,9 @@
 //   PruneChannels   structured filter pruning of Conv by L1/L2 norm; the consumers that read those
 //                   channels (the next Conv's input channels, a Flatten+Gemm's columns, BatchNorm
 //                   parameters, the Conv's bias) are sliced with it, so the model really shrinks.
+//   QuantizeGgml    a language model's tensors to ggml Q8_0 / Q4_0 blocks as llama-quantize picks
+//                   them (engine/lm_quantize.h), by round-to-nearest, GPTQ or AWQ; for weights-only
+//                   models (GGUF), written back as GGUF.
 //   LowRank         truncated SVD of MatMul/Gemm weights (and Conv as a k x k conv with r filters
 //                   followed by a 1x1 conv): by kept rank, rank ratio, energy or parameter cut, and
 //                   only where the two factors are smaller than the original.
@@ -25,13 +28,14 @@
 #include <string>
 #include <vector>
 
+#include "engine/dtype.h"
 #include "engine/error.h"
 #include "engine/graph.h"
 #include "engine/progress.h"
 
 namespace by {
 
-enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank };
+enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank, QuantizeGgml };
 const char* compressMethodName(CompressMethod m);  // "quantize_int8", ...
 
 // Which layers a step touches: op types and/or node names. Both empty: every layer the method
@@ -60,6 +64,11 @@ struct CompressStep {
     double rankRatio = 0;     // kept rank / min(K, N)
     double energy = 0;        // smallest rank keeping this fraction of sum(s_i^2)
     double paramCut = 0;      // largest rank removing at least this fraction of the parameters
+    // QuantizeGgml (layers.names are tensor names; group must stay 32, the block size)
+    DType ggmlType = DType::Q4_0;     // Q8_0 or Q4_0
+    std::string algorithm = "rtn";    // rtn, gptq or awq
+    double damp = 0.01;               // gptq: fraction of the mean Hessian diagonal added
+    int64_t calibrationTokens = 8192; // gptq / awq: tokens of the calibration text run
 };
 
 struct Recipe {
@@ -90,6 +99,9 @@ struct CompressResult {
 
 struct CompressContext {
     const Progress* progress = nullptr;
+    // Token ids of the calibration text (GPTQ / AWQ steps of QuantizeGgml); never the test text.
+    std::vector<int32_t> calibrationTokens;
+    int threads = 0;  // 0: one per core
 };
 
 // Checks a recipe against a model without compressing: version, parameter ranges, layer names.

@@ -39,8 +39,15 @@ Result<Tensor> tensorNamed(const Model& m, const std::string& name, const Shape&
         return makeError(ErrorCode::Invalid, "tensor '" + name + "' has shape " + shapeToString(t.shape()) + ", expected " + shapeToString(shape), kWhere);
     if (f32Only && t.dtype() != DType::F32)
         return makeError(ErrorCode::Unsupported, "tensor '" + name + "' is " + dtypeName(t.dtype()) + "; only F32 is handled there", kWhere);
-    if (!f32Only && t.dtype() != DType::F32 && t.dtype() != DType::Q8_0 && t.dtype() != DType::Q4_0)
-        return makeError(ErrorCode::Unsupported, "tensor '" + name + "' is " + dtypeName(t.dtype()) + "; matmul weights must be F32, Q8_0 or Q4_0", kWhere);
+    if (!f32Only && t.dtype() != DType::F32 && t.dtype() != DType::Q8_0 && t.dtype() != DType::Q4_0) {
+        // Other block types have no matmul kernel: expanded to f32 once, here.
+        if (!dtypeInfo(t.dtype()).isBlockQuant)
+            return makeError(ErrorCode::Unsupported, "tensor '" + name + "' is " + dtypeName(t.dtype()) + "; matmul weights must be F32 or a ggml block type", kWhere);
+        std::vector<float> f(static_cast<size_t>(t.numel()));
+        auto st = dequantizeBlocks(t.dtype(), t.rawData(), t.numel(), f.data());
+        if (!st) return makeError(ErrorCode::Unsupported, "tensor '" + name + "': " + st.error().what(), kWhere);
+        return Tensor::fromFloats(shape, f);
+    }
     return t;
 }
 
@@ -216,6 +223,7 @@ Result<std::vector<float>> GptSession::eval(std::span<const int32_t> tokens, boo
     for (int64_t l = 0; l < c.nLayer; ++l) {
         const auto& L = g.layers[static_cast<size_t>(l)];
         for (int64_t i = 0; i < n; ++i) layerNorm(x.data() + i * d, L.ln1w.data<float>(), L.ln1b.data<float>(), c.eps, d, h.data() + i * d);
+        if (m_capture) m_capture(l, 0, h.data(), n, d);
         BY_TRY(matmul(h.data(), n, L.qkv, qkv.data()));
         float* K = m_k[static_cast<size_t>(l)].data();
         float* V = m_v[static_cast<size_t>(l)].data();
@@ -245,11 +253,14 @@ Result<std::vector<float>> GptSession::eval(std::span<const int32_t> tokens, boo
                 for (int64_t j = 0; j <= last; ++j) axpyF32(s[static_cast<size_t>(j)] * inv, V + j * d + hh * hd, o, hd);
             }
         });
+        if (m_capture) m_capture(l, 1, att.data(), n, d);
         BY_TRY(matmul(att.data(), n, L.proj, h.data()));
         for (size_t k = 0; k < x.size(); ++k) x[k] += h[k];
         for (int64_t i = 0; i < n; ++i) layerNorm(x.data() + i * d, L.ln2w.data<float>(), L.ln2b.data<float>(), c.eps, d, h.data() + i * d);
+        if (m_capture) m_capture(l, 2, h.data(), n, d);
         BY_TRY(matmul(h.data(), n, L.up, ff.data()));
         parallel(static_cast<int64_t>(ff.size()), 8192, [&](int64_t b, int64_t e) { geluTanhInPlace(ff.data() + b, e - b); });
+        if (m_capture) m_capture(l, 3, ff.data(), n, c.nFf);
         BY_TRY(matmul(ff.data(), n, L.down, h.data()));
         for (size_t k = 0; k < x.size(); ++k) x[k] += h[k];
     }

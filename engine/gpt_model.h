@@ -3,8 +3,10 @@
 // directly over a Model's tensors by name, as llama.cpp's gpt2 architecture names them
 // (token_embd, position_embd, blk.N.attn_qkv, ..., output). Works for GGUF (hyper-parameters in
 // gpt2.* keys) and safetensors (the same names with string metadata n_layer, n_embd, ...).
-// Matmul weights may be f32, Q8_0 or Q4_0; the rest is f32.
+// Matmul weights may be f32, Q8_0 or Q4_0 (other ggml block types, such as the Q6_K output head
+// llama-quantize writes, are expanded to f32 on load); the rest is f32.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <span>
@@ -66,6 +68,11 @@ public:
     void reset() { m_pos = 0; }
     const GptModel& model() const { return *m_model; }
 
+    // Called with the input rows of each block's linear layers as eval() runs them (calibration
+    // for GPTQ/AWQ): site 0 attn_qkv, 1 attn_output, 2 ffn_up, 3 ffn_down; x is [rows, cols].
+    using CaptureFn = std::function<void(int64_t layer, int site, const float* x, int64_t rows, int64_t cols)>;
+    void setCapture(CaptureFn fn) { m_capture = std::move(fn); }
+
 private:
     // Attention of n new queries over the cache through BLAS, one head per pool task.
     Status promptAttention(const float* qkv, const float* K, const float* V, int64_t n, float* att);
@@ -75,6 +82,7 @@ private:
     KernelPath m_path;
     int64_t m_pos = 0;
     std::vector<std::vector<float>> m_k, m_v;  // per layer [nCtx, nEmbd]
+    CaptureFn m_capture;
 };
 
 // Picks the next token from logits: greedy when topK <= 1, else top-k sampling at `temperature`.

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace by {
 
@@ -228,40 +231,268 @@ Status dequantizeBlocks(DType t, const uint8_t* src, int64_t n, float* dst) {
     return {};
 }
 
+namespace {
+
+// Round to nearest with ties to even through the float mantissa, as ggml's k-quant reference
+// code does (its byte output depends on this exact rounding).
+int nearestInt(float v) {
+    const float shifted = v + 12582912.f;
+    int32_t i;
+    std::memcpy(&i, &shifted, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+// Levels in [-nmax, nmax-1] for n values and their scale, chosen like ggml's make_qx_quants with
+// weights x^2: a first guess from the extreme value, then 18 nudged scales, keeping the one with
+// the best weighted least-squares fit. The float arithmetic and its order follow the reference so
+// the bytes match.
+[[maybe_unused]] float qxQuants(int n, int nmax, const float* x, int8_t* L) {
+    float max = 0, amax = 0;
+    for (int i = 0; i < n; ++i) {
+        const float ax = std::fabs(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    if (amax < 1e-15f) {
+        std::fill(L, L + n, int8_t(0));
+        return 0.f;
+    }
+    float iscale = -float(nmax) / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+        const int l = std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i])));
+        L[i] = int8_t(l + nmax);
+        const float w = x[i] * x[i];
+        sumlx += w * x[i] * float(l);
+        suml2 += w * float(l) * float(l);
+    }
+    float scale = suml2 != 0.f ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; ++is) {
+        if (is == 0) continue;
+        iscale = -(float(nmax) + 0.1f * float(is)) / max;
+        sumlx = suml2 = 0;
+        for (int i = 0; i < n; ++i) {
+            const int l = std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i])));
+            const float w = x[i] * x[i];
+            sumlx += w * x[i] * float(l);
+            suml2 += w * float(l) * float(l);
+        }
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; ++i) L[i] = int8_t(nmax + std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * x[i]))));
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+// One Q6_K super-block of 256 values: 16 sub-blocks of 16 with an int8 scale each (relative to
+// one f16 super-scale) and 6-bit levels split into low nibbles (ql) and 2-bit high parts (qh).
+#if defined(__SSE2__)
+// qxQuants(16, 32, ...) for four 16-value sub-blocks at once, one per SIMD lane. Each lane runs
+// exactly the scalar arithmetic in the scalar order (products rounded to float, sums accumulated
+// value by value), so the results are bit-identical; only the lanes run side by side.
+// `xt` holds the four sub-blocks transposed: xt[i * 4 + lane] = value i of sub-block `lane`.
+void qxQuants16x4(const float* xt, const float* x, int8_t* L, float* scales) {
+    const int nmax = 32;
+    alignas(16) float maxv[4], amaxv[4];
+    for (int k = 0; k < 4; ++k) {
+        maxv[k] = amaxv[k] = 0;
+        for (int i = 0; i < 16; ++i) {
+            const float ax = std::fabs(x[16 * k + i]);
+            if (ax > amaxv[k]) {
+                amaxv[k] = ax;
+                maxv[k] = x[16 * k + i];
+            }
+        }
+    }
+    const __m128 vmax = _mm_load_ps(maxv);
+    const __m128 magic = _mm_set1_ps(12582912.f), lo = _mm_set1_ps(-float(nmax)), hi = _mm_set1_ps(float(nmax - 1));
+    auto sums = [&](__m128 iscale, __m128& sumlx, __m128& suml2) {
+        sumlx = suml2 = _mm_setzero_ps();
+        for (int i = 0; i < 16; ++i) {
+            const __m128 xi = _mm_load_ps(xt + 4 * i);
+            // nearest integer (ties to even) of iscale * x, as a float, then clamped
+            __m128 l = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(iscale, xi), magic), magic);
+            l = _mm_min_ps(_mm_max_ps(l, lo), hi);
+            const __m128 w = _mm_mul_ps(xi, xi);
+            sumlx = _mm_add_ps(sumlx, _mm_mul_ps(_mm_mul_ps(w, xi), l));
+            suml2 = _mm_add_ps(suml2, _mm_mul_ps(_mm_mul_ps(w, l), l));
+        }
+    };
+    __m128 sumlx, suml2;
+    sums(_mm_div_ps(_mm_set1_ps(-float(nmax)), vmax), sumlx, suml2);
+    const __m128 zero = _mm_setzero_ps();
+    __m128 scale = _mm_and_ps(_mm_cmpneq_ps(suml2, zero), _mm_div_ps(sumlx, suml2));
+    __m128 best = _mm_mul_ps(scale, sumlx);
+    __m128 bestIs = zero;  // 0: the first guess
+    for (int is = -9; is <= 9; ++is) {
+        if (is == 0) continue;
+        const __m128 iscale = _mm_div_ps(_mm_set1_ps(-(float(nmax) + 0.1f * float(is))), vmax);
+        sums(iscale, sumlx, suml2);
+        const __m128 better = _mm_and_ps(_mm_cmpgt_ps(suml2, zero), _mm_cmpgt_ps(_mm_mul_ps(sumlx, sumlx), _mm_mul_ps(best, suml2)));
+        const __m128 s2 = _mm_div_ps(sumlx, suml2);
+        scale = _mm_or_ps(_mm_and_ps(better, s2), _mm_andnot_ps(better, scale));
+        best = _mm_or_ps(_mm_and_ps(better, _mm_mul_ps(s2, sumlx)), _mm_andnot_ps(better, best));
+        bestIs = _mm_or_ps(_mm_and_ps(better, _mm_set1_ps(float(is))), _mm_andnot_ps(better, bestIs));
+    }
+    alignas(16) float sc[4], bi[4];
+    _mm_store_ps(sc, scale);
+    _mm_store_ps(bi, bestIs);
+    for (int k = 0; k < 4; ++k) {
+        int8_t* Lk = L + 16 * k;
+        const float* xk = x + 16 * k;
+        if (amaxv[k] < 1e-15f) {
+            std::fill(Lk, Lk + 16, int8_t(0));
+            scales[k] = 0.f;
+            continue;
+        }
+        const int is = int(bi[k]);
+        const float iscale = is == 0 ? -float(nmax) / maxv[k] : -(float(nmax) + 0.1f * float(is)) / maxv[k];
+        for (int i = 0; i < 16; ++i) Lk[i] = int8_t(nmax + std::max(-nmax, std::min(nmax - 1, nearestInt(iscale * xk[i]))));
+        scales[k] = sc[k];
+    }
+}
+#endif
+
+void quantizeQ6K(const float* x, uint8_t* blk) {
+    int8_t L[256];
+    float scales[16];
+#if defined(__SSE2__)
+    for (int g = 0; g < 4; ++g) {
+        alignas(16) float xt[64];
+        for (int k = 0; k < 4; ++k)
+            for (int i = 0; i < 16; ++i) xt[4 * i + k] = x[64 * g + 16 * k + i];
+        qxQuants16x4(xt, x + 64 * g, L + 64 * g, scales + 4 * g);
+    }
+#else
+    for (int ib = 0; ib < 16; ++ib) scales[ib] = qxQuants(16, 32, x + 16 * ib, L + 16 * ib);
+#endif
+    float maxScale = 0, maxAbsScale = 0;
+    for (int ib = 0; ib < 16; ++ib) {
+        const float sc = scales[ib];
+        if (std::fabs(sc) > maxAbsScale) {
+            maxAbsScale = std::fabs(sc);
+            maxScale = sc;
+        }
+    }
+    uint8_t* ql = blk;
+    uint8_t* qh = blk + 128;
+    auto* sc = reinterpret_cast<int8_t*>(blk + 192);
+    if (maxAbsScale < 1e-15f) {
+        std::memset(blk, 0, 210);
+        wrHalf(blk + 208, 0.f);
+        return;
+    }
+    const float iscale = -128.f / maxScale;
+    wrHalf(blk + 208, 1 / iscale);
+    for (int ib = 0; ib < 16; ++ib) sc[ib] = int8_t(std::min(127, nearestInt(iscale * scales[ib])));
+    const float dAll = rdHalf(blk + 208);
+    for (int j = 0; j < 16; ++j) {
+        const float d = dAll * float(sc[j]);
+        if (d == 0.f) continue;
+        for (int i = 0; i < 16; ++i) L[16 * j + i] = int8_t(std::max(-32, std::min(31, nearestInt(x[16 * j + i] / d))) + 32);
+    }
+    for (int j = 0; j < 256; j += 128, ql += 64, qh += 32)
+        for (int l = 0; l < 32; ++l) {
+            const int a = L[j + l], b = L[j + l + 32], c = L[j + l + 64], e = L[j + l + 96];
+            ql[l] = uint8_t((a & 0xF) | ((c & 0xF) << 4));
+            ql[l + 32] = uint8_t((b & 0xF) | ((e & 0xF) << 4));
+            qh[l] = uint8_t((a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6));
+        }
+}
+
+// max |x_j| over a 32-block (order-free, so SIMD gives the scalar result).
+float blockAbsMax(const float* x) {
+#if defined(__SSE2__)
+    const __m128 absMask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    __m128 m = _mm_setzero_ps();
+    for (int j = 0; j < 32; j += 4) m = _mm_max_ps(_mm_and_ps(_mm_loadu_ps(x + j), absMask), m);
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, m);
+    return std::max(std::max(lanes[0], lanes[1]), std::max(lanes[2], lanes[3]));
+#else
+    float amax = 0.f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+    return amax;
+#endif
+}
+
+// q_j = roundf(x_j * id) (halves away from zero) for a Q8_0 block. The product is rounded to
+// float first, as in ggml; the rounding itself is done exactly in double (v + copysign(0.5, v)
+// then truncation), which is what roundf computes, without a libm call per value.
+void roundHalfAwayQ8(const float* x, float id, int8_t* q) {
+#if defined(__SSE2__)
+    const __m128 vid = _mm_set1_ps(id);
+    const __m128d half = _mm_set1_pd(0.5), sign = _mm_set1_pd(-0.0);
+    auto round2 = [&](__m128d v) { return _mm_cvttpd_epi32(_mm_add_pd(v, _mm_or_pd(half, _mm_and_pd(v, sign)))); };
+    for (int j = 0; j < 32; j += 16) {
+        __m128i i32[4];
+        for (int k = 0; k < 4; ++k) {
+            const __m128 v = _mm_mul_ps(_mm_loadu_ps(x + j + 4 * k), vid);
+            const __m128i lo = round2(_mm_cvtps_pd(v)), hi = round2(_mm_cvtps_pd(_mm_movehl_ps(v, v)));
+            i32[k] = _mm_unpacklo_epi64(lo, hi);
+        }
+        const __m128i i16a = _mm_packs_epi32(i32[0], i32[1]), i16b = _mm_packs_epi32(i32[2], i32[3]);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm_packs_epi16(i16a, i16b));
+    }
+#else
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<int8_t>(std::lround(x[j] * id));
+#endif
+}
+
+// (int)(x_j * id + 8.5f) for a Q4_0 block: float multiply, float add, truncation, as ggml.
+void truncatedLevelsQ4(const float* x, float id, int* q) {
+#if defined(__SSE2__)
+    const __m128 vid = _mm_set1_ps(id), off = _mm_set1_ps(8.5f);
+    for (int j = 0; j < 32; j += 4)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm_cvttps_epi32(_mm_add_ps(_mm_mul_ps(_mm_loadu_ps(x + j), vid), off)));
+#else
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<int>(x[j] * id + 8.5f);
+#endif
+}
+
+}  // namespace
+
 Status quantizeBlocks(DType t, const float* src, int64_t n, uint8_t* dst) {
     const auto& info = dtypeInfo(t);
     if (n % info.blockElems != 0)
         return makeError(ErrorCode::Invalid, std::string("element count is not a multiple of the ") + info.name + " block size");
     const int64_t nb = n / info.blockElems;
+    if (t == DType::Q6_K) {
+        for (int64_t b = 0; b < nb; ++b) quantizeQ6K(src + b * 256, dst + b * info.blockBytes);
+        return {};
+    }
     for (int64_t b = 0; b < nb; ++b) {
         const float* x = src + b * 32;
         uint8_t* blk = dst + b * info.blockBytes;
         if (t == DType::Q8_0) {
-            float amax = 0.f;
-            for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+            const float amax = blockAbsMax(x);
             const float d = amax / 127.f;
             const float id = d ? 1.0f / d : 0.0f;
             wrHalf(blk, d);
-            auto* qs = reinterpret_cast<int8_t*>(blk + 2);
-            for (int j = 0; j < 32; ++j) qs[j] = static_cast<int8_t>(std::lround(x[j] * id));
+            roundHalfAwayQ8(x, id, reinterpret_cast<int8_t*>(blk + 2));
         } else if (t == DType::Q4_0) {
-            float amax = 0.f, max = 0.f;
-            for (int j = 0; j < 32; ++j) {
-                if (amax < std::fabs(x[j])) {
-                    amax = std::fabs(x[j]);
-                    max = x[j];
-                }
-            }
+            // ggml keeps the first element of largest magnitude (a strict '<' scan); with all
+            // zeros its max stays +0, which makes d = -0.
+            const float amax = blockAbsMax(x);
+            float max = 0.f;
+            if (amax > 0.f)
+                for (int j = 0; j < 32; ++j)
+                    if (std::fabs(x[j]) == amax) {
+                        max = x[j];
+                        break;
+                    }
             const float d = max / -8.f;
             const float id = d ? 1.0f / d : 0.0f;
             wrHalf(blk, d);
             uint8_t* qs = blk + 2;
-            for (int j = 0; j < 16; ++j) {
-                const float x0 = x[j] * id, x1 = x[16 + j] * id;
-                const auto q0 = static_cast<uint8_t>(std::min(15, static_cast<int>(x0 + 8.5f)));
-                const auto q1 = static_cast<uint8_t>(std::min(15, static_cast<int>(x1 + 8.5f)));
-                qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
-            }
+            int q[32];
+            truncatedLevelsQ4(x, id, q);
+            for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>(std::min(15, q[j]) | (std::min(15, q[16 + j]) << 4));
         } else {
             return makeError(ErrorCode::Unsupported, std::string("encoding ") + info.name + " blocks is not supported");
         }

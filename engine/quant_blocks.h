@@ -27,7 +27,8 @@ inline void packLowBit(uint8_t* p, int64_t i, int bits, int value) {
 // Unsupported for block types the engine does not decode yet.
 Status dequantizeBlocks(DType t, const uint8_t* src, int64_t n, float* dst);
 
-// Encodes f32 rows into Q8_0 / Q4_0 blocks with the reference rounding of ggml.
+// Encodes f32 rows into Q8_0 / Q4_0 / Q6_K blocks with the reference rounding of ggml (the bytes
+// llama-quantize writes without an importance matrix).
 Status quantizeBlocks(DType t, const float* src, int64_t n, uint8_t* dst);
 
 }  // namespace by

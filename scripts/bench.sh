@@ -33,6 +33,13 @@ echo "bench: tiny GPT language model" >&2
   /usr/bin/python3 bench/lm_report.py "$B"
   echo
 } >> "$tmp/body.md"
+echo "bench: language-model quantization" >&2
+{
+  echo "## Language-model quantization: brickyard-cli compress vs llama-quantize (tiny GPT and a generated 1 GiB GPT-2)"
+  echo
+  /usr/bin/python3 bench/lm_quant_report.py "$B" --threads 2 --runs 5
+  echo
+} >> "$tmp/body.md"
 run "Low-bit CPU kernels vs OpenBLAS sgemm / sgemv (2 threads)" "$B/bench/kernel_bench" 2 9
 M="${BRICKYARD_CACHE:-$HOME/.cache/brickyard}/models"
 run "Whole-model forward passes vs PyTorch 1.13 on the same ONNX graph (2 threads)" "$B/bench/model_bench" --threads 2 --runs 20 \
@@ -61,6 +68,8 @@ run "Graph canvas repaint while panning (QPainter under Xvfb, 1280x800)" \
   echo "| tiny GPT f32 prompt-256 / generation vs PyTorch 1.13 | <= 1.0x | lm_bench, lm_torch_bench.py |"
   echo "| tiny GPT Q8_0 vs own f32; Q4_0 generation vs own f32 | <= 0.6x; <= 0.5x | lm_bench |"
   echo "| tiny GPT tokens/s vs llama.cpp; f32 perplexity vs llama-perplexity | within 1.5x; within 0.1% | lm_report.py |"
+  echo "| quantize the tiny GPT / a 1 GiB GGUF to Q8_0 and Q4_0 vs llama-quantize | same bytes; >= 1.0x its speed | lm_quant_report.py |"
+  echo "| tiny GPT Q4_0 perplexity increase: ours RTN / GPTQ / AWQ vs llama-quantize's | <= / clearly below | lm_quant_report.py |"
   echo "| exact int8 GEMM vs f32 sgemm, same threads | <= 0.5x the time | kernel_bench |"
   echo "| 4-bit MatMulNBits one-token GEMV, weights out of cache, vs sgemv | <= 0.5x the time | kernel_bench |"
   echo "| 100k / 1M Gaussian splats, 1M-triangle mesh at 1280x720 on 2 cores | >= 10 / 2 / 20 fps | render_bench |"

@@ -1,6 +1,9 @@
 #include "app/cli/compress_command.h"
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <filesystem>
 #include <cctype>
@@ -13,6 +16,7 @@
 #include "app/cli/recipe_json.h"
 #include "engine/compression.h"
 #include "importers/importer_registry.h"
+#include "importers/tokenizer_files.h"
 #include "projects/project.h"
 
 namespace by::cli {
@@ -22,7 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::set<std::string> kValued = {"--recipe", "--quantize", "--prune", "--lowrank", "-o", "--eval", "--limit",
-                                       "--batch", "--threads", "--project", "--name", "--split"};
+                                       "--batch", "--threads", "--project", "--name", "--split", "--calibration"};
 
 void printCompressHelp() {
     std::puts(
@@ -31,6 +35,8 @@ void printCompressHelp() {
         "Applies compression passes to MODEL and writes the result to OUT (format from its extension).\n"
         "Shorthands (see docs/recipes.md); several combine in the order prune, lowrank, quantize:\n"
         "  --quantize int8 | int8:per-tensor | int4:g32 | int3:g32 | int2:g64 | int8:g32  (add :sym for symmetric)\n"
+        "  --quantize q8_0 | q4_0 | q4_0:gptq | q4_0:awq   GGUF language models: ggml blocks as llama-quantize\n"
+        "  --calibration TEXT  calibration text for gptq/awq (default: the cached language-model train split)\n"
         "  --prune 0.5 | 0.5:global | 2:4 | channels:0.25[:l2]\n"
         "  --lowrank 0.3 (cut 30% of each layer's parameters) | energy:0.95 | ratio:0.5 | rank:16\n"
         "  --recipe R.json     steps from a recipe file (before any shorthand)\n"
@@ -172,6 +178,17 @@ Result<Recorder> openRecorder(const std::optional<std::string>& path, const std:
     return r;
 }
 
+// The calibration text as token ids, with the model's own tokenizer (GGUF tokenizer.ggml.*).
+Result<std::vector<int32_t>> calibrationTokens(const Model& model, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(ErrorCode::Io, "cannot open the calibration text " + path + " (GPTQ and AWQ need one; give --calibration FILE)");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    auto tok = tokenizerFromModelMetadata(model);
+    if (!tok) return makeError(tok.error().code, "calibration needs the model's tokenizer: " + tok.error().message);
+    return tok->encode(ss.str());
+}
+
 int64_t fileSize(const std::string& path) {
     std::error_code ec;
     const auto n = fs::file_size(path, ec);
@@ -196,9 +213,26 @@ int compressCommand(const std::vector<std::string>& argv) {
     auto eval = evalSetup(a, modelPath);
     if (!eval) return usageError(eval.error().message);
 
+    {
+        std::error_code ec;
+        if (fs::exists(*outPath, ec) && fs::equivalent(*outPath, modelPath, ec))
+            return usageError("-o " + *outPath + " is the input model; write the compressed model to another file");
+    }
     auto model = loadModel(modelPath);
     if (!model) return inputError(model.error().what());
-    auto result = compress(*model, *recipe);
+    CompressContext cctx;
+    if (auto v = a.get("--threads")) {
+        auto n = positiveNumber("--threads", *v);
+        if (!n) return usageError(n.error().message);
+        cctx.threads = int(*n);
+    }
+    if (std::any_of(recipe->steps.begin(), recipe->steps.end(),
+                    [](const CompressStep& s) { return s.method == CompressMethod::QuantizeGgml && s.algorithm != "rtn"; })) {
+        auto tokens = calibrationTokens(*model, a.get("--calibration").value_or(assetCacheDir() + "/data/lm/train.txt"));
+        if (!tokens) return inputError(tokens.error().what());
+        cctx.calibrationTokens = std::move(*tokens);
+    }
+    auto result = compress(*model, *recipe, cctx);
     if (!result) return inputError("compressing " + fs::path(modelPath).filename().string() + ": " + result.error().what());
     if (auto st = saveModel(result->model, *outPath); !st) return inputError(st.error().what());
     std::printf("recipe: %s\n", recipeToJson(*recipe).c_str());

@@ -71,6 +71,33 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
             if (!j["symmetric"].is_boolean()) return bad(where, "'symmetric' must be true or false");
             s.symmetric = j["symmetric"].get<bool>();
         }
+    } else if (method == "quantize_ggml") {
+        allowed.insert({"type", "algorithm", "group", "damp", "calibration_tokens"});
+        s.method = CompressMethod::QuantizeGgml;
+        if (j.contains("type")) {
+            const std::string t = j["type"].is_string() ? j["type"].get<std::string>() : "";
+            if (t != "q8_0" && t != "q4_0") return bad(where, "'type' must be \"q8_0\" or \"q4_0\"");
+            s.ggmlType = t == "q8_0" ? DType::Q8_0 : DType::Q4_0;
+        }
+        if (j.contains("algorithm")) {
+            if (!j["algorithm"].is_string()) return bad(where, "'algorithm' must be \"rtn\", \"gptq\" or \"awq\"");
+            s.algorithm = j["algorithm"].get<std::string>();
+        }
+        if (j.contains("group")) {
+            auto g = integer(j["group"], where, "group");
+            if (!g) return g.error();
+            s.group = *g;
+        }
+        if (j.contains("damp")) {
+            auto v = number(j["damp"], where, "damp");
+            if (!v) return v.error();
+            s.damp = *v;
+        }
+        if (j.contains("calibration_tokens")) {
+            auto v = integer(j["calibration_tokens"], where, "calibration_tokens");
+            if (!v) return v.error();
+            s.calibrationTokens = *v;
+        }
     } else if (method == "prune") {
         allowed.insert({"sparsity", "scope"});
         s.method = CompressMethod::Prune;
@@ -123,7 +150,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
                 *target = *v;
             }
     } else {
-        return bad(where, "unknown method '" + method + "' (quantize, prune, prune_nm, prune_channels or low_rank)");
+        return bad(where, "unknown method '" + method + "' (quantize, quantize_ggml, prune, prune_nm, prune_channels or low_rank)");
     }
     for (const auto& [k, v] : j.items())
         if (!allowed.count(k)) return bad(where, "unknown key '" + k + "' for method '" + method + "'");
@@ -213,6 +240,14 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             o["sparsity"] = s.sparsity;
             o["norm"] = s.norm == 1 ? "l1" : "l2";
             break;
+        case CompressMethod::QuantizeGgml:
+            o["method"] = "quantize_ggml";
+            o["type"] = s.ggmlType == DType::Q8_0 ? "q8_0" : "q4_0";
+            o["algorithm"] = s.algorithm;
+            o["group"] = s.group;
+            if (s.algorithm == "gptq") o["damp"] = s.damp;
+            if (s.algorithm != "rtn") o["calibration_tokens"] = s.calibrationTokens;
+            break;
         case CompressMethod::LowRank:
             o["method"] = "low_rank";
             if (s.rank) o["rank"] = s.rank;
@@ -265,8 +300,19 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
         }
     };
     CompressStep s;
+    if (kind == "quantize" && (parts[0] == "q8_0" || parts[0] == "q4_0")) {
+        const std::string hint = "q8_0, q4_0, q4_0:gptq, q4_0:awq";
+        s.method = CompressMethod::QuantizeGgml;
+        s.ggmlType = parts[0] == "q8_0" ? DType::Q8_0 : DType::Q4_0;
+        if (parts.size() > 2) return fail(hint);
+        if (parts.size() == 2) {
+            if (parts[1] != "rtn" && parts[1] != "gptq" && parts[1] != "awq") return fail(hint);
+            s.algorithm = parts[1];
+        }
+        return s;
+    }
     if (kind == "quantize") {
-        const std::string hint = "int8, int8:per-tensor, int4:g32, int3:g32, int2:g64, add :sym for symmetric";
+        const std::string hint = "int8, int8:per-tensor, int4:g32, int3:g32, int2:g64, add :sym for symmetric; q8_0, q4_0[:gptq|:awq] for GGUF";
         int64_t bits = 0;
         if (parts[0].rfind("int", 0) != 0 || !toInt(parts[0].substr(3), bits)) return fail(hint);
         s.bits = int(bits);
@@ -336,6 +382,8 @@ std::string stepLabel(const CompressStep& s) {
     case CompressMethod::Prune: return "prune " + numberText(s.sparsity) + (s.global ? " global" : "");
     case CompressMethod::PruneNM: return "prune " + std::to_string(s.n) + ":" + std::to_string(s.m);
     case CompressMethod::PruneChannels: return "prune channels " + numberText(s.sparsity);
+    case CompressMethod::QuantizeGgml:
+        return std::string(s.ggmlType == DType::Q8_0 ? "q8_0" : "q4_0") + (s.algorithm == "rtn" ? "" : ":" + s.algorithm);
     case CompressMethod::LowRank:
         if (s.rank) return "lowrank rank " + std::to_string(s.rank);
         if (s.rankRatio) return "lowrank ratio " + numberText(s.rankRatio);

@@ -256,7 +256,7 @@ TEST(Tensor, QuantizeBlocksRoundTripWithinBounds) {
     }
     std::vector<uint8_t> out(34);
     EXPECT_FALSE(quantizeBlocks(DType::Q8_0, src.data(), 31, out.data()).ok());
-    EXPECT_FALSE(quantizeBlocks(DType::Q6_K, src.data(), 256, out.data()).ok());
+    EXPECT_FALSE(quantizeBlocks(DType::Q5_K, src.data(), 256, out.data()).ok());
 }
 
 TEST(Tensor, ComputeStatsHistogramSparsityAndNaN) {
