@@ -14,6 +14,7 @@
 
 #include "importers/ply_table.h"
 #include "importers/splat_io.h"
+#include "importers/splat_packed.h"
 
 namespace by {
 
@@ -186,6 +187,7 @@ Result<Scene> loadScene(const std::string& path) {
     std::string ext = fs::path(path).extension().string();
     for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (ext == ".splat") return readDotSplat(path);
+    if (ext == ".bysplat") return readSplatPacked(path);
     if (ext == ".ply") {
         // Assimp's PLY reader loops forever on some malformed headers (one without end_header,
         // for instance): check the header with our own bounded parser first.

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "engine/splat_baker.h"
 #include "renderers/mesh_shading.h"
@@ -22,6 +23,48 @@ double psnr(const Image& a, const Image& b) {
         }
     if (se == 0) return std::numeric_limits<double>::infinity();
     return 10.0 * std::log10(255.0 * 255.0 / (se / static_cast<double>(n)));
+}
+
+double ssim(const Image& a, const Image& b) {
+    if (a.width != b.width || a.height != b.height || a.rgba.size() != b.rgba.size()) return -1;
+    const int w = a.width, h = a.height;
+    auto luma = [](const Image& im) {
+        std::vector<double> y(im.rgba.size() / 4);
+        for (size_t i = 0; i < y.size(); ++i)
+            y[i] = 0.299 * im.rgba[4 * i] + 0.587 * im.rgba[4 * i + 1] + 0.114 * im.rgba[4 * i + 2];
+        return y;
+    };
+    const auto ya = luma(a), yb = luma(b);
+    constexpr int kWin = 8, kStep = 4;
+    const double c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);
+    double sum = 0;
+    int64_t windows = 0;
+    for (int y0 = 0; y0 + kWin <= h; y0 += kStep)
+        for (int x0 = 0; x0 + kWin <= w; x0 += kStep) {
+            double ma = 0, mb = 0, va = 0, vb = 0, cov = 0;
+            for (int y = y0; y < y0 + kWin; ++y)
+                for (int x = x0; x < x0 + kWin; ++x) {
+                    ma += ya[static_cast<size_t>(y) * w + x];
+                    mb += yb[static_cast<size_t>(y) * w + x];
+                }
+            const double n = kWin * kWin;
+            ma /= n;
+            mb /= n;
+            for (int y = y0; y < y0 + kWin; ++y)
+                for (int x = x0; x < x0 + kWin; ++x) {
+                    const double da = ya[static_cast<size_t>(y) * w + x] - ma, db = yb[static_cast<size_t>(y) * w + x] - mb;
+                    va += da * da;
+                    vb += db * db;
+                    cov += da * db;
+                }
+            va /= n - 1;
+            vb /= n - 1;
+            cov /= n - 1;
+            sum += ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            ++windows;
+        }
+    if (windows == 0) return psnr(a, b) == std::numeric_limits<double>::infinity() ? 1.0 : 0.0;
+    return sum / static_cast<double>(windows);
 }
 
 namespace {

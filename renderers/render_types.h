@@ -19,6 +19,10 @@ struct RenderView {
 // Peak signal-to-noise ratio of two same-size RGBA8 images over the RGB channels, in dB
 // (infinity for identical images, -1 when the sizes differ).
 double psnr(const Image& a, const Image& b);
+// Mean structural similarity of the luma (BT.601) of two same-size RGBA8 images over 8x8
+// windows every 4 pixels, with the usual constants (K1 = 0.01, K2 = 0.03, L = 255): 1 for
+// identical images, -1 when the sizes differ.
+double ssim(const Image& a, const Image& b);
 
 inline uint8_t toByte(float v) { return static_cast<uint8_t>(std::lround(std::fmin(std::fmax(v, 0.0f), 1.0f) * 255.0f)); }
 

@@ -50,6 +50,7 @@ void printHelp() {
         "  perplexity MODEL --text FILE [--ctx N]       perplexity (and KL/top-1 vs --base MODEL)\n"
         "  render SCENE -o OUT.png [--camera ...]       render a mesh or Gaussian splat scene (Vulkan)\n"
         "  bake IN -o OUT.ply                           turn a point cloud or textured mesh into 3DGS splats\n"
+        "  splat-compress IN -o OUT.bysplat [...]       prune/quantize splats; size, PSNR/SSIM and frame time\n"
         "  gvideo animate|encode|render|info ...        Gaussian video: PLY sequences and their 2D-video form\n"
         "  dataset info SPEC                            size, input shape and class counts of a dataset\n"
         "  build-model WEIGHTS_DIR -o OUT               build a trained model (config.json + .npy) as .onnx/.safetensors\n"
@@ -99,6 +100,7 @@ int run(int argc, char** argv) {
     if (verb == "eval") return evalCommand(rest);
     if (verb == "render") return renderCommand(rest);
     if (verb == "bake") return bakeCommand(rest);
+    if (verb == "splat-compress") return splatCompressCommand(rest);
     if (verb == "gvideo") return gvideoCommand(rest);
     if (verb == "dataset") return datasetCommand(rest);
     if (verb == "build-model") return buildModelCommand(rest);

@@ -2,6 +2,7 @@
 
 #include <stb_image_write.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,8 @@
 #include "importers/mesh_importer.h"
 #include "importers/ply_table.h"
 #include "importers/splat_io.h"
+#include "importers/splat_packed.h"
+#include "engine/splat_compress.h"
 #include "renderers/mesh_reference.h"
 #include "renderers/mesh_renderer.h"
 #include "renderers/splat_reference.h"
@@ -162,6 +165,156 @@ int bakeCommand(const std::vector<std::string>& argv) {
     }
     if (auto s = writeSplatPly(cloud, *out); !s) return inputError(s.error().what());
     std::printf("baked %zu Gaussians (SH degree %d) from %s into %s\n", cloud.size(), cloud.shDegree, in.c_str(), out->c_str());
+    return 0;
+}
+
+}  // namespace by::cli
+
+namespace by::cli {
+
+namespace {
+
+// Renders `cloud` on `renderer` (Vulkan) or the CPU reference when it is null; the frame time of
+// the median of three draws.
+Result<std::pair<Image, double>> drawSplats(SplatRenderer* renderer, const SplatCloud& cloud, const RenderView& view) {
+    std::vector<double> ms;
+    Image img;
+    for (int k = 0; k < (renderer ? 3 : 1); ++k) {
+        const auto t0 = std::chrono::steady_clock::now();
+        if (renderer) {
+            auto im = renderer->render(view);
+            if (!im) return im.error();
+            img = std::move(*im);
+        } else {
+            img = renderSplatsReference(cloud, view);
+        }
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return std::make_pair(std::move(img), ms[ms.size() / 2]);
+}
+
+bool parseBits(const std::string& s, SplatBits& b) {
+    int v[6] = {0, 0, 0, 0, 0, 0};
+    int k = 0;
+    size_t at = 0;
+    while (at <= s.size() && k < 6) {
+        const size_t e = std::min(s.find(',', at), s.size());
+        char* end = nullptr;
+        const long x = std::strtol(s.substr(at, e - at).c_str(), &end, 10);
+        if (e == at || *end) return false;
+        v[k++] = static_cast<int>(x);
+        at = e + 1;
+        if (e == s.size()) break;
+    }
+    if (k != 6 || at <= s.size()) return false;
+    b = SplatBits{v[0], v[1], v[2], v[3], v[4], v[5]};
+    return true;
+}
+
+}  // namespace
+
+int splatCompressCommand(const std::vector<std::string>& argv) {
+    const Args a = parseArgs(argv, {"-o", "--output", "--min-opacity", "--keep", "--sh-degree", "--bits", "--size"},
+                             {"--help", "-h", "--cpu"});
+    if (a.has("--help") || a.has("-h")) {
+        std::printf(
+            "usage: brickyard-cli splat-compress IN -o OUT.bysplat|OUT.ply [options]\n"
+            "Prunes and quantizes a Gaussian-splat scene, writes it, and prints its size and how its\n"
+            "renders compare with the original's (PSNR, SSIM, frame time) from three views.\n"
+            "  --min-opacity F  drop splats less opaque than F (0..1)\n"
+            "  --keep F         then keep the fraction F with the largest contribution (opacity x area)\n"
+            "  --sh-degree N    keep spherical harmonics up to degree N (0..3)\n"
+            "  --bits P,S,R,O,DC,SH  bits for position, scale, rotation, opacity, SH DC, higher SH\n"
+            "                   (0 keeps f32; 2..16). A .bysplat file stores them packed; a .ply\n"
+            "                   stores the quantized values as f32\n"
+            "  --size WxH       size of the comparison renders (default 640x360)\n"
+            "  --cpu            compare with the CPU reference renderer instead of Vulkan\n");
+        return 0;
+    }
+    if (!a.error.empty()) return usageError(a.error);
+    if (a.positional.size() != 1) return usageError("splat-compress needs exactly one IN scene");
+    auto out = a.get("-o");
+    if (!out) out = a.get("--output");
+    if (!out) return usageError("splat-compress needs -o OUT.bysplat or OUT.ply");
+    const std::string ext = fs::path(*out).extension().string();
+    if (ext != ".bysplat" && ext != ".ply") return usageError("the output must end in .bysplat or .ply, not '" + ext + "'");
+    if (fs::exists(*out) && fs::exists(a.positional[0]) && fs::equivalent(*out, a.positional[0]))
+        return usageError("the output would overwrite the input " + a.positional[0]);
+    SplatCompression c;
+    auto number = [&](const char* key, double& v) -> bool {
+        auto s = a.get(key);
+        if (!s) return true;
+        char* e = nullptr;
+        v = std::strtod(s->c_str(), &e);
+        return !s->empty() && !*e;
+    };
+    double minOpacity = 0, keep = 1, sh = -1;
+    if (!number("--min-opacity", minOpacity) || !number("--keep", keep) || !number("--sh-degree", sh))
+        return usageError("--min-opacity, --keep and --sh-degree take numbers");
+    c.minOpacity = static_cast<float>(minOpacity);
+    c.keep = keep;
+    c.shDegree = static_cast<int>(sh);
+    if (auto b = a.get("--bits"); b && !parseBits(*b, c.bits))
+        return usageError("--bits needs six comma-separated widths, e.g. 16,8,8,8,8,4");
+    RenderView view;
+    view.width = 640;
+    view.height = 360;
+    if (auto s = a.get("--size"); s && !parseSize(*s, view.width, view.height))
+        return usageError("--size must look like 640x360 (1..16384 each way)");
+
+    auto scene = loadScene(a.positional[0]);
+    if (!scene) return inputError(scene.error().what());
+    if (scene->splats.size() == 0) return inputError(a.positional[0] + ": the scene holds no Gaussian splats");
+    for (const auto& w : scene->warnings) std::fprintf(stderr, "warning: %s: %s\n", a.positional[0].c_str(), w.c_str());
+    SplatCompressionReport rep;
+    auto packed = compressSplats(scene->splats, c, &rep);
+    if (!packed) return inputError(a.positional[0] + ": " + packed.error().what());
+    uint64_t written = 0;
+    if (ext == ".bysplat") {
+        auto w = writeSplatPacked(*packed, c.bits, *out);
+        if (!w) return inputError(w.error().what());
+        written = *w;
+    } else {
+        if (auto st = writeSplatPly(*packed, *out); !st) return inputError(st.error().what());
+        written = fs::file_size(*out);
+    }
+    const uint64_t before = fs::file_size(a.positional[0]);
+    std::printf("splats %zu -> %zu (SH degree %d -> %d)\n", rep.splatsBefore, rep.splatsAfter, rep.shBefore, rep.shAfter);
+    std::printf("size   %.2f MiB -> %.2f MiB (%.1fx smaller)\n", before / 1048576.0, written / 1048576.0,
+                static_cast<double>(before) / static_cast<double>(std::max<uint64_t>(written, 1)));
+
+    // The comparison renders the file that was written, read back, so its numbers are the file's.
+    auto back = loadScene(*out);
+    if (!back) return inputError("reading back " + *out + ": " + back.error().what());
+    std::shared_ptr<VulkanContext> ctx;
+    std::unique_ptr<SplatRenderer> original, compressed;
+    std::string device = "CPU reference";
+    if (!a.has("--cpu")) {
+        auto made = VulkanContext::create();
+        if (!made) return inputError(made.error().what() + " (use --cpu for the CPU reference renderer)");
+        ctx = std::move(*made);
+        device = ctx->deviceName();
+        auto r0 = SplatRenderer::create(ctx), r1 = SplatRenderer::create(ctx);
+        if (!r0 || !r1) return inputError((!r0 ? r0.error() : r1.error()).what());
+        original = std::move(*r0);
+        compressed = std::move(*r1);
+        if (auto s = original->setSplats(scene->splats); !s) return inputError(s.error().what());
+        if (auto s = compressed->setSplats(back->splats); !s) return inputError(s.error().what());
+    }
+    const Camera front = Camera::frame(scene->bounds(), view.aspect());
+    std::printf("%-14s %9s %7s %22s\n", "view", "PSNR", "SSIM", "frame ms (orig -> new)");
+    const std::pair<const char*, std::pair<float, float>> views[] = {{"front", {0, 0}}, {"orbit 60,15", {60, 15}}, {"orbit -120,30", {-120, 30}}};
+    for (const auto& [name, orbit] : views) {
+        view.camera = front;
+        view.camera.orbit(orbit.first, orbit.second);
+        auto x = drawSplats(original.get(), scene->splats, view);
+        auto y = drawSplats(compressed.get(), back->splats, view);
+        if (!x || !y) return inputError((!x ? x.error() : y.error()).what());
+        std::printf("%-14s %6.2f dB %7.4f %10.1f -> %.1f\n", name, psnr(x->first, y->first), ssim(x->first, y->first), x->second,
+                    y->second);
+    }
+    std::printf("renders %dx%d on %s\nwrote %s\n", view.width, view.height, device.c_str(), out->c_str());
     return 0;
 }
 

@@ -10,4 +10,6 @@
 namespace by::cli {
 int renderCommand(const std::vector<std::string>& args);
 int bakeCommand(const std::vector<std::string>& args);
+// `brickyard-cli splat-compress IN -o OUT.bysplat|OUT.ply` prunes and quantizes splats and compares renders.
+int splatCompressCommand(const std::vector<std::string>& args);
 }  // namespace by::cli

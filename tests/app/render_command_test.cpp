@@ -49,5 +49,35 @@ TEST(RenderCommand, BadInputIsOneClearError) {
     EXPECT_NE(out.find("three numbers"), std::string::npos) << out;
 }
 
+TEST(RenderCommand, SplatCompressWritesASmallerFileAndComparesRenders) {
+    const std::string duck = "/usr/share/assimp/models/Collada/duck.dae";
+    if (!std::filesystem::exists(duck)) FAIL() << "missing " << duck << " (scripts/setup.sh installs assimp-testmodels)";
+    const std::string dir = test::tempDir();
+    std::string out;
+    ASSERT_EQ(test::runCommand(test::cliPath() + " bake " + duck + " --samples 4000 -o " + dir + "/d.ply", &out), 0) << out;
+    int rc = test::runCommand(test::cliPath() + " splat-compress " + dir + "/d.ply --cpu --size 160x90 --keep 0.9 --sh-degree 0 " +
+                                  "--bits 16,8,8,8,8,0 -o " + dir + "/d.bysplat", &out);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("splats 4000 -> 3600 (SH degree 3 -> 0)"), std::string::npos) << out;
+    EXPECT_LT(std::filesystem::file_size(dir + "/d.bysplat") * 8, std::filesystem::file_size(dir + "/d.ply")) << out;
+    // The front view's PSNR is printed and is a real comparison (finite, not perfect, not noise).
+    const auto at = out.find("front");
+    ASSERT_NE(at, std::string::npos) << out;
+    const double db = std::strtod(out.c_str() + at + 5, nullptr);
+    EXPECT_GT(db, 25.0) << out;
+    EXPECT_LT(db, 99.0) << out;
+    // The packed file renders like any scene.
+    rc = test::runCommand(test::cliPath() + " render " + dir + "/d.bysplat --cpu --size 80x60 -o " + dir + "/d.png", &out);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("3600 Gaussians"), std::string::npos) << out;
+    // Bad settings: one sentence, nothing written.
+    rc = test::runCommand(test::cliPath() + " splat-compress " + dir + "/d.ply --cpu --bits 1,8,8,8,8,8 -o " + dir + "/e.bysplat", &out);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("position bits"), std::string::npos) << out;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/e.bysplat"));
+    rc = test::runCommand(test::cliPath() + " splat-compress " + dir + "/d.ply --bits 8,8 -o " + dir + "/e.bysplat", &out);
+    EXPECT_EQ(rc, 2) << out;
+}
+
 }  // namespace
 }  // namespace by
