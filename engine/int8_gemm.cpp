@@ -443,7 +443,8 @@ void tileVnni(const uint8_t* a, const int8_t* b, int64_t k4n, const Tile& t) {
     }
 }
 
-void computePacked(const Int8GemmArgs& g, const PackedInt8Matrix& pb, ThreadPool* pool, Path path) {
+void computePacked(const Int8GemmArgs& g, const PackedInt8Matrix& pb, ThreadPool* pool, Path path,
+                   const Int8Epilogue* epilogue = nullptr) {
     if (g.M <= 0 || g.N <= 0) return;
     if (g.K <= 0) {
         for (int64_t m = 0; m < g.M; ++m) std::fill(g.C + m * g.ldc, g.C + m * g.ldc + g.N, 0);
@@ -484,6 +485,7 @@ void computePacked(const Int8GemmArgs& g, const PackedInt8Matrix& pb, ThreadPool
                     t.zb = pb.zero.data() + n0;
                     t.colTerm = pb.colTerm.data() + n0;
                     tileFn(pa.data.get() + ip * pb.Kp * kMR + k0 * kMR, bp, (k1 - k0) / 4, t);
+                    if (t.finish && epilogue) (*epilogue)(m0, t.rows, n0, t.cols);
                 }
             }
         }
@@ -518,6 +520,19 @@ Status int8GemmPacked(const Int8GemmArgs& args, const PackedInt8Matrix& b, Threa
         return makeError(ErrorCode::Invalid, "int8 GEMM of K = " + std::to_string(args.K) + ", N = " + std::to_string(args.N) +
                                                  " was given B packed as K = " + std::to_string(b.K) + ", N = " + std::to_string(b.N));
     computePacked(args, b, pool, bestPath());
+    return {};
+}
+
+Status int8GemmPacked(const Int8GemmArgs& args, const PackedInt8Matrix& b, const Int8Epilogue& epilogue, ThreadPool* pool) {
+    if (args.K != b.K || args.N != b.N)
+        return makeError(ErrorCode::Invalid, "int8 GEMM of K = " + std::to_string(args.K) + ", N = " + std::to_string(args.N) +
+                                                 " was given B packed as K = " + std::to_string(b.K) + ", N = " + std::to_string(b.N));
+    if (args.M > 0 && args.N > 0 && args.K <= 0) {
+        computePacked(args, b, pool, bestPath());
+        if (epilogue) epilogue(0, args.M, 0, args.N);
+        return {};
+    }
+    computePacked(args, b, pool, bestPath(), epilogue ? &epilogue : nullptr);
     return {};
 }
 

@@ -111,6 +111,377 @@ Result<Tensor> integerProduct(const KernelContext& ctx, const Tensor& A, const T
     return std::move(*out);
 }
 
+// ---- int8 layers with constant weights: QLinearConv, com.microsoft QGemm, QLinearMatMul ----------
+//
+// The weights are packed once per executor (PrepareFn) into the int8 GEMM's panel layout as the
+// B operand, [K, output channels], so the activations are the A operand: a convolution's input is
+// unfolded in bytes into one row per output pixel (im2row), all images of the batch in one
+// product. Requantization (bias, per-channel scale, rounding, zero point, clamp) runs in the
+// GEMM's epilogue on each finished block while it is in cache, and writes the caller's layout
+// (NCHW for convolutions) directly.
+
+// Packed weights of one layer: one matrix per convolution group.
+struct PackedLayer {
+    std::vector<PackedInt8Matrix> groups;
+};
+
+// Zero points of a byte tensor as N values (a scalar repeated), or an error.
+Result<std::vector<int32_t>> zeroVector(const Tensor* z, int64_t n, const char* what) {
+    std::vector<int32_t> out(size_t(n), 0);
+    if (!z) return out;
+    auto v = readInts(*z, what);
+    if (!v) return v.error();
+    if (v->size() != 1 && int64_t(v->size()) != n)
+        return invalid(std::string(what) + " has " + std::to_string(v->size()) + " values; expected 1 or " + std::to_string(n));
+    for (int64_t i = 0; i < n; ++i) out[size_t(i)] = int32_t((*v)[v->size() == 1 ? 0 : size_t(i)]);
+    return out;
+}
+
+// Packs output channels [n0, n0 + N) of a weight stored with one row per output channel
+// ([N_total, K], `rowsAreOutputs`) or one column per output channel ([K, N_total]).
+PackedInt8Matrix packWeight(const Tensor& w, bool rowsAreOutputs, int64_t n0, int64_t N, int64_t K, int64_t nTotal,
+                            const std::vector<int32_t>& zero) {
+    std::vector<uint8_t> kn;
+    Int8GemmArgs a;
+    a.K = K;
+    a.N = N;
+    a.bSigned = w.dtype() == DType::I8;
+    a.bZero = zero.data() + n0;
+    a.bZeroPerColumn = true;
+    const uint8_t* src = w.rawData();
+    if (rowsAreOutputs) {
+        kn.resize(size_t(K * N));
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t k = 0; k < K; ++k) kn[size_t(k * N + n)] = src[(n0 + n) * K + k];
+        a.B = kn.data();
+        a.ldb = N;
+    } else {
+        a.B = src + n0;
+        a.ldb = nTotal;
+    }
+    return packInt8B(a);
+}
+
+bool isByteTensor(const Tensor* t) { return t && (t->dtype() == DType::U8 || t->dtype() == DType::I8); }
+
+std::shared_ptr<const void> prepareQLinearConv(const KernelContext& ctx) {
+    const Tensor* W = ctx.has(3) ? &ctx.in(3) : nullptr;
+    if (!isByteTensor(W) || W->rank() < 3 || (ctx.inputCount() > 5 && ctx.inputs[5] == nullptr && ctx.node.inputs[5] >= 0))
+        return nullptr;
+    const int64_t M = W->shape()[0], group = ctx.node.attrInt("group", 1);
+    if (group <= 0 || M % group) return nullptr;
+    auto zero = zeroVector(ctx.has(5) ? &ctx.in(5) : nullptr, M, "w zero point");
+    if (!zero) return nullptr;
+    const int64_t Mg = M / group, K = W->numel() / M;
+    auto p = std::make_shared<PackedLayer>();
+    for (int64_t gi = 0; gi < group; ++gi) p->groups.push_back(packWeight(*W, true, gi * Mg, Mg, K, M, *zero));
+    return p;
+}
+
+// The previous (generic) kernels, chained to where the fast paths do not apply.
+OpKernel g_genericQLinearConv, g_f32MaxPool;
+
+struct Requant {
+    std::vector<float> mult;   // per output channel: x_scale * w_scale / y_scale (or, float out, x_scale * w_scale)
+    std::vector<int32_t> bias;  // per output channel, 0 when absent
+    float zero = 0.f, lo = 0.f, hi = 255.f;
+    DType out = DType::U8;  // U8, I8 or F32 (no requantization)
+};
+
+// Scales of a quantized layer with `M` output channels; `ys` null for float output.
+Result<Requant> makeRequant(const Tensor& xs, const Tensor& ws, const Tensor* ys, const Tensor* yz, const Tensor* bias, int64_t M,
+                            const char* op) {
+    auto xsv = xs.toFloats();
+    auto wsv = ws.toFloats();
+    if (!xsv || !wsv) return invalid(std::string(op) + " scales must be float tensors");
+    if (xsv->size() != 1) return unsupported(std::string(op) + " input scale must be a scalar");
+    if (wsv->size() != 1 && int64_t(wsv->size()) != M)
+        return invalid(std::string(op) + " weight scale needs 1 or " + std::to_string(M) + " values");
+    Requant r;
+    r.mult.resize(size_t(M));
+    float ysv = 1.f;
+    if (ys) {
+        auto y = ys->toFloats();
+        if (!y || y->size() != 1) return unsupported(std::string(op) + " output scale must be a float scalar");
+        ysv = (*y)[0];
+        r.out = yz ? yz->dtype() : DType::U8;
+        if (r.out != DType::U8 && r.out != DType::I8) return unsupported(std::string(op) + " output must be uint8 or int8");
+        if (yz) {
+            auto z = readInts(*yz, "y zero point");
+            if (!z || z->size() != 1) return unsupported(std::string(op) + " output zero point must be a scalar");
+            r.zero = float((*z)[0]);
+        }
+        r.lo = r.out == DType::U8 ? 0.f : -128.f;
+        r.hi = r.out == DType::U8 ? 255.f : 127.f;
+    } else {
+        r.out = DType::F32;
+    }
+    for (int64_t m = 0; m < M; ++m) {
+        const float s = (*xsv)[0] * (*wsv)[wsv->size() == 1 ? 0 : size_t(m)];
+        r.mult[size_t(m)] = ys ? s / ysv : s;
+    }
+    r.bias.assign(size_t(M), 0);
+    if (bias) {
+        auto b = readInts(*bias, "bias");
+        if (!b) return b.error();
+        if (b->size() != 1 && int64_t(b->size()) != M)
+            return invalid(std::string(op) + " bias needs " + std::to_string(M) + " values, not " + std::to_string(b->size()));
+        for (int64_t m = 0; m < M; ++m) r.bias[size_t(m)] = int32_t((*b)[b->size() == 1 ? 0 : size_t(m)]);
+    }
+    return r;
+}
+
+// One value through the requantization: round half to even as the ONNX reference does.
+inline float requantValue(const Requant& r, int32_t acc, int64_t m) {
+    return std::clamp(std::nearbyint(float(acc + r.bias[size_t(m)]) * r.mult[size_t(m)]) + r.zero, r.lo, r.hi);
+}
+
+// A block of C (rows x cols, row stride ldc, columns = output channels from m0) written to `y`
+// where row r, channel m lands at y[rowBase(r) + m * mStride].
+template <class RowBase>
+void writeBlock(const Requant& r, const int32_t* c, int64_t ldc, int64_t rows, int64_t cols, int64_t m0, uint8_t* y, float* yf,
+                int64_t mStride, RowBase rowBase) {
+    for (int64_t i = 0; i < rows; ++i) {
+        const int32_t* ci = c + i * ldc;
+        const int64_t base = rowBase(i);
+        if (r.out == DType::F32) {
+            for (int64_t j = 0; j < cols; ++j) {
+                const int64_t m = m0 + j;
+                yf[base + m * mStride] = float(ci[j] + r.bias[size_t(m)]) * r.mult[size_t(m)];
+            }
+        } else if (r.out == DType::U8) {
+            for (int64_t j = 0; j < cols; ++j) y[base + (m0 + j) * mStride] = uint8_t(requantValue(r, ci[j], m0 + j));
+        } else {
+            for (int64_t j = 0; j < cols; ++j) y[base + (m0 + j) * mStride] = uint8_t(int8_t(requantValue(r, ci[j], m0 + j)));
+        }
+    }
+}
+
+Status qlinearConvFast(KernelContext& ctx) {
+    const auto* packed = static_cast<const PackedLayer*>(ctx.prepared);
+    const Tensor& X = ctx.in(0);
+    const Tensor& W = ctx.in(3);
+    const std::string autoPad = ctx.node.attrString("auto_pad", "NOTSET");
+    if (!packed || X.rank() != 4 || W.rank() != 4 || !isByteTensor(&X) || (autoPad != "NOTSET" && !autoPad.empty()))
+        return g_genericQLinearConv.run(ctx);
+    const int64_t N = X.shape()[0], C = X.shape()[1], H = X.shape()[2], Wd = X.shape()[3];
+    const int64_t M = W.shape()[0], kh = W.shape()[2], kw = W.shape()[3];
+    const int64_t group = ctx.node.attrInt("group", 1);
+    if (group <= 0 || C % group || M % group || W.shape()[1] != C / group || int64_t(packed->groups.size()) != group)
+        return g_genericQLinearConv.run(ctx);
+    auto ints = [&](const char* key, std::vector<int64_t> def) {
+        auto v = ctx.node.attrInts(key);
+        return v.empty() ? def : v;
+    };
+    const auto strides = ints("strides", {1, 1}), dil = ints("dilations", {1, 1}), pads = ints("pads", {0, 0, 0, 0});
+    if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4) return g_genericQLinearConv.run(ctx);
+    const int64_t OH = (H + pads[0] + pads[2] - (dil[0] * (kh - 1) + 1)) / strides[0] + 1;
+    const int64_t OW = (Wd + pads[1] + pads[3] - (dil[1] * (kw - 1) + 1)) / strides[1] + 1;
+    if (OH <= 0 || OW <= 0) return invalid("QLinearConv output would be empty");
+    auto xz = zeroVector(ctx.has(2) ? &ctx.in(2) : nullptr, 1, "x zero point");
+    if (!xz) return xz.error();
+    auto rq = makeRequant(ctx.in(1), ctx.in(4), &ctx.in(6), ctx.has(7) ? &ctx.in(7) : nullptr, ctx.has(8) ? &ctx.in(8) : nullptr, M,
+                          "QLinearConv");
+    if (!rq) return rq.error();
+    auto out = allocateUninit(rq->out, {N, M, OH, OW});
+    if (!out) return out.error();
+    const int64_t Cg = C / group, Mg = M / group, K = Cg * kh * kw, O = OH * OW, rows = N * O;
+    const uint8_t pad = uint8_t((*xz)[0]);
+    std::vector<uint8_t> a(size_t(rows * K));
+    std::vector<int32_t> acc(size_t(rows * Mg));
+    const uint8_t* x = X.rawData();
+    uint8_t* y = out->mutableRawData();
+    for (int64_t gi = 0; gi < group; ++gi) {
+        // im2row: row (n, oh, ow) holds the patch [Cg][kh][kw] of group gi, in W's order.
+        parallelFor(ctx.pool, N * OH, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, OW * K)), [&](int64_t b, int64_t e) {
+            for (int64_t nh = b; nh < e; ++nh) {
+                const int64_t n = nh / OH, oh = nh % OH;
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    uint8_t* row = a.data() + ((n * OH + oh) * OW + ow) * K;
+                    for (int64_t c = 0; c < Cg; ++c) {
+                        const uint8_t* plane = x + ((n * C + gi * Cg + c) * H) * Wd;
+                        for (int64_t i = 0; i < kh; ++i) {
+                            const int64_t ih = oh * strides[0] - pads[0] + i * dil[0];
+                            uint8_t* dst = row + (c * kh + i) * kw;
+                            if (ih < 0 || ih >= H) {
+                                std::memset(dst, pad, size_t(kw));
+                                continue;
+                            }
+                            const int64_t iw0 = ow * strides[1] - pads[1];
+                            if (dil[1] == 1 && iw0 >= 0 && iw0 + kw <= Wd) {
+                                std::memcpy(dst, plane + ih * Wd + iw0, size_t(kw));
+                                continue;
+                            }
+                            for (int64_t j = 0; j < kw; ++j) {
+                                const int64_t iw = iw0 + j * dil[1];
+                                dst[j] = iw < 0 || iw >= Wd ? pad : plane[ih * Wd + iw];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Int8GemmArgs g;
+        g.M = rows;
+        g.N = Mg;
+        g.K = K;
+        g.A = a.data();
+        g.lda = K;
+        g.aSigned = X.dtype() == DType::I8;
+        g.aZero = xz->data();
+        g.C = acc.data();
+        g.ldc = Mg;
+        const int64_t mBase = gi * Mg;
+        float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
+        BY_TRY(int8GemmPacked(g, packed->groups[size_t(gi)],
+                              [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+                                  writeBlock(*rq, acc.data() + r0 * Mg + c0, Mg, nr, nc, mBase + c0, y, yf, O, [&](int64_t i) {
+                                      const int64_t r = r0 + i;
+                                      return (r / O) * M * O + r % O;
+                                  });
+                              },
+                              ctx.pool));
+    }
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+// com.microsoft QGemm (the form ONNX Runtime's quantizer writes for Gemm): inputs A, a_scale,
+// a_zero_point, B, b_scale, b_zero_point, C (int32 bias, scale a_scale * b_scale), y_scale,
+// y_zero_point; without y_scale the output is float.
+std::shared_ptr<const void> prepareQGemm(const KernelContext& ctx) {
+    const Tensor* B = ctx.has(3) ? &ctx.in(3) : nullptr;
+    if (!isByteTensor(B) || B->rank() != 2) return nullptr;
+    if (ctx.node.inputs.size() > 5 && ctx.node.inputs[5] >= 0 && !ctx.has(5)) return nullptr;
+    const bool transB = ctx.node.attrInt("transB", 0) != 0;
+    const int64_t N = transB ? B->shape()[0] : B->shape()[1], K = transB ? B->shape()[1] : B->shape()[0];
+    auto zero = zeroVector(ctx.has(5) ? &ctx.in(5) : nullptr, N, "b zero point");
+    if (!zero) return nullptr;
+    auto p = std::make_shared<PackedLayer>();
+    p->groups.push_back(packWeight(*B, transB, 0, N, K, N, *zero));
+    return p;
+}
+
+Status qgemm(KernelContext& ctx) {
+    const Tensor& A = ctx.in(0);
+    const Tensor& B = ctx.in(3);
+    if (!isByteTensor(&A) || !isByteTensor(&B) || A.rank() != 2 || B.rank() != 2)
+        return unsupported("QGemm needs 2-D uint8/int8 A and B");
+    if (ctx.node.attrInt("transA", 0) != 0) return unsupported("QGemm with transA=1 is not supported");
+    if (ctx.node.attrFloat("alpha", 1.0) != 1.0) return unsupported("QGemm with alpha other than 1 is not supported");
+    const bool transB = ctx.node.attrInt("transB", 0) != 0;
+    const int64_t M = A.shape()[0], K = A.shape()[1];
+    const int64_t N = transB ? B.shape()[0] : B.shape()[1];
+    if ((transB ? B.shape()[1] : B.shape()[0]) != K)
+        return invalid("QGemm A " + shapeToString(A.shape()) + " and B " + shapeToString(B.shape()) + " do not multiply");
+    const Tensor* bias = ctx.has(6) ? &ctx.in(6) : nullptr;
+    if (bias && bias->numel() != N && bias->numel() != 1)
+        return unsupported("QGemm bias C must have 1 or N = " + std::to_string(N) + " values");
+    auto rq = makeRequant(ctx.in(1), ctx.in(4), ctx.has(7) ? &ctx.in(7) : nullptr, ctx.has(8) ? &ctx.in(8) : nullptr, bias, N, "QGemm");
+    if (!rq) return rq.error();
+    auto az = zeroVector(ctx.has(2) ? &ctx.in(2) : nullptr, 1, "a zero point");
+    if (!az) return az.error();
+    PackedInt8Matrix local;
+    const PackedInt8Matrix* pb = nullptr;
+    if (ctx.prepared) {
+        pb = &static_cast<const PackedLayer*>(ctx.prepared)->groups[0];
+    } else {
+        auto zb = zeroVector(ctx.has(5) ? &ctx.in(5) : nullptr, N, "b zero point");
+        if (!zb) return zb.error();
+        local = packWeight(B, transB, 0, N, K, N, *zb);
+        pb = &local;
+    }
+    auto out = allocateUninit(rq->out, {M, N});
+    if (!out) return out.error();
+    std::vector<int32_t> acc(size_t(M * N));
+    Int8GemmArgs g;
+    g.M = M;
+    g.N = N;
+    g.K = K;
+    g.A = A.rawData();
+    g.lda = K;
+    g.aSigned = A.dtype() == DType::I8;
+    g.aZero = az->data();
+    g.C = acc.data();
+    g.ldc = N;
+    uint8_t* y = out->mutableRawData();
+    float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
+    BY_TRY(int8GemmPacked(g, *pb,
+                          [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+                              writeBlock(*rq, acc.data() + r0 * N + c0, N, nr, nc, c0, y, yf, 1,
+                                         [&](int64_t i) { return (r0 + i) * N; });
+                          },
+                          ctx.pool));
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+// QLinearMatMul with a constant 2-D B: packed once; A's leading dimensions are rows.
+std::shared_ptr<const void> prepareQLinearMatMul(const KernelContext& ctx) {
+    const Tensor* B = ctx.has(3) ? &ctx.in(3) : nullptr;
+    if (!isByteTensor(B) || B->rank() != 2) return nullptr;
+    if (ctx.node.inputs.size() > 5 && ctx.node.inputs[5] >= 0 && !ctx.has(5)) return nullptr;
+    const int64_t K = B->shape()[0], N = B->shape()[1];
+    auto zero = zeroVector(ctx.has(5) ? &ctx.in(5) : nullptr, N, "b zero point");
+    if (!zero) return nullptr;
+    auto p = std::make_shared<PackedLayer>();
+    p->groups.push_back(packWeight(*B, false, 0, N, K, N, *zero));
+    return p;
+}
+
+// Byte MaxPool (ONNX allows uint8/int8 since opset 12): quantized activations pool without
+// leaving int8, as max commutes with a monotonic dequantization. f32 goes to ops_nn.cpp's kernel.
+Status maxPool(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    if (!isByteTensor(&X)) return g_f32MaxPool.run(ctx);
+    if (X.rank() != 4) return unsupported("MaxPool on bytes supports 2-D pooling only");
+    if (ctx.wantsOutput(1)) return unsupported("MaxPool on bytes does not produce indices");
+    const std::string autoPad = ctx.node.attrString("auto_pad", "NOTSET");
+    if (autoPad != "NOTSET" && !autoPad.empty() && autoPad != "VALID") return unsupported("MaxPool on bytes needs explicit pads");
+    auto ints = [&](const char* key, std::vector<int64_t> def) {
+        auto v = ctx.node.attrInts(key);
+        return v.empty() ? def : v;
+    };
+    const auto k = ctx.node.attrInts("kernel_shape");
+    const auto st = ints("strides", {1, 1}), dil = ints("dilations", {1, 1}), pads = ints("pads", {0, 0, 0, 0});
+    if (k.size() != 2 || st.size() != 2 || dil.size() != 2 || pads.size() != 4) return invalid("MaxPool needs 2-D kernel_shape, strides and pads");
+    const bool ceil = ctx.node.attrInt("ceil_mode", 0) != 0;
+    const int64_t N = X.shape()[0], C = X.shape()[1], H = X.shape()[2], W = X.shape()[3];
+    auto outSize = [&](int64_t in, int64_t kk, int64_t s, int64_t d, int64_t p0, int64_t p1) {
+        const int64_t span = in + p0 + p1 - (d * (kk - 1) + 1);
+        return (ceil ? (span + s - 1) / s : span / s) + 1;
+    };
+    const int64_t OH = outSize(H, k[0], st[0], dil[0], pads[0], pads[2]), OW = outSize(W, k[1], st[1], dil[1], pads[1], pads[3]);
+    auto out = allocateUninit(X.dtype(), {N, C, OH, OW});
+    if (!out) return out.error();
+    const bool sgn = X.dtype() == DType::I8;
+    const uint8_t* x = X.rawData();
+    uint8_t* y = out->mutableRawData();
+    parallelFor(ctx.pool, N * C, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, OH * OW)), [&](int64_t b, int64_t e) {
+        for (int64_t nc = b; nc < e; ++nc) {
+            const uint8_t* p = x + nc * H * W;
+            uint8_t* q = y + nc * OH * OW;
+            for (int64_t oh = 0; oh < OH; ++oh)
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    int best = sgn ? -129 : -1;
+                    for (int64_t i = 0; i < k[0]; ++i) {
+                        const int64_t ih = oh * st[0] - pads[0] + i * dil[0];
+                        if (ih < 0 || ih >= H) continue;
+                        for (int64_t j = 0; j < k[1]; ++j) {
+                            const int64_t iw = ow * st[1] - pads[1] + j * dil[1];
+                            if (iw < 0 || iw >= W) continue;
+                            const int v = sgn ? int(int8_t(p[ih * W + iw])) : int(p[ih * W + iw]);
+                            best = std::max(best, v);
+                        }
+                    }
+                    q[oh * OW + ow] = uint8_t(best);
+                }
+        }
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
 Status matmulInteger(KernelContext& ctx) {
     const Tensor& A = ctx.in(0);
     const Tensor& B = ctx.in(1);
@@ -135,6 +506,38 @@ Status qlinearMatmul(KernelContext& ctx) {
     if (!isByteType(A.dtype()) || !isByteType(B.dtype()))
         return unsupported(std::string("QLinearMatMul of ") + dtypeName(A.dtype()) + " and " + dtypeName(B.dtype()) +
                            " is not supported (uint8/int8 only)");
+    if (ctx.prepared && A.rank() >= 1 && B.rank() == 2 && A.shape().back() == B.shape()[0] && ctx.in(1).numel() == 1) {
+        // Constant B, packed at plan time: every leading dimension of A is a row.
+        const int64_t K = B.shape()[0], N = B.shape()[1], rows = A.numel() / std::max<int64_t>(1, K);
+        auto rq = makeRequant(ctx.in(1), ctx.in(4), &ctx.in(6), ctx.has(7) ? &ctx.in(7) : nullptr, nullptr, N, "QLinearMatMul");
+        if (!rq) return rq.error();
+        auto az = zeroVector(ctx.has(2) ? &ctx.in(2) : nullptr, 1, "a zero point");
+        if (!az) return az.error();
+        Shape outShape = A.shape();
+        outShape.back() = N;
+        auto out = allocateUninit(rq->out, outShape);
+        if (!out) return out.error();
+        std::vector<int32_t> acc(size_t(rows * N));
+        Int8GemmArgs g;
+        g.M = rows;
+        g.N = N;
+        g.K = K;
+        g.A = A.rawData();
+        g.lda = K;
+        g.aSigned = A.dtype() == DType::I8;
+        g.aZero = az->data();
+        g.C = acc.data();
+        g.ldc = N;
+        uint8_t* y = out->mutableRawData();
+        BY_TRY(int8GemmPacked(g, static_cast<const PackedLayer*>(ctx.prepared)->groups[0],
+                              [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+                                  writeBlock(*rq, acc.data() + r0 * N + c0, N, nr, nc, c0, y, nullptr, 1,
+                                             [&](int64_t i) { return (r0 + i) * N; });
+                              },
+                              ctx.pool));
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
     const int64_t M = A.rank() >= 2 ? A.shape()[size_t(A.rank() - 2)] : 1;
     const int64_t N = B.rank() >= 2 ? B.shape().back() : 1;
     auto sa = ctx.in(1).toFloats();
@@ -692,7 +1095,27 @@ void registerQuantOps(OpRegistry& r) {
     r.add("", "QLinearMatMul", qlinearMatmul, [](const Node& n, const Graph& g, int64_t) -> Status {
         BY_TRY(requireDeclared(n, g, 0, {DType::U8, DType::I8}));
         return requireDeclared(n, g, 3, {DType::U8, DType::I8});
-    });
+    }, prepareQLinearMatMul);
+    r.add("com.microsoft", "QGemm", qgemm, [](const Node& n, const Graph& g, int64_t) -> Status {
+        if (n.attrInt("transA", 0) != 0) return unsupported("QGemm with transA=1 is not supported");
+        if (n.attrFloat("alpha", 1.0) != 1.0) return unsupported("QGemm with alpha other than 1 is not supported");
+        BY_TRY(requireDeclared(n, g, 0, {DType::U8, DType::I8}));
+        return requireDeclared(n, g, 3, {DType::U8, DType::I8});
+    }, prepareQGemm);
+    // QLinearConv and MaxPool are registered by ops_nn.cpp (the generic integer convolution, f32
+    // pooling); this file runs first where it can and hands the rest to those kernels.
+    if (const OpKernel* k = r.find("", "QLinearConv")) {
+        g_genericQLinearConv = *k;
+        r.add("", "QLinearConv", qlinearConvFast, k->check, prepareQLinearConv);
+    }
+    if (const OpKernel* k = r.find("", "MaxPool")) {
+        g_f32MaxPool = *k;
+        r.add("", "MaxPool", maxPool, [](const Node& n, const Graph& g, int64_t o) -> Status {
+            const DType t = declaredInputType(n, g, 0);
+            if (t == DType::U8 || t == DType::I8) return {};
+            return g_f32MaxPool.check ? g_f32MaxPool.check(n, g, o) : Status{};
+        });
+    }
     r.add("", "DynamicQuantizeLinear", dynamicQuantizeLinear,
           [](const Node& n, const Graph& g, int64_t) -> Status { return requireDeclared(n, g, 0, {DType::F32}); });
     r.add("com.microsoft", "MatMulNBits", matmulNBits, [](const Node& n, const Graph& g, int64_t) -> Status {
