@@ -113,16 +113,19 @@ Result<Tensor> integerProduct(const KernelContext& ctx, const Tensor& A, const T
 
 // ---- int8 layers with constant weights: QLinearConv, com.microsoft QGemm, QLinearMatMul ----------
 //
-// The weights are packed once per executor (PrepareFn) into the int8 GEMM's panel layout as the
-// B operand, [K, output channels], so the activations are the A operand: a convolution's input is
-// unfolded in bytes into one row per output pixel (im2row), all images of the batch in one
-// product. Requantization (bias, per-channel scale, rounding, zero point, clamp) runs in the
-// GEMM's epilogue on each finished block while it is in cache, and writes the caller's layout
-// (NCHW for convolutions) directly.
+// The weights are packed once per executor (PrepareFn) into the int8 GEMM's panel layout.
+// Convolutions keep them as the left operand, [output channels, K], against the input unfolded in
+// bytes (im2col, [K, pixels] with every image of the batch side by side), so each output channel
+// is a row of C that is already a contiguous NCHW plane. Gemm and MatMul keep them as the right
+// operand, [K, outputs], so C is the output matrix itself. Requantization (bias, per-channel
+// scale, rounding, zero point, clamp) runs in the GEMM's epilogue on each finished block while it
+// is in cache.
 
-// Packed weights of one layer: one matrix per convolution group.
+// Packed weights of one layer: the right operand of a Gemm/MatMul, or one left operand per
+// convolution group.
 struct PackedLayer {
     std::vector<PackedInt8Matrix> groups;
+    std::vector<PackedInt8Rows> convGroups;
 };
 
 // Zero points of a byte tensor as N values (a scalar repeated), or an error.
@@ -174,7 +177,17 @@ std::shared_ptr<const void> prepareQLinearConv(const KernelContext& ctx) {
     if (!zero) return nullptr;
     const int64_t Mg = M / group, K = W->numel() / M;
     auto p = std::make_shared<PackedLayer>();
-    for (int64_t gi = 0; gi < group; ++gi) p->groups.push_back(packWeight(*W, true, gi * Mg, Mg, K, M, *zero));
+    for (int64_t gi = 0; gi < group; ++gi) {
+        Int8GemmArgs a;
+        a.M = Mg;
+        a.K = K;
+        a.A = W->rawData() + gi * Mg * K;
+        a.lda = K;
+        a.aSigned = W->dtype() == DType::I8;
+        a.aZero = zero->data() + gi * Mg;
+        a.aZeroPerRow = true;
+        p->convGroups.push_back(packInt8A(a));
+    }
     return p;
 }
 
@@ -236,24 +249,60 @@ inline float requantValue(const Requant& r, int32_t acc, int64_t m) {
     return std::clamp(std::nearbyint(float(acc + r.bias[size_t(m)]) * r.mult[size_t(m)]) + r.zero, r.lo, r.hi);
 }
 
-// A block of C (rows x cols, row stride ldc, columns = output channels from m0) written to `y`
-// where row r, channel m lands at y[rowBase(r) + m * mStride].
-template <class RowBase>
-void writeBlock(const Requant& r, const int32_t* c, int64_t ldc, int64_t rows, int64_t cols, int64_t m0, uint8_t* y, float* yf,
-                int64_t mStride, RowBase rowBase) {
-    for (int64_t i = 0; i < rows; ++i) {
-        const int32_t* ci = c + i * ldc;
-        const int64_t base = rowBase(i);
-        if (r.out == DType::F32) {
-            for (int64_t j = 0; j < cols; ++j) {
-                const int64_t m = m0 + j;
-                yf[base + m * mStride] = float(ci[j] + r.bias[size_t(m)]) * r.mult[size_t(m)];
-            }
-        } else if (r.out == DType::U8) {
-            for (int64_t j = 0; j < cols; ++j) y[base + (m0 + j) * mStride] = uint8_t(requantValue(r, ci[j], m0 + j));
-        } else {
-            for (int64_t j = 0; j < cols; ++j) y[base + (m0 + j) * mStride] = uint8_t(int8_t(requantValue(r, ci[j], m0 + j)));
+// n consecutive int32 sums requantized to bytes: channel `ch` throughout (PerElement false) or
+// channels ch, ch + 1, ... (true). The AVX2 path gives the same bytes as requantValue: the same
+// f32 product, round-to-nearest-even conversion, and saturating packs as the clamp.
+template <bool PerElement>
+__attribute__((target("avx2"))) void requantSpanAvx2(const Requant& r, const int32_t* c, int64_t n, int64_t ch, uint8_t* y) {
+    const __m256 big = _mm256_set1_ps(1073741824.f), small = _mm256_set1_ps(-1073741824.f);
+    const __m256i zero = _mm256_set1_epi32(int32_t(r.zero));
+    const bool u8 = r.out == DType::U8;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256i b = PerElement ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.bias.data() + ch + j))
+                                     : _mm256_set1_epi32(r.bias[size_t(ch)]);
+        const __m256 m = PerElement ? _mm256_loadu_ps(r.mult.data() + ch + j) : _mm256_set1_ps(r.mult[size_t(ch)]);
+        const __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j)), b);
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), m);
+        v = _mm256_max_ps(_mm256_min_ps(v, big), small);
+        const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zero);
+        const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        const __m128i q8 = u8 ? _mm_packus_epi16(q16, q16) : _mm_packs_epi16(q16, q16);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(y + j), q8);
+    }
+    for (; j < n; ++j) {
+        const float v = requantValue(r, c[j], PerElement ? ch + j : ch);
+        y[j] = u8 ? uint8_t(v) : uint8_t(int8_t(v));
+    }
+}
+
+template <bool PerElement>
+void requantSpan(const Requant& r, const int32_t* c, int64_t n, int64_t ch, uint8_t* y, float* yf) {
+    static const bool avx2 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }();
+    if (r.out == DType::F32) {
+        for (int64_t j = 0; j < n; ++j) {
+            const int64_t m = PerElement ? ch + j : ch;
+            yf[j] = float(c[j] + r.bias[size_t(m)]) * r.mult[size_t(m)];
         }
+    } else if (avx2) {
+        requantSpanAvx2<PerElement>(r, c, n, ch, y);
+    } else {
+        for (int64_t j = 0; j < n; ++j) {
+            const float v = requantValue(r, c[j], PerElement ? ch + j : ch);
+            y[j] = r.out == DType::U8 ? uint8_t(v) : uint8_t(int8_t(v));
+        }
+    }
+}
+
+// A block of C whose columns are output channels (Gemm, MatMul): row i to y[(r0 + i) * N + c0...].
+void writeRows(const Requant& r, const int32_t* acc, int64_t N, int64_t r0, int64_t rows, int64_t c0, int64_t cols, uint8_t* y, float* yf) {
+    const bool toFloat = r.out == DType::F32;
+    for (int64_t i = 0; i < rows; ++i) {
+        const int64_t off = (r0 + i) * N + c0;
+        requantSpan<true>(r, acc + off, cols, c0, toFloat ? nullptr : y + off, toFloat ? yf + off : nullptr);
     }
 }
 
@@ -267,7 +316,7 @@ Status qlinearConvFast(KernelContext& ctx) {
     const int64_t N = X.shape()[0], C = X.shape()[1], H = X.shape()[2], Wd = X.shape()[3];
     const int64_t M = W.shape()[0], kh = W.shape()[2], kw = W.shape()[3];
     const int64_t group = ctx.node.attrInt("group", 1);
-    if (group <= 0 || C % group || M % group || W.shape()[1] != C / group || int64_t(packed->groups.size()) != group)
+    if (group <= 0 || C % group || M % group || W.shape()[1] != C / group || int64_t(packed->convGroups.size()) != group)
         return g_genericQLinearConv.run(ctx);
     auto ints = [&](const char* key, std::vector<int64_t> def) {
         auto v = ctx.node.attrInts(key);
@@ -285,62 +334,72 @@ Status qlinearConvFast(KernelContext& ctx) {
     if (!rq) return rq.error();
     auto out = allocateUninit(rq->out, {N, M, OH, OW});
     if (!out) return out.error();
-    const int64_t Cg = C / group, Mg = M / group, K = Cg * kh * kw, O = OH * OW, rows = N * O;
+    const int64_t Cg = C / group, Mg = M / group, K = Cg * kh * kw, O = OH * OW, cols = N * O;
     const uint8_t pad = uint8_t((*xz)[0]);
-    std::vector<uint8_t> a(size_t(rows * K));
-    std::vector<int32_t> acc(size_t(rows * Mg));
+    std::vector<uint8_t> col(size_t(K * cols));
+    std::vector<int32_t> acc(size_t(Mg * cols));
     const uint8_t* x = X.rawData();
     uint8_t* y = out->mutableRawData();
     for (int64_t gi = 0; gi < group; ++gi) {
-        // im2row: row (n, oh, ow) holds the patch [Cg][kh][kw] of group gi, in W's order.
-        parallelFor(ctx.pool, N * OH, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, OW * K)), [&](int64_t b, int64_t e) {
-            for (int64_t nh = b; nh < e; ++nh) {
-                const int64_t n = nh / OH, oh = nh % OH;
-                for (int64_t ow = 0; ow < OW; ++ow) {
-                    uint8_t* row = a.data() + ((n * OH + oh) * OW + ow) * K;
-                    for (int64_t c = 0; c < Cg; ++c) {
-                        const uint8_t* plane = x + ((n * C + gi * Cg + c) * H) * Wd;
-                        for (int64_t i = 0; i < kh; ++i) {
-                            const int64_t ih = oh * strides[0] - pads[0] + i * dil[0];
-                            uint8_t* dst = row + (c * kh + i) * kw;
-                            if (ih < 0 || ih >= H) {
-                                std::memset(dst, pad, size_t(kw));
-                                continue;
-                            }
-                            const int64_t iw0 = ow * strides[1] - pads[1];
-                            if (dil[1] == 1 && iw0 >= 0 && iw0 + kw <= Wd) {
-                                std::memcpy(dst, plane + ih * Wd + iw0, size_t(kw));
-                                continue;
-                            }
-                            for (int64_t j = 0; j < kw; ++j) {
-                                const int64_t iw = iw0 + j * dil[1];
-                                dst[j] = iw < 0 || iw >= Wd ? pad : plane[ih * Wd + iw];
-                            }
+        // im2col: row (c, i, j) of the patch, columns (image, oh, ow); stride-1 rows are copies.
+        parallelFor(ctx.pool, K * N, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, O)), [&](int64_t b, int64_t e) {
+            for (int64_t kn = b; kn < e; ++kn) {
+                const int64_t k = kn / N, n = kn % N;
+                const int64_t c = k / (kh * kw), i = (k / kw) % kh, j = k % kw;
+                const uint8_t* plane = x + (n * C + gi * Cg + c) * H * Wd;
+                uint8_t* dst = col.data() + k * cols + n * O;
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    const int64_t ih = oh * strides[0] - pads[0] + i * dil[0];
+                    uint8_t* d = dst + oh * OW;
+                    if (ih < 0 || ih >= H) {
+                        std::memset(d, pad, size_t(OW));
+                        continue;
+                    }
+                    const uint8_t* src = plane + ih * Wd;
+                    const int64_t off = j * dil[1] - pads[1];
+                    if (strides[1] == 1) {
+                        // Columns ow with 0 <= ow + off < Wd are a straight copy.
+                        const int64_t lo = std::clamp<int64_t>(-off, 0, OW), hi = std::clamp<int64_t>(Wd - off, lo, OW);
+                        std::memset(d, pad, size_t(lo));
+                        std::memcpy(d + lo, src + lo + off, size_t(hi - lo));
+                        std::memset(d + hi, pad, size_t(OW - hi));
+                    } else {
+                        for (int64_t ow = 0; ow < OW; ++ow) {
+                            const int64_t iw = ow * strides[1] + off;
+                            d[ow] = iw < 0 || iw >= Wd ? pad : src[iw];
                         }
                     }
                 }
             }
         });
         Int8GemmArgs g;
-        g.M = rows;
-        g.N = Mg;
+        g.M = Mg;
+        g.N = cols;
         g.K = K;
-        g.A = a.data();
-        g.lda = K;
-        g.aSigned = X.dtype() == DType::I8;
-        g.aZero = xz->data();
+        g.B = col.data();
+        g.ldb = cols;
+        g.bSigned = X.dtype() == DType::I8;
+        g.bZero = xz->data();
         g.C = acc.data();
-        g.ldc = Mg;
+        g.ldc = cols;
         const int64_t mBase = gi * Mg;
         float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
-        BY_TRY(int8GemmPacked(g, packed->groups[size_t(gi)],
-                              [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
-                                  writeBlock(*rq, acc.data() + r0 * Mg + c0, Mg, nr, nc, mBase + c0, y, yf, O, [&](int64_t i) {
-                                      const int64_t r = r0 + i;
-                                      return (r / O) * M * O + r % O;
-                                  });
-                              },
-                              ctx.pool));
+        const size_t es = rq->out == DType::F32 ? 4 : 1;
+        BY_TRY(int8GemmPackedA(g, packed->convGroups[size_t(gi)],
+                               [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+                                   // Rows are channels; a column span splits where it crosses images.
+                                   for (int64_t i = 0; i < nr; ++i) {
+                                       const int64_t m = mBase + r0 + i;
+                                       for (int64_t cc = c0; cc < c0 + nc;) {
+                                           const int64_t n = cc / O, o = cc % O, len = std::min(c0 + nc - cc, O - o);
+                                           const int64_t dst = (n * M + m) * O + o;
+                                           requantSpan<false>(*rq, acc.data() + (r0 + i) * cols + cc, len, m,
+                                                              es == 1 ? y + dst : nullptr, yf ? yf + dst : nullptr);
+                                           cc += len;
+                                       }
+                                   }
+                               },
+                               ctx.pool));
     }
     ctx.outputs[0] = std::move(*out);
     return {};
@@ -408,8 +467,7 @@ Status qgemm(KernelContext& ctx) {
     float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
     BY_TRY(int8GemmPacked(g, *pb,
                           [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
-                              writeBlock(*rq, acc.data() + r0 * N + c0, N, nr, nc, c0, y, yf, 1,
-                                         [&](int64_t i) { return (r0 + i) * N; });
+                              writeRows(*rq, acc.data(), N, r0, nr, c0, nc, yf ? nullptr : y, yf);
                           },
                           ctx.pool));
     ctx.outputs[0] = std::move(*out);
@@ -457,10 +515,23 @@ Status maxPool(KernelContext& ctx) {
     const bool sgn = X.dtype() == DType::I8;
     const uint8_t* x = X.rawData();
     uint8_t* y = out->mutableRawData();
+    const bool twoByTwo = !sgn && k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && dil[0] == 1 && dil[1] == 1 &&
+                          pads[0] == 0 && pads[1] == 0 && 2 * OH <= H && 2 * OW <= W;
     parallelFor(ctx.pool, N * C, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, OH * OW)), [&](int64_t b, int64_t e) {
         for (int64_t nc = b; nc < e; ++nc) {
             const uint8_t* p = x + nc * H * W;
             uint8_t* q = y + nc * OH * OW;
+            if (twoByTwo) {
+                // The common 2x2 / stride 2 window with every input inside: no bounds checks.
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    const uint8_t* r0 = p + 2 * oh * W;
+                    const uint8_t* r1 = r0 + W;
+                    uint8_t* d = q + oh * OW;
+                    for (int64_t ow = 0; ow < OW; ++ow)
+                        d[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
+                }
+                continue;
+            }
             for (int64_t oh = 0; oh < OH; ++oh)
                 for (int64_t ow = 0; ow < OW; ++ow) {
                     int best = sgn ? -129 : -1;
@@ -531,8 +602,7 @@ Status qlinearMatmul(KernelContext& ctx) {
         uint8_t* y = out->mutableRawData();
         BY_TRY(int8GemmPacked(g, static_cast<const PackedLayer*>(ctx.prepared)->groups[0],
                               [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
-                                  writeBlock(*rq, acc.data() + r0 * N + c0, N, nr, nc, c0, y, nullptr, 1,
-                                             [&](int64_t i) { return (r0 + i) * N; });
+                                  writeRows(*rq, acc.data(), N, r0, nr, c0, nc, y, nullptr);
                               },
                               ctx.pool));
         ctx.outputs[0] = std::move(*out);
