@@ -336,8 +336,11 @@ Status qlinearConvFast(KernelContext& ctx) {
     if (!out) return out.error();
     const int64_t Cg = C / group, Mg = M / group, K = Cg * kh * kw, O = OH * OW, cols = N * O;
     const uint8_t pad = uint8_t((*xz)[0]);
-    std::vector<uint8_t> col(size_t(K * cols));
-    std::vector<int32_t> acc(size_t(Mg * cols));
+    // Both buffers are written in full before they are read: no zero-filling.
+    std::unique_ptr<uint8_t[]> colStore(new uint8_t[size_t(K * cols)]);
+    std::unique_ptr<int32_t[]> accStore(new int32_t[size_t(Mg * cols)]);
+    uint8_t* colData = colStore.get();
+    int32_t* accData = accStore.get();
     const uint8_t* x = X.rawData();
     uint8_t* y = out->mutableRawData();
     for (int64_t gi = 0; gi < group; ++gi) {
@@ -347,7 +350,7 @@ Status qlinearConvFast(KernelContext& ctx) {
                 const int64_t k = kn / N, n = kn % N;
                 const int64_t c = k / (kh * kw), i = (k / kw) % kh, j = k % kw;
                 const uint8_t* plane = x + (n * C + gi * Cg + c) * H * Wd;
-                uint8_t* dst = col.data() + k * cols + n * O;
+                uint8_t* dst = colData + k * cols + n * O;
                 for (int64_t oh = 0; oh < OH; ++oh) {
                     const int64_t ih = oh * strides[0] - pads[0] + i * dil[0];
                     uint8_t* d = dst + oh * OW;
@@ -376,11 +379,11 @@ Status qlinearConvFast(KernelContext& ctx) {
         g.M = Mg;
         g.N = cols;
         g.K = K;
-        g.B = col.data();
+        g.B = colData;
         g.ldb = cols;
         g.bSigned = X.dtype() == DType::I8;
         g.bZero = xz->data();
-        g.C = acc.data();
+        g.C = accData;
         g.ldc = cols;
         const int64_t mBase = gi * Mg;
         float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
@@ -393,7 +396,7 @@ Status qlinearConvFast(KernelContext& ctx) {
                                        for (int64_t cc = c0; cc < c0 + nc;) {
                                            const int64_t n = cc / O, o = cc % O, len = std::min(c0 + nc - cc, O - o);
                                            const int64_t dst = (n * M + m) * O + o;
-                                           requantSpan<false>(*rq, acc.data() + (r0 + i) * cols + cc, len, m,
+                                           requantSpan<false>(*rq, accData + (r0 + i) * cols + cc, len, m,
                                                               es == 1 ? y + dst : nullptr, yf ? yf + dst : nullptr);
                                            cc += len;
                                        }
@@ -485,6 +488,54 @@ std::shared_ptr<const void> prepareQLinearMatMul(const KernelContext& ctx) {
     auto p = std::make_shared<PackedLayer>();
     p->groups.push_back(packWeight(*B, false, 0, N, K, N, *zero));
     return p;
+}
+
+// QuantizeLinear of f32 with one scale and zero point (how a quantized model takes its input):
+// AVX2, in parallel. The same bytes as ops_elementwise.cpp's kernel, which handles everything
+// else: the quotient in f32, rounded to nearest even, the clamp as saturating packs.
+OpKernel g_genericQuantizeLinear;
+
+__attribute__((target("avx2"))) void quantizeSpanAvx2(const float* x, int64_t n, float scale, int32_t zero, bool u8, uint8_t* y) {
+    const __m256 s = _mm256_set1_ps(scale), big = _mm256_set1_ps(1073741824.f), small = _mm256_set1_ps(-1073741824.f);
+    const __m256i z = _mm256_set1_epi32(zero);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+        v = _mm256_max_ps(_mm256_min_ps(v, big), small);
+        const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), z);
+        const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), u8 ? _mm_packus_epi16(q16, q16) : _mm_packs_epi16(q16, q16));
+    }
+    const float lo = u8 ? 0.f : -128.f, hi = u8 ? 255.f : 127.f;
+    for (; i < n; ++i) {
+        const float v = std::clamp(std::nearbyint(x[i] / scale) + float(zero), lo, hi);
+        y[i] = u8 ? uint8_t(v) : uint8_t(int8_t(v));
+    }
+}
+
+Status quantizeLinearFast(KernelContext& ctx) {
+    static const bool avx2 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }();
+    const Tensor& X = ctx.in(0);
+    const Tensor& S = ctx.in(1);
+    const Tensor* Z = ctx.has(2) ? &ctx.in(2) : nullptr;
+    if (!avx2 || X.dtype() != DType::F32 || S.dtype() != DType::F32 || S.numel() != 1 || (Z && (!isByteTensor(Z) || Z->numel() != 1)))
+        return g_genericQuantizeLinear.run(ctx);
+    const float scale = S.data<float>()[0];
+    const bool u8 = !Z || Z->dtype() == DType::U8;
+    const int32_t zero = Z ? (u8 ? int32_t(Z->rawData()[0]) : int32_t(int8_t(Z->rawData()[0]))) : 0;
+    auto out = allocateUninit(u8 ? DType::U8 : DType::I8, X.shape());
+    if (!out) return out.error();
+    const float* x = X.data<float>();
+    uint8_t* y = out->mutableRawData();
+    parallelFor(ctx.pool, (X.numel() + 4095) / 4096, 4, [&](int64_t b, int64_t e) {
+        const int64_t i0 = b * 4096, i1 = std::min(X.numel(), e * 4096);
+        quantizeSpanAvx2(x + i0, i1 - i0, scale, zero, u8, y + i0);
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
 }
 
 // Byte MaxPool (ONNX allows uint8/int8 since opset 12): quantized activations pool without
@@ -1177,6 +1228,10 @@ void registerQuantOps(OpRegistry& r) {
     if (const OpKernel* k = r.find("", "QLinearConv")) {
         g_genericQLinearConv = *k;
         r.add("", "QLinearConv", qlinearConvFast, k->check, prepareQLinearConv);
+    }
+    if (const OpKernel* k = r.find("", "QuantizeLinear")) {
+        g_genericQuantizeLinear = *k;
+        r.add("", "QuantizeLinear", quantizeLinearFast, k->check, k->prepare);
     }
     if (const OpKernel* k = r.find("", "MaxPool")) {
         g_f32MaxPool = *k;
