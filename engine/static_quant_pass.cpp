@@ -369,8 +369,12 @@ Status quantizeStatic(Graph& g, const CompressStep& s, const std::vector<int>& n
             row.relError = qw.relError;
             row.sparsity = qw.sparsity;
             char buf[160];
-            std::snprintf(buf, sizeof buf, "input range scale %.4g zero %d; output scale %.4g zero %d; %lld calibration samples",
-                          double(qx->p.scale), int(qx->p.zero), double(qy.p.scale), int(qy.p.zero), (long long)used);
+            if (floatOut)
+                std::snprintf(buf, sizeof buf, "input scale %.4g zero %d; f32 output; %lld calibration samples", double(qx->p.scale),
+                              int(qx->p.zero), (long long)used);
+            else
+                std::snprintf(buf, sizeof buf, "input scale %.4g zero %d; output scale %.4g zero %d; %lld calibration samples",
+                              double(qx->p.scale), int(qx->p.zero), double(qy.p.scale), int(qy.p.zero), (long long)used);
             row.note = buf;
             rows.push_back(row);
             continue;

@@ -6,12 +6,14 @@
 #include <cctype>
 #include <optional>
 #include <set>
+#include <stdexcept>
 
 #include "app/cli/args.h"
 #include "app/cli/cli_output.h"
 #include "app/cli/eval_session.h"
 #include "app/cli/recipe_json.h"
 #include "engine/compression.h"
+#include "importers/dataset_readers.h"
 #include "importers/importer_registry.h"
 #include "projects/project.h"
 
@@ -22,7 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::set<std::string> kValued = {"--recipe", "--quantize", "--prune", "--lowrank", "-o", "--eval", "--limit",
-                                       "--batch", "--threads", "--project", "--name", "--split"};
+                                       "--batch", "--threads", "--project", "--name", "--split", "--calib-data",
+                                       "--calib-samples", "--calib-split", "--calib-normalize"};
 
 void printCompressHelp() {
     std::puts(
@@ -31,6 +34,11 @@ void printCompressHelp() {
         "Applies compression passes to MODEL and writes the result to OUT (format from its extension).\n"
         "Shorthands (see docs/recipes.md); several combine in the order prune, lowrank, quantize:\n"
         "  --quantize int8 | int8:per-tensor | int4:g32 | int3:g32 | int2:g64 | int8:g32  (add :sym for symmetric)\n"
+        "  --quantize int8:static[:minmax|:percentile|:mse]  int8 weights and activations, calibrated on --calib-data\n"
+        "  --calib-data SPEC   calibration samples for static int8 (mnist:DIR uses its training split)\n"
+        "  --calib-samples N   how many (the first N; default 256)\n"
+        "  --calib-split S     the split to calibrate on (default: train where the set has one)\n"
+        "  --calib-normalize X the model's input preprocessing, e.g. scale=1/255 (default: the model's, or 1/255 for bytes)\n"
         "  --prune 0.5 | 0.5:global | 2:4 | channels:0.25[:l2]\n"
         "  --lowrank 0.3 (cut 30% of each layer's parameters) | energy:0.95 | ratio:0.5 | rank:16\n"
         "  --recipe R.json     steps from a recipe file (before any shorthand)\n"
@@ -52,6 +60,7 @@ void printSweepHelp() {
         "size, quality and latency side by side.\n"
         "  --eval SPEC         dataset (required)\n"
         "  --limit N, --batch N, --threads N   as for eval\n"
+        "  --calib-data SPEC, --calib-samples N, --calib-split S, --calib-normalize X   as for compress\n"
         "  -o DIR              also write each candidate to DIR/<label>.onnx\n"
         "  --project P.byproj  record every candidate as a variant with its results");
 }
@@ -121,6 +130,52 @@ void printLayers(const CompressResult& c) {
     std::printf("model: %s -> %s weights (%.2fx smaller), %s -> %s parameters\n", humanBytes(double(c.bytesBefore)).c_str(),
                 humanBytes(double(c.bytesAfter)).c_str(), c.bytesAfter > 0 ? double(c.bytesBefore) / double(c.bytesAfter) : 0.0,
                 humanCount(c.paramsBefore).c_str(), humanCount(c.paramsAfter).c_str());
+}
+
+// Calibration data for static int8: importers' readers, with MNIST-style sets read from their
+// training split unless a split is named, so the test split stays unseen.
+CompressContext compressContext() {
+    CompressContext c;
+    c.openDataset = [](const std::string& spec, const std::string& split) {
+        DatasetOptions o;
+        o.split = split;
+        if (split.empty() && (spec.rfind("mnist:", 0) == 0 || spec.rfind("fashion-mnist:", 0) == 0)) o.split = "train";
+        return openDataset(spec, o);
+    };
+    return c;
+}
+
+// --calib-* fill what static int8 steps leave open; the input normalisation defaults as for eval:
+// the model's recorded one, else 1/255 for byte inputs.
+Status applyCalibrationArgs(const Args& a, const Model& model, Recipe& r) {
+    for (auto& s : r.steps) {
+        ActivationCalibration& c = s.activations;
+        if (!c.enabled) continue;
+        if (auto v = a.get("--calib-data"); v && c.data.empty()) c.data = *v;
+        if (auto v = a.get("--calib-samples")) {
+            try {
+                size_t used = 0;
+                c.samples = std::stoll(*v, &used);
+                if (used != v->size()) throw std::invalid_argument(*v);
+            } catch (...) {
+                return makeError(ErrorCode::Invalid, "--calib-samples needs a whole number, not '" + *v + "'");
+            }
+        }
+        if (auto v = a.get("--calib-split"); v && c.split.empty()) c.split = *v;
+        if (c.normalize) continue;
+        std::string norm = a.get("--calib-normalize").value_or("");
+        if (norm.empty())
+            if (const MetaValue* m = model.meta("brickyard.input_normalization"); m && m->type == MetaValue::Type::String) norm = m->s;
+        if (norm.empty() && !c.data.empty()) {
+            auto ds = compressContext().openDataset(c.data, c.split);
+            if (ds && !(*ds)->inputDTypes().empty() && (*ds)->inputDTypes()[0] == DType::U8) norm = "scale=1/255";
+        }
+        if (norm.empty()) continue;
+        auto n = parseNormalization(norm);
+        if (!n) return makeError(ErrorCode::Invalid, "--calib-normalize: " + n.error().message);
+        c.normalize = *n;
+    }
+    return {};
 }
 
 // Steps from --recipe then the shorthands, prune before low-rank before quantize (a weight is
@@ -198,7 +253,8 @@ int compressCommand(const std::vector<std::string>& argv) {
 
     auto model = loadModel(modelPath);
     if (!model) return inputError(model.error().what());
-    auto result = compress(*model, *recipe);
+    if (auto st = applyCalibrationArgs(a, *model, *recipe); !st) return usageError(st.error().message);
+    auto result = compress(*model, *recipe, compressContext());
     if (!result) return inputError("compressing " + fs::path(modelPath).filename().string() + ": " + result.error().what());
     if (auto st = saveModel(result->model, *outPath); !st) return inputError(st.error().what());
     std::printf("recipe: %s\n", recipeToJson(*recipe).c_str());
@@ -268,6 +324,8 @@ int sweepCommand(const std::vector<std::string>& argv) {
 
     auto model = loadModel(modelPath);
     if (!model) return inputError(model.error().what());
+    for (auto& c : candidates)
+        if (auto st = applyCalibrationArgs(a, *model, c); !st) return usageError(st.error().message);
     for (size_t i = 0; i < candidates.size(); ++i)
         if (auto st = validateRecipe(*model, candidates[i]); !st)
             return inputError("candidate " + std::to_string(i + 1) + " (" + recipeLabel(candidates[i]) + "): " + st.error().what());
@@ -285,7 +343,7 @@ int sweepCommand(const std::vector<std::string>& argv) {
                 100 * q0, "", 1e3 * base->secondsPerSample, 1.0);
     for (const auto& c : candidates) {
         const std::string label = recipeLabel(c);
-        auto result = compress(*model, c);
+        auto result = compress(*model, c, compressContext());
         if (!result) return inputError(label + ": " + result.error().what());
         int64_t size = result->bytesAfter;
         if (outDir) {
