@@ -336,6 +336,54 @@ Status qlinearConvFast(KernelContext& ctx) {
     if (!out) return out.error();
     const int64_t Cg = C / group, Mg = M / group, K = Cg * kh * kw, O = OH * OW, cols = N * O;
     const uint8_t pad = uint8_t((*xz)[0]);
+    if (Cg == 1 && Mg == 1 && X.dtype() == DType::U8 && W.dtype() == DType::I8 && dil[0] == 1 && dil[1] == 1) {
+        // Depthwise: one filter per channel is too small a product for the GEMM; a direct loop
+        // over each output row (int32 sums, then the same requantization) is far cheaper.
+        std::vector<int32_t> wz(size_t(M), 0);
+        if (ctx.has(5)) {
+            auto z = zeroVector(&ctx.in(5), M, "w zero point");
+            if (!z) return z.error();
+            wz = *z;
+        }
+        const uint8_t* xb = X.rawData();
+        const auto* wb = reinterpret_cast<const int8_t*>(W.rawData());
+        const int32_t zx = (*xz)[0];
+        uint8_t* yb = rq->out == DType::F32 ? nullptr : out->mutableRawData();
+        float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
+        parallelFor(ctx.pool, N * M, 1, [&](int64_t b, int64_t e) {
+            std::vector<int32_t> row(static_cast<size_t>(OW));
+            for (int64_t nm = b; nm < e; ++nm) {
+                const int64_t n = nm / M, m = nm % M;
+                const uint8_t* plane = xb + (n * C + m) * H * Wd;
+                const int8_t* f = wb + m * kh * kw;
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    std::fill(row.begin(), row.end(), 0);
+                    for (int64_t i = 0; i < kh; ++i) {
+                        const int64_t ih = oh * strides[0] - pads[0] + i;
+                        if (ih < 0 || ih >= H) continue;  // padding holds the zero point: contributes 0
+                        const uint8_t* src = plane + ih * Wd;
+                        for (int64_t j = 0; j < kw; ++j) {
+                            const int32_t wv = int32_t(f[i * kw + j]) - wz[size_t(m)];
+                            const int64_t off = j - pads[1];
+                            // Output columns whose input column ow * stride + off lies inside the row.
+                            const int64_t lo = std::clamp<int64_t>((-off + strides[1] - 1) / strides[1], 0, OW);
+                            const int64_t hi = std::clamp<int64_t>((Wd - 1 - off) / strides[1] + 1, lo, OW);
+                            if (off + (hi - 1) * strides[1] >= Wd && hi > lo) continue;
+                            if (strides[1] == 1) {
+                                for (int64_t ow = lo; ow < hi; ++ow) row[size_t(ow)] += (int32_t(src[ow + off]) - zx) * wv;
+                            } else {
+                                for (int64_t ow = lo; ow < hi; ++ow) row[size_t(ow)] += (int32_t(src[ow * strides[1] + off]) - zx) * wv;
+                            }
+                        }
+                    }
+                    const int64_t dst = (n * M + m) * O + oh * OW;
+                    requantSpan<false>(*rq, row.data(), OW, m, yb ? yb + dst : nullptr, yf ? yf + dst : nullptr);
+                }
+            }
+        });
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
     // Both buffers are written in full before they are read: no zero-filling.
     std::unique_ptr<uint8_t[]> colStore(new uint8_t[size_t(K * cols)]);
     std::unique_ptr<int32_t[]> accStore(new int32_t[size_t(Mg * cols)]);

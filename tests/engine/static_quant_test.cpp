@@ -304,7 +304,8 @@ TEST(StaticQuant, FastQLinearConvMatchesTheGenericKernelByteForByte) {
         DType out;
     };
     for (const Geo& c : {Geo{3, 8, 1, 3, 1, 1, 11, DType::U8}, Geo{4, 6, 2, 3, 2, 1, 9, DType::I8}, Geo{5, 40, 1, 1, 1, 0, 7, DType::U8},
-                         Geo{2, 4, 1, 5, 3, 2, 13, DType::U8}}) {
+                         Geo{2, 4, 1, 5, 3, 2, 13, DType::U8}, Geo{6, 6, 6, 3, 1, 1, 9, DType::U8},
+                         Geo{8, 8, 8, 5, 2, 2, 12, DType::I8}, Geo{4, 4, 4, 3, 2, 0, 10, DType::U8}}) {
         const Tensor x = bytes(DType::U8, {3, c.C, c.H, c.H}, 1, 0, 255);
         const Tensor w = bytes(DType::I8, {c.M, c.C / c.group, c.k, c.k}, 2, 0, 255);
         std::vector<float> ws = randomFloats(size_t(c.M), 3, 0.002f, 0.01f);
