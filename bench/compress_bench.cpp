@@ -10,7 +10,7 @@
 // the first 32 lines, CTC character accuracy on the other lines, latency of one [1,3,48,320] and
 // one [8,3,48,320] forward pass.
 //
-// usage: compress_bench [--threads N] [--rounds R] [--limit N]
+// usage: compress_bench [--threads N] [--rounds R] [--limit N] [--only cnn|ocr]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -181,7 +181,7 @@ int recognizerBench(const std::string& cache, int threads, int rounds) {
         std::printf("%-22s %8.1f KiB %7.2fx %9.2f%% %+8.2f %10.3f %7.2fx %10.3f %7.2fx\n", v.label.c_str(), bytes / 1024, bytes0 / bytes,
                     100 * v.charAcc, 100 * (v.charAcc - acc0), m8, m8 / b8, m1, m1 / b1);
     }
-    return recognizerBench(cache, threads, rounds);
+    return 0;
 }
 
 }  // namespace
@@ -189,10 +189,12 @@ int recognizerBench(const std::string& cache, int threads, int rounds) {
 int main(int argc, char** argv) {
     int threads = 2, rounds = 30;
     int64_t limit = 0;
+    std::string only;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--limit")) limit = std::atoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
     }
     bench::printMachine("compress_bench");
     std::printf("# %d threads, latency = median of %d rounds of one [64,1,28,28] and one [1,1,28,28] forward pass; accuracy on %s test images\n",
@@ -202,6 +204,7 @@ int main(int argc, char** argv) {
         {cache + "/models/mnist_cnn.onnx", "mnist:" + cache + "/data/mnist"},
         {cache + "/models/fashion_mnist_cnn.onnx", "fashion-mnist:/usr/share/datasets/fashion-mnist"}};
     for (const auto& [modelPath, spec] : sets) {
+        if (only == "ocr") break;
         auto m = loadModel(modelPath);
         if (!m) {
             std::fprintf(stderr, "%s\n", m.error().what().c_str());
@@ -320,5 +323,5 @@ int main(int argc, char** argv) {
                         baseBytes / bytes, 100 * v.accuracy, 100 * (v.accuracy - baseAcc), ms, ms / baseMs, ms1, ms1 / baseMs1);
         }
     }
-    return recognizerBench(cache, threads, rounds);
+    return only == "cnn" ? 0 : recognizerBench(cache, threads, rounds);
 }

@@ -385,14 +385,18 @@ Status qlinearConvFast(KernelContext& ctx) {
         return {};
     }
     // Both buffers are written in full before they are read: no zero-filling.
-    std::unique_ptr<uint8_t[]> colStore(new uint8_t[size_t(K * cols)]);
+    std::unique_ptr<uint8_t[]> colStore(new uint8_t[size_t(K * cols)]);  // unused when `direct`
     std::unique_ptr<int32_t[]> accStore(new int32_t[size_t(Mg * cols)]);
     uint8_t* colData = colStore.get();
     int32_t* accData = accStore.get();
     const uint8_t* x = X.rawData();
     uint8_t* y = out->mutableRawData();
+    // A 1x1 convolution of one image with stride 1 and no padding reads the input as it is.
+    const bool direct = N == 1 && kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 && pads[0] == 0 && pads[1] == 0 &&
+                        pads[2] == 0 && pads[3] == 0;
     for (int64_t gi = 0; gi < group; ++gi) {
         // im2col: row (c, i, j) of the patch, columns (image, oh, ow); stride-1 rows are copies.
+        if (!direct) {
         parallelFor(ctx.pool, K * N, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, O)), [&](int64_t b, int64_t e) {
             for (int64_t kn = b; kn < e; ++kn) {
                 const int64_t k = kn / N, n = kn % N;
@@ -423,11 +427,12 @@ Status qlinearConvFast(KernelContext& ctx) {
                 }
             }
         });
+        }
         Int8GemmArgs g;
         g.M = Mg;
         g.N = cols;
         g.K = K;
-        g.B = colData;
+        g.B = direct ? x + gi * Cg * O : colData;
         g.ldb = cols;
         g.bSigned = X.dtype() == DType::I8;
         g.bZero = xz->data();
@@ -581,6 +586,48 @@ Status quantizeLinearFast(KernelContext& ctx) {
     parallelFor(ctx.pool, (X.numel() + 4095) / 4096, 4, [&](int64_t b, int64_t e) {
         const int64_t i0 = b * 4096, i1 = std::min(X.numel(), e * 4096);
         quantizeSpanAvx2(x + i0, i1 - i0, scale, zero, u8, y + i0);
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+// DequantizeLinear of bytes with one scale and zero point (a quantized layer's output read by an
+// f32 op): (q - zero) * scale in f32, which equals ops_elementwise.cpp's double product rounded to
+// f32 since the exact product of a 9-bit integer and an f32 fits a double.
+OpKernel g_genericDequantizeLinear;
+
+__attribute__((target("avx2"))) void dequantizeSpanAvx2(const uint8_t* x, int64_t n, bool sgn, int32_t zero, float scale, float* y) {
+    const __m256i z = _mm256_set1_epi32(zero);
+    const __m256 s = _mm256_set1_ps(scale);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + i));
+        const __m256i v = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, z)), s));
+    }
+    for (; i < n; ++i) y[i] = float((sgn ? int32_t(int8_t(x[i])) : int32_t(x[i])) - zero) * scale;
+}
+
+Status dequantizeLinearFast(KernelContext& ctx) {
+    static const bool avx2 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }();
+    const Tensor& X = ctx.in(0);
+    const Tensor& S = ctx.in(1);
+    const Tensor* Z = ctx.has(2) ? &ctx.in(2) : nullptr;
+    if (!avx2 || !isByteTensor(&X) || S.dtype() != DType::F32 || S.numel() != 1 || (Z && (Z->dtype() != X.dtype() || Z->numel() != 1)))
+        return g_genericDequantizeLinear.run(ctx);
+    const bool sgn = X.dtype() == DType::I8;
+    const int32_t zero = Z ? (sgn ? int32_t(int8_t(Z->rawData()[0])) : int32_t(Z->rawData()[0])) : 0;
+    const float scale = S.data<float>()[0];
+    auto out = allocateUninit(DType::F32, X.shape());
+    if (!out) return out.error();
+    const uint8_t* x = X.rawData();
+    float* y = out->mutableData<float>();
+    parallelFor(ctx.pool, (X.numel() + 4095) / 4096, 4, [&](int64_t b, int64_t e) {
+        const int64_t i0 = b * 4096, i1 = std::min(X.numel(), e * 4096);
+        dequantizeSpanAvx2(x + i0, i1 - i0, sgn, zero, scale, y + i0);
     });
     ctx.outputs[0] = std::move(*out);
     return {};
@@ -1280,6 +1327,10 @@ void registerQuantOps(OpRegistry& r) {
     if (const OpKernel* k = r.find("", "QuantizeLinear")) {
         g_genericQuantizeLinear = *k;
         r.add("", "QuantizeLinear", quantizeLinearFast, k->check, k->prepare);
+    }
+    if (const OpKernel* k = r.find("", "DequantizeLinear")) {
+        g_genericDequantizeLinear = *k;
+        r.add("", "DequantizeLinear", dequantizeLinearFast, k->check, k->prepare);
     }
     if (const OpKernel* k = r.find("", "MaxPool")) {
         g_f32MaxPool = *k;
