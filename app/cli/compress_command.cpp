@@ -1,5 +1,6 @@
 #include "app/cli/compress_command.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "app/cli/eval_session.h"
 #include "app/cli/recipe_json.h"
 #include "engine/compression.h"
+#include "engine/evaluation.h"
 #include "importers/dataset_readers.h"
 #include "importers/importer_registry.h"
 #include "projects/project.h"
@@ -132,15 +134,66 @@ void printLayers(const CompressResult& c) {
                 humanCount(c.paramsBefore).c_str(), humanCount(c.paramsAfter).c_str());
 }
 
+// A sequence recogniser (output [N, T, classes]) reads text lines of any width; evaluate() resizes
+// each to height 48 keeping its aspect ratio and pads it to 320. Calibration sees the same inputs.
+bool isCtcModel(const Model& m) {
+    if (m.graph.outputs.empty()) return false;
+    const auto& out = m.graph.values[size_t(m.graph.outputs[0])];
+    return out.shape && out.shape->size() == 3;
+}
+
+class TextLineInputs : public Dataset {
+public:
+    TextLineInputs(std::shared_ptr<const Dataset> images, Normalization n) : m_images(std::move(images)), m_norm(std::move(n)) {}
+    std::string name() const override { return m_images->name() + " as [C,48,320] lines"; }
+    int64_t size() const override { return m_images->size(); }
+    Result<Sample> sample(int64_t index) const override {
+        auto s = m_images->sample(index);
+        if (!s) return s.error();
+        const Tensor& img = s->inputs[0];
+        if (img.rank() != 3) return makeError(ErrorCode::Invalid, "a text-line image must be [channels, height, width]");
+        const int64_t C = img.shape()[0], H = img.shape()[1], W = img.shape()[2];
+        auto f = img.toFloats();
+        if (!f) return f.error();
+        for (int64_t c = 0; c < C; ++c) {
+            const float mean = m_norm.mean.empty() ? 0.f : m_norm.mean[size_t(c) % m_norm.mean.size()];
+            const float sd = m_norm.std.empty() ? 1.f : m_norm.std[size_t(c) % m_norm.std.size()];
+            for (int64_t i = 0; i < H * W; ++i) (*f)[size_t(c * H * W + i)] = ((*f)[size_t(c * H * W + i)] * m_norm.scale - mean) / sd;
+        }
+        const int64_t outW = std::clamp<int64_t>(int64_t(std::ceil(48.0 * double(W) / double(std::max<int64_t>(H, 1)))), 1, 320);
+        const auto r = resizeBilinear(f->data(), C, H, W, 48, outW);
+        std::vector<float> out(size_t(C * 48 * 320), 0.f);
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t y = 0; y < 48; ++y) std::copy_n(r.data() + (c * 48 + y) * outW, outW, out.data() + (c * 48 + y) * 320);
+        Sample o;
+        o.inputs.push_back(Tensor::fromFloats({C, 48, 320}, out));
+        return o;
+    }
+    std::vector<Shape> inputShapes() const override { return {{m_images->inputShapes()[0][0], 48, 320}}; }
+    std::vector<DType> inputDTypes() const override { return {DType::F32}; }
+    const std::vector<std::string>& classNames() const override { return m_none; }
+
+private:
+    std::shared_ptr<const Dataset> m_images;
+    Normalization m_norm;
+    std::vector<std::string> m_none;
+};
+
 // Calibration data for static int8: importers' readers, with MNIST-style sets read from their
-// training split unless a split is named, so the test split stays unseen.
-CompressContext compressContext() {
+// training split unless a split is named, so the test split stays unseen. For a recogniser the
+// lines are prepared as evaluate() prepares them (normalised there, so the step has no
+// normalisation of its own).
+CompressContext compressContext(const Model* ctcModel = nullptr, std::optional<Normalization> ctcNorm = std::nullopt) {
     CompressContext c;
-    c.openDataset = [](const std::string& spec, const std::string& split) {
+    const bool ctc = ctcModel && isCtcModel(*ctcModel);
+    const Normalization norm = ctcNorm.value_or(Normalization{1.f / 255.f, {0.5f}, {0.5f}});
+    c.openDataset = [ctc, norm](const std::string& spec, const std::string& split) -> Result<std::shared_ptr<const Dataset>> {
         DatasetOptions o;
         o.split = split;
         if (split.empty() && (spec.rfind("mnist:", 0) == 0 || spec.rfind("fashion-mnist:", 0) == 0)) o.split = "train";
-        return openDataset(spec, o);
+        auto ds = openDataset(spec, o);
+        if (!ds || !ctc) return ds;
+        return std::shared_ptr<const Dataset>(std::make_shared<TextLineInputs>(*ds, norm));
     };
     return c;
 }
@@ -162,7 +215,7 @@ Status applyCalibrationArgs(const Args& a, const Model& model, Recipe& r) {
             }
         }
         if (auto v = a.get("--calib-split"); v && c.split.empty()) c.split = *v;
-        if (c.normalize) continue;
+        if (c.normalize || isCtcModel(model)) continue;
         std::string norm = a.get("--calib-normalize").value_or("");
         if (norm.empty())
             if (const MetaValue* m = model.meta("brickyard.input_normalization"); m && m->type == MetaValue::Type::String) norm = m->s;
@@ -176,6 +229,13 @@ Status applyCalibrationArgs(const Args& a, const Model& model, Recipe& r) {
         c.normalize = *n;
     }
     return {};
+}
+
+std::optional<Normalization> calibNormalization(const Args& a) {
+    auto v = a.get("--calib-normalize");
+    if (!v) return std::nullopt;
+    auto n = parseNormalization(*v);
+    return n ? std::optional<Normalization>(*n) : std::nullopt;
 }
 
 // Steps from --recipe then the shorthands, prune before low-rank before quantize (a weight is
@@ -254,7 +314,7 @@ int compressCommand(const std::vector<std::string>& argv) {
     auto model = loadModel(modelPath);
     if (!model) return inputError(model.error().what());
     if (auto st = applyCalibrationArgs(a, *model, *recipe); !st) return usageError(st.error().message);
-    auto result = compress(*model, *recipe, compressContext());
+    auto result = compress(*model, *recipe, compressContext(&*model, calibNormalization(a)));
     if (!result) return inputError("compressing " + fs::path(modelPath).filename().string() + ": " + result.error().what());
     if (auto st = saveModel(result->model, *outPath); !st) return inputError(st.error().what());
     std::printf("recipe: %s\n", recipeToJson(*recipe).c_str());
@@ -343,7 +403,7 @@ int sweepCommand(const std::vector<std::string>& argv) {
                 100 * q0, "", 1e3 * base->secondsPerSample, 1.0);
     for (const auto& c : candidates) {
         const std::string label = recipeLabel(c);
-        auto result = compress(*model, c, compressContext());
+        auto result = compress(*model, c, compressContext(&*model, calibNormalization(a)));
         if (!result) return inputError(label + ": " + result.error().what());
         int64_t size = result->bytesAfter;
         if (outDir) {

@@ -96,3 +96,28 @@ TEST(StaticQuantCommand, BadCalibrationIsRefusedAndNothingIsWritten) {
 
 }  // namespace
 }  // namespace by
+
+namespace by {
+namespace {
+
+// A CTC recogniser calibrates on text lines prepared as evaluation prepares them (height 48, padded
+// to 320), so lines of any width can be calibration samples.
+TEST(StaticQuantCommand, RecognizerCalibratesOnTextLinesOfAnyWidth) {
+    const std::string model = test::cacheDir() + "/models/ch_PP-OCRv4_rec_infer.onnx", data = test::cacheDir() + "/data/textlines";
+    if (!fs::exists(model) || !fs::exists(data)) GTEST_SKIP() << model << " or " << data << " is missing: run scripts/setup.sh";
+    const std::string out = test::tempDir() + "/rec_static.onnx";
+    std::string text;
+    const int rc = test::runCommand(test::cliPath() + " compress " + model + " --quantize int8:static:minmax --calib-data images:" + data +
+                                        " --calib-samples 16 -o " + out + " --eval images:" + data + " --limit 32 --batch 8",
+                                    &text);
+    ASSERT_EQ(rc, 0) << text;
+    EXPECT_NE(text.find("16 calibration samples"), std::string::npos) << text;
+    const auto at = text.find("line accuracy: original ");
+    ASSERT_NE(at, std::string::npos) << text;
+    double before = 0, after = 0;
+    ASSERT_EQ(std::sscanf(text.c_str() + at, "line accuracy: original %lf%%, compressed %lf%%", &before, &after), 2) << text;
+    EXPECT_GE(after, before - 10.0) << text;  // whole lines: one wrong character fails a line
+}
+
+}  // namespace
+}  // namespace by
