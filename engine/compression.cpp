@@ -198,9 +198,18 @@ std::string joinOps(const std::vector<std::string>& ops) {
 Status checkParameters(size_t i, const CompressStep& s) {
     auto bad = [&](const std::string& m) { return stepError(ErrorCode::Invalid, i, s, m); };
     switch (s.method) {
-    case CompressMethod::QuantizeInt8:
+    case CompressMethod::QuantizeInt8: {
         if (s.bits != 8) return bad("int8 quantization has 8 bits, not " + std::to_string(s.bits));
+        const ActivationCalibration& a = s.activations;
+        if (!a.enabled) break;
+        if (a.bits != 8)
+            return stepError(ErrorCode::Unsupported, i, s, "activations are quantized to 8 bits, not " + std::to_string(a.bits));
+        if (a.samples < 1) return bad("calibration needs at least one sample, not " + std::to_string(a.samples));
+        if (a.data.empty()) return bad("static activation quantization needs calibration data (\"data\": \"mnist:DIR\")");
+        if (a.method == CalibrationMethod::Percentile && !(a.percentile > 50 && a.percentile <= 100))
+            return bad("the calibration percentile must be above 50 and at most 100, not " + std::to_string(a.percentile));
         break;
+    }
     case CompressMethod::QuantizeNBits:
         if (s.bits < 2 || s.bits > 8) return bad("bits must be between 2 and 8, not " + std::to_string(s.bits));
         if (s.bits != 2 && s.bits != 3 && s.bits != 4 && s.bits != 8)
@@ -479,7 +488,18 @@ Result<CompressResult> compress(const Model& model, const Recipe& recipe, const 
         if (!nodes) return nodes.error();
         BY_TRY(checkAgainstLayers(g, i, s, *nodes));
         std::vector<LayerReport> rows;
-        if (auto st = runStep(g, s, *nodes, opset, rows); !st) {
+        Status st;
+        if (s.method == CompressMethod::QuantizeInt8 && s.activations.enabled) {
+            if (!ctx.openDataset)
+                return stepError(ErrorCode::Invalid, i, s, "static activation quantization needs calibration data, and nothing here can open '" +
+                                                               s.activations.data + "'");
+            auto data = ctx.openDataset(s.activations.data, s.activations.split);
+            if (!data) return stepError(data.error().code, i, s, "calibration data: " + data.error().message);
+            st = quantizeStatic(g, s, *nodes, opset, *data, rows);
+        } else {
+            st = runStep(g, s, *nodes, opset, rows);
+        }
+        if (!st) {
             Error e = st.error();
             e.message = stepLabel(i, s) + ": " + e.message;
             return e;

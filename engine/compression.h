@@ -8,6 +8,13 @@
 //   QuantizeInt8    int8 weights (per output channel or per tensor, symmetric) as initializers
 //                   followed by DequantizeLinear (opset >= 13; Cast and Mul below that) feeding the
 //                   original op, so the model runs in any ONNX runtime and is about 4x smaller.
+//                   With `activations` set (static quantization, static_quant_pass.cpp): the model
+//                   first runs on calibration samples to find each activation's range (min-max,
+//                   percentile or MSE, engine/calibration.h), then Conv, Gemm and MatMul become
+//                   QLinearConv, com.microsoft QGemm and QLinearMatMul on uint8 activations, a
+//                   following Relu folded into the output range, MaxPool/Flatten/Reshape running on
+//                   the bytes in between, and QuantizeLinear/DequantizeLinear only where the graph
+//                   enters or leaves int8.
 //   QuantizeNBits   2/3/4/8-bit group-wise round-to-nearest (min-max per group, zero points) of
 //                   MatMul/Gemm weights as com.microsoft MatMulNBits. 3-bit levels are stored in
 //                   4-bit containers (8 levels used of 16): smaller error than 2-bit, 4-bit size.
@@ -25,9 +32,14 @@
 //                   only where the two factors are smaller than the original.
 // Dense pruning keeps dense storage: zeros are reported as sparsity, not as saved bytes.
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/calibration.h"
+#include "engine/dataset.h"
 #include "engine/dtype.h"
 #include "engine/error.h"
 #include "engine/graph.h"
@@ -44,6 +56,19 @@ struct LayerSelector {
     std::vector<std::string> opTypes;
     std::vector<std::string> names;
     bool all() const { return opTypes.empty() && names.empty(); }
+};
+
+// Static activation quantization of a QuantizeInt8 step: where the calibration samples come from
+// and how their ranges become quantization parameters.
+struct ActivationCalibration {
+    bool enabled = false;
+    CalibrationMethod method = CalibrationMethod::MinMax;
+    int bits = 8;               // only 8 (uint8 activations)
+    int64_t samples = 256;      // the first `samples` of the dataset
+    std::string data;           // dataset spec ("mnist:DIR"), opened by CompressContext::openDataset
+    std::string split;          // "" = the caller's default (MNIST: "train", kept apart from the test split)
+    double percentile = 99.99;  // kept per tail, for CalibrationMethod::Percentile
+    std::optional<Normalization> normalize;  // the model's input preprocessing (x * scale - mean) / std
 };
 
 struct CompressStep {
@@ -69,6 +94,8 @@ struct CompressStep {
     std::string algorithm = "rtn";    // rtn, gptq or awq
     double damp = 0.01;               // gptq: fraction of the mean Hessian diagonal added
     int64_t calibrationTokens = 8192; // gptq / awq: tokens of the calibration text run
+    // QuantizeInt8: also quantize activations (static, calibrated)
+    ActivationCalibration activations;
 };
 
 struct Recipe {
@@ -102,6 +129,9 @@ struct CompressContext {
     // Token ids of the calibration text (GPTQ / AWQ steps of QuantizeGgml); never the test text.
     std::vector<int32_t> calibrationTokens;
     int threads = 0;  // 0: one per core
+    // Opens calibration data for static quantization (the engine reads no file formats; callers
+    // pass importers' openDataset). Without it a step with activations is refused.
+    std::function<Result<std::shared_ptr<const Dataset>>(const std::string& spec, const std::string& split)> openDataset;
 };
 
 // Checks a recipe against a model without compressing: version, parameter ranges, layer names.

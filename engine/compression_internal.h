@@ -47,6 +47,9 @@ int64_t bytesOf(const Tensor& t);
 // appends one report row per node. `opset` is the model's default-domain opset.
 Status quantizeInt8(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,
                     std::vector<LayerReport>& out);
+// Static int8 quantization of weights and activations, calibrated on `data` (static_quant_pass.cpp).
+Status quantizeStatic(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, std::shared_ptr<const Dataset> data,
+                      std::vector<LayerReport>& out);
 Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneMagnitude(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneNM(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);

@@ -32,6 +32,7 @@ struct GraphPlan {
     std::vector<const OpKernel*> kernels;      // per node index
     std::vector<char> skip;                    // per node: every output is a constant
     std::vector<Tensor> folded;                // per value: computed once at plan time (invalid if not)
+    std::vector<std::shared_ptr<const void>> prepared;  // per node: what its kernel's prepare built
     std::vector<std::vector<int>> release;     // per step, values dead after it
     std::vector<int> outerIds;                 // values of this graph bound from outer scopes
     std::set<std::string> outerNames;          // names this graph (or its subgraphs) take from outside
@@ -55,6 +56,7 @@ struct Executor::Impl {
     Status plan(const Graph& g, bool topLevel);
     void planFusion(GraphPlan& p, const Graph& g) const;
     void foldConstants(GraphPlan& p, const Graph& g) const;
+    void prepareKernels(GraphPlan& p, const Graph& g) const;
 
     struct Frame {
         const GraphPlan* plan = nullptr;
@@ -221,6 +223,7 @@ Status Executor::Impl::plan(const Graph& g, bool topLevel) {
         p->implicitIn[ni].assign(implicit.begin(), implicit.end());
     }
     foldConstants(*p, g);
+    prepareKernels(*p, g);
     for (int o : g.outputs) {
         if (o < 0 || static_cast<size_t>(o) >= nv) return makeError(ErrorCode::Format, "graph output index out of range");
         if (isOuter(o)) outerIds.insert(o);
@@ -371,6 +374,23 @@ void Executor::Impl::foldConstants(GraphPlan& p, const Graph& g) const {
     }
 }
 
+// Kernels with a prepare function see the node's constant inputs once (after folding, so
+// dequantised or transposed weights count as constants) and keep what they build for every run.
+void Executor::Impl::prepareKernels(GraphPlan& p, const Graph& g) const {
+    p.prepared.assign(g.nodes.size(), nullptr);
+    for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
+        const OpKernel* k = p.kernels[ni];
+        if (p.skip[ni] || !k || !k->prepare) continue;
+        const Node& n = g.nodes[ni];
+        KernelContext ctx{n, g, opset, {}, {}, nullptr, {}};
+        for (int v : n.inputs) {
+            const auto i = static_cast<size_t>(v);
+            ctx.inputs.push_back(v >= 0 && p.constant[i] ? (p.folded[i].valid() ? &p.folded[i] : &*g.values[i].data) : nullptr);
+        }
+        p.prepared[ni] = k->prepare(ctx);
+    }
+}
+
 Result<std::vector<Tensor>> Executor::Impl::runGraph(const GraphPlan& p, Frame& frame, RunState& rs, bool topLevel) const {
     const Graph& g = *p.graph;
     const RunOptions& opts = *rs.opts;
@@ -432,6 +452,7 @@ Result<std::vector<Tensor>> Executor::Impl::runGraph(const GraphPlan& p, Frame& 
         const auto t0 = std::chrono::steady_clock::now();
 
         KernelContext ctx{n, g, opset, {}, {}, pool.get(), {}};
+        ctx.prepared = p.prepared[static_cast<size_t>(ni)].get();
         ctx.inputs.reserve(n.inputs.size());
         for (int v : n.inputs) {
             if (v < 0) {

@@ -168,15 +168,13 @@ PackedInt8Matrix packB(const Int8GemmArgs& g, ThreadPool* pool) {
     return p;
 }
 
-struct PackedA {
-    int64_t M = 0, Kp = 0, panels = 0;
-    std::unique_ptr<uint8_t[]> data;  // panels * Kp * kMR
-    std::vector<int32_t> zero, rowSum;
-};
+using PackedA = PackedInt8Rows;
+static_assert(kMR == 8, "PackedInt8Rows documents panels of 8 rows");
 
 PackedA packA(const Int8GemmArgs& g, int64_t Kp, ThreadPool* pool) {
     PackedA p;
     p.M = g.M;
+    p.K = g.K;
     p.Kp = Kp;
     p.panels = (g.M + kMR - 1) / kMR;
     p.data.reset(new uint8_t[size_t(p.panels * Kp * kMR)]);
@@ -443,13 +441,16 @@ void tileVnni(const uint8_t* a, const int8_t* b, int64_t k4n, const Tile& t) {
     }
 }
 
-void computePacked(const Int8GemmArgs& g, const PackedInt8Matrix& pb, ThreadPool* pool, Path path) {
+void computePacked(const Int8GemmArgs& g, const PackedInt8Matrix& pb, ThreadPool* pool, Path path,
+                   const Int8Epilogue* epilogue = nullptr, const PackedA* prepackedA = nullptr) {
     if (g.M <= 0 || g.N <= 0) return;
     if (g.K <= 0) {
         for (int64_t m = 0; m < g.M; ++m) std::fill(g.C + m * g.ldc, g.C + m * g.ldc + g.N, 0);
         return;
     }
-    const PackedA pa = packA(g, pb.Kp, pool);
+    PackedA local;
+    if (!prepackedA) local = packA(g, pb.Kp, pool);
+    const PackedA& pa = prepackedA ? *prepackedA : local;
     auto tileFn = path == Path::Vnni      ? tileVnni
                   : path == Path::AvxVnni ? tileAvxVnni
                   : path == Path::Avx2    ? tileAvx2
@@ -484,6 +485,7 @@ void computePacked(const Int8GemmArgs& g, const PackedInt8Matrix& pb, ThreadPool
                     t.zb = pb.zero.data() + n0;
                     t.colTerm = pb.colTerm.data() + n0;
                     tileFn(pa.data.get() + ip * pb.Kp * kMR + k0 * kMR, bp, (k1 - k0) / 4, t);
+                    if (t.finish && epilogue) (*epilogue)(m0, t.rows, n0, t.cols);
                 }
             }
         }
@@ -518,6 +520,39 @@ Status int8GemmPacked(const Int8GemmArgs& args, const PackedInt8Matrix& b, Threa
         return makeError(ErrorCode::Invalid, "int8 GEMM of K = " + std::to_string(args.K) + ", N = " + std::to_string(args.N) +
                                                  " was given B packed as K = " + std::to_string(b.K) + ", N = " + std::to_string(b.N));
     computePacked(args, b, pool, bestPath());
+    return {};
+}
+
+Status int8GemmPacked(const Int8GemmArgs& args, const PackedInt8Matrix& b, const Int8Epilogue& epilogue, ThreadPool* pool) {
+    if (args.K != b.K || args.N != b.N)
+        return makeError(ErrorCode::Invalid, "int8 GEMM of K = " + std::to_string(args.K) + ", N = " + std::to_string(args.N) +
+                                                 " was given B packed as K = " + std::to_string(b.K) + ", N = " + std::to_string(b.N));
+    if (args.M > 0 && args.N > 0 && args.K <= 0) {
+        computePacked(args, b, pool, bestPath());
+        if (epilogue) epilogue(0, args.M, 0, args.N);
+        return {};
+    }
+    computePacked(args, b, pool, bestPath(), epilogue ? &epilogue : nullptr);
+    return {};
+}
+
+PackedInt8Rows packInt8A(const Int8GemmArgs& args, ThreadPool* pool) {
+    if (args.M <= 0) return {};
+    return packA(args, roundUp(std::max<int64_t>(args.K, 1), 4), pool);
+}
+
+Status int8GemmPackedA(const Int8GemmArgs& args, const PackedInt8Rows& a, const Int8Epilogue& epilogue, ThreadPool* pool) {
+    if (args.M != a.M || args.K != a.K)
+        return makeError(ErrorCode::Invalid, "int8 GEMM of M = " + std::to_string(args.M) + ", K = " + std::to_string(args.K) +
+                                                 " was given A packed as M = " + std::to_string(a.M) + ", K = " + std::to_string(a.K));
+    if (args.M <= 0 || args.N <= 0) return {};
+    const PackedInt8Matrix pb = packB(args, pool);
+    if (args.K <= 0) {
+        computePacked(args, pb, pool, bestPath());
+        if (epilogue) epilogue(0, args.M, 0, args.N);
+        return {};
+    }
+    computePacked(args, pb, pool, bestPath(), epilogue ? &epilogue : nullptr, &a);
     return {};
 }
 

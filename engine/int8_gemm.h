@@ -11,6 +11,8 @@
 // every path gives the same exact result. B is packed into column panels first (see
 // PackedInt8Matrix; callers with constant B can pack it once), A into row panels on every call.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "engine/error.h"
@@ -58,6 +60,31 @@ PackedInt8Matrix packInt8B(const Int8GemmArgs& args, ThreadPool* pool = nullptr)
 // C = (A - aZero) * (B - bZero) with B taken from `b` (args.B, args.bZero... are not read).
 // Fails when args.K or args.N differ from the packed matrix.
 Status int8GemmPacked(const Int8GemmArgs& args, const PackedInt8Matrix& b, ThreadPool* pool = nullptr);
+
+// Called for each finished block of C (rows [row0, row0 + rows), columns [col0, col0 + cols)),
+// on the thread that computed it, while that block is still in cache: requantization or a
+// conversion to the caller's layout runs here instead of in a second pass over C. Blocks never
+// overlap, so the callback may write its own output without locking.
+using Int8Epilogue = std::function<void(int64_t row0, int64_t rows, int64_t col0, int64_t cols)>;
+Status int8GemmPacked(const Int8GemmArgs& args, const PackedInt8Matrix& b, const Int8Epilogue& epilogue,
+                      ThreadPool* pool = nullptr);
+
+// A (usually constant weights, as the left operand) shifted to unsigned bytes and laid out in
+// panels of 8 rows, [K/4][8 rows][4 consecutive k], with its zero points and row sums folded in.
+struct PackedInt8Rows {
+    int64_t M = 0, K = 0, Kp = 0, panels = 0;
+    std::unique_ptr<uint8_t[]> data;  // panels * Kp * 8 bytes
+    std::vector<int32_t> zero, rowSum;
+    bool empty() const { return panels == 0; }
+};
+
+// Packs args.A (with its zero points) for int8GemmPackedA; the B and C fields are not read.
+PackedInt8Rows packInt8A(const Int8GemmArgs& args, ThreadPool* pool = nullptr);
+
+// C = (A - aZero) * (B - bZero) with A taken from `a` (args.A, args.aZero... are not read) and B
+// packed on this call; `epilogue` as for int8GemmPacked (may be empty). Fails when args.M or
+// args.K differ from the packed rows.
+Status int8GemmPackedA(const Int8GemmArgs& args, const PackedInt8Rows& a, const Int8Epilogue& epilogue, ThreadPool* pool = nullptr);
 
 // Which inner loop int8Gemm uses on this CPU: "avx512-vnni", "avx-vnni", "avx2" or "portable".
 const char* int8GemmKernelName();

@@ -24,9 +24,9 @@ const OpRegistry& OpRegistry::instance() {
     return reg;
 }
 
-void OpRegistry::add(const std::string& domain, const std::string& opType, KernelFn run, CheckFn check) {
+void OpRegistry::add(const std::string& domain, const std::string& opType, KernelFn run, CheckFn check, PrepareFn prepare) {
     BY_ASSERT(run != nullptr, "a kernel needs a run function");
-    m_ops[{canonicalDomain(domain), opType}] = OpKernel{run, check};
+    m_ops[{canonicalDomain(domain), opType}] = OpKernel{run, check, prepare};
 }
 
 const OpKernel* OpRegistry::find(const std::string& domain, const std::string& opType) const {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,21 +45,32 @@ struct KernelContext {
     bool has(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
     const Tensor& in(size_t i) const { return *inputs[i]; }
     bool wantsOutput(size_t i) const { return i < node.outputs.size() && node.outputs[i] >= 0; }
+
+    // What the kernel's prepare function built for this node at plan time (see PrepareFn), or
+    // nullptr when it has none.
+    const void* prepared = nullptr;
 };
 
 using KernelFn = Status (*)(KernelContext& ctx);
 using CheckFn = Status (*)(const Node& node, const Graph& graph, int64_t opset);
+// Optional, run once per node when an executor is planned (after constant folding): `ctx.inputs`
+// holds the node's constant inputs and nullptr for those computed at run time. What it returns
+// (weights re-packed for a kernel, say) lives as long as the executor and reaches run() as
+// KernelContext::prepared; nullptr means nothing was prepared and run() must manage without.
+using PrepareFn = std::shared_ptr<const void> (*)(const KernelContext& ctx);
 
 struct OpKernel {
     KernelFn run = nullptr;
     CheckFn check = nullptr;
+    PrepareFn prepare = nullptr;
 };
 
 class OpRegistry {
 public:
     static const OpRegistry& instance();
 
-    void add(const std::string& domain, const std::string& opType, KernelFn run, CheckFn check = nullptr);
+    void add(const std::string& domain, const std::string& opType, KernelFn run, CheckFn check = nullptr,
+             PrepareFn prepare = nullptr);
     // "ai.onnx" and "" name the same default domain.
     const OpKernel* find(const std::string& domain, const std::string& opType) const;
     bool supports(const std::string& domain, const std::string& opType) const { return find(domain, opType); }

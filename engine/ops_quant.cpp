@@ -111,6 +111,594 @@ Result<Tensor> integerProduct(const KernelContext& ctx, const Tensor& A, const T
     return std::move(*out);
 }
 
+// ---- int8 layers with constant weights: QLinearConv, com.microsoft QGemm, QLinearMatMul ----------
+//
+// The weights are packed once per executor (PrepareFn) into the int8 GEMM's panel layout.
+// Convolutions keep them as the left operand, [output channels, K], against the input unfolded in
+// bytes (im2col, [K, pixels] with every image of the batch side by side), so each output channel
+// is a row of C that is already a contiguous NCHW plane. Gemm and MatMul keep them as the right
+// operand, [K, outputs], so C is the output matrix itself. Requantization (bias, per-channel
+// scale, rounding, zero point, clamp) runs in the GEMM's epilogue on each finished block while it
+// is in cache.
+
+// Packed weights of one layer: the right operand of a Gemm/MatMul, or one left operand per
+// convolution group.
+struct PackedLayer {
+    std::vector<PackedInt8Matrix> groups;
+    std::vector<PackedInt8Rows> convGroups;
+};
+
+// Zero points of a byte tensor as N values (a scalar repeated), or an error.
+Result<std::vector<int32_t>> zeroVector(const Tensor* z, int64_t n, const char* what) {
+    std::vector<int32_t> out(size_t(n), 0);
+    if (!z) return out;
+    auto v = readInts(*z, what);
+    if (!v) return v.error();
+    if (v->size() != 1 && int64_t(v->size()) != n)
+        return invalid(std::string(what) + " has " + std::to_string(v->size()) + " values; expected 1 or " + std::to_string(n));
+    for (int64_t i = 0; i < n; ++i) out[size_t(i)] = int32_t((*v)[v->size() == 1 ? 0 : size_t(i)]);
+    return out;
+}
+
+// Packs output channels [n0, n0 + N) of a weight stored with one row per output channel
+// ([N_total, K], `rowsAreOutputs`) or one column per output channel ([K, N_total]).
+PackedInt8Matrix packWeight(const Tensor& w, bool rowsAreOutputs, int64_t n0, int64_t N, int64_t K, int64_t nTotal,
+                            const std::vector<int32_t>& zero) {
+    std::vector<uint8_t> kn;
+    Int8GemmArgs a;
+    a.K = K;
+    a.N = N;
+    a.bSigned = w.dtype() == DType::I8;
+    a.bZero = zero.data() + n0;
+    a.bZeroPerColumn = true;
+    const uint8_t* src = w.rawData();
+    if (rowsAreOutputs) {
+        kn.resize(size_t(K * N));
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t k = 0; k < K; ++k) kn[size_t(k * N + n)] = src[(n0 + n) * K + k];
+        a.B = kn.data();
+        a.ldb = N;
+    } else {
+        a.B = src + n0;
+        a.ldb = nTotal;
+    }
+    return packInt8B(a);
+}
+
+bool isByteTensor(const Tensor* t) { return t && (t->dtype() == DType::U8 || t->dtype() == DType::I8); }
+
+std::shared_ptr<const void> prepareQLinearConv(const KernelContext& ctx) {
+    const Tensor* W = ctx.has(3) ? &ctx.in(3) : nullptr;
+    if (!isByteTensor(W) || W->rank() < 3 || (ctx.inputCount() > 5 && ctx.inputs[5] == nullptr && ctx.node.inputs[5] >= 0))
+        return nullptr;
+    const int64_t M = W->shape()[0], group = ctx.node.attrInt("group", 1);
+    if (group <= 0 || M % group) return nullptr;
+    auto zero = zeroVector(ctx.has(5) ? &ctx.in(5) : nullptr, M, "w zero point");
+    if (!zero) return nullptr;
+    const int64_t Mg = M / group, K = W->numel() / M;
+    auto p = std::make_shared<PackedLayer>();
+    for (int64_t gi = 0; gi < group; ++gi) {
+        Int8GemmArgs a;
+        a.M = Mg;
+        a.K = K;
+        a.A = W->rawData() + gi * Mg * K;
+        a.lda = K;
+        a.aSigned = W->dtype() == DType::I8;
+        a.aZero = zero->data() + gi * Mg;
+        a.aZeroPerRow = true;
+        p->convGroups.push_back(packInt8A(a));
+    }
+    return p;
+}
+
+// The previous (generic) kernels, chained to where the fast paths do not apply.
+OpKernel g_genericQLinearConv, g_f32MaxPool;
+
+struct Requant {
+    std::vector<float> mult;   // per output channel: x_scale * w_scale / y_scale (or, float out, x_scale * w_scale)
+    std::vector<int32_t> bias;  // per output channel, 0 when absent
+    float zero = 0.f, lo = 0.f, hi = 255.f;
+    DType out = DType::U8;  // U8, I8 or F32 (no requantization)
+};
+
+// Scales of a quantized layer with `M` output channels; `ys` null for float output.
+Result<Requant> makeRequant(const Tensor& xs, const Tensor& ws, const Tensor* ys, const Tensor* yz, const Tensor* bias, int64_t M,
+                            const char* op) {
+    auto xsv = xs.toFloats();
+    auto wsv = ws.toFloats();
+    if (!xsv || !wsv) return invalid(std::string(op) + " scales must be float tensors");
+    if (xsv->size() != 1) return unsupported(std::string(op) + " input scale must be a scalar");
+    if (wsv->size() != 1 && int64_t(wsv->size()) != M)
+        return invalid(std::string(op) + " weight scale needs 1 or " + std::to_string(M) + " values");
+    Requant r;
+    r.mult.resize(size_t(M));
+    float ysv = 1.f;
+    if (ys) {
+        auto y = ys->toFloats();
+        if (!y || y->size() != 1) return unsupported(std::string(op) + " output scale must be a float scalar");
+        ysv = (*y)[0];
+        r.out = yz ? yz->dtype() : DType::U8;
+        if (r.out != DType::U8 && r.out != DType::I8) return unsupported(std::string(op) + " output must be uint8 or int8");
+        if (yz) {
+            auto z = readInts(*yz, "y zero point");
+            if (!z || z->size() != 1) return unsupported(std::string(op) + " output zero point must be a scalar");
+            r.zero = float((*z)[0]);
+        }
+        r.lo = r.out == DType::U8 ? 0.f : -128.f;
+        r.hi = r.out == DType::U8 ? 255.f : 127.f;
+    } else {
+        r.out = DType::F32;
+    }
+    for (int64_t m = 0; m < M; ++m) {
+        const float s = (*xsv)[0] * (*wsv)[wsv->size() == 1 ? 0 : size_t(m)];
+        r.mult[size_t(m)] = ys ? s / ysv : s;
+    }
+    r.bias.assign(size_t(M), 0);
+    if (bias) {
+        auto b = readInts(*bias, "bias");
+        if (!b) return b.error();
+        if (b->size() != 1 && int64_t(b->size()) != M)
+            return invalid(std::string(op) + " bias needs " + std::to_string(M) + " values, not " + std::to_string(b->size()));
+        for (int64_t m = 0; m < M; ++m) r.bias[size_t(m)] = int32_t((*b)[b->size() == 1 ? 0 : size_t(m)]);
+    }
+    return r;
+}
+
+// One value through the requantization: round half to even as the ONNX reference does.
+inline float requantValue(const Requant& r, int32_t acc, int64_t m) {
+    return std::clamp(std::nearbyint(float(acc + r.bias[size_t(m)]) * r.mult[size_t(m)]) + r.zero, r.lo, r.hi);
+}
+
+// n consecutive int32 sums requantized to bytes: channel `ch` throughout (PerElement false) or
+// channels ch, ch + 1, ... (true). The AVX2 path gives the same bytes as requantValue: the same
+// f32 product, round-to-nearest-even conversion, and saturating packs as the clamp.
+template <bool PerElement>
+__attribute__((target("avx2"))) void requantSpanAvx2(const Requant& r, const int32_t* c, int64_t n, int64_t ch, uint8_t* y) {
+    const __m256 big = _mm256_set1_ps(1073741824.f), small = _mm256_set1_ps(-1073741824.f);
+    const __m256i zero = _mm256_set1_epi32(int32_t(r.zero));
+    const bool u8 = r.out == DType::U8;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256i b = PerElement ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.bias.data() + ch + j))
+                                     : _mm256_set1_epi32(r.bias[size_t(ch)]);
+        const __m256 m = PerElement ? _mm256_loadu_ps(r.mult.data() + ch + j) : _mm256_set1_ps(r.mult[size_t(ch)]);
+        const __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j)), b);
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), m);
+        v = _mm256_max_ps(_mm256_min_ps(v, big), small);
+        const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), zero);
+        const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        const __m128i q8 = u8 ? _mm_packus_epi16(q16, q16) : _mm_packs_epi16(q16, q16);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(y + j), q8);
+    }
+    for (; j < n; ++j) {
+        const float v = requantValue(r, c[j], PerElement ? ch + j : ch);
+        y[j] = u8 ? uint8_t(v) : uint8_t(int8_t(v));
+    }
+}
+
+template <bool PerElement>
+void requantSpan(const Requant& r, const int32_t* c, int64_t n, int64_t ch, uint8_t* y, float* yf) {
+    static const bool avx2 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }();
+    if (r.out == DType::F32) {
+        for (int64_t j = 0; j < n; ++j) {
+            const int64_t m = PerElement ? ch + j : ch;
+            yf[j] = float(c[j] + r.bias[size_t(m)]) * r.mult[size_t(m)];
+        }
+    } else if (avx2) {
+        requantSpanAvx2<PerElement>(r, c, n, ch, y);
+    } else {
+        for (int64_t j = 0; j < n; ++j) {
+            const float v = requantValue(r, c[j], PerElement ? ch + j : ch);
+            y[j] = r.out == DType::U8 ? uint8_t(v) : uint8_t(int8_t(v));
+        }
+    }
+}
+
+// A block of C whose columns are output channels (Gemm, MatMul): row i to y[(r0 + i) * N + c0...].
+void writeRows(const Requant& r, const int32_t* acc, int64_t N, int64_t r0, int64_t rows, int64_t c0, int64_t cols, uint8_t* y, float* yf) {
+    const bool toFloat = r.out == DType::F32;
+    for (int64_t i = 0; i < rows; ++i) {
+        const int64_t off = (r0 + i) * N + c0;
+        requantSpan<true>(r, acc + off, cols, c0, toFloat ? nullptr : y + off, toFloat ? yf + off : nullptr);
+    }
+}
+
+Status qlinearConvFast(KernelContext& ctx) {
+    const auto* packed = static_cast<const PackedLayer*>(ctx.prepared);
+    const Tensor& X = ctx.in(0);
+    const Tensor& W = ctx.in(3);
+    const std::string autoPad = ctx.node.attrString("auto_pad", "NOTSET");
+    if (!packed || X.rank() != 4 || W.rank() != 4 || !isByteTensor(&X) || (autoPad != "NOTSET" && !autoPad.empty()))
+        return g_genericQLinearConv.run(ctx);
+    const int64_t N = X.shape()[0], C = X.shape()[1], H = X.shape()[2], Wd = X.shape()[3];
+    const int64_t M = W.shape()[0], kh = W.shape()[2], kw = W.shape()[3];
+    const int64_t group = ctx.node.attrInt("group", 1);
+    if (group <= 0 || C % group || M % group || W.shape()[1] != C / group || int64_t(packed->convGroups.size()) != group)
+        return g_genericQLinearConv.run(ctx);
+    auto ints = [&](const char* key, std::vector<int64_t> def) {
+        auto v = ctx.node.attrInts(key);
+        return v.empty() ? def : v;
+    };
+    const auto strides = ints("strides", {1, 1}), dil = ints("dilations", {1, 1}), pads = ints("pads", {0, 0, 0, 0});
+    if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4) return g_genericQLinearConv.run(ctx);
+    const int64_t OH = (H + pads[0] + pads[2] - (dil[0] * (kh - 1) + 1)) / strides[0] + 1;
+    const int64_t OW = (Wd + pads[1] + pads[3] - (dil[1] * (kw - 1) + 1)) / strides[1] + 1;
+    if (OH <= 0 || OW <= 0) return invalid("QLinearConv output would be empty");
+    auto xz = zeroVector(ctx.has(2) ? &ctx.in(2) : nullptr, 1, "x zero point");
+    if (!xz) return xz.error();
+    auto rq = makeRequant(ctx.in(1), ctx.in(4), &ctx.in(6), ctx.has(7) ? &ctx.in(7) : nullptr, ctx.has(8) ? &ctx.in(8) : nullptr, M,
+                          "QLinearConv");
+    if (!rq) return rq.error();
+    auto out = allocateUninit(rq->out, {N, M, OH, OW});
+    if (!out) return out.error();
+    const int64_t Cg = C / group, Mg = M / group, K = Cg * kh * kw, O = OH * OW, cols = N * O;
+    const uint8_t pad = uint8_t((*xz)[0]);
+    if (Cg == 1 && Mg == 1 && X.dtype() == DType::U8 && W.dtype() == DType::I8 && dil[0] == 1 && dil[1] == 1) {
+        // Depthwise: one filter per channel is too small a product for the GEMM; a direct loop
+        // over each output row (int32 sums, then the same requantization) is far cheaper.
+        std::vector<int32_t> wz(size_t(M), 0);
+        if (ctx.has(5)) {
+            auto z = zeroVector(&ctx.in(5), M, "w zero point");
+            if (!z) return z.error();
+            wz = *z;
+        }
+        const uint8_t* xb = X.rawData();
+        const auto* wb = reinterpret_cast<const int8_t*>(W.rawData());
+        const int32_t zx = (*xz)[0];
+        uint8_t* yb = rq->out == DType::F32 ? nullptr : out->mutableRawData();
+        float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
+        parallelFor(ctx.pool, N * M, 1, [&](int64_t b, int64_t e) {
+            std::vector<int32_t> row(static_cast<size_t>(OW));
+            for (int64_t nm = b; nm < e; ++nm) {
+                const int64_t n = nm / M, m = nm % M;
+                const uint8_t* plane = xb + (n * C + m) * H * Wd;
+                const int8_t* f = wb + m * kh * kw;
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    std::fill(row.begin(), row.end(), 0);
+                    for (int64_t i = 0; i < kh; ++i) {
+                        const int64_t ih = oh * strides[0] - pads[0] + i;
+                        if (ih < 0 || ih >= H) continue;  // padding holds the zero point: contributes 0
+                        const uint8_t* src = plane + ih * Wd;
+                        for (int64_t j = 0; j < kw; ++j) {
+                            const int32_t wv = int32_t(f[i * kw + j]) - wz[size_t(m)];
+                            const int64_t off = j - pads[1];
+                            // Output columns whose input column ow * stride + off lies inside the row.
+                            const int64_t lo = std::clamp<int64_t>((-off + strides[1] - 1) / strides[1], 0, OW);
+                            const int64_t hi = std::clamp<int64_t>((Wd - 1 - off) / strides[1] + 1, lo, OW);
+                            if (off + (hi - 1) * strides[1] >= Wd && hi > lo) continue;
+                            if (strides[1] == 1) {
+                                for (int64_t ow = lo; ow < hi; ++ow) row[size_t(ow)] += (int32_t(src[ow + off]) - zx) * wv;
+                            } else {
+                                for (int64_t ow = lo; ow < hi; ++ow) row[size_t(ow)] += (int32_t(src[ow * strides[1] + off]) - zx) * wv;
+                            }
+                        }
+                    }
+                    const int64_t dst = (n * M + m) * O + oh * OW;
+                    requantSpan<false>(*rq, row.data(), OW, m, yb ? yb + dst : nullptr, yf ? yf + dst : nullptr);
+                }
+            }
+        });
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
+    // Both buffers are written in full before they are read: no zero-filling.
+    std::unique_ptr<uint8_t[]> colStore(new uint8_t[size_t(K * cols)]);  // unused when `direct`
+    std::unique_ptr<int32_t[]> accStore(new int32_t[size_t(Mg * cols)]);
+    uint8_t* colData = colStore.get();
+    int32_t* accData = accStore.get();
+    const uint8_t* x = X.rawData();
+    uint8_t* y = out->mutableRawData();
+    // A 1x1 convolution of one image with stride 1 and no padding reads the input as it is.
+    const bool direct = N == 1 && kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 && pads[0] == 0 && pads[1] == 0 &&
+                        pads[2] == 0 && pads[3] == 0;
+    for (int64_t gi = 0; gi < group; ++gi) {
+        // im2col: row (c, i, j) of the patch, columns (image, oh, ow); stride-1 rows are copies.
+        if (!direct) {
+        parallelFor(ctx.pool, K * N, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, O)), [&](int64_t b, int64_t e) {
+            for (int64_t kn = b; kn < e; ++kn) {
+                const int64_t k = kn / N, n = kn % N;
+                const int64_t c = k / (kh * kw), i = (k / kw) % kh, j = k % kw;
+                const uint8_t* plane = x + (n * C + gi * Cg + c) * H * Wd;
+                uint8_t* dst = colData + k * cols + n * O;
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    const int64_t ih = oh * strides[0] - pads[0] + i * dil[0];
+                    uint8_t* d = dst + oh * OW;
+                    if (ih < 0 || ih >= H) {
+                        std::memset(d, pad, size_t(OW));
+                        continue;
+                    }
+                    const uint8_t* src = plane + ih * Wd;
+                    const int64_t off = j * dil[1] - pads[1];
+                    if (strides[1] == 1) {
+                        // Columns ow with 0 <= ow + off < Wd are a straight copy.
+                        const int64_t lo = std::clamp<int64_t>(-off, 0, OW), hi = std::clamp<int64_t>(Wd - off, lo, OW);
+                        std::memset(d, pad, size_t(lo));
+                        std::memcpy(d + lo, src + lo + off, size_t(hi - lo));
+                        std::memset(d + hi, pad, size_t(OW - hi));
+                    } else {
+                        for (int64_t ow = 0; ow < OW; ++ow) {
+                            const int64_t iw = ow * strides[1] + off;
+                            d[ow] = iw < 0 || iw >= Wd ? pad : src[iw];
+                        }
+                    }
+                }
+            }
+        });
+        }
+        Int8GemmArgs g;
+        g.M = Mg;
+        g.N = cols;
+        g.K = K;
+        g.B = direct ? x + gi * Cg * O : colData;
+        g.ldb = cols;
+        g.bSigned = X.dtype() == DType::I8;
+        g.bZero = xz->data();
+        g.C = accData;
+        g.ldc = cols;
+        const int64_t mBase = gi * Mg;
+        float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
+        const size_t es = rq->out == DType::F32 ? 4 : 1;
+        BY_TRY(int8GemmPackedA(g, packed->convGroups[size_t(gi)],
+                               [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+                                   // Rows are channels; a column span splits where it crosses images.
+                                   for (int64_t i = 0; i < nr; ++i) {
+                                       const int64_t m = mBase + r0 + i;
+                                       for (int64_t cc = c0; cc < c0 + nc;) {
+                                           const int64_t n = cc / O, o = cc % O, len = std::min(c0 + nc - cc, O - o);
+                                           const int64_t dst = (n * M + m) * O + o;
+                                           requantSpan<false>(*rq, accData + (r0 + i) * cols + cc, len, m,
+                                                              es == 1 ? y + dst : nullptr, yf ? yf + dst : nullptr);
+                                           cc += len;
+                                       }
+                                   }
+                               },
+                               ctx.pool));
+    }
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+// com.microsoft QGemm (the form ONNX Runtime's quantizer writes for Gemm): inputs A, a_scale,
+// a_zero_point, B, b_scale, b_zero_point, C (int32 bias, scale a_scale * b_scale), y_scale,
+// y_zero_point; without y_scale the output is float.
+std::shared_ptr<const void> prepareQGemm(const KernelContext& ctx) {
+    const Tensor* B = ctx.has(3) ? &ctx.in(3) : nullptr;
+    if (!isByteTensor(B) || B->rank() != 2) return nullptr;
+    if (ctx.node.inputs.size() > 5 && ctx.node.inputs[5] >= 0 && !ctx.has(5)) return nullptr;
+    const bool transB = ctx.node.attrInt("transB", 0) != 0;
+    const int64_t N = transB ? B->shape()[0] : B->shape()[1], K = transB ? B->shape()[1] : B->shape()[0];
+    auto zero = zeroVector(ctx.has(5) ? &ctx.in(5) : nullptr, N, "b zero point");
+    if (!zero) return nullptr;
+    auto p = std::make_shared<PackedLayer>();
+    p->groups.push_back(packWeight(*B, transB, 0, N, K, N, *zero));
+    return p;
+}
+
+Status qgemm(KernelContext& ctx) {
+    const Tensor& A = ctx.in(0);
+    const Tensor& B = ctx.in(3);
+    if (!isByteTensor(&A) || !isByteTensor(&B) || A.rank() != 2 || B.rank() != 2)
+        return unsupported("QGemm needs 2-D uint8/int8 A and B");
+    if (ctx.node.attrInt("transA", 0) != 0) return unsupported("QGemm with transA=1 is not supported");
+    if (ctx.node.attrFloat("alpha", 1.0) != 1.0) return unsupported("QGemm with alpha other than 1 is not supported");
+    const bool transB = ctx.node.attrInt("transB", 0) != 0;
+    const int64_t M = A.shape()[0], K = A.shape()[1];
+    const int64_t N = transB ? B.shape()[0] : B.shape()[1];
+    if ((transB ? B.shape()[1] : B.shape()[0]) != K)
+        return invalid("QGemm A " + shapeToString(A.shape()) + " and B " + shapeToString(B.shape()) + " do not multiply");
+    const Tensor* bias = ctx.has(6) ? &ctx.in(6) : nullptr;
+    if (bias && bias->numel() != N && bias->numel() != 1)
+        return unsupported("QGemm bias C must have 1 or N = " + std::to_string(N) + " values");
+    auto rq = makeRequant(ctx.in(1), ctx.in(4), ctx.has(7) ? &ctx.in(7) : nullptr, ctx.has(8) ? &ctx.in(8) : nullptr, bias, N, "QGemm");
+    if (!rq) return rq.error();
+    auto az = zeroVector(ctx.has(2) ? &ctx.in(2) : nullptr, 1, "a zero point");
+    if (!az) return az.error();
+    PackedInt8Matrix local;
+    const PackedInt8Matrix* pb = nullptr;
+    if (ctx.prepared) {
+        pb = &static_cast<const PackedLayer*>(ctx.prepared)->groups[0];
+    } else {
+        auto zb = zeroVector(ctx.has(5) ? &ctx.in(5) : nullptr, N, "b zero point");
+        if (!zb) return zb.error();
+        local = packWeight(B, transB, 0, N, K, N, *zb);
+        pb = &local;
+    }
+    auto out = allocateUninit(rq->out, {M, N});
+    if (!out) return out.error();
+    std::vector<int32_t> acc(size_t(M * N));
+    Int8GemmArgs g;
+    g.M = M;
+    g.N = N;
+    g.K = K;
+    g.A = A.rawData();
+    g.lda = K;
+    g.aSigned = A.dtype() == DType::I8;
+    g.aZero = az->data();
+    g.C = acc.data();
+    g.ldc = N;
+    uint8_t* y = out->mutableRawData();
+    float* yf = rq->out == DType::F32 ? out->mutableData<float>() : nullptr;
+    BY_TRY(int8GemmPacked(g, *pb,
+                          [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+                              writeRows(*rq, acc.data(), N, r0, nr, c0, nc, yf ? nullptr : y, yf);
+                          },
+                          ctx.pool));
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+// QLinearMatMul with a constant 2-D B: packed once; A's leading dimensions are rows.
+std::shared_ptr<const void> prepareQLinearMatMul(const KernelContext& ctx) {
+    const Tensor* B = ctx.has(3) ? &ctx.in(3) : nullptr;
+    if (!isByteTensor(B) || B->rank() != 2) return nullptr;
+    if (ctx.node.inputs.size() > 5 && ctx.node.inputs[5] >= 0 && !ctx.has(5)) return nullptr;
+    const int64_t K = B->shape()[0], N = B->shape()[1];
+    auto zero = zeroVector(ctx.has(5) ? &ctx.in(5) : nullptr, N, "b zero point");
+    if (!zero) return nullptr;
+    auto p = std::make_shared<PackedLayer>();
+    p->groups.push_back(packWeight(*B, false, 0, N, K, N, *zero));
+    return p;
+}
+
+// QuantizeLinear of f32 with one scale and zero point (how a quantized model takes its input):
+// AVX2, in parallel. The same bytes as ops_elementwise.cpp's kernel, which handles everything
+// else: the quotient in f32, rounded to nearest even, the clamp as saturating packs.
+OpKernel g_genericQuantizeLinear;
+
+__attribute__((target("avx2"))) void quantizeSpanAvx2(const float* x, int64_t n, float scale, int32_t zero, bool u8, uint8_t* y) {
+    const __m256 s = _mm256_set1_ps(scale), big = _mm256_set1_ps(1073741824.f), small = _mm256_set1_ps(-1073741824.f);
+    const __m256i z = _mm256_set1_epi32(zero);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+        v = _mm256_max_ps(_mm256_min_ps(v, big), small);
+        const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), z);
+        const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), u8 ? _mm_packus_epi16(q16, q16) : _mm_packs_epi16(q16, q16));
+    }
+    const float lo = u8 ? 0.f : -128.f, hi = u8 ? 255.f : 127.f;
+    for (; i < n; ++i) {
+        const float v = std::clamp(std::nearbyint(x[i] / scale) + float(zero), lo, hi);
+        y[i] = u8 ? uint8_t(v) : uint8_t(int8_t(v));
+    }
+}
+
+Status quantizeLinearFast(KernelContext& ctx) {
+    static const bool avx2 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }();
+    const Tensor& X = ctx.in(0);
+    const Tensor& S = ctx.in(1);
+    const Tensor* Z = ctx.has(2) ? &ctx.in(2) : nullptr;
+    if (!avx2 || X.dtype() != DType::F32 || S.dtype() != DType::F32 || S.numel() != 1 || (Z && (!isByteTensor(Z) || Z->numel() != 1)))
+        return g_genericQuantizeLinear.run(ctx);
+    const float scale = S.data<float>()[0];
+    const bool u8 = !Z || Z->dtype() == DType::U8;
+    const int32_t zero = Z ? (u8 ? int32_t(Z->rawData()[0]) : int32_t(int8_t(Z->rawData()[0]))) : 0;
+    auto out = allocateUninit(u8 ? DType::U8 : DType::I8, X.shape());
+    if (!out) return out.error();
+    const float* x = X.data<float>();
+    uint8_t* y = out->mutableRawData();
+    parallelFor(ctx.pool, (X.numel() + 4095) / 4096, 4, [&](int64_t b, int64_t e) {
+        const int64_t i0 = b * 4096, i1 = std::min(X.numel(), e * 4096);
+        quantizeSpanAvx2(x + i0, i1 - i0, scale, zero, u8, y + i0);
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+// DequantizeLinear of bytes with one scale and zero point (a quantized layer's output read by an
+// f32 op): (q - zero) * scale in f32, which equals ops_elementwise.cpp's double product rounded to
+// f32 since the exact product of a 9-bit integer and an f32 fits a double.
+OpKernel g_genericDequantizeLinear;
+
+__attribute__((target("avx2"))) void dequantizeSpanAvx2(const uint8_t* x, int64_t n, bool sgn, int32_t zero, float scale, float* y) {
+    const __m256i z = _mm256_set1_epi32(zero);
+    const __m256 s = _mm256_set1_ps(scale);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + i));
+        const __m256i v = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, z)), s));
+    }
+    for (; i < n; ++i) y[i] = float((sgn ? int32_t(int8_t(x[i])) : int32_t(x[i])) - zero) * scale;
+}
+
+Status dequantizeLinearFast(KernelContext& ctx) {
+    static const bool avx2 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }();
+    const Tensor& X = ctx.in(0);
+    const Tensor& S = ctx.in(1);
+    const Tensor* Z = ctx.has(2) ? &ctx.in(2) : nullptr;
+    if (!avx2 || !isByteTensor(&X) || S.dtype() != DType::F32 || S.numel() != 1 || (Z && (Z->dtype() != X.dtype() || Z->numel() != 1)))
+        return g_genericDequantizeLinear.run(ctx);
+    const bool sgn = X.dtype() == DType::I8;
+    const int32_t zero = Z ? (sgn ? int32_t(int8_t(Z->rawData()[0])) : int32_t(Z->rawData()[0])) : 0;
+    const float scale = S.data<float>()[0];
+    auto out = allocateUninit(DType::F32, X.shape());
+    if (!out) return out.error();
+    const uint8_t* x = X.rawData();
+    float* y = out->mutableData<float>();
+    parallelFor(ctx.pool, (X.numel() + 4095) / 4096, 4, [&](int64_t b, int64_t e) {
+        const int64_t i0 = b * 4096, i1 = std::min(X.numel(), e * 4096);
+        dequantizeSpanAvx2(x + i0, i1 - i0, sgn, zero, scale, y + i0);
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
+// Byte MaxPool (ONNX allows uint8/int8 since opset 12): quantized activations pool without
+// leaving int8, as max commutes with a monotonic dequantization. f32 goes to ops_nn.cpp's kernel.
+Status maxPool(KernelContext& ctx) {
+    const Tensor& X = ctx.in(0);
+    if (!isByteTensor(&X)) return g_f32MaxPool.run(ctx);
+    if (X.rank() != 4) return unsupported("MaxPool on bytes supports 2-D pooling only");
+    if (ctx.wantsOutput(1)) return unsupported("MaxPool on bytes does not produce indices");
+    const std::string autoPad = ctx.node.attrString("auto_pad", "NOTSET");
+    if (autoPad != "NOTSET" && !autoPad.empty() && autoPad != "VALID") return unsupported("MaxPool on bytes needs explicit pads");
+    auto ints = [&](const char* key, std::vector<int64_t> def) {
+        auto v = ctx.node.attrInts(key);
+        return v.empty() ? def : v;
+    };
+    const auto k = ctx.node.attrInts("kernel_shape");
+    const auto st = ints("strides", {1, 1}), dil = ints("dilations", {1, 1}), pads = ints("pads", {0, 0, 0, 0});
+    if (k.size() != 2 || st.size() != 2 || dil.size() != 2 || pads.size() != 4) return invalid("MaxPool needs 2-D kernel_shape, strides and pads");
+    const bool ceil = ctx.node.attrInt("ceil_mode", 0) != 0;
+    const int64_t N = X.shape()[0], C = X.shape()[1], H = X.shape()[2], W = X.shape()[3];
+    auto outSize = [&](int64_t in, int64_t kk, int64_t s, int64_t d, int64_t p0, int64_t p1) {
+        const int64_t span = in + p0 + p1 - (d * (kk - 1) + 1);
+        return (ceil ? (span + s - 1) / s : span / s) + 1;
+    };
+    const int64_t OH = outSize(H, k[0], st[0], dil[0], pads[0], pads[2]), OW = outSize(W, k[1], st[1], dil[1], pads[1], pads[3]);
+    auto out = allocateUninit(X.dtype(), {N, C, OH, OW});
+    if (!out) return out.error();
+    const bool sgn = X.dtype() == DType::I8;
+    const uint8_t* x = X.rawData();
+    uint8_t* y = out->mutableRawData();
+    const bool twoByTwo = !sgn && k[0] == 2 && k[1] == 2 && st[0] == 2 && st[1] == 2 && dil[0] == 1 && dil[1] == 1 &&
+                          pads[0] == 0 && pads[1] == 0 && 2 * OH <= H && 2 * OW <= W;
+    parallelFor(ctx.pool, N * C, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, OH * OW)), [&](int64_t b, int64_t e) {
+        for (int64_t nc = b; nc < e; ++nc) {
+            const uint8_t* p = x + nc * H * W;
+            uint8_t* q = y + nc * OH * OW;
+            if (twoByTwo) {
+                // The common 2x2 / stride 2 window with every input inside: no bounds checks.
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    const uint8_t* r0 = p + 2 * oh * W;
+                    const uint8_t* r1 = r0 + W;
+                    uint8_t* d = q + oh * OW;
+                    for (int64_t ow = 0; ow < OW; ++ow)
+                        d[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
+                }
+                continue;
+            }
+            for (int64_t oh = 0; oh < OH; ++oh)
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    int best = sgn ? -129 : -1;
+                    for (int64_t i = 0; i < k[0]; ++i) {
+                        const int64_t ih = oh * st[0] - pads[0] + i * dil[0];
+                        if (ih < 0 || ih >= H) continue;
+                        for (int64_t j = 0; j < k[1]; ++j) {
+                            const int64_t iw = ow * st[1] - pads[1] + j * dil[1];
+                            if (iw < 0 || iw >= W) continue;
+                            const int v = sgn ? int(int8_t(p[ih * W + iw])) : int(p[ih * W + iw]);
+                            best = std::max(best, v);
+                        }
+                    }
+                    q[oh * OW + ow] = uint8_t(best);
+                }
+        }
+    });
+    ctx.outputs[0] = std::move(*out);
+    return {};
+}
+
 Status matmulInteger(KernelContext& ctx) {
     const Tensor& A = ctx.in(0);
     const Tensor& B = ctx.in(1);
@@ -135,6 +723,37 @@ Status qlinearMatmul(KernelContext& ctx) {
     if (!isByteType(A.dtype()) || !isByteType(B.dtype()))
         return unsupported(std::string("QLinearMatMul of ") + dtypeName(A.dtype()) + " and " + dtypeName(B.dtype()) +
                            " is not supported (uint8/int8 only)");
+    if (ctx.prepared && A.rank() >= 1 && B.rank() == 2 && A.shape().back() == B.shape()[0] && ctx.in(1).numel() == 1) {
+        // Constant B, packed at plan time: every leading dimension of A is a row.
+        const int64_t K = B.shape()[0], N = B.shape()[1], rows = A.numel() / std::max<int64_t>(1, K);
+        auto rq = makeRequant(ctx.in(1), ctx.in(4), &ctx.in(6), ctx.has(7) ? &ctx.in(7) : nullptr, nullptr, N, "QLinearMatMul");
+        if (!rq) return rq.error();
+        auto az = zeroVector(ctx.has(2) ? &ctx.in(2) : nullptr, 1, "a zero point");
+        if (!az) return az.error();
+        Shape outShape = A.shape();
+        outShape.back() = N;
+        auto out = allocateUninit(rq->out, outShape);
+        if (!out) return out.error();
+        std::vector<int32_t> acc(size_t(rows * N));
+        Int8GemmArgs g;
+        g.M = rows;
+        g.N = N;
+        g.K = K;
+        g.A = A.rawData();
+        g.lda = K;
+        g.aSigned = A.dtype() == DType::I8;
+        g.aZero = az->data();
+        g.C = acc.data();
+        g.ldc = N;
+        uint8_t* y = out->mutableRawData();
+        BY_TRY(int8GemmPacked(g, static_cast<const PackedLayer*>(ctx.prepared)->groups[0],
+                              [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+                                  writeRows(*rq, acc.data(), N, r0, nr, c0, nc, y, nullptr);
+                              },
+                              ctx.pool));
+        ctx.outputs[0] = std::move(*out);
+        return {};
+    }
     const int64_t M = A.rank() >= 2 ? A.shape()[size_t(A.rank() - 2)] : 1;
     const int64_t N = B.rank() >= 2 ? B.shape().back() : 1;
     auto sa = ctx.in(1).toFloats();
@@ -692,7 +1311,35 @@ void registerQuantOps(OpRegistry& r) {
     r.add("", "QLinearMatMul", qlinearMatmul, [](const Node& n, const Graph& g, int64_t) -> Status {
         BY_TRY(requireDeclared(n, g, 0, {DType::U8, DType::I8}));
         return requireDeclared(n, g, 3, {DType::U8, DType::I8});
-    });
+    }, prepareQLinearMatMul);
+    r.add("com.microsoft", "QGemm", qgemm, [](const Node& n, const Graph& g, int64_t) -> Status {
+        if (n.attrInt("transA", 0) != 0) return unsupported("QGemm with transA=1 is not supported");
+        if (n.attrFloat("alpha", 1.0) != 1.0) return unsupported("QGemm with alpha other than 1 is not supported");
+        BY_TRY(requireDeclared(n, g, 0, {DType::U8, DType::I8}));
+        return requireDeclared(n, g, 3, {DType::U8, DType::I8});
+    }, prepareQGemm);
+    // QLinearConv and MaxPool are registered by ops_nn.cpp (the generic integer convolution, f32
+    // pooling); this file runs first where it can and hands the rest to those kernels.
+    if (const OpKernel* k = r.find("", "QLinearConv")) {
+        g_genericQLinearConv = *k;
+        r.add("", "QLinearConv", qlinearConvFast, k->check, prepareQLinearConv);
+    }
+    if (const OpKernel* k = r.find("", "QuantizeLinear")) {
+        g_genericQuantizeLinear = *k;
+        r.add("", "QuantizeLinear", quantizeLinearFast, k->check, k->prepare);
+    }
+    if (const OpKernel* k = r.find("", "DequantizeLinear")) {
+        g_genericDequantizeLinear = *k;
+        r.add("", "DequantizeLinear", dequantizeLinearFast, k->check, k->prepare);
+    }
+    if (const OpKernel* k = r.find("", "MaxPool")) {
+        g_f32MaxPool = *k;
+        r.add("", "MaxPool", maxPool, [](const Node& n, const Graph& g, int64_t o) -> Status {
+            const DType t = declaredInputType(n, g, 0);
+            if (t == DType::U8 || t == DType::I8) return {};
+            return g_f32MaxPool.check ? g_f32MaxPool.check(n, g, o) : Status{};
+        });
+    }
     r.add("", "DynamicQuantizeLinear", dynamicQuantizeLinear,
           [](const Node& n, const Graph& g, int64_t) -> Status { return requireDeclared(n, g, 0, {DType::F32}); });
     r.add("com.microsoft", "MatMulNBits", matmulNBits, [](const Node& n, const Graph& g, int64_t) -> Status {

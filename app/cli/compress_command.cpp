@@ -9,12 +9,15 @@
 #include <cctype>
 #include <optional>
 #include <set>
+#include <stdexcept>
 
 #include "app/cli/args.h"
 #include "app/cli/cli_output.h"
 #include "app/cli/eval_session.h"
 #include "app/cli/recipe_json.h"
 #include "engine/compression.h"
+#include "engine/evaluation.h"
+#include "importers/dataset_readers.h"
 #include "importers/importer_registry.h"
 #include "importers/tokenizer_files.h"
 #include "projects/project.h"
@@ -26,7 +29,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::set<std::string> kValued = {"--recipe", "--quantize", "--prune", "--lowrank", "-o", "--eval", "--limit",
-                                       "--batch", "--threads", "--project", "--name", "--split", "--calibration"};
+                                       "--batch", "--threads", "--project", "--name", "--split", "--calibration", "--calib-data",
+                                       "--calib-samples", "--calib-split", "--calib-normalize"};
 
 void printCompressHelp() {
     std::puts(
@@ -37,6 +41,11 @@ void printCompressHelp() {
         "  --quantize int8 | int8:per-tensor | int4:g32 | int3:g32 | int2:g64 | int8:g32  (add :sym for symmetric)\n"
         "  --quantize q8_0 | q4_0 | q4_0:gptq | q4_0:awq   GGUF language models: ggml blocks as llama-quantize\n"
         "  --calibration TEXT  calibration text for gptq/awq (default: the cached language-model train split)\n"
+        "  --quantize int8:static[:minmax|:percentile|:mse]  int8 weights and activations, calibrated on --calib-data\n"
+        "  --calib-data SPEC   calibration samples for static int8 (mnist:DIR uses its training split)\n"
+        "  --calib-samples N   how many (the first N; default 256)\n"
+        "  --calib-split S     the split to calibrate on (default: train where the set has one)\n"
+        "  --calib-normalize X the model's input preprocessing, e.g. scale=1/255 (default: the model's, or 1/255 for bytes)\n"
         "  --prune 0.5 | 0.5:global | 2:4 | channels:0.25[:l2]\n"
         "  --lowrank 0.3 (cut 30% of each layer's parameters) | energy:0.95 | ratio:0.5 | rank:16\n"
         "  --recipe R.json     steps from a recipe file (before any shorthand)\n"
@@ -58,6 +67,7 @@ void printSweepHelp() {
         "size, quality and latency side by side.\n"
         "  --eval SPEC         dataset (required)\n"
         "  --limit N, --batch N, --threads N   as for eval\n"
+        "  --calib-data SPEC, --calib-samples N, --calib-split S, --calib-normalize X   as for compress\n"
         "  -o DIR              also write each candidate to DIR/<label>.onnx\n"
         "  --project P.byproj  record every candidate as a variant with its results");
 }
@@ -127,6 +137,110 @@ void printLayers(const CompressResult& c) {
     std::printf("model: %s -> %s weights (%.2fx smaller), %s -> %s parameters\n", humanBytes(double(c.bytesBefore)).c_str(),
                 humanBytes(double(c.bytesAfter)).c_str(), c.bytesAfter > 0 ? double(c.bytesBefore) / double(c.bytesAfter) : 0.0,
                 humanCount(c.paramsBefore).c_str(), humanCount(c.paramsAfter).c_str());
+}
+
+// A sequence recogniser (output [N, T, classes]) reads text lines of any width; evaluate() resizes
+// each to height 48 keeping its aspect ratio and pads it to 320. Calibration sees the same inputs.
+bool isCtcModel(const Model& m) {
+    if (m.graph.outputs.empty()) return false;
+    const auto& out = m.graph.values[size_t(m.graph.outputs[0])];
+    return out.shape && out.shape->size() == 3;
+}
+
+class TextLineInputs : public Dataset {
+public:
+    TextLineInputs(std::shared_ptr<const Dataset> images, Normalization n) : m_images(std::move(images)), m_norm(std::move(n)) {}
+    std::string name() const override { return m_images->name() + " as [C,48,320] lines"; }
+    int64_t size() const override { return m_images->size(); }
+    Result<Sample> sample(int64_t index) const override {
+        auto s = m_images->sample(index);
+        if (!s) return s.error();
+        const Tensor& img = s->inputs[0];
+        if (img.rank() != 3) return makeError(ErrorCode::Invalid, "a text-line image must be [channels, height, width]");
+        const int64_t C = img.shape()[0], H = img.shape()[1], W = img.shape()[2];
+        auto f = img.toFloats();
+        if (!f) return f.error();
+        for (int64_t c = 0; c < C; ++c) {
+            const float mean = m_norm.mean.empty() ? 0.f : m_norm.mean[size_t(c) % m_norm.mean.size()];
+            const float sd = m_norm.std.empty() ? 1.f : m_norm.std[size_t(c) % m_norm.std.size()];
+            for (int64_t i = 0; i < H * W; ++i) (*f)[size_t(c * H * W + i)] = ((*f)[size_t(c * H * W + i)] * m_norm.scale - mean) / sd;
+        }
+        const int64_t outW = std::clamp<int64_t>(int64_t(std::ceil(48.0 * double(W) / double(std::max<int64_t>(H, 1)))), 1, 320);
+        const auto r = resizeBilinear(f->data(), C, H, W, 48, outW);
+        std::vector<float> out(size_t(C * 48 * 320), 0.f);
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t y = 0; y < 48; ++y) std::copy_n(r.data() + (c * 48 + y) * outW, outW, out.data() + (c * 48 + y) * 320);
+        Sample o;
+        o.inputs.push_back(Tensor::fromFloats({C, 48, 320}, out));
+        return o;
+    }
+    std::vector<Shape> inputShapes() const override { return {{m_images->inputShapes()[0][0], 48, 320}}; }
+    std::vector<DType> inputDTypes() const override { return {DType::F32}; }
+    const std::vector<std::string>& classNames() const override { return m_none; }
+
+private:
+    std::shared_ptr<const Dataset> m_images;
+    Normalization m_norm;
+    std::vector<std::string> m_none;
+};
+
+// Calibration data for static int8: importers' readers, with MNIST-style sets read from their
+// training split unless a split is named, so the test split stays unseen. For a recogniser the
+// lines are prepared as evaluate() prepares them (normalised there, so the step has no
+// normalisation of its own).
+CompressContext compressContext(const Model* ctcModel = nullptr, std::optional<Normalization> ctcNorm = std::nullopt) {
+    CompressContext c;
+    const bool ctc = ctcModel && isCtcModel(*ctcModel);
+    const Normalization norm = ctcNorm.value_or(Normalization{1.f / 255.f, {0.5f}, {0.5f}});
+    c.openDataset = [ctc, norm](const std::string& spec, const std::string& split) -> Result<std::shared_ptr<const Dataset>> {
+        DatasetOptions o;
+        o.split = split;
+        if (split.empty() && (spec.rfind("mnist:", 0) == 0 || spec.rfind("fashion-mnist:", 0) == 0)) o.split = "train";
+        auto ds = openDataset(spec, o);
+        if (!ds || !ctc) return ds;
+        return std::shared_ptr<const Dataset>(std::make_shared<TextLineInputs>(*ds, norm));
+    };
+    return c;
+}
+
+// --calib-* fill what static int8 steps leave open; the input normalisation defaults as for eval:
+// the model's recorded one, else 1/255 for byte inputs.
+Status applyCalibrationArgs(const Args& a, const Model& model, Recipe& r) {
+    for (auto& s : r.steps) {
+        ActivationCalibration& c = s.activations;
+        if (!c.enabled) continue;
+        if (auto v = a.get("--calib-data"); v && c.data.empty()) c.data = *v;
+        if (auto v = a.get("--calib-samples")) {
+            try {
+                size_t used = 0;
+                c.samples = std::stoll(*v, &used);
+                if (used != v->size()) throw std::invalid_argument(*v);
+            } catch (...) {
+                return makeError(ErrorCode::Invalid, "--calib-samples needs a whole number, not '" + *v + "'");
+            }
+        }
+        if (auto v = a.get("--calib-split"); v && c.split.empty()) c.split = *v;
+        if (c.normalize || isCtcModel(model)) continue;
+        std::string norm = a.get("--calib-normalize").value_or("");
+        if (norm.empty())
+            if (const MetaValue* m = model.meta("brickyard.input_normalization"); m && m->type == MetaValue::Type::String) norm = m->s;
+        if (norm.empty() && !c.data.empty()) {
+            auto ds = compressContext().openDataset(c.data, c.split);
+            if (ds && !(*ds)->inputDTypes().empty() && (*ds)->inputDTypes()[0] == DType::U8) norm = "scale=1/255";
+        }
+        if (norm.empty()) continue;
+        auto n = parseNormalization(norm);
+        if (!n) return makeError(ErrorCode::Invalid, "--calib-normalize: " + n.error().message);
+        c.normalize = *n;
+    }
+    return {};
+}
+
+std::optional<Normalization> calibNormalization(const Args& a) {
+    auto v = a.get("--calib-normalize");
+    if (!v) return std::nullopt;
+    auto n = parseNormalization(*v);
+    return n ? std::optional<Normalization>(*n) : std::nullopt;
 }
 
 // Steps from --recipe then the shorthands, prune before low-rank before quantize (a weight is
@@ -220,7 +334,8 @@ int compressCommand(const std::vector<std::string>& argv) {
     }
     auto model = loadModel(modelPath);
     if (!model) return inputError(model.error().what());
-    CompressContext cctx;
+    if (auto st = applyCalibrationArgs(a, *model, *recipe); !st) return usageError(st.error().message);
+    CompressContext cctx = compressContext(&*model, calibNormalization(a));
     if (auto v = a.get("--threads")) {
         auto n = positiveNumber("--threads", *v);
         if (!n) return usageError(n.error().message);
@@ -302,6 +417,8 @@ int sweepCommand(const std::vector<std::string>& argv) {
 
     auto model = loadModel(modelPath);
     if (!model) return inputError(model.error().what());
+    for (auto& c : candidates)
+        if (auto st = applyCalibrationArgs(a, *model, c); !st) return usageError(st.error().message);
     for (size_t i = 0; i < candidates.size(); ++i)
         if (auto st = validateRecipe(*model, candidates[i]); !st)
             return inputError("candidate " + std::to_string(i + 1) + " (" + recipeLabel(candidates[i]) + "): " + st.error().what());
@@ -319,7 +436,7 @@ int sweepCommand(const std::vector<std::string>& argv) {
                 100 * q0, "", 1e3 * base->secondsPerSample, 1.0);
     for (const auto& c : candidates) {
         const std::string label = recipeLabel(c);
-        auto result = compress(*model, c);
+        auto result = compress(*model, c, compressContext(&*model, calibNormalization(a)));
         if (!result) return inputError(label + ": " + result.error().what());
         int64_t size = result->bytesAfter;
         if (outDir) {

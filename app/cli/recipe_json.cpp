@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "app/cli/eval_session.h"
+
 namespace by::cli {
 
 namespace {
@@ -40,6 +42,52 @@ Result<std::vector<std::string>> strings(const json& j, const std::string& where
     return v;
 }
 
+const char* kCalibrations = "\"minmax\", \"percentile\" or \"mse\"";
+
+Result<CalibrationMethod> calibrationFromName(const std::string& n) {
+    if (n == "minmax") return CalibrationMethod::MinMax;
+    if (n == "percentile") return CalibrationMethod::Percentile;
+    if (n == "mse") return CalibrationMethod::Mse;
+    return makeError(ErrorCode::Invalid, "calibration '" + n + "' is not " + kCalibrations);
+}
+
+// "activations": {"calibration": "mse", "samples": 256, "data": "mnist:DIR", "split": "train",
+//                 "percentile": 99.99, "bits": 8, "normalize": "scale=1/255"}
+Status parseActivations(const json& j, const std::string& where, ActivationCalibration& a) {
+    if (!j.is_object()) return bad(where, "'activations' must be an object");
+    a.enabled = true;
+    for (const auto& [k, v] : j.items()) {
+        if (k == "calibration") {
+            if (!v.is_string()) return bad(where, "'activations.calibration' must be " + std::string(kCalibrations));
+            auto m = calibrationFromName(v.get<std::string>());
+            if (!m) return bad(where, m.error().message);
+            a.method = *m;
+        } else if (k == "samples" || k == "bits") {
+            auto n = integer(v, where, "activations." + k);
+            if (!n) return n.error();
+            if (k == "samples") a.samples = *n;
+            else a.bits = int(*n);
+        } else if (k == "percentile") {
+            auto n = number(v, where, "activations.percentile");
+            if (!n) return n.error();
+            a.percentile = *n;
+        } else if (k == "data" || k == "split" || k == "normalize") {
+            if (!v.is_string()) return bad(where, "'activations." + k + "' must be a string");
+            const std::string text = v.get<std::string>();
+            if (k == "data") a.data = text;
+            else if (k == "split") a.split = text;
+            else {
+                auto n = parseNormalization(text);
+                if (!n) return bad(where, "'activations.normalize': " + n.error().message);
+                a.normalize = *n;
+            }
+        } else {
+            return bad(where, "unknown key 'activations." + k + "' (calibration, samples, data, split, percentile, bits, normalize)");
+        }
+    }
+    return {};
+}
+
 Result<CompressStep> parseStep(const json& j, const std::string& where) {
     if (!j.is_object()) return bad(where, "a step must be an object");
     if (!j.contains("method") || !j["method"].is_string()) return bad(where, "'method' is missing");
@@ -47,7 +95,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
     CompressStep s;
     std::set<std::string> allowed = {"method", "layers"};
     if (method == "quantize") {
-        allowed.insert({"bits", "granularity", "group", "symmetric"});
+        allowed.insert({"bits", "granularity", "group", "symmetric", "activations"});
         s.bits = 8;
         if (j.contains("bits")) {
             auto b = integer(j["bits"], where, "bits");
@@ -70,6 +118,10 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
         if (j.contains("symmetric")) {
             if (!j["symmetric"].is_boolean()) return bad(where, "'symmetric' must be true or false");
             s.symmetric = j["symmetric"].get<bool>();
+        }
+        if (j.contains("activations")) {
+            if (s.method != CompressMethod::QuantizeInt8) return bad(where, "'activations' applies to 8-bit weights without a group");
+            BY_TRY(parseActivations(j["activations"], where, s.activations));
         }
     } else if (method == "quantize_ggml") {
         allowed.insert({"type", "algorithm", "group", "damp", "calibration_tokens"});
@@ -218,6 +270,14 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             o["method"] = "quantize";
             o["bits"] = 8;
             o["granularity"] = s.perChannel ? "per_channel" : "per_tensor";
+            if (s.activations.enabled) {
+                const ActivationCalibration& a = s.activations;
+                json act = {{"calibration", calibrationMethodName(a.method)}, {"samples", a.samples}, {"data", a.data}, {"bits", a.bits}};
+                if (!a.split.empty()) act["split"] = a.split;
+                if (a.method == CalibrationMethod::Percentile) act["percentile"] = a.percentile;
+                if (a.normalize) act["normalize"] = normalizationToString(*a.normalize);
+                o["activations"] = act;
+            }
             break;
         case CompressMethod::QuantizeNBits:
             o["method"] = "quantize";
@@ -312,7 +372,9 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
         return s;
     }
     if (kind == "quantize") {
-        const std::string hint = "int8, int8:per-tensor, int4:g32, int3:g32, int2:g64, add :sym for symmetric; q8_0, q4_0[:gptq|:awq] for GGUF";
+        const std::string hint =
+            "int8, int8:per-tensor, int8:static[:minmax|:percentile|:mse] (with --calib-data), int4:g32, int3:g32, int2:g64, add :sym "
+            "for symmetric; q8_0, q4_0[:gptq|:awq] for GGUF";
         int64_t bits = 0;
         if (parts[0].rfind("int", 0) != 0 || !toInt(parts[0].substr(3), bits)) return fail(hint);
         s.bits = int(bits);
@@ -322,12 +384,15 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
             if (parts[i] == "per-tensor" || parts[i] == "per_tensor") s.perChannel = false;
             else if (parts[i] == "per-channel" || parts[i] == "per_channel") s.perChannel = true;
             else if (parts[i] == "sym") s.symmetric = true;
+            else if (parts[i] == "static") s.activations.enabled = true;
+            else if (s.activations.enabled && calibrationFromName(parts[i])) s.activations.method = *calibrationFromName(parts[i]);
             else if (parts[i].size() > 1 && parts[i][0] == 'g' && toInt(parts[i].substr(1), g)) {
                 s.group = g;
                 grouped = true;
             } else return fail(hint);
         }
         s.method = s.bits == 8 && !grouped ? CompressMethod::QuantizeInt8 : CompressMethod::QuantizeNBits;
+        if (s.activations.enabled && s.method != CompressMethod::QuantizeInt8) return fail(hint);
         return s;
     }
     if (kind == "prune") {
@@ -376,7 +441,9 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
 
 std::string stepLabel(const CompressStep& s) {
     switch (s.method) {
-    case CompressMethod::QuantizeInt8: return s.perChannel ? "int8" : "int8:per-tensor";
+    case CompressMethod::QuantizeInt8:
+        return std::string(s.perChannel ? "int8" : "int8:per-tensor") +
+               (s.activations.enabled ? std::string(":static:") + calibrationMethodName(s.activations.method) : "");
     case CompressMethod::QuantizeNBits:
         return "int" + std::to_string(s.bits) + ":g" + std::to_string(s.group) + (s.symmetric ? ":sym" : "");
     case CompressMethod::Prune: return "prune " + numberText(s.sparsity) + (s.global ? " global" : "");
