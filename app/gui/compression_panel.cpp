@@ -278,6 +278,7 @@ void CompressionPanel::setDocument(ModelDocument* doc) {
 void CompressionPanel::setProject(by::Project* project, QUndoStack* undo) {
     m_project = project;
     m_undo = undo;
+    ++m_projectGeneration;  // an Apply started before records nothing in a different project
 }
 
 void CompressionPanel::updateButtons() {
@@ -439,6 +440,9 @@ int CompressionPanel::apply() {
         return 0;
     }
     const std::string out = outputPathFor(recipe).toStdString();
+    m_applyAssetId = m_doc->projectAsset();
+    m_applyProjectGeneration = m_projectGeneration;
+    m_applySource = QFileInfo(m_doc->path()).fileName();
     showMessage(tr("Compressing…"), false);
     m_applyJob = m_jobs->run<CompressOutcome>(
         tr("Compress %1").arg(QFileInfo(m_doc->path()).fileName()),
@@ -485,8 +489,9 @@ void CompressionPanel::onApplyFinished(by::Result<CompressOutcome> r) {
     m_lastVariantPath = path;
     showRows(r->layers, r->bytesBefore, r->bytesAfter);
     QString where;
-    const int64_t assetId = m_doc ? m_doc->projectAsset() : 0;
-    if (m_project && m_undo && assetId > 0) {
+    // The asset and project as they were when Apply started: the tab or project may have changed.
+    const int64_t assetId = m_applyAssetId;
+    if (m_project && m_projectGeneration == m_applyProjectGeneration && m_undo && assetId > 0) {
         auto root = m_project->rootVariant(assetId);
         if (!root) {
             showMessage(sentenceOf(root.error()), true);
@@ -512,18 +517,20 @@ void CompressionPanel::onApplyFinished(by::Result<CompressOutcome> r) {
         // Relative to the project folder, so the note stays right when the project moves.
         spec.filePath = QDir(qs(m_project->folder())).relativeFilePath(path).toStdString();
         auto* cmd = new AddVariantCommand(*m_project, hooks, spec);
-        m_undo->push(cmd);
-        m_lastVariantId = cmd->variantId();
-        if (m_lastVariantId == 0) {
+        const int before = m_undo->count();
+        m_undo->push(cmd);  // a step that failed is obsolete: the stack deletes it at once
+        if (m_undo->count() == before) {
+            m_lastVariantId = 0;
             updateButtons();
             return;  // the hook has shown the sentence
         }
+        m_lastVariantId = cmd->variantId();
         where = tr(" and recorded it as variant \"%1\"").arg(qs(label));
     } else {
         m_lastVariantId = 0;
         where = tr(" (not recorded: the model is not part of an open project)");
     }
     showMessage(tr("Wrote %1 (%2)%3. Evaluate it?").arg(name, display::bytes(r->fileBytes), where), false);
-    emit info(tr("Compressed %1 into %2%3.").arg(m_doc ? QFileInfo(m_doc->path()).fileName() : QString(), name, where));
+    emit info(tr("Compressed %1 into %2%3.").arg(m_applySource, name, where));
     updateButtons();
 }

@@ -109,6 +109,10 @@ private:
     int m_previewJob = 0;
     int m_previewGeneration = 0;
     int m_applyJob = 0;
+    int64_t m_applyAssetId = 0;
+    int m_projectGeneration = 0;
+    int m_applyProjectGeneration = -1;
+    QString m_applySource;
     int64_t m_lastVariantId = 0;
     QString m_lastVariantPath;
 };
