@@ -313,7 +313,18 @@ bool CompressionPanel::isPreviewing() const { return m_previewJob != 0 || m_debo
 
 void CompressionPanel::schedulePreview() {
     if (!m_doc) return;
+    // A hidden dock (tabbed behind the inspector) does not spend a worker on every tab change.
+    if (!isVisible()) {
+        m_previewStale = true;
+        return;
+    }
+    m_previewStale = false;
     m_debounce->start();
+}
+
+void CompressionPanel::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (m_previewStale) schedulePreview();
 }
 
 void CompressionPanel::startPreview() {

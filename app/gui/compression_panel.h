@@ -75,6 +75,9 @@ signals:
     // The user asked to evaluate the variant just written.
     void evaluateRequested(const QString& modelPath);
 
+protected:
+    void showEvent(QShowEvent* event) override;
+
 private:
     void updateStrengthRange();
     void updateStrengthLabel();
@@ -107,6 +110,7 @@ private:
     QTimer* m_debounce = nullptr;
 
     int m_previewJob = 0;
+    bool m_previewStale = false;
     int m_previewGeneration = 0;
     int m_applyJob = 0;
     int64_t m_applyAssetId = 0;

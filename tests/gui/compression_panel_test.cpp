@@ -14,6 +14,7 @@
 #include <QApplication>
 #include <QCryptographicHash>
 #include <QDir>
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -77,6 +78,8 @@ protected:
         ASSERT_GT(m_window->currentDocument()->projectAsset(), 0);
         m_panel = m_window->compressionPanel();
         ASSERT_NE(m_panel, nullptr);
+        m_window->compressionDock()->raise();  // a dock tabbed away does not preview
+        ASSERT_TRUE(waitUntil([this]() { return m_panel->isVisible(); }, 10000));
     }
     void TearDown() override { m_window.reset(); }
 
