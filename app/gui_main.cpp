@@ -135,7 +135,11 @@ private:
             m_compressed = true;
             return;
         }
-        if (m_compressed && m_window->compressionPanel()->isPreviewing()) return;
+        if (m_compressed) {
+            const CompressionPanel* panel = m_window->compressionPanel();
+            if (panel->isPreviewing()) return;
+            if (panel->table()->rowCount() == 0 && panel->messageText().isEmpty()) return;
+        }
         if (m_window->inspector()->pendingStats() > 0) return;
         // One more round so the last layout and selection are painted.
         if (++m_settleTicks < 4) return;
