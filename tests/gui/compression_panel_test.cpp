@@ -2,6 +2,7 @@
 // the preview table, apply, and find the child variant in the project with a file that runs; a
 // refused recipe shows one sentence and leaves the project and the parent file as they were.
 #include "app/cli/eval_session.h"
+#include "app/cli/recipe_json.h"
 #include "app/gui/compression_panel.h"
 #include "app/gui/job_manager.h"
 #include "app/gui/log_panel.h"
@@ -139,7 +140,14 @@ TEST_F(CompressionPanelTest, Int8PreviewThenApplyRecordsARunnableChildVariant) {
     EXPECT_EQ(child.parentId, std::optional<int64_t>(root.id));
     EXPECT_EQ(child.id, m_panel->lastVariantId());
     EXPECT_EQ(child.name, "int8");
-    EXPECT_NE(child.recipeJson.find("quantize_int8"), std::string::npos) << child.recipeJson;
+    // The recorded recipe reads back as the step the panel showed.
+    auto recipe = by::cli::parseRecipeJson(child.recipeJson);
+    ASSERT_TRUE(recipe.ok()) << child.recipeJson;
+    ASSERT_EQ(recipe->steps.size(), 1u);
+    EXPECT_EQ(recipe->steps[0].method, by::CompressMethod::QuantizeInt8);
+    EXPECT_EQ(recipe->steps[0].bits, 8);
+    EXPECT_TRUE(recipe->steps[0].perChannel);
+    EXPECT_TRUE(recipe->steps[0].layers.all());
     EXPECT_GT(child.sizeBytes, 0);
 
     // Its file, named in the variant's note, exists beside the project, is smaller, and runs:
