@@ -98,9 +98,10 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
     m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_message);
 
-    m_table = new QTableWidget(0, 6, this);
+    // Narrow enough for a side dock: the op type is in each layer's tooltip.
+    m_table = new QTableWidget(0, 4, this);
     m_table->setObjectName(QStringLiteral("compressTable"));
-    m_table->setHorizontalHeaderLabels({tr("layer"), tr("op"), tr("detail"), tr("rel. error"), tr("before"), tr("after")});
+    m_table->setHorizontalHeaderLabels({tr("layer"), tr("rel. error"), tr("weights before → after"), tr("detail")});
     m_table->verticalHeader()->setVisible(false);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -388,18 +389,16 @@ void CompressionPanel::showRows(const std::vector<by::LayerReport>& rows, int64_
         const auto& l = rows[size_t(i)];
         auto set = [&](int col, const QString& text) { m_table->setItem(i, col, new QTableWidgetItem(text)); };
         set(0, qs(l.layer));
-        set(1, qs(l.opType));
+        m_table->item(i, 0)->setToolTip(tr("%1 (%2)").arg(qs(l.layer), qs(l.opType)));
         if (!l.applied) {
-            set(2, tr("skipped: %1").arg(qs(l.note)));
-            set(3, QString());
-            set(4, display::bytes(l.bytesBefore));
-            set(5, QString());
+            set(1, QString());
+            set(2, display::bytes(l.bytesBefore));
+            set(3, tr("skipped: %1").arg(qs(l.note)));
             continue;
         }
-        set(2, qs(l.detail) + (l.sparsity > 0 ? tr(", %1% zeros").arg(100.0 * l.sparsity, 0, 'f', 1) : QString()));
-        set(3, QString::number(l.relError, 'g', 4));
-        set(4, display::bytes(l.bytesBefore));
-        set(5, display::bytes(l.bytesAfter));
+        set(1, QString::number(l.relError, 'g', 4));
+        set(2, tr("%1 → %2").arg(display::bytes(l.bytesBefore), display::bytes(l.bytesAfter)));
+        set(3, qs(l.detail) + (l.sparsity > 0 ? tr(", %1% zeros").arg(100.0 * l.sparsity, 0, 'f', 1) : QString()));
     }
     m_table->resizeColumnsToContents();
     if (rows.empty()) {
