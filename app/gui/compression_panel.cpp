@@ -38,7 +38,9 @@ struct CompressOutcome {
 
 namespace {
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 // The preview debounce: long enough to merge the events of one slider drag step, short enough
 // that the table still follows within the one-second budget.
@@ -101,7 +103,8 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
     // Narrow enough for a side dock: the op type is in each layer's tooltip.
     m_table = new QTableWidget(0, 4, this);
     m_table->setObjectName(QStringLiteral("compressTable"));
-    m_table->setHorizontalHeaderLabels({tr("layer"), tr("rel. error"), tr("weights before → after"), tr("detail")});
+    m_table->setHorizontalHeaderLabels(
+        {tr("layer"), tr("rel. error"), tr("weights before → after"), tr("detail")});
     m_table->verticalHeader()->setVisible(false);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -138,7 +141,8 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
         updateStrengthLabel();
         schedulePreview();
     });
-    connect(m_scope, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int) { schedulePreview(); });
+    connect(m_scope, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            [this](int) { schedulePreview(); });
     connect(m_apply, &QPushButton::clicked, this, [this]() { apply(); });
     connect(m_cancel, &QPushButton::clicked, this, [this]() {
         if (m_applyJob) m_jobs->cancel(m_applyJob);
@@ -153,13 +157,25 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
 
 // ---- controls --------------------------------------------------------------------------------------
 
-CompressionPanel::Method CompressionPanel::method() const { return Method(m_method->currentData().toInt()); }
-CompressionPanel::Scope CompressionPanel::scope() const { return Scope(m_scope->currentData().toInt()); }
-int CompressionPanel::strength() const { return m_strength->value(); }
+CompressionPanel::Method CompressionPanel::method() const {
+    return Method(m_method->currentData().toInt());
+}
+CompressionPanel::Scope CompressionPanel::scope() const {
+    return Scope(m_scope->currentData().toInt());
+}
+int CompressionPanel::strength() const {
+    return m_strength->value();
+}
 
-void CompressionPanel::setMethod(Method m) { m_method->setCurrentIndex(m_method->findData(int(m))); }
-void CompressionPanel::setStrength(int value) { m_strength->setValue(value); }
-void CompressionPanel::setScope(Scope s) { m_scope->setCurrentIndex(m_scope->findData(int(s))); }
+void CompressionPanel::setMethod(Method m) {
+    m_method->setCurrentIndex(m_method->findData(int(m)));
+}
+void CompressionPanel::setStrength(int value) {
+    m_strength->setValue(value);
+}
+void CompressionPanel::setScope(Scope s) {
+    m_scope->setCurrentIndex(m_scope->findData(int(s)));
+}
 
 void CompressionPanel::updateStrengthRange() {
     const QSignalBlocker block(m_strength);
@@ -171,24 +187,24 @@ void CompressionPanel::updateStrengthRange() {
         m_strength->setEnabled(false);
         break;
     case Method::NBitsG32:
-        m_strength->setRange(2, 4);  // bits (3-bit levels live in 4-bit containers)
+        m_strength->setRange(2, 4); // bits (3-bit levels live in 4-bit containers)
         m_strength->setValue(4);
         m_strength->setEnabled(true);
         break;
     case Method::PruneMagnitude:
-        m_strength->setRange(5, 95);  // percent of weights set to zero
+        m_strength->setRange(5, 95); // percent of weights set to zero
         m_strength->setSingleStep(5);
         m_strength->setValue(50);
         m_strength->setEnabled(true);
         break;
     case Method::LowRankFraction:
-        m_strength->setRange(5, 95);  // percent of min(K, N) kept (1.0 would be no cut)
+        m_strength->setRange(5, 95); // percent of min(K, N) kept (1.0 would be no cut)
         m_strength->setSingleStep(5);
         m_strength->setValue(50);
         m_strength->setEnabled(true);
         break;
     case Method::LowRankRank:
-        m_strength->setRange(1, 1024);  // kept rank; above a layer's min(K, N) is refused
+        m_strength->setRange(1, 1024); // kept rank; above a layer's min(K, N) is refused
         m_strength->setValue(16);
         m_strength->setEnabled(true);
         break;
@@ -199,12 +215,24 @@ void CompressionPanel::updateStrengthRange() {
 void CompressionPanel::updateStrengthLabel() {
     const int v = m_strength->value();
     switch (method()) {
-    case Method::Int8: m_strengthLabel->setText(tr("8 bits")); break;
-    case Method::NBitsG32: m_strengthLabel->setText(tr("%1 bits").arg(v)); break;
-    case Method::PruneMagnitude: m_strengthLabel->setText(tr("%1% zeros").arg(v)); break;
-    case Method::Prune24: m_strengthLabel->setText(tr("2 of every 4")); break;
-    case Method::LowRankFraction: m_strengthLabel->setText(tr("%1% of rank").arg(v)); break;
-    case Method::LowRankRank: m_strengthLabel->setText(tr("rank %1").arg(v)); break;
+    case Method::Int8:
+        m_strengthLabel->setText(tr("8 bits"));
+        break;
+    case Method::NBitsG32:
+        m_strengthLabel->setText(tr("%1 bits").arg(v));
+        break;
+    case Method::PruneMagnitude:
+        m_strengthLabel->setText(tr("%1% zeros").arg(v));
+        break;
+    case Method::Prune24:
+        m_strengthLabel->setText(tr("2 of every 4"));
+        break;
+    case Method::LowRankFraction:
+        m_strengthLabel->setText(tr("%1% of rank").arg(v));
+        break;
+    case Method::LowRankRank:
+        m_strengthLabel->setText(tr("rank %1").arg(v));
+        break;
     }
 }
 
@@ -279,7 +307,7 @@ void CompressionPanel::setDocument(ModelDocument* doc) {
 void CompressionPanel::setProject(by::Project* project, QUndoStack* undo) {
     m_project = project;
     m_undo = undo;
-    ++m_projectGeneration;  // an Apply started before records nothing in a different project
+    ++m_projectGeneration; // an Apply started before records nothing in a different project
 }
 
 void CompressionPanel::updateButtons() {
@@ -293,8 +321,9 @@ void CompressionPanel::showMessage(const QString& text, bool error) {
         m_message->clear();
         return;
     }
-    m_message->setText(error ? QStringLiteral("<span style='color:#b03020'>%1</span>").arg(text.toHtmlEscaped())
-                             : text.toHtmlEscaped());
+    m_message->setText(error
+                           ? QStringLiteral("<span style='color:#b03020'>%1</span>").arg(text.toHtmlEscaped())
+                           : text.toHtmlEscaped());
 }
 
 QString CompressionPanel::messageText() const {
@@ -307,8 +336,12 @@ QString CompressionPanel::messageText() const {
         .replace(QStringLiteral("&#39;"), QStringLiteral("'"));
 }
 
-QString CompressionPanel::totalsText() const { return m_totals->text(); }
-bool CompressionPanel::isPreviewing() const { return m_previewJob != 0 || m_debounce->isActive(); }
+QString CompressionPanel::totalsText() const {
+    return m_totals->text();
+}
+bool CompressionPanel::isPreviewing() const {
+    return m_previewJob != 0 || m_debounce->isActive();
+}
 
 // ---- preview ---------------------------------------------------------------------------------------
 
@@ -330,7 +363,7 @@ void CompressionPanel::showEvent(QShowEvent* event) {
 
 void CompressionPanel::startPreview() {
     if (!m_doc) return;
-    if (m_previewJob) m_jobs->cancel(m_previewJob);  // its result is dropped by the generation check
+    if (m_previewJob) m_jobs->cancel(m_previewJob); // its result is dropped by the generation check
     const int generation = ++m_previewGeneration;
     std::shared_ptr<const by::Model> model = m_doc->model();
     by::CompressStep step = currentStep();
@@ -369,7 +402,7 @@ void CompressionPanel::startPreview() {
             return r;
         },
         [this, generation](by::Result<PreviewResult> r) {
-            if (generation != m_previewGeneration) return;  // a newer preview replaced this one
+            if (generation != m_previewGeneration) return; // a newer preview replaced this one
             m_previewJob = 0;
             if (!r) {
                 if (r.error().code == by::ErrorCode::Cancelled) return;
@@ -383,11 +416,14 @@ void CompressionPanel::startPreview() {
         });
 }
 
-void CompressionPanel::showRows(const std::vector<by::LayerReport>& rows, int64_t bytesBefore, int64_t bytesAfter) {
+void CompressionPanel::showRows(const std::vector<by::LayerReport>& rows, int64_t bytesBefore,
+                                int64_t bytesAfter) {
     m_table->setRowCount(int(rows.size()));
     for (int i = 0; i < int(rows.size()); ++i) {
         const auto& l = rows[size_t(i)];
-        auto set = [&](int col, const QString& text) { m_table->setItem(i, col, new QTableWidgetItem(text)); };
+        auto set = [&](int col, const QString& text) {
+            m_table->setItem(i, col, new QTableWidgetItem(text));
+        };
         set(0, qs(l.layer));
         m_table->item(i, 0)->setToolTip(tr("%1 (%2)").arg(qs(l.layer), qs(l.opType)));
         if (!l.applied) {
@@ -398,7 +434,8 @@ void CompressionPanel::showRows(const std::vector<by::LayerReport>& rows, int64_
         }
         set(1, QString::number(l.relError, 'g', 4));
         set(2, tr("%1 → %2").arg(display::bytes(l.bytesBefore), display::bytes(l.bytesAfter)));
-        set(3, qs(l.detail) + (l.sparsity > 0 ? tr(", %1% zeros").arg(100.0 * l.sparsity, 0, 'f', 1) : QString()));
+        set(3, qs(l.detail) +
+                   (l.sparsity > 0 ? tr(", %1% zeros").arg(100.0 * l.sparsity, 0, 'f', 1) : QString()));
     }
     m_table->resizeColumnsToContents();
     if (rows.empty()) {
@@ -416,9 +453,11 @@ QString CompressionPanel::outputPathFor(const by::Recipe& recipe) const {
     const QFileInfo model(m_doc->path());
     const QString dir = m_project ? qs(m_project->folder()) : model.absolutePath();
     std::string label;
-    for (const auto& s : recipe.steps) label += (label.empty() ? "" : "+") + by::cli::stepLabel(s);
+    for (const auto& s : recipe.steps)
+        label += (label.empty() ? "" : "+") + by::cli::stepLabel(s);
     QString tag;
-    for (char ch : label) tag += std::isalnum(static_cast<unsigned char>(ch)) ? QChar::fromLatin1(ch) : QLatin1Char('_');
+    for (char ch : label)
+        tag += std::isalnum(static_cast<unsigned char>(ch)) ? QChar::fromLatin1(ch) : QLatin1Char('_');
     // Never the parent's file, never an earlier variant's: a free name.
     const QString base = QDir(dir).filePath(model.completeBaseName() + QLatin1Char('.') + tag);
     QString path = base + QStringLiteral(".onnx");
@@ -519,7 +558,8 @@ void CompressionPanel::onApplyFinished(by::Result<CompressOutcome> r) {
         spec.assetId = assetId;
         spec.parentId = root->id;
         std::string label;
-        for (const auto& s : r->recipe.steps) label += (label.empty() ? "" : " + ") + by::cli::stepLabel(s);
+        for (const auto& s : r->recipe.steps)
+            label += (label.empty() ? "" : " + ") + by::cli::stepLabel(s);
         spec.name = label;
         spec.recipeJson = by::cli::recipeToJson(r->recipe);
         spec.sizeBytes = r->fileBytes;
@@ -528,11 +568,11 @@ void CompressionPanel::onApplyFinished(by::Result<CompressOutcome> r) {
         spec.filePath = QDir(qs(m_project->folder())).relativeFilePath(path).toStdString();
         auto* cmd = new AddVariantCommand(*m_project, hooks, spec);
         const int before = m_undo->count();
-        m_undo->push(cmd);  // a step that failed is obsolete: the stack deletes it at once
+        m_undo->push(cmd); // a step that failed is obsolete: the stack deletes it at once
         if (m_undo->count() == before) {
             m_lastVariantId = 0;
             updateButtons();
-            return;  // the hook has shown the sentence
+            return; // the hook has shown the sentence
         }
         m_lastVariantId = cmd->variantId();
         where = tr(" and recorded it as variant \"%1\"").arg(qs(label));

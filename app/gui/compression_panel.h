@@ -47,7 +47,7 @@ public:
     void setProject(by::Project* project, QUndoStack* undo);
 
     void setMethod(Method m);
-    void setStrength(int value);  // in the current method's slider units
+    void setStrength(int value); // in the current method's slider units
     void setScope(Scope s);
     Method method() const;
     Scope scope() const;
@@ -63,7 +63,7 @@ public:
     bool isPreviewing() const;
     bool isApplying() const { return m_applyJob != 0; }
     QTableWidget* table() const { return m_table; }
-    QString messageText() const;  // the sentence under the controls (plain text)
+    QString messageText() const; // the sentence under the controls (plain text)
     QString totalsText() const;
     int64_t lastVariantId() const { return m_lastVariantId; }
     QString lastVariantPath() const { return m_lastVariantPath; }

@@ -79,7 +79,7 @@ protected:
         ASSERT_GT(m_window->currentDocument()->projectAsset(), 0);
         m_panel = m_window->compressionPanel();
         ASSERT_NE(m_panel, nullptr);
-        m_window->compressionDock()->raise();  // a dock tabbed away does not preview
+        m_window->compressionDock()->raise(); // a dock tabbed away does not preview
         ASSERT_TRUE(waitUntil([this]() { return m_panel->isVisible(); }, 10000));
     }
     void TearDown() override { m_window.reset(); }
@@ -120,14 +120,16 @@ TEST_F(CompressionPanelTest, Int8PreviewThenApplyRecordsARunnableChildVariant) {
         EXPECT_GT(err, 0.0);
         EXPECT_LT(err, 0.02) << t->item(r, 0)->text().toStdString();
     }
-    EXPECT_TRUE(m_panel->totalsText().contains(QStringLiteral("smaller"))) << m_panel->totalsText().toStdString();
+    EXPECT_TRUE(m_panel->totalsText().contains(QStringLiteral("smaller")))
+        << m_panel->totalsText().toStdString();
 
     const int job = m_panel->apply();
     ASSERT_NE(job, 0) << m_panel->messageText().toStdString();
     EXPECT_TRUE(m_panel->isApplying());
     ASSERT_TRUE(m_window->jobs()->waitForIdle(60000));
     EXPECT_FALSE(m_panel->isApplying());
-    EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Error), 0) << m_panel->messageText().toStdString();
+    EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Error), 0)
+        << m_panel->messageText().toStdString();
 
     // The project has the child, with its recipe, under the model's root variant.
     by::Project* p = m_window->project();
@@ -156,7 +158,8 @@ TEST_F(CompressionPanelTest, Int8PreviewThenApplyRecordsARunnableChildVariant) {
     ASSERT_TRUE(notes.ok());
     ASSERT_EQ(notes->size(), 1u);
     ASSERT_EQ((*notes)[0].text.rfind("file: ", 0), 0u) << (*notes)[0].text;
-    const QString file = QDir(QString::fromStdString(p->folder())).filePath(QString::fromStdString((*notes)[0].text.substr(6)));
+    const QString file = QDir(QString::fromStdString(p->folder()))
+                             .filePath(QString::fromStdString((*notes)[0].text.substr(6)));
     EXPECT_EQ(QFileInfo(file).absoluteFilePath(), QFileInfo(m_panel->lastVariantPath()).absoluteFilePath());
     ASSERT_TRUE(QFileInfo::exists(file)) << file.toStdString();
     EXPECT_EQ(QFileInfo(file).size(), child.sizeBytes);
@@ -185,10 +188,11 @@ TEST_F(CompressionPanelTest, RankAboveTheMatrixSizeIsOneSentenceAndChangesNothin
     const QByteArray parentHash = sha256(m_model);
     m_panel->setScope(CompressionPanel::Scope::WholeModel);
     m_panel->setMethod(CompressionPanel::Method::LowRankRank);
-    m_panel->setStrength(1000);  // the CNN's layers are far smaller than that
+    m_panel->setStrength(1000); // the CNN's layers are far smaller than that
     waitForPreview();
     const QString previewMessage = m_panel->messageText();
-    EXPECT_TRUE(previewMessage.contains(QStringLiteral("rank 1000 is above"))) << previewMessage.toStdString();
+    EXPECT_TRUE(previewMessage.contains(QStringLiteral("rank 1000 is above")))
+        << previewMessage.toStdString();
     EXPECT_EQ(m_panel->table()->rowCount(), 0);
 
     const int files = int(QDir(m_dir).entryList(QDir::Files).size());
