@@ -19,6 +19,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QPushButton>
 #include <QTableWidget>
 #include <QThread>
 #include <QUndoStack>
@@ -182,6 +183,17 @@ TEST_F(CompressionPanelTest, Int8PreviewThenApplyRecordsARunnableChildVariant) {
     EXPECT_TRUE(p->notes(by::NoteTarget::of(by::NoteTargetKind::Variant, child.id))->empty());
     m_window->undoStack()->redo();
     EXPECT_EQ(p->variants(asset)->size(), 2u);
+
+    // "Evaluate Variant" opens the child in its own tab, which the Evaluation dock then targets.
+    auto* evaluate = m_panel->findChild<QPushButton*>(QStringLiteral("compressEvaluate"));
+    ASSERT_NE(evaluate, nullptr);
+    ASSERT_TRUE(evaluate->isEnabled());
+    evaluate->click();
+    ASSERT_TRUE(m_window->jobs()->waitForIdle(60000));
+    ASSERT_EQ(m_window->documentCount(), 2);
+    ASSERT_NE(m_window->currentDocument(), nullptr);
+    EXPECT_EQ(QFileInfo(m_window->currentDocument()->path()).absoluteFilePath(), QFileInfo(file).absoluteFilePath());
+    EXPECT_TRUE(m_window->evaluationDock()->isVisible());
 }
 
 TEST_F(CompressionPanelTest, RankAboveTheMatrixSizeIsOneSentenceAndChangesNothing) {
