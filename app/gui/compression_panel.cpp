@@ -10,6 +10,7 @@
 
 #include <QComboBox>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -119,6 +120,7 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
     m_apply->setObjectName(QStringLiteral("compressApply"));
     m_apply->setToolTip(tr("Compress the model with this recipe and record it as a child variant."));
     m_cancel = new QPushButton(tr("Cancel"), this);
+    m_cancel->setObjectName(QStringLiteral("compressCancel"));
     m_evaluate = new QPushButton(tr("Evaluate Variant"), this);
     m_evaluate->setObjectName(QStringLiteral("compressEvaluate"));
     m_evaluate->setToolTip(tr("Open the variant just written and evaluate it in the Evaluation panel."));
@@ -492,6 +494,7 @@ int CompressionPanel::apply() {
     m_applyAssetId = m_doc->projectAsset();
     m_applyProjectGeneration = m_projectGeneration;
     m_applySource = QFileInfo(m_doc->path()).fileName();
+    m_applyOut = QString::fromStdString(out);
     showMessage(tr("Compressing…"), false);
     m_applyJob = m_jobs->run<CompressOutcome>(
         tr("Compress %1").arg(QFileInfo(m_doc->path()).fileName()),
@@ -524,6 +527,9 @@ void CompressionPanel::onApplyFinished(by::Result<CompressOutcome> r) {
     updateButtons();
     if (!r) {
         if (r.error().code == by::ErrorCode::Cancelled) {
+            // The worker may have written the file just before the cancel reached it; the name was
+            // free when Apply started, so the file is ours to remove.
+            if (!m_applyOut.isEmpty()) QFile::remove(m_applyOut);
             showMessage(tr("Compression cancelled; nothing was written."), false);
             emit info(tr("Compression cancelled."));
             return;

@@ -117,6 +117,7 @@ private:
     int m_projectGeneration = 0;
     int m_applyProjectGeneration = -1;
     QString m_applySource;
+    QString m_applyOut;
     int64_t m_lastVariantId = 0;
     QString m_lastVariantPath;
 };

@@ -124,6 +124,19 @@ TEST_F(CompressionPanelTest, Int8PreviewThenApplyRecordsARunnableChildVariant) {
     EXPECT_TRUE(m_panel->totalsText().contains(QStringLiteral("smaller")))
         << m_panel->totalsText().toStdString();
 
+    // Apply cancelled at once: nothing recorded, no file left behind (whenever the cancel lands).
+    const int files = int(QDir(m_dir).entryList(QDir::Files).size());
+    ASSERT_NE(m_panel->apply(), 0);
+    auto* cancel = m_panel->findChild<QPushButton*>(QStringLiteral("compressCancel"));
+    ASSERT_NE(cancel, nullptr);
+    ASSERT_TRUE(cancel->isEnabled());
+    cancel->click();
+    ASSERT_TRUE(m_window->jobs()->waitForIdle(60000));
+    EXPECT_TRUE(m_panel->messageText().contains(QStringLiteral("cancelled")))
+        << m_panel->messageText().toStdString();
+    EXPECT_EQ(m_window->project()->variants()->size(), 1u);
+    EXPECT_EQ(int(QDir(m_dir).entryList(QDir::Files).size()), files);
+
     const int job = m_panel->apply();
     ASSERT_NE(job, 0) << m_panel->messageText().toStdString();
     EXPECT_TRUE(m_panel->isApplying());
@@ -192,7 +205,8 @@ TEST_F(CompressionPanelTest, Int8PreviewThenApplyRecordsARunnableChildVariant) {
     ASSERT_TRUE(m_window->jobs()->waitForIdle(60000));
     ASSERT_EQ(m_window->documentCount(), 2);
     ASSERT_NE(m_window->currentDocument(), nullptr);
-    EXPECT_EQ(QFileInfo(m_window->currentDocument()->path()).absoluteFilePath(), QFileInfo(file).absoluteFilePath());
+    EXPECT_EQ(QFileInfo(m_window->currentDocument()->path()).absoluteFilePath(),
+              QFileInfo(file).absoluteFilePath());
     EXPECT_TRUE(m_window->evaluationDock()->isVisible());
 }
 
