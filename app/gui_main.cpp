@@ -1,13 +1,15 @@
 // The Brickyard GUI.
 //
 //   brickyard [PROJECT.byproj | MODEL_FILE ...] [--demo] [--screenshot FILE.png] [--quit-after MS]
-//             [--select-op OPTYPE] [--evaluate DATASET_SPEC]
+//             [--select-op OPTYPE] [--evaluate DATASET_SPEC] [--compress METHOD]
 //
 // --demo opens the bundled demo project (created from the asset cache on first use) and its main
 // model. --screenshot waits until every model is imported and laid out, saves the window to FILE
 // and quits; it exits non-zero with a message when anything failed to load. --select-op selects
 // the first node of that op type with weights (for inspector screenshots). --evaluate runs the
-// evaluation panel on the current model with that dataset before the screenshot.
+// evaluation panel on the current model with that dataset before the screenshot. --compress shows
+// the compression panel previewing METHOD (int8, int4, prune, 2:4, lowrank) on the whole model.
+#include "app/gui/compression_panel.h"
 #include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
 #include "app/gui/inspector_panel.h"
@@ -23,6 +25,8 @@
 #include <QFileInfo>
 #include <QImage>
 #include <QPixmap>
+#include <QDockWidget>
+#include <QTableWidget>
 #include <QTimer>
 #include <cstdio>
 #include <memory>
@@ -83,6 +87,7 @@ public:
     }
     void addFailure(const QString& message) { m_failures << message; }
     void setStarted() { m_started = true; }
+    void setCompress(QString method) { m_compress = std::move(method); }
 
 private:
     void poll() {
@@ -115,6 +120,26 @@ private:
             m_evaluated = true;
             return;
         }
+        if (!m_compress.isEmpty() && !m_compressed) {
+            const QMap<QString, CompressionPanel::Method> methods{
+                {QStringLiteral("int8"), CompressionPanel::Method::Int8},
+                {QStringLiteral("int4"), CompressionPanel::Method::NBitsG32},
+                {QStringLiteral("prune"), CompressionPanel::Method::PruneMagnitude},
+                {QStringLiteral("2:4"), CompressionPanel::Method::Prune24},
+                {QStringLiteral("lowrank"), CompressionPanel::Method::LowRankFraction}};
+            if (!methods.contains(m_compress))
+                return finish(false, QStringLiteral("--compress takes int8, int4, prune, 2:4 or lowrank"));
+            m_window->compressionDock()->raise();
+            m_window->compressionPanel()->setScope(CompressionPanel::Scope::WholeModel);
+            m_window->compressionPanel()->setMethod(methods.value(m_compress));
+            m_compressed = true;
+            return;
+        }
+        if (m_compressed) {
+            const CompressionPanel* panel = m_window->compressionPanel();
+            if (panel->isPreviewing()) return;
+            if (panel->table()->rowCount() == 0 && panel->messageText().isEmpty()) return;
+        }
         if (m_window->inspector()->pendingStats() > 0) return;
         // One more round so the last layout and selection are painted.
         if (++m_settleTicks < 4) return;
@@ -140,6 +165,8 @@ private:
     bool m_selected = false;
     QString m_evaluate;
     bool m_evaluated = false;
+    QString m_compress;
+    bool m_compressed = false;
     int m_settleTicks = 0;
     QStringList m_failures;
     QTimer m_poll;
@@ -176,7 +203,10 @@ int main(int argc, char** argv) {
     const QCommandLineOption evaluate(QStringLiteral("evaluate"),
                                       QStringLiteral("Evaluate the current model on DATASET before the screenshot."),
                                       QStringLiteral("DATASET"));
-    parser.addOptions({demo, screenshot, quitAfter, selectOp, evaluate});
+    const QCommandLineOption compressOpt(QStringLiteral("compress"),
+                                         QStringLiteral("Preview METHOD in the compression panel before the screenshot."),
+                                         QStringLiteral("METHOD"));
+    parser.addOptions({demo, screenshot, quitAfter, selectOp, evaluate, compressOpt});
     parser.process(app);
 
     MainWindow window;
@@ -206,6 +236,7 @@ int main(int argc, char** argv) {
         const int expected = int(models.size()) + (parser.isSet(demo) ? 1 : 0);
         taker = std::make_unique<ScreenshotTaker>(&window, parser.value(screenshot), parser.value(selectOp),
                                                   expected, parser.value(evaluate));
+        taker->setCompress(parser.value(compressOpt));
     }
 
     bool started = true;

@@ -2,6 +2,7 @@
 
 #include "app/cli/cli_output.h"
 #include "app/gui/display_format.h"
+#include "app/gui/compression_panel.h"
 #include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
 #include "app/gui/inspector_panel.h"
@@ -210,6 +211,23 @@ void MainWindow::createDocks() {
     connect(m_evalPanel, &EvaluationPanel::evaluateRequested, this, [this](const by::cli::EvalRequest&) { evaluateCurrentModel(); });
     connect(m_evalPanel, &EvaluationPanel::cancelRequested, this, [this]() {
         if (m_evalJob) m_jobs->cancel(m_evalJob);
+    });
+
+    m_compressPanel = new CompressionPanel(m_jobs, this);
+    m_compressDock = new QDockWidget(tr("Compression"), this);
+    m_compressDock->setObjectName(QStringLiteral("compressionDock"));
+    m_compressDock->setWidget(m_compressPanel);
+    addDockWidget(Qt::RightDockWidgetArea, m_compressDock);
+    tabifyDockWidget(m_evalDock, m_compressDock);
+    m_inspectorDock->raise();
+    connect(m_compressPanel, &CompressionPanel::projectChanged, this, &MainWindow::refreshProject);
+    connect(m_compressPanel, &CompressionPanel::info, this,
+            [this](const QString& m) { logMessage(LogPanel::Severity::Info, m); });
+    connect(m_compressPanel, &CompressionPanel::errorOccurred, this, &MainWindow::reportError);
+    // Evaluating a variant: open its file in a tab (the evaluation panel follows the current tab).
+    connect(m_compressPanel, &CompressionPanel::evaluateRequested, this, [this](const QString& path) {
+        openModelFiles({path});
+        m_evalDock->raise();
     });
 
     m_log = new LogPanel(this);
@@ -707,6 +725,7 @@ void MainWindow::onCurrentTabChanged(int) {
     m_inspector->setModel(doc ? doc->model() : nullptr);
     if (doc && doc->selectedNode() >= 0) m_inspector->showNode(doc->selectedNode());
     m_evalPanel->setModel(doc ? doc->path() : QString(), doc ? doc->title() : QString());
+    m_compressPanel->setDocument(doc);
     refreshEvaluationHistory();
     m_layoutBar->hide();
     if (doc) {
@@ -737,6 +756,7 @@ void MainWindow::setProject(std::unique_ptr<by::Project> project) {
     m_undo->clear();
     m_project = std::move(project);
     m_projectPanel->setProject(m_project.get());
+    m_compressPanel->setProject(m_project.get(), m_undo);
     if (m_project) {
         (void)by::RecentProjects(by::RecentProjects::defaultFile()).add(m_project->path());
         QSettings().setValue(QStringLiteral("project/last"), qs(m_project->path()));

@@ -21,6 +21,7 @@ class Project;
 struct NewAsset;
 } // namespace by
 
+class CompressionPanel;
 class EvaluationPanel;
 class InspectorPanel;
 class JobManager;
@@ -79,6 +80,8 @@ public:
     InspectorPanel* inspector() const { return m_inspector; }
     EvaluationPanel* evaluationPanel() const { return m_evalPanel; }
     QDockWidget* evaluationDock() const { return m_evalDock; }
+    CompressionPanel* compressionPanel() const { return m_compressPanel; }
+    QDockWidget* compressionDock() const { return m_compressDock; }
     ProjectPanel* projectPanel() const { return m_projectPanel; }
     QTabWidget* tabs() const { return m_tabs; }
     QUndoStack* undoStack() const { return m_undo; }
@@ -166,6 +169,8 @@ private:
     EvaluationPanel* m_evalPanel = nullptr;
     QDockWidget* m_evalDock = nullptr;
     int m_evalJob = 0;
+    CompressionPanel* m_compressPanel = nullptr;
+    QDockWidget* m_compressDock = nullptr;
     LogPanel* m_log = nullptr;
     JobsPanel* m_jobsPanel = nullptr;
     QLabel* m_statusInfo = nullptr;

@@ -109,3 +109,43 @@ void RenameVariantCommand::redo() {
 void RenameVariantCommand::undo() {
     if (check(m_project.renameVariant(m_variantId, m_oldName))) notifyChanged();
 }
+
+// ---- AddVariantCommand -------------------------------------------------------------------------
+
+AddVariantCommand::AddVariantCommand(by::Project& project, ProjectCommandHooks hooks, Spec spec)
+    : ProjectCommand(project, std::move(hooks), QObject::tr("Add Variant %1").arg(qs(spec.name))),
+      m_spec(std::move(spec)) {}
+
+void AddVariantCommand::redo() {
+    int64_t variant = 0, note = 0;
+    const by::Status st = m_project.transaction([&]() -> by::Status {
+        auto id = m_project.addVariant(m_spec.assetId, m_spec.parentId, m_spec.name, m_spec.recipeJson,
+                                       m_spec.sizeBytes, m_spec.parameterCount);
+        if (!id) return id.error();
+        variant = *id;
+        if (m_spec.filePath.empty()) return {};
+        auto n = m_project.addNote(by::NoteTarget::of(by::NoteTargetKind::Variant, variant),
+                                   "file: " + m_spec.filePath);
+        if (!n) return n.error();
+        note = *n;
+        return {};
+    });
+    if (!check(st)) return;
+    m_variantId = variant;
+    m_noteId = note;
+    notifyChanged();
+}
+
+void AddVariantCommand::undo() {
+    if (m_variantId == 0) return;
+    const by::Status st = m_project.transaction([&]() -> by::Status {
+        if (m_noteId)
+            if (auto s = m_project.removeNote(m_noteId); !s) return s;
+        return m_project.removeVariant(m_variantId);
+    });
+    if (check(st)) {
+        m_variantId = 0;
+        m_noteId = 0;
+        notifyChanged();
+    }
+}

@@ -72,3 +72,28 @@ private:
     std::string m_newName;
     std::string m_oldName;
 };
+
+// Records a compressed model as a child variant (name, recipe JSON, size, parameters) and, since a
+// variant row has no file column, a note on it naming the file it was written to. Undo removes
+// both; the file stays on disk, so redo records it again.
+class AddVariantCommand : public ProjectCommand {
+public:
+    struct Spec {
+        int64_t assetId = 0;
+        int64_t parentId = 0;
+        std::string name;
+        std::string recipeJson;
+        int64_t sizeBytes = 0;
+        int64_t parameterCount = 0;
+        std::string filePath;
+    };
+    AddVariantCommand(by::Project& project, ProjectCommandHooks hooks, Spec spec);
+    void redo() override;
+    void undo() override;
+    int64_t variantId() const { return m_variantId; }
+
+private:
+    Spec m_spec;
+    int64_t m_variantId = 0;
+    int64_t m_noteId = 0;
+};
