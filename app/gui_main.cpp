@@ -17,6 +17,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/model_document.h"
 #include "app/gui/scene_document.h"
+#include "engine/blas_kernels.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -176,6 +177,7 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
+    by::useBestBlasKernels(argv);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("Brickyard"));
     QApplication::setApplicationName(QStringLiteral("Brickyard"));

@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/blas_kernels.h"
+
 namespace by::bench {
 
 inline double nowMs() {
@@ -35,8 +37,8 @@ inline std::string cpuModel() {
 }
 
 inline void printMachine(const char* benchName) {
-    std::printf("# %s\n# machine: %u hardware threads, %s\n", benchName, std::thread::hardware_concurrency(),
-                cpuModel().c_str());
+    std::printf("# %s\n# machine: %u hardware threads, %s; OpenBLAS kernels: %s\n", benchName, std::thread::hardware_concurrency(),
+                cpuModel().c_str(), openblas_get_corename());
 }
 
 }  // namespace by::bench

@@ -26,6 +26,7 @@
 #include "engine/executor.h"
 #include "importers/dataset_readers.h"
 #include "importers/importer_registry.h"
+#include "engine/blas_kernels.h"
 
 using namespace by;
 
@@ -187,6 +188,7 @@ int recognizerBench(const std::string& cache, int threads, int rounds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    by::useBestBlasKernels(argv);
     int threads = 2, rounds = 30;
     int64_t limit = 0;
     std::string only;

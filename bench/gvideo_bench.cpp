@@ -20,11 +20,13 @@
 #include "renderers/splat_renderer.h"
 #include "renderers/vulkan_context.h"
 #include "views/splat_video_player.h"
+#include "engine/blas_kernels.h"
 
 using namespace by;
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
+    by::useBestBlasKernels(argv);
     int frames = 30;
     size_t splats = 50000;
     GaussianVideoOptions opts;

@@ -15,6 +15,7 @@
 #include "engine/int8_gemm.h"
 #include "engine/lut_gemv.h"
 #include "engine/thread_pool.h"
+#include "engine/blas_kernels.h"
 
 using namespace by;
 using bench::median;
@@ -77,6 +78,7 @@ Executor nbitsExecutor(int64_t K, int64_t N, int threads, int64_t accuracyLevel 
 }  // namespace
 
 int main(int argc, char** argv) {
+    by::useBestBlasKernels(argv);
     const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
     const int runs = argc > 2 ? std::atoi(argv[2]) : 15;
     bench::printMachine("kernel_bench");

@@ -13,10 +13,12 @@
 #include "engine/gpt_model.h"
 #include "importers/importer_registry.h"
 #include "importers/npy.h"
+#include "engine/blas_kernels.h"
 
 using namespace by;
 
 int main(int argc, char** argv) {
+    by::useBestBlasKernels(argv);
     int threads = 2, runs = 5;
     int64_t prompt = 256, gen = 64;
     std::vector<std::string> models;

@@ -24,6 +24,7 @@
 #include "engine/executor.h"
 #include "importers/importer_registry.h"
 #include "importers/npy.h"
+#include "engine/blas_kernels.h"
 
 using namespace by;
 namespace fs = std::filesystem;
@@ -49,6 +50,7 @@ double jsonNumber(const std::string& json, const std::string& key) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    by::useBestBlasKernels(argv);
     int threads = 2, runs = 20;
     bool oursOnly = false, profile = false, fuse = true;
     std::vector<std::string> specs;

@@ -2,8 +2,36 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BY_SPIN_PAUSE() _mm_pause()
+#else
+#define BY_SPIN_PAUSE() std::this_thread::yield()
+#endif
 
 namespace by {
+
+namespace {
+
+// How long an idle thread polls before blocking.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+// Polls `ready` until it holds or kSpin has passed; true when it held.
+template <class Ready>
+bool spinUntil(Ready ready) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (ready()) return true;
+            BY_SPIN_PAUSE();
+        }
+        if (std::chrono::steady_clock::now() >= until) return ready();
+    }
+}
+
+}  // namespace
 
 struct ThreadPool::Job {
     const std::function<void(int64_t, int64_t)>* fn = nullptr;
@@ -46,6 +74,7 @@ ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(m_mutex);
         m_stop = true;
+        m_stopping.store(true, std::memory_order_release);
     }
     m_wake.notify_all();
     for (auto& t : m_workers) t.join();
@@ -54,12 +83,14 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::workerLoop() {
     for (;;) {
         std::shared_ptr<Job> job;
+        spinUntil([this] { return m_queued.load(std::memory_order_acquire) > 0 || m_stopping.load(std::memory_order_acquire); });
         {
             std::unique_lock<std::mutex> lock(m_mutex);
             m_wake.wait(lock, [this] { return m_stop || !m_queue.empty(); });
             if (m_stop && m_queue.empty()) return;
             job = std::move(m_queue.front());
             m_queue.pop_front();
+            m_queued.fetch_sub(1, std::memory_order_release);
         }
         job->work();
     }
@@ -82,10 +113,12 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain, const std::function<void(
     {
         std::lock_guard<std::mutex> lock(m_mutex);
         for (int64_t i = 0; i < helpers; ++i) m_queue.push_back(job);
+        m_queued.fetch_add(helpers, std::memory_order_release);
     }
     if (helpers == 1) m_wake.notify_one();
     else m_wake.notify_all();
     job->work();
+    if (spinUntil([&] { return job->done.load(std::memory_order_acquire) == job->chunks; })) return;
     std::unique_lock<std::mutex> lock(job->mutex);
     job->finished.wait(lock, [&] { return job->done.load(std::memory_order_acquire) == job->chunks; });
 }

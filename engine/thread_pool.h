@@ -2,6 +2,10 @@
 // A small fixed pool of worker threads for intra-op parallelism. parallelFor() splits a range into
 // chunks that the workers and the calling thread take in turn, so a call made from inside a worker
 // (nested parallelism) never waits on itself: the caller runs what nobody else picked up.
+// A model run is hundreds of short parallel loops back to back, so idle workers (and a caller
+// waiting for the last chunk) spin for a short while before sleeping: waking a sleeping thread
+// costs tens of microseconds, as much as a small kernel.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -37,7 +41,9 @@ private:
     std::mutex m_mutex;
     std::condition_variable m_wake;
     std::deque<std::shared_ptr<Job>> m_queue;
+    std::atomic<int64_t> m_queued{0};  // jobs in m_queue, readable without the lock
     bool m_stop = false;
+    std::atomic<bool> m_stopping{false};
 };
 
 }  // namespace by

@@ -43,6 +43,7 @@ void printHelp() {
         "  eval MODEL --data SPEC [--project P]        accuracy, latency and memory on a dataset\n"
         "  compress MODEL --quantize int8 -o OUT        compress (quantize, prune, low-rank) into a new model\n"
         "  sweep MODEL --quantize int8 ... --eval SPEC  compare several compressions on a dataset\n"
+        "  search MODEL --quantize ... --max-drop P     per-layer sensitivity, smallest mix within P points\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
         "  tokenize TEXT | --text FILE [-o IDS.npy]     GPT-2 BPE token ids\n"
         "  lm build WEIGHTS_DIR -o OUT [--type T]       write a GPT-2-layout language model (.gguf/.safetensors)\n"
@@ -106,6 +107,7 @@ int run(int argc, char** argv) {
     if (verb == "build-model") return buildModelCommand(rest);
     if (verb == "compress") return compressCommand(rest);
     if (verb == "sweep") return sweepCommand(rest);
+    if (verb == "search") return searchCommand(rest);
     if (verb == "formats") return formatsCommand();
     if (verb == "tokenize") return tokenizeCommand(rest);
     if (verb == "lm") return lmCommand(rest);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <cctype>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -463,6 +464,212 @@ int sweepCommand(const std::vector<std::string>& argv) {
         }
     }
     if (rec->project) std::printf("recorded %zu candidates in %s\n", candidates.size(), a.get("--project")->c_str());
+    return 0;
+}
+
+}  // namespace by::cli
+
+namespace by::cli {
+
+namespace {
+
+// Prune before low-rank before quantize, as the shorthands combine.
+int methodOrder(CompressMethod m) {
+    switch (m) {
+        case CompressMethod::Prune:
+        case CompressMethod::PruneNM:
+        case CompressMethod::PruneChannels: return 0;
+        case CompressMethod::LowRank: return 1;
+        default: return 2;
+    }
+}
+
+struct SearchOption {
+    std::string layer;
+    size_t method = 0;  // index into the candidate steps
+    int64_t saved = 0;  // bytes this layer saves under this method alone
+    double delta = 0;   // quality change with only this layer compressed
+};
+
+struct SearchPoint {
+    std::string label;
+    int64_t bytes = 0;
+    double quality = 0;
+    double secondsPerSample = 0;
+};
+
+}  // namespace
+
+int searchCommand(const std::vector<std::string>& argv) {
+    std::set<std::string> valued = kValued;
+    valued.insert("--max-drop");
+    const Args a = parseArgs(argv, valued, {"--help", "-h"});
+    if (a.has("--help") || a.has("-h")) {
+        std::puts(
+            "usage: brickyard-cli search MODEL (--quantize Q | --prune P | --lowrank L)... --eval SPEC --max-drop POINTS [options]\n"
+            "\n"
+            "Sensitivity analysis and search: compresses one layer at a time with each method and\n"
+            "evaluates it (the quality change that layer alone costs), then builds a per-layer mix,\n"
+            "greedily adding the layer/method pairs that save the most bytes per point of quality\n"
+            "lost while the model stays within --max-drop points of the original. Prints every\n"
+            "candidate and the size/quality Pareto front; the smallest model meeting the goal is\n"
+            "written with -o.\n"
+            "  --eval SPEC, --limit N, --batch N, --threads N   the evaluation data (as for eval)\n"
+            "  --max-drop P        allowed quality loss in percentage points (e.g. 0.5)\n"
+            "  -o OUT              write the chosen model\n"
+            "  --project P.byproj  record every evaluated candidate as a variant with its results");
+        return 0;
+    }
+    if (!a.error.empty()) return usageError(a.error);
+    if (a.positional.size() != 1) return usageError("search needs exactly one MODEL");
+    const std::string modelPath = a.positional[0];
+    auto eval = evalSetup(a, modelPath);
+    if (!eval) return usageError(eval.error().message);
+    if (!eval->request) return usageError("search needs --eval SPEC");
+    auto dropText = a.get("--max-drop");
+    if (!dropText) return usageError("search needs --max-drop POINTS (the quality loss allowed)");
+    char* end = nullptr;
+    const double maxDrop = std::strtod(dropText->c_str(), &end);
+    if (dropText->empty() || *end || !(maxDrop >= 0) || maxDrop > 100) return usageError("--max-drop needs points between 0 and 100");
+    std::vector<CompressStep> methods;
+    for (const char* kind : {"quantize", "prune", "lowrank"})
+        for (const auto& v : a.getAll(std::string("--") + kind)) {
+            auto s = parseShorthand(kind, v);
+            if (!s) return usageError(s.error().message);
+            if (!s->layers.all()) return usageError("search picks the layers itself: give methods without layer names");
+            methods.push_back(*s);
+        }
+    if (methods.empty()) return usageError("search needs at least one --quantize, --prune or --lowrank method");
+
+    auto model = loadModel(modelPath);
+    if (!model) return inputError(model.error().what());
+    auto rec = openRecorder(a.get("--project"), modelPath, *model);
+    if (!rec) return inputError(rec.error().what());
+    auto base = runEvaluation(*model, *eval->request);
+    if (!base) return inputError("evaluating the original: " + base.error().what());
+    const double q0 = quality(*base);
+    if (std::isnan(q0)) return inputError("search needs a classification or text-recognition evaluation to hold quality against");
+    if (rec->project)
+        if (auto st = storeReport(*rec->project, rec->rootId, *base, *eval->request); !st) return inputError(st.error().what());
+
+    std::vector<SearchPoint> points = {{"original", model->graph.weightBytes(), q0, base->secondsPerSample}};
+    // Compresses and evaluates one candidate recipe; records it when a project is open.
+    auto tryRecipe = [&](const Recipe& r) -> Result<SearchPoint> {
+        auto result = compress(*model, r);
+        if (!result) return result.error();
+        auto rep = runEvaluation(result->model, *eval->request);
+        if (!rep) return rep.error();
+        std::string label;
+        for (const auto& st : r.steps)
+            label += (label.empty() ? "" : " + ") + (st.layers.names.size() == 1 ? st.layers.names[0] + " " : "") + stepLabel(st);
+        SearchPoint p{label, result->bytesAfter, quality(*rep), rep->secondsPerSample};
+        if (rec->project) {
+            auto child = rec->project->addVariant(rec->assetId, rec->rootId, p.label, recipeToJson(r), result->bytesAfter,
+                                                  result->paramsAfter);
+            if (!child) return child.error();
+            if (auto st = storeReport(*rec->project, *child, *rep, *eval->request); !st) return st.error();
+        }
+        points.push_back(p);
+        return p;
+    };
+
+    // 1. Sensitivity: each method on each layer it applies to, alone.
+    std::printf("original: %s weights, %s %.2f%% on %lld samples\n\n", humanBytes(double(model->graph.weightBytes())).c_str(),
+                qualityName(*base), 100 * q0, static_cast<long long>(base->samples));
+    std::printf("sensitivity: %s change with one layer compressed\n", qualityName(*base));
+    std::printf("%-28s %-22s %12s %9s\n", "layer", "method", "bytes saved", "delta");
+    std::vector<SearchOption> options;
+    for (size_t mi = 0; mi < methods.size(); ++mi) {
+        Recipe all;
+        all.steps.push_back(methods[mi]);
+        auto whole = compress(*model, all);
+        if (!whole) return inputError(stepLabel(methods[mi]) + ": " + whole.error().what());
+        for (const auto& l : whole->layers) {
+            if (!l.applied || l.layer.empty() || l.layer[0] == '#') continue;
+            CompressStep one = methods[mi];
+            one.layers.names = {l.layer};
+            Recipe r;
+            r.steps.push_back(one);
+            auto p = tryRecipe(r);
+            if (!p) return inputError(l.layer + " with " + stepLabel(methods[mi]) + ": " + p.error().what());
+            SearchOption o{l.layer, mi, l.bytesBefore - l.bytesAfter, p->quality - q0};
+            std::printf("%-28s %-22s %12s %+8.2f%%\n", o.layer.c_str(), stepLabel(methods[mi]).c_str(), humanBytes(double(o.saved)).c_str(),
+                        100 * o.delta);
+            if (o.saved > 0) options.push_back(o);
+        }
+    }
+
+    // 2. Greedy mix: most bytes saved per point lost first; a layer takes a later option only
+    // when it saves more than the one it has.
+    std::sort(options.begin(), options.end(), [](const SearchOption& x, const SearchOption& y) {
+        const double ex = double(x.saved) / std::max(1e-4, -x.delta), ey = double(y.saved) / std::max(1e-4, -y.delta);
+        return ex != ey ? ex > ey : x.layer < y.layer;
+    });
+    std::map<std::string, SearchOption> chosen;
+    auto mixRecipe = [&](const std::map<std::string, SearchOption>& mix) {
+        std::vector<SearchOption> picks;
+        for (const auto& [layer, o] : mix) picks.push_back(o);
+        std::stable_sort(picks.begin(), picks.end(), [&](const SearchOption& x, const SearchOption& y) {
+            return methodOrder(methods[x.method].method) < methodOrder(methods[y.method].method);
+        });
+        Recipe r;
+        for (const auto& o : picks) {
+            CompressStep s = methods[o.method];
+            s.layers.names = {o.layer};
+            r.steps.push_back(s);
+        }
+        return r;
+    };
+    std::printf("\nsearch: keep %s >= %.2f%% (original %.2f%% - %.2f points)\n", qualityName(*base), 100 * q0 - maxDrop, 100 * q0,
+                maxDrop);
+    std::printf("%-4s %-44s %12s %9s %8s\n", "step", "adds", "weights", "quality", "kept");
+    std::optional<SearchPoint> best;
+    Recipe bestRecipe;
+    int step = 0;
+    for (const auto& o : options) {
+        if (auto it = chosen.find(o.layer); it != chosen.end() && it->second.saved >= o.saved) continue;
+        auto trial = chosen;
+        trial[o.layer] = o;
+        const Recipe r = mixRecipe(trial);
+        auto p = tryRecipe(r);
+        if (!p) return inputError(recipeLabel(r) + ": " + p.error().what());
+        const bool ok = 100 * (q0 - p->quality) <= maxDrop + 1e-9;
+        std::printf("%-4d %-44s %12s %8.2f%% %8s\n", ++step, (o.layer + " " + stepLabel(methods[o.method])).c_str(),
+                    humanBytes(double(p->bytes)).c_str(), 100 * p->quality, ok ? "yes" : "no");
+        if (!ok) continue;
+        chosen = std::move(trial);
+        if (!best || p->bytes < best->bytes) {
+            best = *p;
+            bestRecipe = r;
+        }
+    }
+
+    // 3. Pareto front over every candidate evaluated: no other is both smaller and better.
+    std::sort(points.begin(), points.end(), [](const SearchPoint& x, const SearchPoint& y) {
+        return x.bytes != y.bytes ? x.bytes < y.bytes : x.quality > y.quality;
+    });
+    std::printf("\nPareto front (%zu candidates evaluated): weights vs %s\n", points.size(), qualityName(*base));
+    double bestQ = -1;
+    for (const auto& p : points) {
+        if (p.quality <= bestQ) continue;
+        bestQ = p.quality;
+        std::printf("  %12s %8.2f%% %10.4f ms/sample  %s\n", humanBytes(double(p.bytes)).c_str(), 100 * p.quality, 1e3 * p.secondsPerSample,
+                    p.label.c_str());
+    }
+    if (!best) {
+        std::printf("\nno mix met the goal; the original stays the smallest model within %.2f points\n", maxDrop);
+        return 0;
+    }
+    std::printf("\nchosen: %s weights (%.2fx smaller), %s %.2f%% (%+.2f points)\n  %s\n", humanBytes(double(best->bytes)).c_str(),
+                double(model->graph.weightBytes()) / double(std::max<int64_t>(best->bytes, 1)), qualityName(*base), 100 * best->quality,
+                100 * (best->quality - q0), recipeToJson(bestRecipe).c_str());
+    if (auto out = a.get("-o")) {
+        auto result = compress(*model, bestRecipe);
+        if (!result) return inputError(result.error().what());
+        if (auto st = saveModel(result->model, *out); !st) return inputError(st.error().what());
+        std::printf("wrote %s\n", out->c_str());
+    }
+    if (rec->project) std::printf("recorded %zu candidates in %s\n", points.size() - 1, a.get("--project")->c_str());
     return 0;
 }
 

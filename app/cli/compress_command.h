@@ -10,4 +10,7 @@
 namespace by::cli {
 int compressCommand(const std::vector<std::string>& args);
 int sweepCommand(const std::vector<std::string>& args);
+// `brickyard-cli search MODEL --quantize ... --eval SPEC --max-drop P`: per-layer sensitivity, a
+// greedy per-layer mix within the quality goal, and the size/quality Pareto front.
+int searchCommand(const std::vector<std::string>& args);
 }  // namespace by::cli

@@ -192,6 +192,43 @@ TEST(SweepCommand, ComparesCandidatesAndRecordsEach) {
     EXPECT_EQ(vs->size(), 5u);
 }
 
+TEST(SearchCommand, MeasuresSensitivityAndPicksTheSmallestMixWithinTheGoal) {
+    const std::string model = test::asset("models/mnist_cnn.onnx");
+    const std::string dir = test::tempDir(), proj = dir + "/s.byproj", out = dir + "/chosen.onnx";
+    ASSERT_TRUE(Project::create(proj, "s").ok());
+    std::string text;
+    const int rc = test::runCommand(cli() + " search " + model + " --quantize int8 --prune 0.9 --eval mnist:" + test::asset("data/mnist") +
+                                        " --limit 500 --max-drop 0.5 -o " + out + " --project " + proj,
+                                    &text);
+    ASSERT_EQ(rc, 0) << text;
+    for (const char* part : {"sensitivity", "search: keep top-1 >=", "Pareto front", "chosen:"})
+        EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
+    // The chosen model exists, is smaller than the original and meets the goal on the same data.
+    ASSERT_TRUE(std::filesystem::exists(out)) << text;
+    EXPECT_LT(std::filesystem::file_size(out), std::filesystem::file_size(model));
+    cli::EvalRequest r;
+    r.dataSpec = "mnist:" + test::asset("data/mnist");
+    r.limit = 500;
+    auto orig = loadModel(model);
+    auto chosen = loadModel(out);
+    ASSERT_TRUE(orig.ok() && chosen.ok());
+    auto q0 = cli::runEvaluation(*orig, r), q1 = cli::runEvaluation(*chosen, r);
+    ASSERT_TRUE(q0.ok() && q1.ok());
+    EXPECT_GE(100 * q1->classification->top1(), 100 * q0->classification->top1() - 0.5 - 1e-9) << text;
+    // Every evaluated candidate is a variant: 4 layers x 2 methods alone, plus the search steps.
+    auto p = Project::open(proj);
+    ASSERT_TRUE(p.ok());
+    auto vs = p->variants();
+    ASSERT_TRUE(vs.ok());
+    EXPECT_GE(vs->size(), 1u + 8u + 1u) << text;
+    // A goal that is not a number is refused before anything runs.
+    EXPECT_EQ(test::runCommand(cli() + " search " + model + " --quantize int8 --eval mnist:" + test::asset("data/mnist") +
+                                   " --max-drop lots",
+                               &text),
+              2)
+        << text;
+}
+
 TEST(CompressCommand, Int8RecognizerStillReadsTextLines) {
     const std::string model = test::asset("models/ch_PP-OCRv4_rec_infer.onnx");
     auto m = loadModel(model);
