@@ -407,17 +407,19 @@ Status qlinearConvFast(KernelContext& ctx) {
                     const int64_t ih = oh * strides[0] - pads[0] + i * dil[0];
                     uint8_t* d = dst + oh * OW;
                     if (ih < 0 || ih >= H) {
-                        std::memset(d, pad, size_t(OW));
+                        for (int64_t ow = 0; ow < OW; ++ow) d[ow] = pad;
                         continue;
                     }
                     const uint8_t* src = plane + ih * Wd;
                     const int64_t off = j * dil[1] - pads[1];
                     if (strides[1] == 1) {
                         // Columns ow with 0 <= ow + off < Wd are a straight copy.
+                        // Rows are short (tens of bytes): plain loops beat three library calls.
                         const int64_t lo = std::clamp<int64_t>(-off, 0, OW), hi = std::clamp<int64_t>(Wd - off, lo, OW);
-                        std::memset(d, pad, size_t(lo));
-                        std::memcpy(d + lo, src + lo + off, size_t(hi - lo));
-                        std::memset(d + hi, pad, size_t(OW - hi));
+                        for (int64_t ow = 0; ow < lo; ++ow) d[ow] = pad;
+                        const uint8_t* s0 = src + off;
+                        for (int64_t ow = lo; ow < hi; ++ow) d[ow] = s0[ow];
+                        for (int64_t ow = hi; ow < OW; ++ow) d[ow] = pad;
                     } else {
                         for (int64_t ow = 0; ow < OW; ++ow) {
                             const int64_t iw = ow * strides[1] + off;
