@@ -567,7 +567,7 @@ Status matmulRowsPacked(const float* x, int64_t M, const PackedBlockWeights& w, 
         for (int64_t m = m0; m < m1; ++m) quantizeActRowAvx2(x + m * K, K, act.data() + m * nb, true);
     });
     // Tasks are (panel, slab of 64 rows): a panel's weights stay in L1/L2 while its rows pass.
-    constexpr int64_t kSlab = 64;
+    constexpr int64_t kSlab = 60;  // a multiple of the 6-row micro-kernel
     const int64_t slabs = (M + kSlab - 1) / kSlab;
     runParallel(pool, w.panels * slabs, 1, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
@@ -579,6 +579,7 @@ Status matmulRowsPacked(const float* x, int64_t M, const PackedBlockWeights& w, 
             const float* bp = bias ? bias + panel * 32 : nullptr;
             const int64_t r1 = std::min(M, (slab + 1) * kSlab);
             int64_t r = slab * kSlab;
+            for (; r + 6 <= r1; r += 6) panelRows<6>(act.data() + r * nb, nb, q, sc, co, y + r * N + panel * 32, N, cols, bp);
             for (; r + 4 <= r1; r += 4) panelRows<4>(act.data() + r * nb, nb, q, sc, co, y + r * N + panel * 32, N, cols, bp);
             for (; r < r1; ++r) panelRows<1>(act.data() + r * nb, nb, q, sc, co, y + r * N + panel * 32, N, cols, bp);
         }

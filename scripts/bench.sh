@@ -8,6 +8,15 @@ OUT=docs/benchmarks.md
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Ours and every baseline that uses OpenBLAS (PyTorch here) run the same, best kernel family for
+# this CPU: Debian's OpenBLAS picks its AVX2 kernels on AMD CPUs with AVX-512 (engine/blas_kernels.h).
+has_avx512() {
+  local flags f
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo || true) "
+  for f in avx512f avx512dq avx512bw avx512vl avx512cd; do [[ $flags == *" $f "* ]] || return 1; done
+}
+if [[ -z ${OPENBLAS_CORETYPE:-} ]] && has_avx512; then export OPENBLAS_CORETYPE=SkylakeX; fi
+
 run() {  # run TITLE COMMAND...
   local title="$1"; shift
   echo "bench: $title" >&2
