@@ -25,4 +25,7 @@ struct Args {
 Args parseArgs(const std::vector<std::string>& argv, const std::set<std::string>& valued,
                const std::set<std::string>& known);
 
+// "1280x720" -> 1280, 720 (each 1..16384); false for anything else.
+bool parseSize(const std::string& s, int& w, int& h);
+
 }  // namespace by::cli

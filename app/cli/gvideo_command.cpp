@@ -50,18 +50,6 @@ void printHelp() {
         "      frames, Gaussians, grid, streams and sizes of a Gaussian video");
 }
 
-bool parseSize(const std::string& s, int& w, int& h) {
-    const size_t x = s.find('x');
-    if (x == std::string::npos) return false;
-    char* e1 = nullptr;
-    char* e2 = nullptr;
-    const long a = std::strtol(s.substr(0, x).c_str(), &e1, 10);
-    const long b = std::strtol(s.substr(x + 1).c_str(), &e2, 10);
-    if (*e1 || *e2 || a < 1 || b < 1 || a > 16384 || b > 16384) return false;
-    w = static_cast<int>(a), h = static_cast<int>(b);
-    return true;
-}
-
 bool parseInt(const std::string& s, long lo, long hi, int& out) {
     char* e = nullptr;
     const long v = std::strtol(s.c_str(), &e, 10);

@@ -42,18 +42,6 @@ void printRenderHelp() {
         "  -o, --output    the PNG to write");
 }
 
-bool parseSize(const std::string& s, int& w, int& h) {
-    const size_t x = s.find('x');
-    if (x == std::string::npos) return false;
-    char* e1 = nullptr;
-    char* e2 = nullptr;
-    const long a = std::strtol(s.substr(0, x).c_str(), &e1, 10);
-    const long b = std::strtol(s.substr(x + 1).c_str(), &e2, 10);
-    if (*e1 || *e2 || a < 1 || b < 1 || a > 16384 || b > 16384) return false;
-    w = static_cast<int>(a), h = static_cast<int>(b);
-    return true;
-}
-
 }  // namespace
 
 int renderCommand(const std::vector<std::string>& argv) {
