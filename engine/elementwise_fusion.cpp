@@ -66,7 +66,6 @@ bool usableConst(const Tensor* t) {
 }
 
 struct Builder {
-    const Graph& g;
     int64_t opset;
     const std::function<const Tensor*(int)>& constOf;
     FusedChain chain;
@@ -202,7 +201,7 @@ std::vector<FusedChain> planElementwiseChains(const Graph& g, int64_t opset, con
                 if (!ok) break;
             }
             if (!ok) continue;
-            Builder b{g, opset, constOf, {}, {}};
+            Builder b{opset, constOf, {}, {}};
             b.regOf[v] = 0;
             bool built = true;
             for (size_t k = 0; k < len && built; ++k) {

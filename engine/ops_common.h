@@ -45,10 +45,8 @@ Status requireDeclared(const Node& node, const Graph& graph, size_t input, std::
 // Run-time check of an input's dtype.
 Status requireType(const Tensor& t, std::initializer_list<DType> types, const char* what);
 
-// Row-major BLAS sgemm (ops_nn.cpp): C = alpha * op(A) * op(B) + beta * C. OpenBLAS runs
-// single-threaded; a product worth splitting is cut into column (or row) slices, one per pool
-// thread. OpenBLAS's own workers would otherwise spin between calls and take the cores from the
-// pool's element-wise and depthwise work.
+// Row-major BLAS sgemm: C = alpha * op(A) * op(B) + beta * C, split over the pool by
+// sgemmRowMajor (engine/quant_matmul.h).
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
            int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool* pool = nullptr);
 inline void sgemmRowMajor(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C, ThreadPool* pool = nullptr) {

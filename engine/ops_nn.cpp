@@ -1,57 +1,20 @@
 // Neural-network kernels on f32: Conv and ConvTranspose (im2col / col2im around BLAS sgemm, a
 // direct path for depthwise 2-D), pooling, the normalizations, Gemm and MatMul.
-#include <cblas.h>
 
 #include <cmath>
 #include <limits>
-#include <mutex>
 
 #include "engine/elementwise_fusion.h"
 #include "engine/int8_gemm.h"
 #include "engine/ops_common.h"
+#include "engine/quant_matmul.h"
 
 namespace by {
 
 namespace ops {
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
            int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool* pool) {
-    if (M == 0 || N == 0) return;
-    if (K == 0) {
-        for (int64_t i = 0; i < M; ++i)
-            for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0 ? 0.f : beta * C[i * ldc + j];
-        return;
-    }
-    static std::once_flag single;
-    std::call_once(single, [] { openblas_set_num_threads(1); });
-    auto call = [&](int64_t m, int64_t n, const float* a, const float* b, float* c) {
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-                    static_cast<blasint>(n), static_cast<blasint>(K), alpha, a, static_cast<blasint>(lda), b,
-                    static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
-    };
-    const int64_t parts = pool ? pool->threadCount() : 1;
-    if (parts < 2 || double(M) * double(N) * double(K) < double(1 << 20)) {
-        call(M, N, A, B, C);
-        return;
-    }
-    if (N >= 32 * parts) {
-        const int64_t slice = ((N + parts - 1) / parts + 15) / 16 * 16;
-        pool->parallelFor((N + slice - 1) / slice, 1, [&](int64_t p0, int64_t p1) {
-            for (int64_t p = p0; p < p1; ++p) {
-                const int64_t n0 = p * slice, n = std::min(N, n0 + slice) - n0;
-                call(M, n, A, tb ? B + n0 * ldb : B + n0, C + n0);
-            }
-        });
-    } else if (M >= 8 * parts) {
-        const int64_t slice = (M + parts - 1) / parts;
-        pool->parallelFor((M + slice - 1) / slice, 1, [&](int64_t p0, int64_t p1) {
-            for (int64_t p = p0; p < p1; ++p) {
-                const int64_t m0 = p * slice, m = std::min(M, m0 + slice) - m0;
-                call(m, N, ta ? A + m0 : A + m0 * lda, B, C + m0 * ldc);
-            }
-        });
-    } else {
-        call(M, N, A, B, C);
-    }
+    sgemmRowMajor(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
 }
 
 }  // namespace ops

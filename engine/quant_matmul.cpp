@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "engine/thread_pool.h"
@@ -343,10 +344,42 @@ void geluTanhInPlace(float* x, int64_t n) {
 }
 
 void sgemmRowMajor(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
-                   int64_t ldb, float beta, float* C, int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
-                static_cast<blasint>(N), static_cast<blasint>(K), alpha, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
-                static_cast<blasint>(ldc));
+                   int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool* pool) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0 ? 0.f : beta * C[i * ldc + j];
+        return;
+    }
+    static std::once_flag single;
+    std::call_once(single, [] { openblas_set_num_threads(1); });
+    auto call = [&](int64_t m, int64_t n, const float* a, const float* b, float* c) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+                    static_cast<blasint>(n), static_cast<blasint>(K), alpha, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb),
+                    beta, c, static_cast<blasint>(ldc));
+    };
+    const int64_t parts = pool ? pool->threadCount() : 1;
+    if (parts < 2 || double(M) * double(N) * double(K) < double(1 << 20)) {
+        call(M, N, A, B, C);
+    } else if (N >= 32 * parts) {
+        const int64_t slice = ((N + parts - 1) / parts + 15) / 16 * 16;
+        pool->parallelFor((N + slice - 1) / slice, 1, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+                const int64_t n0 = p * slice, n = std::min(N, n0 + slice) - n0;
+                call(M, n, A, transB ? B + n0 * ldb : B + n0, C + n0);
+            }
+        });
+    } else if (M >= 8 * parts) {
+        const int64_t slice = (M + parts - 1) / parts;
+        pool->parallelFor((M + slice - 1) / slice, 1, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+                const int64_t m0 = p * slice, m = std::min(M, m0 + slice) - m0;
+                call(m, N, transA ? A + m0 : A + m0 * lda, B, C + m0 * ldc);
+            }
+        });
+    } else {
+        call(M, N, A, B, C);
+    }
 }
 
 void setBlasThreads(int threads) { openblas_set_num_threads(threads); }
@@ -367,20 +400,7 @@ Status matmulRows(const float* x, int64_t M, int64_t K, DType wtype, const uint8
     if (wtype == DType::F32) {
         const auto* wf = reinterpret_cast<const float*>(w);
         if (M > 1 && path == KernelPath::Auto) {
-            // Prompt-sized products: single-threaded OpenBLAS on column slices, one per pool
-            // thread. OpenBLAS's own workers would spin (sched_yield) between calls and take the
-            // cores from the pool's int8 and attention work.
-            openblas_set_num_threads(1);
-            const int64_t parts = pool ? pool->threadCount() : 1;
-            const int64_t slice = ((N + parts - 1) / parts + 15) / 16 * 16;
-            runParallel(pool, (N + slice - 1) / slice, 1, [&](int64_t p0, int64_t p1) {
-                for (int64_t p = p0; p < p1; ++p) {
-                    const int64_t n0 = p * slice, cols = std::min(N, n0 + slice) - n0;
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(M), static_cast<blasint>(cols),
-                                static_cast<blasint>(K), 1.0f, x, static_cast<blasint>(K), wf + n0 * K, static_cast<blasint>(K), 0.0f, y + n0,
-                                static_cast<blasint>(N));
-                }
-            });
+            sgemmRowMajor(false, true, M, N, K, 1.0f, x, K, wf, K, 0.0f, y, N, pool);
             if (bias)
                 for (int64_t m = 0; m < M; ++m)
                     for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];

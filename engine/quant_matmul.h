@@ -48,10 +48,12 @@ PackedBlockWeights packBlockWeights(DType wtype, const uint8_t* w, int64_t N, in
 // matmulRows does, so the two agree up to the order of float additions.
 Status matmulRowsPacked(const float* x, int64_t M, const PackedBlockWeights& w, const float* bias, float* y, ThreadPool* pool);
 
-// Row-major C = alpha * op(A) op(B) + beta * C through BLAS (op = transpose when the flag is set),
-// and the thread count BLAS uses.
+// Row-major C = alpha * op(A) op(B) + beta * C through BLAS (op = transpose when the flag is set).
+// OpenBLAS runs single-threaded; a product worth splitting is cut into column (or row) slices,
+// one per pool thread: OpenBLAS's own workers would spin between calls and take the cores from the
+// pool's other work. Also the thread count BLAS uses.
 void sgemmRowMajor(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
-                   int64_t ldb, float beta, float* C, int64_t ldc);
+                   int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool* pool = nullptr);
 void setBlasThreads(int threads);
 
 // Dot product of two f32 vectors (the attention kernels use it).

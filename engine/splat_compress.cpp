@@ -33,8 +33,6 @@ void quantizeChannel(size_t count, int bits, At at) {
     for (size_t i = 0; i < count; ++i) at(i) = q.value(q.code(at(i)));
 }
 
-float& component(Vec3& v, size_t k) { return k == 0 ? v.x : k == 1 ? v.y : v.z; }
-float& component(Quat& q, size_t k) { return k == 0 ? q.w : k == 1 ? q.x : k == 2 ? q.y : q.z; }
 
 Status checkBits(int bits, const char* what) {
     if (bits != 0 && (bits < 2 || bits > 16))
@@ -102,14 +100,7 @@ Result<SplatCloud> compressSplats(const SplatCloud& in, const SplatCompression& 
         if (len > 0) q = Quat{q.w / len, q.x / len, q.y / len, q.z / len};
     }
     const size_t m = out.size();
-    for (size_t k = 0; k < 3; ++k) {
-        quantizeChannel(m, c.bits.position, [&](size_t i) -> float& { return component(out.positions[i], k); });
-        quantizeChannel(m, c.bits.scale, [&](size_t i) -> float& { return component(out.logScales[i], k); });
-    }
-    for (size_t k = 0; k < 4; ++k) quantizeChannel(m, c.bits.rotation, [&](size_t i) -> float& { return component(out.rotations[i], k); });
-    quantizeChannel(m, c.bits.opacity, [&](size_t i) -> float& { return out.opacityLogits[i]; });
-    for (size_t k = 0; k < keepCoeffs; ++k)
-        quantizeChannel(m, k < 3 ? c.bits.dc : c.bits.sh, [&](size_t i) -> float& { return out.sh[i * keepCoeffs + k]; });
+    forEachSplatChannel(out, c.bits, [&](int bits, auto at) { quantizeChannel(m, bits, at); });
     if (report) {
         report->splatsBefore = n;
         report->splatsAfter = m;

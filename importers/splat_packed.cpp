@@ -14,22 +14,6 @@ namespace {
 
 constexpr char kMagic[8] = {'B', 'Y', 'S', 'P', 'L', 'A', 'T', '1'};
 
-// Visits every channel in file order with its bit width and an accessor for splat i.
-template <class Cloud, class Fn>
-void forEachChannel(Cloud& c, const SplatBits& bits, Fn fn) {
-    auto vec = [](auto& v, int k) -> auto& { return k == 0 ? v.x : k == 1 ? v.y : v.z; };
-    for (int k = 0; k < 3; ++k) fn(bits.position, [&, k](size_t i) -> auto& { return vec(c.positions[i], k); });
-    for (int k = 0; k < 3; ++k) fn(bits.scale, [&, k](size_t i) -> auto& { return vec(c.logScales[i], k); });
-    for (int k = 0; k < 4; ++k)
-        fn(bits.rotation, [&, k](size_t i) -> auto& {
-            auto& q = c.rotations[i];
-            return k == 0 ? q.w : k == 1 ? q.x : k == 2 ? q.y : q.z;
-        });
-    fn(bits.opacity, [&](size_t i) -> auto& { return c.opacityLogits[i]; });
-    const size_t stride = static_cast<size_t>(c.coeffsPerSplat()) * 3;
-    for (size_t k = 0; k < stride; ++k) fn(k < 3 ? bits.dc : bits.sh, [&, k, stride](size_t i) -> auto& { return c.sh[i * stride + k]; });
-}
-
 size_t packedBytes(size_t count, int bits) { return (count * static_cast<size_t>(bits) + 7) / 8; }
 
 }  // namespace
@@ -47,7 +31,7 @@ Result<uint64_t> writeSplatPacked(const SplatCloud& cloud, const SplatBits& bits
                              static_cast<uint8_t>(bits.rotation), static_cast<uint8_t>(bits.opacity), static_cast<uint8_t>(bits.dc),
                              static_cast<uint8_t>(bits.sh), 0};
     put(head, 8);
-    forEachChannel(cloud, bits, [&](int b, auto at) {
+    forEachSplatChannel(cloud, bits, [&](int b, auto at) {
         if (b == 0) {
             for (size_t i = 0; i < n; ++i) put(&at(i), 4);
             return;
@@ -115,7 +99,7 @@ Result<Scene> readSplatPacked(const std::string& path) {
     c.sh.resize(n * static_cast<size_t>(c.coeffsPerSplat()) * 3);
     Status status;
     int channel = 0;
-    forEachChannel(c, bits, [&](int b, auto slot) {
+    forEachSplatChannel(c, bits, [&](int b, auto slot) {
         if (!status) return;
         const std::string what = "channel " + std::to_string(channel++);
         if (b == 0) {
