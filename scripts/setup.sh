@@ -13,7 +13,7 @@ PACKAGES=(
   xvfb xauth imagemagick fonts-dejavu-core
   libonnx-testdata
   zlib1g-dev libstb-dev python3-numpy python3-torch python3-sklearn dataset-fashion-mnist python3-scipy python3-pil
-  libvulkan-dev mesa-vulkan-drivers glslc vulkan-tools libassimp-dev assimp-testmodels
+  libvulkan-dev mesa-vulkan-drivers glslc vulkan-tools libassimp-dev assimp-testmodels libimgui-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
 )
 # npm fetches the assets; a machine that already has a Node.js with npm keeps it.
