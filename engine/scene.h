@@ -24,6 +24,10 @@ struct Material {
     Vec4 baseColor{1, 1, 1, 1};              // linear factor multiplied with the texture
     std::shared_ptr<const Image> baseColorTexture;  // null: untextured
     std::string textureName;                 // where the texture came from (file or "*0" embedded)
+    // Back faces (clockwise on screen) are drawn only when true. glTF says so per material (its
+    // default is single-sided); formats that do not say are drawn double-sided, which is always
+    // correct, only slower.
+    bool doubleSided = true;
 };
 
 // A triangle mesh in world space (node transforms already applied by the importer).

@@ -99,8 +99,14 @@ private:
     std::map<std::string, std::shared_ptr<const Image>> m_cache;
 };
 
-Material convertMaterial(const aiMaterial* m, TextureCache& textures) {
+// singleSidedDefault: the file format's default when a material does not say (glTF: single-sided).
+Material convertMaterial(const aiMaterial* m, TextureCache& textures, bool singleSidedDefault) {
     Material out;
+    int twoSided = 0;
+    if (m->Get(AI_MATKEY_TWOSIDED, twoSided) == AI_SUCCESS)
+        out.doubleSided = twoSided != 0;
+    else
+        out.doubleSided = !singleSidedDefault;
     aiColor4D c;
     if (m->Get(AI_MATKEY_BASE_COLOR, c) == AI_SUCCESS || m->Get(AI_MATKEY_COLOR_DIFFUSE, c) == AI_SUCCESS)
         out.baseColor = {c.r, c.g, c.b, c.a};
@@ -131,6 +137,9 @@ Result<Scene> loadMeshScene(const std::string& path) {
     if (!as) return makeError(ErrorCode::Format, std::string("Assimp could not read the file: ") + importer.GetErrorString(), where);
     Scene scene;
     TextureCache textures(as, fs::path(path).parent_path(), scene.warnings);
+    std::string ext = fs::path(path).extension().string();
+    for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const bool gltf = ext == ".gltf" || ext == ".glb";
     size_t badTriangles = 0;
     for (unsigned mi = 0; mi < as->mNumMeshes; ++mi) {
         const aiMesh* am = as->mMeshes[mi];
@@ -169,7 +178,7 @@ Result<Scene> loadMeshScene(const std::string& path) {
             m.indices.insert(m.indices.end(), face.mIndices, face.mIndices + 3);
         }
         if (m.indices.empty()) continue;
-        if (am->mMaterialIndex < as->mNumMaterials) m.material = convertMaterial(as->mMaterials[am->mMaterialIndex], textures);
+        if (am->mMaterialIndex < as->mNumMaterials) m.material = convertMaterial(as->mMaterials[am->mMaterialIndex], textures, gltf);
         if (m.material.baseColorTexture && m.uvs.empty()) {
             scene.warnings.push_back("mesh '" + m.name + "' has a texture but no texture coordinates; using the base colour");
             m.material.baseColorTexture = nullptr;

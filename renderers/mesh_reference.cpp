@@ -137,6 +137,9 @@ Image renderMeshesReference(const std::vector<Mesh>& meshes, const RenderView& v
                 if (!ok) continue;
                 const float area = (sx[1] - sx[0]) * (sy[2] - sy[0]) - (sy[1] - sy[0]) * (sx[2] - sx[0]);
                 if (area == 0 || !std::isfinite(area)) continue;
+                // Vulkan's facing test in framebuffer coordinates (y down): counter-clockwise
+                // front faces have a negative `area` here.
+                if (!m.material.doubleSided && area > 0) continue;
                 const int x0 = std::max(0, static_cast<int>(std::floor(std::min({sx[0], sx[1], sx[2]}))));
                 const int x1 = std::min(W - 1, static_cast<int>(std::ceil(std::max({sx[0], sx[1], sx[2]}))));
                 const int y0 = std::max(0, static_cast<int>(std::floor(std::min({sy[0], sy[1], sy[2]}))));

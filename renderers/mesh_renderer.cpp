@@ -31,6 +31,7 @@ struct GpuMesh {
     VkDescriptorSet set = VK_NULL_HANDLE;
     Vec4 baseColor;
     bool textured = false;
+    bool doubleSided = true;
 };
 
 }  // namespace
@@ -39,7 +40,8 @@ struct MeshRenderer::Impl {
     std::shared_ptr<VulkanContext> ctx;
     VkDescriptorSetLayout setLayout = VK_NULL_HANDLE;
     VkPipelineLayout layout = VK_NULL_HANDLE;
-    VkPipeline pipeline = VK_NULL_HANDLE;
+    VkPipeline pipeline = VK_NULL_HANDLE;      // double-sided materials
+    VkPipeline cullPipeline = VK_NULL_HANDLE;  // single-sided: back faces never reach the rasteriser
     VkSampler sampler = VK_NULL_HANDLE;
     VkDescriptorPool pool = VK_NULL_HANDLE;
     GpuImage white;
@@ -66,6 +68,7 @@ struct MeshRenderer::Impl {
         VkDevice d = ctx->device();
         if (sampler) vkDestroySampler(d, sampler, nullptr);
         if (pipeline) vkDestroyPipeline(d, pipeline, nullptr);
+        if (cullPipeline) vkDestroyPipeline(d, cullPipeline, nullptr);
         if (layout) vkDestroyPipelineLayout(d, layout, nullptr);
         if (setLayout) vkDestroyDescriptorSetLayout(d, setLayout, nullptr);
     }
@@ -96,6 +99,10 @@ Result<std::unique_ptr<MeshRenderer>> MeshRenderer::create(std::shared_ptr<Vulka
     auto p = createGraphicsPipeline(*ctx, d);
     if (!p) return std::move(p.error());
     s.pipeline = *p;
+    d.cullBackFaces = true;
+    auto pc = createGraphicsPipeline(*ctx, d);
+    if (!pc) return std::move(pc.error());
+    s.cullPipeline = *pc;
     // Bilinear, wrap-around, no mipmaps: what sampleBilinear() in the reference does.
     VkSamplerCreateInfo sci{VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO};
     sci.magFilter = sci.minFilter = VK_FILTER_LINEAR;
@@ -123,6 +130,7 @@ Status MeshRenderer::setMeshes(const std::vector<Mesh>& meshes) {
     struct Group {
         const Image* texture = nullptr;
         Vec4 baseColor;
+        bool doubleSided = true;
         std::vector<const Mesh*> members;
         size_t vertices = 0, indices = 0;
     };
@@ -133,11 +141,11 @@ Status MeshRenderer::setMeshes(const std::vector<Mesh>& meshes) {
         const Vec4 c = mesh.material.baseColor;
         Group* g = nullptr;
         for (Group& cand : groups)
-            if (cand.texture == tex && cand.baseColor.x == c.x && cand.baseColor.y == c.y && cand.baseColor.z == c.z &&
+            if (cand.texture == tex && cand.doubleSided == mesh.material.doubleSided && cand.baseColor.x == c.x && cand.baseColor.y == c.y && cand.baseColor.z == c.z &&
                 cand.baseColor.w == c.w)
                 g = &cand;
         if (!g) {
-            groups.push_back(Group{tex, c, {}, 0, 0});
+            groups.push_back(Group{tex, c, mesh.material.doubleSided, {}, 0, 0});
             g = &groups.back();
         }
         g->members.push_back(&mesh);
@@ -181,6 +189,7 @@ Status MeshRenderer::setMeshes(const std::vector<Mesh>& meshes) {
         }
         g.indexCount = static_cast<uint32_t>(grp.indices);
         g.baseColor = grp.baseColor;
+        g.doubleSided = grp.doubleSided;
         if (grp.texture) {
             auto t = s.ctx->uploadTexture(*grp.texture);
             if (!t) {
@@ -219,12 +228,14 @@ Result<Image> MeshRenderer::render(const RenderView& view) {
     VkCommandBuffer cmd = *cmdr;
     const float clear[4] = {view.background.x, view.background.y, view.background.z, view.background.w};
     s.target->beginRendering(cmd, clear, true);
-    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, s.pipeline);
+    VkPipeline bound = VK_NULL_HANDLE;
     MeshPush push;
     push.viewProj = view.camera.viewProjection(view.aspect());
     push.eye = {view.camera.eye.x, view.camera.eye.y, view.camera.eye.z, 1};
     const Vec3 light = meshLightDirection(view.camera);
     for (const GpuMesh& g : s.meshes) {
+        VkPipeline want = g.doubleSided ? s.pipeline : s.cullPipeline;
+        if (want != bound) vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, bound = want);
         push.baseColor = g.baseColor;
         push.light = {light.x, light.y, light.z, g.textured ? 1.0f : 0.0f};
         vkCmdPushConstants(cmd, s.layout, VK_SHADER_STAGE_ALL, 0, sizeof push, &push);

@@ -20,6 +20,8 @@ struct GraphicsPipelineDesc {
     bool depth = true;               // test and write LESS against kDepthFormat
     bool premultipliedBlend = false; // (ONE, ONE_MINUS_SRC_ALPHA)
     VkPolygonMode polygonMode = VK_POLYGON_MODE_FILL;
+    // Counter-clockwise triangles are front faces; back faces are dropped before rasterisation.
+    bool cullBackFaces = false;
     VkPrimitiveTopology topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST;
 };
 

@@ -51,6 +51,21 @@ TEST(MeshImporter, GlbWithEmbeddedTexture) {
     EXPECT_TRUE(s->warnings.empty());
 }
 
+TEST(MeshImporter, FacingFollowsTheFile) {
+    // glTF materials are single-sided unless "doubleSided": true; boxTexcoords.gltf says true.
+    auto single = loadMeshScene(model("glTF2/BoxTextured-glTF-Binary/BoxTextured.glb"));
+    ASSERT_TRUE(single.ok()) << single.error().what();
+    for (const Mesh& m : single->meshes) EXPECT_FALSE(m.material.doubleSided) << m.name;
+    auto two = loadMeshScene(model("glTF2/BoxTexcoords-glTF/boxTexcoords.gltf"));
+    ASSERT_TRUE(two.ok()) << two.error().what();
+    ASSERT_FALSE(two->meshes.empty());
+    for (const Mesh& m : two->meshes) EXPECT_TRUE(m.material.doubleSided) << m.name;
+    // OBJ has no facing flag: drawn double-sided, which is never wrong.
+    auto obj = loadMeshScene(model("OBJ/spider.obj"));
+    ASSERT_TRUE(obj.ok()) << obj.error().what();
+    for (const Mesh& m : obj->meshes) EXPECT_TRUE(m.material.doubleSided) << m.name;
+}
+
 TEST(MeshImporter, ExternalTexturesAcrossFormats) {
     // glTF with a .png beside it, Collada with a .tga, OBJ with a .jpg.
     for (const char* rel : {"glTF2/BoxTextured-glTF/BoxTextured.gltf", "Collada/duck.dae", "OBJ/spider.obj"}) {

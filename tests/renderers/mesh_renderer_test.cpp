@@ -33,6 +33,48 @@ size_t nonBackgroundPixels(const Image& img, const RenderView& v) {
     return n;
 }
 
+// One quad facing +Z (counter-clockwise seen from +Z), 2 x 2 around the origin.
+Mesh quad(bool doubleSided) {
+    Mesh m;
+    m.name = "quad";
+    m.positions = {{-1, -1, 0}, {1, -1, 0}, {1, 1, 0}, {-1, 1, 0}};
+    m.normals.assign(4, Vec3{0, 0, 1});
+    m.indices = {0, 1, 2, 0, 2, 3};
+    m.material.baseColor = {0.8f, 0.3f, 0.2f, 1};
+    m.material.doubleSided = doubleSided;
+    return m;
+}
+
+TEST(MeshRenderer, SingleSidedMaterialsDropBackFacesLikeTheReference) {
+    std::string why;
+    auto ctx = vulkanOrNull(&why);
+    if (!ctx) GTEST_SKIP() << "no Vulkan device: " << why;
+    auto r = MeshRenderer::create(ctx);
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    for (bool doubleSided : {false, true})
+        for (float yaw : {0.f, 180.f}) {  // front (camera on +Z), then from behind
+            const std::vector<Mesh> meshes = {quad(doubleSided)};
+            ASSERT_TRUE((*r)->setMeshes(meshes).ok());
+            RenderView v;
+            v.width = 160, v.height = 120;
+            Bounds b;
+            b.min = {-1, -1, 0}, b.max = {1, 1, 0};
+            v.camera = Camera::frame(b, v.aspect());
+            v.camera.orbit(yaw, 0);
+            auto gpu = (*r)->render(v);
+            ASSERT_TRUE(gpu.ok()) << gpu.error().what();
+            const Image cpu = renderMeshesReference(meshes, v);
+            const bool visible = doubleSided || yaw == 0.f;
+            const size_t covered = nonBackgroundPixels(*gpu, v);
+            if (visible)
+                EXPECT_GT(covered, 160u * 120u / 10) << "double-sided " << doubleSided << ", yaw " << yaw;
+            else
+                EXPECT_EQ(covered, 0u) << "a back face of a single-sided quad was drawn (yaw " << yaw << ")";
+            EXPECT_EQ(nonBackgroundPixels(cpu, v) > 0, visible) << "reference, double-sided " << doubleSided << ", yaw " << yaw;
+            EXPECT_GE(psnr(*gpu, cpu), 40.0) << "double-sided " << doubleSided << ", yaw " << yaw;
+        }
+}
+
 TEST(MeshRenderer, MatchesCpuReferenceOnTexturedMeshes) {
     std::string why;
     auto ctx = vulkanOrNull(&why);
