@@ -10,6 +10,7 @@
 
 #include <QComboBox>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -26,6 +27,7 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 // What an Apply job hands back to the UI thread.
 struct CompressOutcome {
@@ -50,7 +52,33 @@ constexpr int kPreviewDelayMs = 60;
 struct PreviewResult {
     std::vector<by::LayerReport> rows;
     int64_t bytesBefore = 0, bytesAfter = 0;
+    std::shared_ptr<const by::Model> compressed;  // whole-model previews: the model Apply would write
 };
+
+struct QualityResult {
+    std::shared_ptr<const by::EvalReport> base;  // the original (from the cache when it was there)
+    by::EvalReport variant;
+    double seconds = 0;
+};
+
+// The figure a person reads first: name, value, and whether higher is better.
+struct MainMetric {
+    QString name;
+    double value = 0;
+    bool percent = true;
+    bool higherIsBetter = true;
+};
+
+std::optional<MainMetric> mainMetric(const by::EvalReport& r) {
+    if (r.classification) return MainMetric{QObject::tr("top-1"), 100.0 * r.classification->top1(), true, true};
+    if (r.text) return MainMetric{QObject::tr("character accuracy"), 100.0 * r.text->charAccuracy(), true, true};
+    if (r.language) return MainMetric{QObject::tr("perplexity"), r.language->perplexity, false, false};
+    return std::nullopt;
+}
+
+QString formatMetric(const MainMetric& m) {
+    return m.percent ? QStringLiteral("%1%").arg(m.value, 0, 'f', 2) : QString::number(m.value, 'g', 5);
+}
 
 QString sentenceOf(const by::Error& e) {
     QString s = qs(e.what());
@@ -114,6 +142,11 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
     layout->addWidget(m_table, 1);
     m_totals = new QLabel(this);
     layout->addWidget(m_totals);
+    m_quality = new QLabel(this);
+    m_quality->setObjectName(QStringLiteral("compressQuality"));
+    m_quality->setWordWrap(true);
+    m_quality->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_quality);
 
     auto* buttons = new QHBoxLayout();
     m_apply = new QPushButton(tr("Apply"), this);
@@ -148,6 +181,7 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
     connect(m_apply, &QPushButton::clicked, this, [this]() { apply(); });
     connect(m_cancel, &QPushButton::clicked, this, [this]() {
         if (m_applyJob) m_jobs->cancel(m_applyJob);
+        cancelQualityCheck();
     });
     connect(m_evaluate, &QPushButton::clicked, this, [this]() {
         if (!m_lastVariantPath.isEmpty()) emit evaluateRequested(m_lastVariantPath);
@@ -300,6 +334,8 @@ void CompressionPanel::setDocument(ModelDocument* doc) {
         m_table->setRowCount(0);
         m_totals->clear();
         m_message->clear();
+        m_quality->clear();
+        cancelQualityCheck();
     }
     setEnabled(doc != nullptr || m_applyJob != 0);
     updateButtons();
@@ -314,7 +350,7 @@ void CompressionPanel::setProject(by::Project* project, QUndoStack* undo) {
 
 void CompressionPanel::updateButtons() {
     m_apply->setEnabled(m_doc && !m_applyJob);
-    m_cancel->setEnabled(m_applyJob != 0);
+    m_cancel->setEnabled(m_applyJob != 0 || m_qualityJob != 0);
     m_evaluate->setEnabled(!m_lastVariantPath.isEmpty() && !m_applyJob);
 }
 
@@ -329,7 +365,10 @@ void CompressionPanel::showMessage(const QString& text, bool error) {
 }
 
 QString CompressionPanel::messageText() const {
-    QString t = m_message->text();
+    return plainText(m_message->text());
+}
+
+QString CompressionPanel::plainText(QString t) {
     t.remove(QRegularExpression(QStringLiteral("<[^>]*>")));
     return t.replace(QStringLiteral("&amp;"), QStringLiteral("&"))
         .replace(QStringLiteral("&lt;"), QStringLiteral("<"))
@@ -366,6 +405,7 @@ void CompressionPanel::showEvent(QShowEvent* event) {
 void CompressionPanel::startPreview() {
     if (!m_doc) return;
     if (m_previewJob) m_jobs->cancel(m_previewJob); // its result is dropped by the generation check
+    cancelQualityCheck(); // it checked the recipe the controls no longer show
     const int generation = ++m_previewGeneration;
     std::shared_ptr<const by::Model> model = m_doc->model();
     by::CompressStep step = currentStep();
@@ -401,20 +441,23 @@ void CompressionPanel::startPreview() {
                 r.bytesAfter += l.applied ? l.bytesAfter : l.bytesBefore;
             }
             r.rows = std::move(c->layers);
+            r.compressed = std::make_shared<const by::Model>(std::move(c->model));
             return r;
         },
-        [this, generation](by::Result<PreviewResult> r) {
+        [this, generation, step](by::Result<PreviewResult> r) {
             if (generation != m_previewGeneration) return; // a newer preview replaced this one
             m_previewJob = 0;
             if (!r) {
                 if (r.error().code == by::ErrorCode::Cancelled) return;
                 m_table->setRowCount(0);
                 m_totals->clear();
+                m_quality->clear();
                 showMessage(sentenceOf(r.error()), true);
                 return;
             }
             showMessage({}, false);
             showRows(r->rows, r->bytesBefore, r->bytesAfter);
+            startQualityCheck(r->compressed, step);
         });
 }
 
@@ -447,6 +490,121 @@ void CompressionPanel::showRows(const std::vector<by::LayerReport>& rows, int64_
     m_totals->setText(tr("Weights of these layers: %1 → %2 (%3× smaller)")
                           .arg(display::bytes(bytesBefore), display::bytes(bytesAfter))
                           .arg(bytesAfter > 0 ? double(bytesBefore) / double(bytesAfter) : 0.0, 0, 'f', 2));
+}
+
+// ---- quality check ---------------------------------------------------------------------------------
+
+void CompressionPanel::setQualityCheck(const by::cli::EvalRequest& request, int64_t samples) {
+    by::cli::EvalRequest r = request;
+    r.limit = samples;
+    r.modelPath.clear(); // the panel's model, whichever tab that is
+    r.batchSize = std::min<int64_t>(std::max<int64_t>(r.batchSize, 1), samples);
+    const bool changed = r.dataSpec != m_qualityRequest.dataSpec || r.limit != m_qualityRequest.limit ||
+                         r.task != m_qualityRequest.task || r.normalize != m_qualityRequest.normalize ||
+                         r.split != m_qualityRequest.split;
+    m_qualityRequest = r;
+    if (!changed) return;
+    m_qualityBase.reset();
+    cancelQualityCheck();
+    if (r.dataSpec.empty()) {
+        m_quality->setText(tr("Choose a dataset in the Evaluation panel to check quality after each preview."));
+        return;
+    }
+    schedulePreview(); // the new dataset's figures for what the controls show now
+}
+
+QString CompressionPanel::qualityText() const {
+    return plainText(m_quality->text());
+}
+
+void CompressionPanel::cancelQualityCheck() {
+    ++m_qualityGeneration; // a result still in flight is dropped
+    if (m_qualityJob) m_jobs->cancel(m_qualityJob);
+    m_qualityJob = 0;
+    updateButtons();
+}
+
+void CompressionPanel::startQualityCheck(std::shared_ptr<const by::Model> compressed, const by::CompressStep& step) {
+    cancelQualityCheck();
+    if (!m_doc) return;
+    if (m_qualityRequest.dataSpec.empty()) {
+        m_quality->setText(tr("Choose a dataset in the Evaluation panel to check quality after each preview."));
+        return;
+    }
+    const int generation = m_qualityGeneration;
+    std::shared_ptr<const by::Model> model = m_doc->model();
+    const std::string key = m_qualityRequest.dataSpec + '|' + m_qualityRequest.split + '|' +
+                            std::to_string(m_qualityRequest.limit) + '|' + m_qualityRequest.normalize;
+    std::shared_ptr<const by::EvalReport> base =
+        (m_qualityBaseModel.lock() == model && m_qualityBaseKey == key) ? m_qualityBase : nullptr;
+    const by::cli::EvalRequest request = m_qualityRequest;
+    // "mnist:/long/path" reads as "mnist"; a bare folder as its name.
+    const QString spec = qs(request.dataSpec);
+    const int colon = spec.indexOf(QLatin1Char(':'));
+    const QString dataName = colon > 1 ? spec.left(colon) : QFileInfo(spec).fileName();
+    const QString what = tr("first %1 samples of %2").arg(request.limit).arg(dataName);
+    m_quality->setText(tr("Checking quality on the %1…").arg(what));
+    m_qualityJob = m_jobs->run<QualityResult>(
+        tr("Check %1 on %2 samples").arg(qs(by::cli::stepLabel(step))).arg(request.limit),
+        [model, compressed, step, base, request](const by::Progress& p) -> by::Result<QualityResult> {
+            QElapsedTimer clock;
+            clock.start();
+            std::shared_ptr<const by::Model> variant = compressed;
+            if (!variant) {
+                by::Recipe recipe;
+                recipe.steps.push_back(step);
+                by::CompressContext ctx;
+                ctx.progress = &p;
+                auto c = by::compress(*model, recipe, ctx);
+                if (!c) return c.error();
+                variant = std::make_shared<const by::Model>(std::move(c->model));
+            }
+            QualityResult q;
+            q.base = base;
+            if (!q.base) {
+                auto b = by::cli::runEvaluation(*model, request, &p);
+                if (!b) return b.error();
+                q.base = std::make_shared<const by::EvalReport>(std::move(*b));
+            }
+            if (p.cancelled()) return by::makeError(by::ErrorCode::Cancelled, "cancelled");
+            auto v = by::cli::runEvaluation(*variant, request, &p);
+            if (!v) return v.error();
+            q.variant = std::move(*v);
+            q.seconds = clock.elapsed() / 1000.0;
+            return q;
+        },
+        [this, generation, model, key, what](by::Result<QualityResult> r) {
+            if (generation != m_qualityGeneration) return; // the controls moved on
+            m_qualityJob = 0;
+            updateButtons();
+            if (!r) {
+                if (r.error().code == by::ErrorCode::Cancelled) {
+                    m_quality->setText(tr("Quality check stopped."));
+                    return;
+                }
+                m_quality->setText(QStringLiteral("<span style='color:#b03020'>%1</span>")
+                                       .arg(tr("Quality check: %1").arg(sentenceOf(r.error())).toHtmlEscaped()));
+                return;
+            }
+            m_qualityBaseModel = model;
+            m_qualityBaseKey = key;
+            m_qualityBase = r->base;
+            const auto before = mainMetric(*r->base), after = mainMetric(r->variant);
+            if (!before || !after) {
+                m_quality->setText(tr("Quality check: this dataset gives no accuracy figure."));
+                return;
+            }
+            const double delta = after->value - before->value;
+            const bool worse = after->higherIsBetter ? delta < 0 : delta > 0;
+            const QString deltaText = after->percent ? tr("%1%2 points").arg(delta >= 0 ? "+" : "").arg(delta, 0, 'f', 2)
+                                                     : tr("%1%2").arg(delta >= 0 ? "+" : "").arg(delta, 0, 'g', 4);
+            m_quality->setText(tr("%1 on the %2: <b>%3</b> (original %4, <span style='color:%5'>%6</span>) in %7 s")
+                                   .arg(after->name, what.toHtmlEscaped(), formatMetric(*after), formatMetric(*before),
+                                        worse && std::abs(delta) > 1e-9 ? QStringLiteral("#b03020") : QStringLiteral("#2a7a2a"),
+                                        deltaText)
+                                   .arg(r->seconds, 0, 'f', 2));
+        });
+    updateButtons();
 }
 
 // ---- apply -----------------------------------------------------------------------------------------

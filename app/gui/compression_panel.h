@@ -7,8 +7,15 @@
 // when there is none) and records it as a child variant through the undo stack; the parent
 // model and its file are never touched.
 //
+// After each preview, when a dataset is set (setQualityCheck, the Evaluation panel's dataset), a
+// second cancellable job runs the original and the compressed model on the first samples of it
+// (the check batch) and shows the main metric of both: quality follows the slider too, a few
+// hundred milliseconds behind the per-layer error. The original's figure is computed once per
+// model and dataset.
+//
 // A recipe the engine refuses (a rank above the matrix size, a layer the method cannot handle)
 // shows as one sentence under the controls and changes nothing.
+#include "app/cli/eval_session.h"
 #include "engine/compression.h"
 
 #include <QPointer>
@@ -57,11 +64,16 @@ public:
     by::CompressStep currentStep() const;
     // Starts Apply; the job id, or 0 when nothing started (the panel says why).
     int apply();
+    // The dataset (and its options) the quality check after each preview runs on; an empty
+    // dataSpec turns the check off. `samples` is the size of the check batch.
+    void setQualityCheck(const by::cli::EvalRequest& request, int64_t samples = 256);
 
     // ---- state, for tests and screenshots ----
     // True while a preview is scheduled or running.
     bool isPreviewing() const;
     bool isApplying() const { return m_applyJob != 0; }
+    bool isCheckingQuality() const { return m_qualityJob != 0; }
+    QString qualityText() const;
     QTableWidget* table() const { return m_table; }
     QString messageText() const; // the sentence under the controls (plain text)
     QString totalsText() const;
@@ -86,9 +98,13 @@ private:
     void showRows(const std::vector<by::LayerReport>& rows, int64_t bytesBefore, int64_t bytesAfter);
     void showMessage(const QString& text, bool error);
     void onApplyFinished(by::Result<CompressOutcome> outcome);
+    // `compressed` null: the job compresses the model with `step` itself (single-layer previews).
+    void startQualityCheck(std::shared_ptr<const by::Model> compressed, const by::CompressStep& step);
+    void cancelQualityCheck();
     QString selectedLayerName() const;
     QString outputPathFor(const by::Recipe& recipe) const;
     void updateButtons();
+    static QString plainText(QString richText);
 
     JobManager* m_jobs;
     QPointer<ModelDocument> m_doc;
@@ -104,6 +120,7 @@ private:
     QLabel* m_message = nullptr;
     QTableWidget* m_table = nullptr;
     QLabel* m_totals = nullptr;
+    QLabel* m_quality = nullptr;
     QPushButton* m_apply = nullptr;
     QPushButton* m_cancel = nullptr;
     QPushButton* m_evaluate = nullptr;
@@ -113,6 +130,13 @@ private:
     bool m_previewStale = false;
     int m_previewGeneration = 0;
     int m_applyJob = 0;
+    int m_qualityJob = 0;
+    int m_qualityGeneration = 0;
+    by::cli::EvalRequest m_qualityRequest;
+    // The original's report on the check batch, per model and request (computed once).
+    std::weak_ptr<const by::Model> m_qualityBaseModel;
+    std::string m_qualityBaseKey;
+    std::shared_ptr<const by::EvalReport> m_qualityBase;
     int64_t m_applyAssetId = 0;
     int m_projectGeneration = 0;
     int m_applyProjectGeneration = -1;

@@ -59,16 +59,18 @@ EvaluationPanel::EvaluationPanel(QWidget* parent) : QWidget(parent) {
     m_presets->addItem(tr("Choose a dataset…"), QString());
     connect(m_presets, qOverload<int>(&QComboBox::activated), this, [this](int i) {
         const QString spec = m_presets->itemData(i).toString();
-        if (!spec.isEmpty()) m_spec->setText(spec);
+        if (!spec.isEmpty()) setDataSpec(spec);
     });
     form->addRow(tr("Dataset"), m_presets);
     auto* specRow = new QHBoxLayout();
     m_spec = new QLineEdit(this);
     m_spec->setPlaceholderText(QStringLiteral("mnist:DIR, images:DIR, wav:DIR …"));
+    // Typed specs count when the typing is done (other panels start work on a new dataset).
+    connect(m_spec, &QLineEdit::editingFinished, this, &EvaluationPanel::requestChanged);
     auto* browse = new QPushButton(tr("Folder…"), this);
     connect(browse, &QPushButton::clicked, this, [this]() {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Dataset Folder"));
-        if (!dir.isEmpty()) m_spec->setText(dir);
+        if (!dir.isEmpty()) setDataSpec(dir);
     });
     specRow->addWidget(m_spec, 1);
     specRow->addWidget(browse);
@@ -157,7 +159,10 @@ void EvaluationPanel::setCacheDir(const QString& cacheDir) {
     }
 }
 
-void EvaluationPanel::setDataSpec(const QString& spec) { m_spec->setText(spec); }
+void EvaluationPanel::setDataSpec(const QString& spec) {
+    m_spec->setText(spec);
+    emit requestChanged();
+}
 QString EvaluationPanel::dataSpec() const { return m_spec->text().trimmed(); }
 
 by::cli::EvalRequest EvaluationPanel::request() const {

@@ -47,6 +47,8 @@ public:
 
 signals:
     void evaluateRequested(const by::cli::EvalRequest& request);
+    // The dataset or its options changed (a preset, a folder, a typed spec once finished).
+    void requestChanged();
     void cancelRequested();
 
 private:

@@ -221,6 +221,9 @@ void MainWindow::createDocks() {
     tabifyDockWidget(m_evalDock, m_compressDock);
     m_inspectorDock->raise();
     connect(m_compressPanel, &CompressionPanel::projectChanged, this, &MainWindow::refreshProject);
+    // The compression preview's quality check runs on the dataset chosen for evaluation.
+    connect(m_evalPanel, &EvaluationPanel::requestChanged, this,
+            [this]() { m_compressPanel->setQualityCheck(m_evalPanel->request()); });
     connect(m_compressPanel, &CompressionPanel::info, this,
             [this](const QString& m) { logMessage(LogPanel::Severity::Info, m); });
     connect(m_compressPanel, &CompressionPanel::errorOccurred, this, &MainWindow::reportError);

@@ -4,6 +4,7 @@
 #include "app/cli/eval_session.h"
 #include "app/cli/recipe_json.h"
 #include "app/gui/compression_panel.h"
+#include "app/gui/evaluation_panel.h"
 #include "app/gui/job_manager.h"
 #include "app/gui/log_panel.h"
 #include "app/gui/main_window.h"
@@ -20,6 +21,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QTableWidget>
 #include <QThread>
 #include <QUndoStack>
@@ -248,6 +250,45 @@ TEST_F(CompressionPanelTest, RankAboveTheMatrixSizeIsOneSentenceAndChangesNothin
     bool ok = false;
     const double err = m_panel->table()->item(0, 1)->text().toDouble(&ok);
     EXPECT_TRUE(ok && std::isfinite(err) && err > 0.0 && err < 1.0);
+}
+
+TEST_F(CompressionPanelTest, QualityCheckFollowsThePreviewOnTheEvaluationDataset) {
+    waitForPreview(); // the preview on opening, without a dataset: a hint, no check
+    EXPECT_FALSE(m_panel->isCheckingQuality());
+    EXPECT_TRUE(m_panel->qualityText().contains(QStringLiteral("Choose a dataset"))) << m_panel->qualityText().toStdString();
+    const std::string spec = "mnist:" + by::test::asset("data/mnist");
+    m_window->evaluationPanel()->setDataSpec(QString::fromStdString(spec));
+    m_panel->setScope(CompressionPanel::Scope::WholeModel);
+    m_panel->setMethod(CompressionPanel::Method::NBitsG32);
+    m_panel->setStrength(3);
+    m_panel->setStrength(2); // replaces the 3-bit check while it may still run
+    waitForPreview();
+    ASSERT_TRUE(waitUntil([this]() { return !m_panel->isCheckingQuality(); }, 60000));
+    const QString text = m_panel->qualityText();
+    const QRegularExpressionMatch match =
+        QRegularExpression(QStringLiteral("top-1 on the first 256 samples.*: ([0-9.]+)% \\(original ([0-9.]+)%")).match(text);
+    ASSERT_TRUE(match.hasMatch()) << text.toStdString();
+
+    // The same figures, computed here without the GUI: the original and the 2-bit model on the
+    // first 256 test images.
+    auto original = by::loadModel(m_model.toStdString());
+    ASSERT_TRUE(original.ok()) << original.error().what();
+    by::cli::EvalRequest req;
+    req.dataSpec = spec;
+    req.limit = 256;
+    auto base = by::cli::runEvaluation(*original, req);
+    ASSERT_TRUE(base.ok()) << base.error().what();
+    by::Recipe recipe;
+    recipe.steps.push_back(m_panel->currentStep());
+    ASSERT_EQ(recipe.steps[0].bits, 2);
+    auto c = by::compress(*original, recipe);
+    ASSERT_TRUE(c.ok()) << c.error().what();
+    auto variant = by::cli::runEvaluation(c->model, req);
+    ASSERT_TRUE(variant.ok()) << variant.error().what();
+    EXPECT_EQ(match.captured(2), QString::number(100.0 * base->classification->top1(), 'f', 2));
+    EXPECT_EQ(match.captured(1), QString::number(100.0 * variant->classification->top1(), 'f', 2));
+    EXPECT_GT(base->classification->top1(), 0.95);
+    std::printf("quality check: %s\n", text.toStdString().c_str());
 }
 
 } // namespace
