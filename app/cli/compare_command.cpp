@@ -102,7 +102,6 @@ std::string percent(double x) {
     return b;
 }
 
-std::string shapeOrDash(const Shape& s) { return s.empty() ? std::string("-") : shapeToString(s); }
 
 void printTable(const ModelDiff& d) {
     std::printf("%-34s %-22s %-18s %-44s %-44s %21s %23s %9s %15s\n", "layer", "op", "change", "before", "after", "params",

@@ -42,12 +42,6 @@ const LayerDiff* row(const ModelDiff& d, const std::string& layer) {
     return nullptr;
 }
 
-const LayerReport* report(const CompressResult& r, const std::string& layer) {
-    for (const auto& l : r.layers)
-        if (l.layer == layer) return &l;
-    return nullptr;
-}
-
 int64_t sum(const std::vector<int64_t>& h) { return std::accumulate(h.begin(), h.end(), int64_t(0)); }
 
 // Every applied layer of the report is in the diff with the same error: the diff dequantizes
