@@ -286,7 +286,7 @@ private:
         auto r = ex->run({});
         if (!r) return r.error();
         if (r->size() != 1) return makeError(ErrorCode::Internal, "a weight chain gave no value");
-        via = via.empty() ? node.opType : node.opType + " < " + via;
+        via = via.empty() ? node.opType : via + " + " + node.opType;
         Tensor t = std::move((*r)[0]);
         if (t.dtype() == DType::F32) return t;
         auto f = t.toFloats();
@@ -574,7 +574,8 @@ Result<ModelDiff> diffModels(const Model& a, const Model& b, const VariantDiffOp
             } else {
                 d.relError = compression::relativeError(ea->rows, eb->rows);
             }
-            if (d.sparsityAfter > d.sparsityBefore + opts.sparsityStep) d.changes |= kLayerSparsified;
+            // Zeros that rounding to a coarser type makes are part of the re-typing, not pruning.
+            if (!(d.changes & kLayerRetyped) && d.sparsityAfter > d.sparsityBefore + opts.sparsityStep) d.changes |= kLayerSparsified;
             if (d.changes == kLayerUnchanged && ((d.relError && *d.relError > 0) || d.bytesBefore != d.bytesAfter || d.paramsBefore != d.paramsAfter))
                 d.changes |= kLayerModified;
         } else if (d.bytesBefore != d.bytesAfter || va.op != vb.op) {

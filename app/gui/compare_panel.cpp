@@ -72,7 +72,7 @@ ComparePanel::ComparePanel(JobManager* jobs, QWidget* parent) : QWidget(parent),
     m_results->setObjectName(QStringLiteral("compareResults"));
     m_results->setHorizontalHeaderLabels({tr("A"), tr("B"), tr("B vs A")});
     m_results->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_results->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_results->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_results->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 4);
 
     m_table = new QTableWidget(0, ColumnCount, this);

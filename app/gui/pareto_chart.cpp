@@ -32,8 +32,14 @@ void ParetoChart::setPoints(std::vector<Point> points, const QString& qualityNam
         m_logX = m_maxX > 10 * m_minX;
         // Room around the extremes so no point sits on the frame.
         const double padY = std::max(1e-3, (m_maxY - m_minY) * 0.12);
+        // Accuracies stay within [0, 100%] even with the padding.
+        const bool fraction = yh->quality <= 1.0 && yl->quality >= 0.0;
         m_minY -= padY;
         m_maxY += padY;
+        if (fraction) {
+            m_minY = std::max(0.0, m_minY);
+            m_maxY = std::min(1.0, m_maxY);
+        }
         if (m_logX) {
             m_minX /= 1.3;
             m_maxX *= 1.3;

@@ -213,7 +213,12 @@ TEST_F(ComparePanelTest, ParetoChartMarksTheFrontAndClickingSelectsB) {
 
     if (const char* shot = std::getenv("BY_COMPARE_SCREENSHOT")) {
         panel()->selectLayer(fc);
-        m_window->resizeDocks({m_window->compareDock()}, {560}, Qt::Vertical);
+        // The right-hand docks make room for the comparison in the picture.
+        for (QDockWidget* d : m_window->findChildren<QDockWidget*>())
+            if (d->widget() && d->widget()->objectName() != QStringLiteral("comparePanel") && d->objectName() != QStringLiteral("projectDock") &&
+                d->objectName() != QStringLiteral("logDock"))
+                d->hide();
+        m_window->resizeDocks({m_window->compareDock()}, {600}, Qt::Vertical);
         QApplication::processEvents();
         waitUntil([] { return false; }, 300);
         ASSERT_TRUE(m_window->grab().save(QString::fromUtf8(shot)));
