@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/cli/build_model_command.h"
+#include "app/cli/compare_command.h"
 #include "app/cli/cli_output.h"
 #include "app/cli/compress_command.h"
 #include "app/cli/eval_command.h"
@@ -44,6 +45,7 @@ void printHelp() {
         "  compress MODEL --quantize int8 -o OUT        compress (quantize, prune, low-rank) into a new model\n"
         "  sweep MODEL --quantize int8 ... --eval SPEC  compare several compressions on a dataset\n"
         "  search MODEL --quantize ... --max-drop P     per-layer sensitivity, smallest mix within P points\n"
+        "  compare A B [--project P] [--json]           per-layer diff of two models or variants, results side by side\n"
         "  project create|add|list|variants|info|demo   manage a project workspace (.byproj)\n"
         "  tokenize TEXT | --text FILE [-o IDS.npy]     GPT-2 BPE token ids\n"
         "  lm build WEIGHTS_DIR -o OUT [--type T]       write a GPT-2-layout language model (.gguf/.safetensors)\n"
@@ -108,6 +110,7 @@ int run(int argc, char** argv) {
     if (verb == "compress") return compressCommand(rest);
     if (verb == "sweep") return sweepCommand(rest);
     if (verb == "search") return searchCommand(rest);
+    if (verb == "compare") return compareCommand(rest);
     if (verb == "formats") return formatsCommand();
     if (verb == "tokenize") return tokenizeCommand(rest);
     if (verb == "lm") return lmCommand(rest);

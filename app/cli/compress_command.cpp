@@ -312,6 +312,8 @@ int64_t fileSize(const std::string& path) {
 
 }  // namespace
 
+CompressContext replayContext(const Model& model) { return compressContext(&model); }
+
 int compressCommand(const std::vector<std::string>& argv) {
     const Args a = parseArgs(argv, kValued, {"--help", "-h"});
     if (a.has("--help") || a.has("-h")) {

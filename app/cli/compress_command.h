@@ -7,10 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "engine/compression.h"
+
 namespace by::cli {
 int compressCommand(const std::vector<std::string>& args);
 int sweepCommand(const std::vector<std::string>& args);
 // `brickyard-cli search MODEL --quantize ... --eval SPEC --max-drop P`: per-layer sensitivity, a
 // greedy per-layer mix within the quality goal, and the size/quality Pareto front.
 int searchCommand(const std::vector<std::string>& args);
+// What compress() needs to make a recorded recipe again (calibration data for static int8 read
+// as the compress verb reads it).
+CompressContext replayContext(const Model& model);
 }  // namespace by::cli

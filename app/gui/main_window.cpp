@@ -2,6 +2,7 @@
 
 #include "app/cli/cli_output.h"
 #include "app/gui/display_format.h"
+#include "app/gui/compare_panel.h"
 #include "app/gui/compression_panel.h"
 #include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
@@ -233,6 +234,13 @@ void MainWindow::createDocks() {
         m_evalDock->raise();
     });
 
+    m_comparePanel = new ComparePanel(m_jobs, this);
+    m_compareDock = new QDockWidget(tr("Compare"), this);
+    m_compareDock->setObjectName(QStringLiteral("compareDock"));
+    m_compareDock->setWidget(m_comparePanel);
+    connect(m_comparePanel, &ComparePanel::info, this, [this](const QString& m) { logMessage(LogPanel::Severity::Info, m); });
+    connect(m_comparePanel, &ComparePanel::errorOccurred, this, &MainWindow::reportError);
+
     m_log = new LogPanel(this);
     m_jobsPanel = new JobsPanel(m_jobs, this);
     auto* split = new QSplitter(Qt::Horizontal, this);
@@ -245,6 +253,9 @@ void MainWindow::createDocks() {
     m_logDock->setObjectName(QStringLiteral("logDock"));
     m_logDock->setWidget(split);
     addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
+    addDockWidget(Qt::BottomDockWidgetArea, m_compareDock);
+    tabifyDockWidget(m_logDock, m_compareDock);
+    m_logDock->raise();
     // The side docks run the full height; the log sits under the documents only.
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
@@ -349,7 +360,7 @@ void MainWindow::createMenus() {
     edit->addAction(a.preferences);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    for (QDockWidget* dock : {m_projectDock, m_inspectorDock, m_logDock})
+    for (QDockWidget* dock : {m_projectDock, m_inspectorDock, m_logDock, m_compareDock})
         view->addAction(dock->toggleViewAction());
     m_projectDock->toggleViewAction()->setShortcut(QKeySequence(Qt::ALT | Qt::Key_1));
     m_inspectorDock->toggleViewAction()->setShortcut(QKeySequence(Qt::ALT | Qt::Key_2));
@@ -760,6 +771,7 @@ void MainWindow::setProject(std::unique_ptr<by::Project> project) {
     m_project = std::move(project);
     m_projectPanel->setProject(m_project.get());
     m_compressPanel->setProject(m_project.get(), m_undo);
+    m_comparePanel->setProject(m_project.get());
     if (m_project) {
         (void)by::RecentProjects(by::RecentProjects::defaultFile()).add(m_project->path());
         QSettings().setValue(QStringLiteral("project/last"), qs(m_project->path()));
@@ -786,6 +798,7 @@ void MainWindow::setProject(std::unique_ptr<by::Project> project) {
 
 void MainWindow::refreshProject() {
     m_projectPanel->refresh();
+    m_comparePanel->refresh();
     refreshEvaluationHistory();
     updateActions();
 }

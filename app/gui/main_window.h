@@ -21,6 +21,7 @@ class Project;
 struct NewAsset;
 } // namespace by
 
+class ComparePanel;
 class CompressionPanel;
 class EvaluationPanel;
 class InspectorPanel;
@@ -82,6 +83,8 @@ public:
     QDockWidget* evaluationDock() const { return m_evalDock; }
     CompressionPanel* compressionPanel() const { return m_compressPanel; }
     QDockWidget* compressionDock() const { return m_compressDock; }
+    ComparePanel* comparePanel() const { return m_comparePanel; }
+    QDockWidget* compareDock() const { return m_compareDock; }
     ProjectPanel* projectPanel() const { return m_projectPanel; }
     QTabWidget* tabs() const { return m_tabs; }
     QUndoStack* undoStack() const { return m_undo; }
@@ -171,6 +174,8 @@ private:
     int m_evalJob = 0;
     CompressionPanel* m_compressPanel = nullptr;
     QDockWidget* m_compressDock = nullptr;
+    ComparePanel* m_comparePanel = nullptr;
+    QDockWidget* m_compareDock = nullptr;
     LogPanel* m_log = nullptr;
     JobsPanel* m_jobsPanel = nullptr;
     QLabel* m_statusInfo = nullptr;

@@ -1,0 +1,86 @@
+#pragma once
+// The Compare dock: two variants of the open project side by side. Picking A and B (or clicking
+// a point of the Pareto chart, which sets B) starts a job that makes both models available
+// (a variant without a file of its own is made again from its parent and recipe) and diffs them
+// per layer (engine/variant_diff.h). The dock shows the diff table coloured by what happened to
+// each layer, the recorded results of both (size, quality, latency) side by side, the weight
+// histograms of the selected layer before and after over one shared range, and the size/quality
+// Pareto chart of every variant of A's model.
+#include <QPointer>
+#include <QString>
+#include <QWidget>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "engine/variant_diff.h"
+
+class HistogramWidget;
+class JobManager;
+class ParetoChart;
+class QComboBox;
+class QLabel;
+class QTableWidget;
+
+namespace by {
+class Project;
+}
+
+class ComparePanel : public QWidget {
+    Q_OBJECT
+public:
+    enum Column { LayerCol, OpCol, ChangeCol, BeforeCol, AfterCol, ParamsCol, BytesCol, ErrorCol, ZerosCol, ColumnCount };
+    static constexpr int ChangeRole = 0x0200;  // the row's LayerChange bits
+
+    explicit ComparePanel(JobManager* jobs, QWidget* parent = nullptr);
+    ~ComparePanel() override;
+
+    void setProject(by::Project* project);
+    // Re-reads variants and results (after the project changed).
+    void refresh();
+    // Compares variant `a` with variant `b` (ids of the open project); false when either is not
+    // one of its variants.
+    bool compare(int64_t a, int64_t b);
+    int64_t variantA() const;
+    int64_t variantB() const;
+
+    // ---- state, for tests and screenshots ----
+    bool isComparing() const { return m_job != 0; }
+    const by::ModelDiff* diff() const { return m_diff.get(); }
+    QTableWidget* table() const { return m_table; }
+    QTableWidget* resultsTable() const { return m_results; }
+    ParetoChart* pareto() const { return m_pareto; }
+    HistogramWidget* histogramBefore() const { return m_histBefore; }
+    HistogramWidget* histogramAfter() const { return m_histAfter; }
+    QString messageText() const;
+    void selectLayer(int row);
+
+signals:
+    void info(const QString& message);
+    void errorOccurred(const QString& sentence);
+
+private:
+    void fillCombos();
+    void fillResults();
+    void fillPareto();
+    void fillTable();
+    void showLayer(int row);
+    void startCompare();
+    void showMessage(const QString& text, bool error);
+
+    JobManager* m_jobs;
+    by::Project* m_project = nullptr;
+    QComboBox* m_a = nullptr;
+    QComboBox* m_b = nullptr;
+    QLabel* m_message = nullptr;
+    QTableWidget* m_results = nullptr;
+    QTableWidget* m_table = nullptr;
+    QLabel* m_layerTitle = nullptr;
+    HistogramWidget* m_histBefore = nullptr;
+    HistogramWidget* m_histAfter = nullptr;
+    ParetoChart* m_pareto = nullptr;
+    std::unique_ptr<by::ModelDiff> m_diff;
+    int m_job = 0;
+    int m_generation = 0;
+    bool m_filling = false;
+};
