@@ -30,7 +30,9 @@
 //   LowRank         truncated SVD of MatMul/Gemm weights (and Conv as a k x k conv with r filters
 //                   followed by a 1x1 conv): by kept rank, rank ratio, energy or parameter cut, and
 //                   only where the two factors are smaller than the original.
-// Dense pruning keeps dense storage: zeros are reported as sparsity, not as saved bytes.
+// Dense pruning keeps dense storage: zeros are reported as sparsity, not as saved bytes. 2:4
+// weights still run faster for few-row products: the executor repacks them at plan time
+// (engine/sparse24.h).
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -572,6 +572,12 @@ const std::vector<ExecutorIo>& Executor::inputs() const { return m_impl->inputs;
 const std::vector<ExecutorIo>& Executor::outputs() const { return m_impl->outputs; }
 int Executor::threadCount() const { return m_impl->pool->threadCount(); }
 int64_t Executor::opset() const { return m_impl->opset; }
+int64_t Executor::preparedNodeCount() const {
+    int64_t n = 0;
+    for (const auto& [graph, plan] : m_impl->plans)
+        for (const auto& prepared : plan->prepared) n += prepared != nullptr;
+    return n;
+}
 
 Result<std::vector<Tensor>> Executor::run(const std::map<std::string, Tensor>& inputs, const RunOptions& opts) const {
     const auto start = std::chrono::steady_clock::now();

@@ -80,6 +80,9 @@ public:
     const std::vector<ExecutorIo>& outputs() const;
     int threadCount() const;
     int64_t opset() const;
+    // Nodes whose kernel re-packed constant inputs at plan time (int8 weights into GEMM panels,
+    // 2:4-sparse weights into kept values and positions), over all graphs.
+    int64_t preparedNodeCount() const;
 
     // Outputs in the order of the graph's outputs. `inputs` is keyed by graph input name and must
     // name every runtime input, and nothing else.

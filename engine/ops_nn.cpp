@@ -8,6 +8,7 @@
 #include "engine/int8_gemm.h"
 #include "engine/ops_common.h"
 #include "engine/quant_matmul.h"
+#include "engine/sparse24.h"
 
 namespace by {
 
@@ -1012,9 +1013,35 @@ Status gemm(KernelContext& ctx) {
         });
         b = beta;
     }
-    sgemm(ta, tb, M, N, K, alpha, A.data<float>(), A.shape()[1], B.data<float>(), B.shape()[1], b, y, N, ctx.pool);
+    if (const auto* sp = static_cast<const Sparse24Weights*>(ctx.prepared); sp && !ta && M <= sparse24MaxRows()) {
+        if (b != 0.f && b != 1.f)
+            for (int64_t i = 0; i < M * N; ++i) y[i] *= b;
+        sparse24Gemm(*sp, A.data<float>(), M, K, y, N, alpha, b != 0.f, ctx.pool);
+    } else {
+        sgemm(ta, tb, M, N, K, alpha, A.data<float>(), A.shape()[1], B.data<float>(), B.shape()[1], b, y, N, ctx.pool);
+    }
     ctx.outputs[0] = std::move(*out);
     return {};
+}
+
+// Constant B whose groups of four along K hold at most two non-zeros (2:4 pruned): repacked for
+// the few-row product (engine/sparse24.h). Small matrices are not worth a second copy.
+std::shared_ptr<const void> prepareSparse24(const Tensor* B, bool kMajor) {
+    if (!B || B->dtype() != DType::F32 || B->rank() != 2 || B->numel() < 16384) return nullptr;
+    const int64_t K = kMajor ? B->shape()[0] : B->shape()[1], N = kMajor ? B->shape()[1] : B->shape()[0];
+    auto packed = packSparse24(B->data<float>(), K, N, kMajor);
+    if (!packed) return nullptr;
+    return std::make_shared<const Sparse24Weights>(std::move(*packed));
+}
+
+std::shared_ptr<const void> prepareGemm(const KernelContext& ctx) {
+    if (ctx.inputs.size() < 2 || ctx.node.attrInt("transA", 0) != 0) return nullptr;
+    return prepareSparse24(ctx.inputs[1], ctx.node.attrInt("transB", 0) == 0);
+}
+
+std::shared_ptr<const void> prepareMatMul(const KernelContext& ctx) {
+    if (ctx.inputs.size() < 2) return nullptr;
+    return prepareSparse24(ctx.inputs[1], true);
 }
 
 Status matmul(KernelContext& ctx) {
@@ -1044,7 +1071,11 @@ Status matmul(KernelContext& ctx) {
     if (bBatch.empty() || shapeNumel(bBatch) == 1) {
         // Every A matrix meets the same B: one GEMM with the batch folded into M.
         if (shapeNumel(aBatch) == nb) {
-            sgemm(false, false, nb * M, N, K, 1.f, pa, K, pb, N, 0.f, y, N, ctx.pool);
+            const auto* sp = static_cast<const Sparse24Weights*>(ctx.prepared);
+            if (sp && bs.size() == 2 && nb * M <= sparse24MaxRows())
+                sparse24Gemm(*sp, pa, nb * M, K, y, N, 1.f, false, ctx.pool);
+            else
+                sgemm(false, false, nb * M, N, K, 1.f, pa, K, pb, N, 0.f, y, N, ctx.pool);
             ctx.outputs[0] = std::move(*out);
             return {};
         }
@@ -1107,8 +1138,8 @@ void registerNnOps(OpRegistry& r) {
     r.add("", "InstanceNormalization", instanceNorm, checkF32);
     r.add("", "LayerNormalization", layerNorm, checkF32);
     r.add("", "LRN", lrn, checkF32);
-    r.add("", "Gemm", gemm, checkF32);
-    r.add("", "MatMul", matmul, checkF32);
+    r.add("", "Gemm", gemm, checkF32, prepareGemm);
+    r.add("", "MatMul", matmul, checkF32, prepareMatMul);
 }
 
 }  // namespace by
