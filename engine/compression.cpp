@@ -247,6 +247,10 @@ Status checkParameters(size_t i, const CompressStep& s) {
         if (s.rankRatio != 0 && !inUnitInterval(s.rankRatio)) return bad("rank_ratio must be between 0 and 1 (exclusive), not " + std::to_string(s.rankRatio));
         if (s.energy != 0 && !inUnitInterval(s.energy)) return bad("energy must be between 0 and 1 (exclusive), not " + std::to_string(s.energy));
         if (s.paramCut != 0 && !inUnitInterval(s.paramCut)) return bad("param_cut must be between 0 and 1 (exclusive), not " + std::to_string(s.paramCut));
+        if (s.activations.enabled) {
+            if (s.activations.samples < 1) return bad("calibration needs at least one sample, not " + std::to_string(s.activations.samples));
+            if (s.activations.data.empty()) return bad("data-aware low-rank needs calibration data (\"data\": \"mnist:DIR\")");
+        }
         break;
     }
     }
@@ -391,7 +395,7 @@ Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, i
     case CompressMethod::Prune: return pruneMagnitude(g, s, nodes, out);
     case CompressMethod::PruneNM: return pruneNM(g, s, nodes, out);
     case CompressMethod::PruneChannels: return pruneChannels(g, s, nodes, out);
-    case CompressMethod::LowRank: return lowRank(g, s, nodes, out);
+    case CompressMethod::LowRank: return lowRank(g, s, nodes, opset, nullptr, out);
     case CompressMethod::QuantizeGgml: break;  // whole-model step, see compress()
     }
     return makeError(ErrorCode::Internal, "unknown compression method");
@@ -489,13 +493,16 @@ Result<CompressResult> compress(const Model& model, const Recipe& recipe, const 
         BY_TRY(checkAgainstLayers(g, i, s, *nodes));
         std::vector<LayerReport> rows;
         Status st;
-        if (s.method == CompressMethod::QuantizeInt8 && s.activations.enabled) {
+        if ((s.method == CompressMethod::QuantizeInt8 || s.method == CompressMethod::LowRank) && s.activations.enabled) {
             if (!ctx.openDataset)
-                return stepError(ErrorCode::Invalid, i, s, "static activation quantization needs calibration data, and nothing here can open '" +
-                                                               s.activations.data + "'");
+                return stepError(ErrorCode::Invalid, i, s, std::string(s.method == CompressMethod::LowRank ? "data-aware low-rank" : "static activation quantization") +
+                                                               " needs calibration data, and nothing here can open '" + s.activations.data + "'");
             auto data = ctx.openDataset(s.activations.data, s.activations.split);
             if (!data) return stepError(data.error().code, i, s, "calibration data: " + data.error().message);
-            st = quantizeStatic(g, s, *nodes, opset, *data, rows);
+            if (s.method == CompressMethod::LowRank)
+                st = lowRank(g, s, *nodes, opset, *data, rows);
+            else
+                st = quantizeStatic(g, s, *nodes, opset, *data, rows);
         } else {
             st = runStep(g, s, *nodes, opset, rows);
         }

@@ -29,7 +29,10 @@
 //                   models (GGUF), written back as GGUF.
 //   LowRank         truncated SVD of MatMul/Gemm weights (and Conv as a k x k conv with r filters
 //                   followed by a 1x1 conv): by kept rank, rank ratio, energy or parameter cut, and
-//                   only where the two factors are smaller than the original.
+//                   only where the two factors are smaller than the original. With `activations`
+//                   (calibration data), MatMul/Gemm layers are factorised data-aware: the rank-r
+//                   factors minimise the error of the layer's outputs on the calibration inputs
+//                   (SVD of W L with L L^T their second moments), not of the weights.
 // Dense pruning keeps dense storage: zeros are reported as sparsity, not as saved bytes. 2:4
 // weights still run faster for few-row products: the executor repacks them at plan time
 // (engine/sparse24.h).
@@ -96,7 +99,8 @@ struct CompressStep {
     std::string algorithm = "rtn";    // rtn, gptq or awq
     double damp = 0.01;               // gptq: fraction of the mean Hessian diagonal added
     int64_t calibrationTokens = 8192; // gptq / awq: tokens of the calibration text run
-    // QuantizeInt8: also quantize activations (static, calibrated)
+    // QuantizeInt8: also quantize activations (static, calibrated). LowRank: factorise data-aware
+    // on these calibration samples (method, bits and percentile do not apply).
     ActivationCalibration activations;
 };
 

@@ -1,7 +1,10 @@
 #pragma once
 // Shared pieces of the compression passes (compression.cpp, quantize_pass.cpp, prune_pass.cpp,
 // lowrank_pass.cpp). Not part of the engine's public API.
+#include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,7 +57,17 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
 Status pruneMagnitude(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneNM(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneChannels(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
-Status lowRank(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
+// With `data` (the step's `activations` set), MatMul/Gemm layers are factorised data-aware: the
+// truncation minimises the error of the layer's outputs on the calibration inputs, not of its weights.
+Status lowRank(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,
+               std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out);
+
+// Runs the f32 graph over the first act.samples samples of `data` (batches of up to 64, with
+// act.normalize) and calls feed(valueId, tensor) for every value in `wanted` (graph inputs too).
+// `used`: how many samples ran. calibration_run.cpp.
+Status forEachCalibrationActivation(const Graph& g, int64_t opset, const ActivationCalibration& act, const Dataset& data,
+                                    const std::set<int>& wanted, const std::function<void(int, const Tensor&)>& feed,
+                                    int64_t* used = nullptr);
 
 // Kept rank for a step on an N x K matrix with singular values `sv` (descending).
 int64_t chooseRank(const CompressStep& s, int64_t N, int64_t K, const std::vector<double>& sv);

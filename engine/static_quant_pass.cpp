@@ -152,29 +152,6 @@ QuantWeight quantizeWeight(const LayerWeight& w, bool perChannel) {
 // observer: once for the ranges, and once more for the histograms when the method needs them.
 Status calibrate(const Graph& g, int64_t opset, const CompressStep& s, const Dataset& data, const std::set<int>& wanted,
                  std::map<int, RangeObserver>& obs, int64_t& used) {
-    auto exec = Executor::create(g, opset, ExecutorOptions{});
-    if (!exec) return exec.error().withContext("calibration");
-    if (exec->inputs().size() != 1)
-        return makeError(ErrorCode::Unsupported, "static quantization feeds the calibration data to one model input, but the model has " +
-                                                     std::to_string(exec->inputs().size()));
-    const std::string inputName = exec->inputs()[0].name;
-    const int inputId = g.findValue(inputName);
-    std::vector<std::string> captureNames;
-    std::map<std::string, int> byName;
-    for (int v : wanted)
-        if (v != inputId) {
-            captureNames.push_back(g.values[size_t(v)].name);
-            byName[g.values[size_t(v)].name] = v;
-        }
-    used = std::min<int64_t>(s.activations.samples, data.size());
-    if (used <= 0) return makeError(ErrorCode::Invalid, "the calibration data '" + s.activations.data + "' has no samples");
-    std::vector<int64_t> idx(static_cast<size_t>(used));
-    for (int64_t i = 0; i < used; ++i) idx[size_t(i)] = i;
-    std::shared_ptr<const Dataset> borrowed(&data, [](const Dataset*) {});
-    SubsetDataset subset(borrowed, idx);
-    BatchOptions bo;
-    bo.batchSize = std::min<int64_t>(used, 64);
-    bo.normalize = s.activations.normalize;
     const bool histogram = s.activations.method != CalibrationMethod::MinMax;
     for (int pass = 0; pass < (histogram ? 2 : 1); ++pass) {
         if (pass == 1)
@@ -185,22 +162,7 @@ Status calibrate(const Graph& g, int64_t opset, const CompressStep& s, const Dat
             if (pass == 0) o.observeRange(t.data<float>(), t.numel());
             else o.observeHistogram(t.data<float>(), t.numel());
         };
-        BatchIterator it(subset, bo);
-        while (auto b = it.next()) {
-            if (!*b) return b->error().withContext("calibration data");
-            Batch& batch = b->value();
-            if (batch.inputs.empty()) return makeError(ErrorCode::Invalid, "the calibration data has no inputs");
-            if (wanted.count(inputId)) feed(inputId, batch.inputs[0]);
-            RunOptions ro;
-            ro.captureValues = captureNames;
-            ro.capture = [&](int nodeIndex, int outputIndex, const Tensor& t) {
-                const int v = g.nodes[size_t(nodeIndex)].outputs[size_t(outputIndex)];
-                if (wanted.count(v)) feed(v, t);
-            };
-            if (captureNames.empty()) ro.capture = nullptr;
-            auto out = exec->run({{inputName, batch.inputs[0]}}, ro);
-            if (!out) return out.error().withContext("calibration run");
-        }
+        BY_TRY(forEachCalibrationActivation(g, opset, s.activations, data, wanted, feed, &used));
     }
     return {};
 }

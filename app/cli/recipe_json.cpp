@@ -187,8 +187,9 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
             s.norm = n == "l1" ? 1 : 2;
         }
     } else if (method == "low_rank") {
-        allowed.insert({"rank", "rank_ratio", "energy", "param_cut"});
+        allowed.insert({"rank", "rank_ratio", "energy", "param_cut", "activations"});
         s.method = CompressMethod::LowRank;
+        if (j.contains("activations")) BY_TRY(parseActivations(j["activations"], where, s.activations));
         if (j.contains("rank")) {
             auto v = integer(j["rank"], where, "rank");
             if (!v) return v.error();
@@ -314,6 +315,13 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             if (s.rankRatio) o["rank_ratio"] = s.rankRatio;
             if (s.energy) o["energy"] = s.energy;
             if (s.paramCut) o["param_cut"] = s.paramCut;
+            if (s.activations.enabled) {
+                const ActivationCalibration& a = s.activations;
+                json act = {{"samples", a.samples}, {"data", a.data}};
+                if (!a.split.empty()) act["split"] = a.split;
+                if (a.normalize) act["normalize"] = normalizationToString(*a.normalize);
+                o["activations"] = act;
+            }
             break;
         }
         if (s.layers.all()) {
@@ -423,8 +431,13 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
         return s;
     }
     if (kind == "lowrank") {
-        const std::string hint = "0.3 (cut 30% of each layer's parameters), energy:0.95, ratio:0.5, rank:16";
+        const std::string hint = "0.3 (cut 30% of each layer's parameters), energy:0.95, ratio:0.5, rank:16; add :data for the "
+                                 "data-aware factorisation (with --calib-data)";
         s.method = CompressMethod::LowRank;
+        if (parts.size() >= 2 && parts.back() == "data") {
+            s.activations.enabled = true;
+            parts.pop_back();
+        }
         if (parts.size() == 1) {
             if (!toDouble(parts[0], s.paramCut)) return fail(hint);
             return s;
@@ -451,11 +464,13 @@ std::string stepLabel(const CompressStep& s) {
     case CompressMethod::PruneChannels: return "prune channels " + numberText(s.sparsity);
     case CompressMethod::QuantizeGgml:
         return std::string(s.ggmlType == DType::Q8_0 ? "q8_0" : "q4_0") + (s.algorithm == "rtn" ? "" : ":" + s.algorithm);
-    case CompressMethod::LowRank:
-        if (s.rank) return "lowrank rank " + std::to_string(s.rank);
-        if (s.rankRatio) return "lowrank ratio " + numberText(s.rankRatio);
-        if (s.energy) return "lowrank energy " + numberText(s.energy);
-        return "lowrank cut " + numberText(s.paramCut);
+    case CompressMethod::LowRank: {
+        const std::string data = s.activations.enabled ? " data-aware" : "";
+        if (s.rank) return "lowrank rank " + std::to_string(s.rank) + data;
+        if (s.rankRatio) return "lowrank ratio " + numberText(s.rankRatio) + data;
+        if (s.energy) return "lowrank energy " + numberText(s.energy) + data;
+        return "lowrank cut " + numberText(s.paramCut) + data;
+    }
     }
     return "?";
 }

@@ -36,10 +36,15 @@ TEST(RecipeJson, ParsesEveryMethodAndRoundTrips) {
         {"method": "prune_channels", "sparsity": 0.25, "norm": "l2", "layers": {"names": ["conv_0"]}},
         {"method": "low_rank", "energy": 0.9},
         {"method": "quantize", "bits": 4, "group": 64, "symmetric": true},
-        {"method": "quantize", "bits": 8, "granularity": "per_tensor"}]})";
+        {"method": "quantize", "bits": 8, "granularity": "per_tensor"},
+        {"method": "low_rank", "param_cut": 0.3, "activations": {"data": "mnist:DIR", "samples": 128, "split": "train"}}]})";
     auto r = cli::parseRecipeJson(text);
     ASSERT_TRUE(r.ok()) << r.error().what();
-    ASSERT_EQ(r->steps.size(), 6u);
+    ASSERT_EQ(r->steps.size(), 7u);
+    EXPECT_FALSE(r->steps[3].activations.enabled);
+    EXPECT_TRUE(r->steps[6].activations.enabled);
+    EXPECT_EQ(r->steps[6].activations.samples, 128);
+    EXPECT_EQ(r->steps[6].activations.data, "mnist:DIR");
     EXPECT_TRUE(r->steps[0].global);
     EXPECT_EQ(r->steps[1].layers.opTypes, std::vector<std::string>{"Gemm"});
     EXPECT_EQ(r->steps[2].norm, 2);
@@ -80,6 +85,12 @@ TEST(RecipeJson, Shorthands) {
     auto l = cli::parseShorthand("lowrank", "0.3");
     ASSERT_TRUE(l.ok());
     EXPECT_EQ(l->paramCut, 0.3);
+    EXPECT_FALSE(l->activations.enabled);
+    auto ld = cli::parseShorthand("lowrank", "energy:0.95:data");
+    ASSERT_TRUE(ld.ok()) << ld.error().what();
+    EXPECT_EQ(ld->energy, 0.95);
+    EXPECT_TRUE(ld->activations.enabled);
+    EXPECT_EQ(cli::stepLabel(*ld), "lowrank energy 0.95 data-aware");
     EXPECT_EQ(cli::parseShorthand("quantize", "int8")->method, CompressMethod::QuantizeInt8);
     EXPECT_FALSE(cli::parseShorthand("quantize", "fp4").ok());
     EXPECT_FALSE(cli::parseShorthand("prune", "half").ok());
