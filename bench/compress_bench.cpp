@@ -235,13 +235,17 @@ int main(int argc, char** argv) {
             q.activations.normalize = Normalization{1.f / 255.f, {}, {}};
             return q;
         };
+        CompressStep lrData = staticInt8(CalibrationMethod::MinMax);  // the same calibration samples
+        lrData.method = CompressMethod::LowRank;
+        lrData.paramCut = 0.3;
+        lrData.layers.opTypes = {"Gemm"};
         const std::vector<std::pair<std::string, CompressStep>> recipes = {
             {"int8 per-channel", CompressStep{}},
             {"int8 static minmax", staticInt8(CalibrationMethod::MinMax)},
             {"int8 static pct99.99", staticInt8(CalibrationMethod::Percentile)},
             {"int8 static mse", staticInt8(CalibrationMethod::Mse)},
             {"2:4 pruned", step(CompressMethod::PruneNM)},
-            {"low-rank 30% (Gemm)", lr}, {"int4 g32 (Gemm)", q4}, {"25% filters pruned", ch}};
+            {"low-rank 30% (Gemm)", lr}, {"low-rank 30% data-aware", lrData}, {"int4 g32 (Gemm)", q4}, {"25% filters pruned", ch}};
         std::vector<Variant> variants;
         variants.push_back({"original", *m, 0, {}, {}});
         for (const auto& [label, s] : recipes) {
