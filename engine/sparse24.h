@@ -6,8 +6,8 @@
 // executor repacks such a constant into the two kept values and their two 2-bit positions per
 // group, which halves the bytes a one-row product streams (4 + 4 + 1 bytes per group of four
 // weights instead of 16), and multiplies with it when A has few rows: there the dense product is
-// bound by reading the weights. With many rows the dense GEMM's blocking wins, so callers keep the
-// dense path above sparse24MaxRows().
+// bound by reading the weights, and the sparse one does half the multiplications. With many rows
+// the dense GEMM's blocking wins, so callers keep the dense path above sparse24MaxRows().
 #include <cstdint>
 #include <optional>
 #include <vector>

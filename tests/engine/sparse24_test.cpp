@@ -125,17 +125,17 @@ TEST(Sparse24, ExecutorRepacksPrunedLayersAndKeepsTheirOutputs) {
     ASSERT_TRUE(ex.ok()) << ex.error().what();
     EXPECT_EQ(ex->preparedNodeCount(), 2);
 
-    // Batch 16 takes the dense GEMM, batch 1 the sparse kernel: the same rows.
+    // A batch above sparse24MaxRows() takes the dense GEMM, batch 1 the sparse kernel: the same rows.
+    const int64_t rows = 2 * sparse24MaxRows() + 3;
     std::mt19937 rng(5);
     std::uniform_real_distribution<float> d(-1.f, 1.f);
-    std::vector<float> xs(static_cast<size_t>(16 * K));
+    std::vector<float> xs(static_cast<size_t>(rows * K));
     for (float& v : xs) v = d(rng);
-    ASSERT_GT(16, sparse24MaxRows());
-    auto batch = ex->run({{"x", Tensor::fromFloats({16, K}, xs)}});
+    auto batch = ex->run({{"x", Tensor::fromFloats({rows, K}, xs)}});
     ASSERT_TRUE(batch.ok()) << batch.error().what();
     const float* yb = (*batch)[0].data<float>();
     double worst = 0, scale = 0;
-    for (int64_t r = 0; r < 16; r += 5) {
+    for (int64_t r = 0; r < rows; r += 5) {
         auto one = ex->run({{"x", Tensor::fromFloats({1, K}, std::vector<float>(xs.begin() + r * K, xs.begin() + (r + 1) * K))}});
         ASSERT_TRUE(one.ok()) << one.error().what();
         for (int64_t n = 0; n < N; ++n) {
