@@ -252,7 +252,7 @@ Status checkParameters(size_t i, const CompressStep& s) {
         if (s.criterion != PruneCriterion::Weight) {
             const ActivationCalibration& a = s.activations;
             if (a.data.empty())
-                return bad(std::string("the ") + pruneCriterionName(s.criterion, s.norm) + " criterion needs calibration data (\"calibration\": {\"data\": ...})");
+                return bad(std::string("the ") + pruneCriterionName(s.criterion, s.norm) + " criterion needs calibration data (a \"calibration\" object in the recipe, --calib-data on the command line)");
             if (a.samples < 1) return bad("calibration needs at least one sample, not " + std::to_string(a.samples));
         }
         break;

@@ -274,7 +274,7 @@ bool traceFfn(const Graph& g, int up, FfnPlan& plan, std::string& why) {
     const std::string upLabel = describeNode(g, up);
     std::set<int> region = {g.nodes[size_t(up)].outputs[0]};
     std::deque<int> queue(region.begin(), region.end());
-    std::set<int> visited;
+    std::set<int> visited, pending;
     while (!queue.empty()) {
         const int v = queue.front();
         queue.pop_front();
@@ -301,18 +301,32 @@ bool traceFfn(const Graph& g, int up, FfnPlan& plan, std::string& why) {
             }
             if (n.opType == "Add" || n.opType == "Sub" || n.opType == "Mul" || n.opType == "Div" || n.opType == "Pow" ||
                 n.opType == "Max" || n.opType == "Min") {
+                // Both sides may come from the block (x * sigmoid(x)): a side not reached yet
+                // defers the node until the walk reaches it from that side.
+                bool waiting = false;
+                std::vector<std::pair<int, size_t>> consts;
                 for (size_t i = 0; i < n.inputs.size(); ++i) {
                     const int in = n.inputs[i];
                     if (region.count(in)) continue;
                     const Tensor* t = constantOf(g, in);
                     if (t && t->numel() == 1) continue;
                     if (t && t->dtype() == DType::F32 && !t->shape().empty() && t->shape().back() == N && t->numel() == N) {
-                        plan.perNeuron.emplace_back(c, i);
+                        consts.emplace_back(c, i);
                         continue;
                     }
-                    why = label + " mixes the hidden neurons of " + upLabel + " with a value that is neither a scalar nor one constant per neuron";
-                    return false;
+                    if (t) {
+                        why = label + " mixes the hidden neurons of " + upLabel + " with a constant that is neither a scalar nor one value per neuron";
+                        return false;
+                    }
+                    waiting = true;
                 }
+                if (waiting) {
+                    visited.erase(c);
+                    pending.insert(c);
+                    continue;
+                }
+                pending.erase(c);
+                plan.perNeuron.insert(plan.perNeuron.end(), consts.begin(), consts.end());
                 markOut();
             } else if (unaryOps().count(n.opType)) {
                 for (size_t i = 1; i < n.inputs.size(); ++i) {
@@ -347,6 +361,10 @@ bool traceFfn(const Graph& g, int up, FfnPlan& plan, std::string& why) {
                 return false;
             }
         }
+    }
+    if (!pending.empty()) {
+        why = describeNode(g, *pending.begin()) + " mixes the hidden neurons of " + upLabel + " with a value from outside the block";
+        return false;
     }
     if (plan.down < 0) {
         why = "the outputs of " + upLabel + " reach no down-projection";
