@@ -64,8 +64,10 @@ enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneCh
 // How structured pruning ranks what it removes (filters, neurons, heads); the smallest scores go.
 //   Weight      the weight norm (`norm`: L1 or L2; neurons and heads: product of the norms of what
 //               is read in and written out)
-//   Activation  mean |activation| on calibration samples (times the norm of the weights reading it
-//               for neurons and heads)
+//   Activation  on calibration samples: filters, mean |activation| where the next layer reads
+//               them; heads, mean |output| times the norm of the output-projection rows reading
+//               them; neurons, the activation's standard deviation times the norm of the
+//               down-projection row, the removed neurons' mean folded into the down bias
 //   Beta        filters only: estimated size of the change in the next layer's output
 enum class PruneCriterion { Weight, Activation, Beta };
 const char* pruneCriterionName(PruneCriterion c, int norm);  // "l1", "l2", "activation", "beta"
