@@ -20,6 +20,17 @@ const char* compressMethodName(CompressMethod m) {
     case CompressMethod::PruneChannels: return "prune_channels";
     case CompressMethod::LowRank: return "low_rank";
     case CompressMethod::QuantizeGgml: return "quantize_ggml";
+    case CompressMethod::PruneFfn: return "prune_ffn";
+    case CompressMethod::PruneHeads: return "prune_heads";
+    }
+    return "?";
+}
+
+const char* pruneCriterionName(PruneCriterion c, int norm) {
+    switch (c) {
+    case PruneCriterion::Weight: return norm == 2 ? "l2" : "l1";
+    case PruneCriterion::Activation: return "activation";
+    case PruneCriterion::Beta: return "beta";
     }
     return "?";
 }
@@ -185,6 +196,8 @@ std::vector<std::string> supportedOps(CompressMethod m) {
     switch (m) {
     case CompressMethod::QuantizeNBits: return {"Gemm", "MatMul"};
     case CompressMethod::PruneChannels: return {"Conv"};
+    case CompressMethod::PruneFfn:
+    case CompressMethod::PruneHeads: return {"Gemm", "MatMul"};
     default: return {"Conv", "Gemm", "MatMul"};
     }
 }
@@ -217,6 +230,8 @@ Status checkParameters(size_t i, const CompressStep& s) {
                              std::to_string(s.bits) + "-bit weights are not supported (MatMulNBits stores 2, 3, 4 or 8 bits)");
         if (s.group < 16 || (s.group & (s.group - 1)) != 0)
             return bad("group " + std::to_string(s.group) + " must be a power of two of at least 16 (the MatMulNBits block size)");
+        if (!(s.outliers >= 0 && s.outliers <= 0.1))
+            return bad("outliers must be a fraction between 0 and 0.1 of each layer's weights, not " + std::to_string(s.outliers));
         break;
     case CompressMethod::Prune:
         if (!inUnitInterval(s.sparsity)) return bad("sparsity must be between 0 and 1 (exclusive), not " + std::to_string(s.sparsity));
@@ -226,9 +241,22 @@ Status checkParameters(size_t i, const CompressStep& s) {
             return bad(std::to_string(s.n) + ":" + std::to_string(s.m) + " is not an N:M pattern (need 0 < N < M <= 64)");
         break;
     case CompressMethod::PruneChannels:
-        if (!inUnitInterval(s.sparsity)) return bad("the fraction of filters removed must be between 0 and 1 (exclusive), not " + std::to_string(s.sparsity));
+    case CompressMethod::PruneFfn:
+    case CompressMethod::PruneHeads: {
+        const char* what = s.method == CompressMethod::PruneChannels ? "filters" : s.method == CompressMethod::PruneFfn ? "neurons" : "heads";
+        if (!inUnitInterval(s.sparsity))
+            return bad(std::string("the fraction of ") + what + " removed must be between 0 and 1 (exclusive), not " + std::to_string(s.sparsity));
         if (s.norm != 1 && s.norm != 2) return bad("the filter norm must be 1 (L1) or 2 (L2), not " + std::to_string(s.norm));
+        if (s.criterion == PruneCriterion::Beta && s.method != CompressMethod::PruneChannels)
+            return bad("the beta criterion ranks Conv filters; rank neurons and heads by weight or activation");
+        if (s.criterion != PruneCriterion::Weight) {
+            const ActivationCalibration& a = s.activations;
+            if (a.data.empty())
+                return bad(std::string("the ") + pruneCriterionName(s.criterion, s.norm) + " criterion needs calibration data (a \"calibration\" object in the recipe, --calib-data on the command line)");
+            if (a.samples < 1) return bad("calibration needs at least one sample, not " + std::to_string(a.samples));
+        }
         break;
+    }
     case CompressMethod::QuantizeGgml:
         if (s.ggmlType != DType::Q8_0 && s.ggmlType != DType::Q4_0)
             return stepError(ErrorCode::Unsupported, i, s, std::string("the block type must be q8_0 or q4_0, not ") + dtypeName(s.ggmlType));
@@ -388,17 +416,25 @@ Status finalizeGraph(Graph& g) {
     return g.validate();
 }
 
-Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, std::vector<LayerReport>& out) {
+Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, std::vector<LayerReport>& out,
+               std::shared_ptr<const Dataset> data = nullptr) {
     switch (s.method) {
     case CompressMethod::QuantizeInt8: return quantizeInt8(g, s, nodes, opset, out);
     case CompressMethod::QuantizeNBits: return quantizeNBits(g, s, nodes, out);
     case CompressMethod::Prune: return pruneMagnitude(g, s, nodes, out);
     case CompressMethod::PruneNM: return pruneNM(g, s, nodes, out);
-    case CompressMethod::PruneChannels: return pruneChannels(g, s, nodes, out);
-    case CompressMethod::LowRank: return lowRank(g, s, nodes, opset, nullptr, out);
+    case CompressMethod::PruneChannels: return pruneChannels(g, s, nodes, opset, data, out);
+    case CompressMethod::PruneFfn: return pruneFfn(g, s, nodes, !s.layers.names.empty(), opset, data, out);
+    case CompressMethod::PruneHeads: return pruneHeads(g, s, nodes, !s.layers.names.empty(), opset, data, out);
+    case CompressMethod::LowRank: return lowRank(g, s, nodes, opset, data, out);
     case CompressMethod::QuantizeGgml: break;  // whole-model step, see compress()
     }
     return makeError(ErrorCode::Internal, "unknown compression method");
+}
+
+bool usesCalibration(const CompressStep& s) {
+    const bool structured = s.method == CompressMethod::PruneChannels || s.method == CompressMethod::PruneFfn || s.method == CompressMethod::PruneHeads;
+    return (structured && s.criterion != PruneCriterion::Weight) || (s.method == CompressMethod::LowRank && s.activations.enabled);
 }
 
 int64_t defaultOpset(const Model& m) {
@@ -493,19 +529,18 @@ Result<CompressResult> compress(const Model& model, const Recipe& recipe, const 
         BY_TRY(checkAgainstLayers(g, i, s, *nodes));
         std::vector<LayerReport> rows;
         Status st;
-        if ((s.method == CompressMethod::QuantizeInt8 || s.method == CompressMethod::LowRank) && s.activations.enabled) {
+        const bool staticQuant = s.method == CompressMethod::QuantizeInt8 && s.activations.enabled;
+        std::shared_ptr<const Dataset> data;
+        if (staticQuant || usesCalibration(s)) {
             if (!ctx.openDataset)
-                return stepError(ErrorCode::Invalid, i, s, std::string(s.method == CompressMethod::LowRank ? "data-aware low-rank" : "static activation quantization") +
+                return stepError(ErrorCode::Invalid, i, s, std::string(staticQuant ? "static activation quantization" : s.method == CompressMethod::LowRank ? "data-aware low-rank" : "data-driven pruning") +
                                                                " needs calibration data, and nothing here can open '" + s.activations.data + "'");
-            auto data = ctx.openDataset(s.activations.data, s.activations.split);
-            if (!data) return stepError(data.error().code, i, s, "calibration data: " + data.error().message);
-            if (s.method == CompressMethod::LowRank)
-                st = lowRank(g, s, *nodes, opset, *data, rows);
-            else
-                st = quantizeStatic(g, s, *nodes, opset, *data, rows);
-        } else {
-            st = runStep(g, s, *nodes, opset, rows);
+            auto d = ctx.openDataset(s.activations.data, s.activations.split);
+            if (!d) return stepError(d.error().code, i, s, "calibration data: " + d.error().message);
+            data = *d;
         }
+        if (staticQuant) st = quantizeStatic(g, s, *nodes, opset, data, rows);
+        else st = runStep(g, s, *nodes, opset, rows, data);
         if (!st) {
             Error e = st.error();
             e.message = stepLabel(i, s) + ": " + e.message;
@@ -535,6 +570,12 @@ Result<LayerReport> previewLayer(const Model& model, const std::string& nodeName
     BY_TRY(checkParameters(0, s));
     if (s.method == CompressMethod::QuantizeGgml)
         return makeError(ErrorCode::Unsupported, "ggml block quantization has no per-layer preview; compress the model instead");
+    if (s.method == CompressMethod::LowRank && s.activations.enabled)
+        return makeError(ErrorCode::Unsupported,
+                         "data-aware low-rank factorises on calibration data, which a layer preview does not run; compress the model instead");
+    if (usesCalibration(s))
+        return makeError(ErrorCode::Unsupported, std::string("the ") + pruneCriterionName(s.criterion, s.norm) +
+                                                     " criterion ranks on calibration data, which a layer preview does not run; compress the model instead");
     Graph g = model.graph;
     BY_TRY(g.rebuildLinks());
     auto nodes = selectNodes(g, 0, s);

@@ -18,12 +18,24 @@
 //   QuantizeNBits   2/3/4/8-bit group-wise round-to-nearest (min-max per group, zero points) of
 //                   MatMul/Gemm weights as com.microsoft MatMulNBits. 3-bit levels are stored in
 //                   4-bit containers (8 levels used of 16): smaller error than 2-bit, 4-bit size.
+//                   With `outliers`, the largest |w| of each layer stay out of the group ranges and
+//                   are added back from a sparse f16 side tensor (flat indices + values, scattered
+//                   into a correction matrix at run time and applied by a MatMul + Add).
 //   Prune           unstructured magnitude pruning, per layer or with one global threshold.
 //   PruneNM         N:M pruning (2:4): in every group of M consecutive weights along the input
 //                   dimension the N largest magnitudes are kept.
-//   PruneChannels   structured filter pruning of Conv by L1/L2 norm; the consumers that read those
-//                   channels (the next Conv's input channels, a Flatten+Gemm's columns, BatchNorm
-//                   parameters, the Conv's bias) are sliced with it, so the model really shrinks.
+//   PruneChannels   structured filter pruning of Conv; the consumers that read those channels (the
+//                   next Conv's input channels, a Flatten+Gemm's columns, BatchNorm parameters, the
+//                   Conv's bias) are sliced with it, so the model really shrinks. Filters are ranked
+//                   by their L1/L2 weight norm, or on calibration data (structured_prune_pass.cpp):
+//                   `activation` ranks by the mean |activation| of each channel where the next
+//                   layer reads it; `beta` by the size of the change removing the channel makes in
+//                   the next layer's output, estimated as sqrt(E[a_c^2]) * ||W_next[:, c]||.
+//   PruneFfn        hidden neurons of transformer feed-forward blocks (MatMul/Gemm -> element-wise
+//                   activation -> MatMul/Gemm): up-projection columns and bias, down-projection rows.
+//   PruneHeads      attention heads of a fused Q/K/V projection reshaped to [.., 3, heads, dim]:
+//                   the head's Q, K and V columns, its rows of the output projection and the
+//                   Reshape shape constants that name the head count.
 //   QuantizeGgml    a language model's tensors to ggml Q8_0 / Q4_0 blocks as llama-quantize picks
 //                   them (engine/lm_quantize.h), by round-to-nearest, GPTQ or AWQ; for weights-only
 //                   models (GGUF), written back as GGUF.
@@ -52,7 +64,18 @@
 
 namespace by {
 
-enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank, QuantizeGgml };
+enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank, QuantizeGgml, PruneFfn, PruneHeads };
+
+// How structured pruning ranks what it removes (filters, neurons, heads); the smallest scores go.
+//   Weight      the weight norm (`norm`: L1 or L2; neurons and heads: product of the norms of what
+//               is read in and written out)
+//   Activation  on calibration samples: filters, mean |activation| where the next layer reads
+//               them; heads, mean |output| times the norm of the output-projection rows reading
+//               them; neurons, the activation's standard deviation times the norm of the
+//               down-projection row, the removed neurons' mean folded into the down bias
+//   Beta        filters only: estimated size of the change in the next layer's output
+enum class PruneCriterion { Weight, Activation, Beta };
+const char* pruneCriterionName(PruneCriterion c, int norm);  // "l1", "l2", "activation", "beta"
 const char* compressMethodName(CompressMethod m);  // "quantize_int8", ...
 
 // Which layers a step touches: op types and/or node names. Both empty: every layer the method
@@ -84,11 +107,15 @@ struct CompressStep {
     bool perChannel = true;   // int8: one scale per output channel (else one per tensor)
     int64_t group = 32;       // n-bit: weights per group along K (a power of two >= 16)
     bool symmetric = false;   // n-bit: no zero points (levels centred on 2^(bits-1))
+    double outliers = 0;      // n-bit: fraction of each layer's weights (largest |w|) kept in f16 beside the groups
     // Prune / PruneNM / PruneChannels
     double sparsity = 0.5;    // fraction of weights (Prune) or filters (PruneChannels) removed
     bool global = false;      // Prune: one threshold over all selected layers
     int n = 2, m = 4;         // PruneNM: keep n of every m
     int norm = 1;             // PruneChannels: 1 (L1) or 2 (L2) filter norm
+    // PruneChannels / PruneFfn / PruneHeads: the ranking; Activation and Beta read calibration
+    // samples described by `activations` (its data, split, samples and normalize; enabled set).
+    PruneCriterion criterion = PruneCriterion::Weight;
     // LowRank: exactly one of these is set (> 0)
     int64_t rank = 0;         // kept rank
     double rankRatio = 0;     // kept rank / min(K, N)
@@ -99,8 +126,8 @@ struct CompressStep {
     std::string algorithm = "rtn";    // rtn, gptq or awq
     double damp = 0.01;               // gptq: fraction of the mean Hessian diagonal added
     int64_t calibrationTokens = 8192; // gptq / awq: tokens of the calibration text run
-    // QuantizeInt8: also quantize activations (static, calibrated). LowRank: factorise data-aware
-    // on these calibration samples (method, bits and percentile do not apply).
+    // QuantizeInt8: also quantize activations (static, calibrated). Data-driven pruning criteria
+    // and data-aware low-rank take their calibration samples from here too.
     ActivationCalibration activations;
 };
 

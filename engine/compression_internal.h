@@ -3,6 +3,7 @@
 // lowrank_pass.cpp). Not part of the engine's public API.
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -42,6 +43,27 @@ std::string freshName(const Graph& g, const std::string& base);
 int addWeight(Graph& g, const std::string& base, Tensor t);
 void setInput(Graph& g, int node, size_t input, int valueId);
 
+// The entries `keep` of axis `axis` of an f32 tensor (in blocks of `block` consecutive entries:
+// entry k keeps [k*block, (k+1)*block)); other axes whole.
+Tensor sliceAxis(const Tensor& t, int axis, const std::vector<int64_t>& keep, int64_t block = 1);
+
+// Per-channel statistics of activations on calibration data. `axis` 1 for channels-first maps
+// ([N, C, ...]), -1 for the last axis ([.., C]).
+struct ChannelStats {
+    std::vector<double> sum, absSum, sqSum;
+    int64_t count = 0;  // values per channel seen
+    void add(const Tensor& t, int axis);
+    double mean(size_t c) const { return count ? sum[c] / double(count) : 0.0; }
+    double meanAbs(size_t c) const { return count ? absSum[c] / double(count) : 0.0; }
+    double rms(size_t c) const;
+    double stddev(size_t c) const;
+};
+
+// Runs `g` on the first `a.samples` samples of `data` (one model input, `a.normalize` applied)
+// and accumulates statistics of each value in `values` (node outputs) along `axis`.
+Status collectChannelStats(const Graph& g, int64_t opset, const ActivationCalibration& a, const Dataset& data,
+                           const std::vector<int>& values, int axis, std::map<int, ChannelStats>& out);
+
 double relativeError(const std::vector<float>& a, const std::vector<float>& b);
 double zeroFraction(const std::vector<float>& w);
 int64_t bytesOf(const Tensor& t);
@@ -56,8 +78,16 @@ Status quantizeStatic(Graph& g, const CompressStep& s, const std::vector<int>& n
 Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneMagnitude(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneNM(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
-Status pruneChannels(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
-// With `data` (the step's `activations` set), MatMul/Gemm layers are factorised data-aware: the
+// Data-driven criteria (activation, beta) read `data`; null for weight-norm ranking.
+Status pruneChannels(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,
+                     std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out);
+// Transformer structured pruning (structured_prune_pass.cpp). With every layer selected, only the
+// MatMul/Gemm nodes that start the pattern are touched; a named node that does not is an error.
+Status pruneFfn(Graph& g, const CompressStep& s, const std::vector<int>& nodes, bool named, int64_t opset,
+                std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out);
+Status pruneHeads(Graph& g, const CompressStep& s, const std::vector<int>& nodes, bool named, int64_t opset,
+                  std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out);
+// With `data` (the step's `activations` set), MatMul/Gemm/Conv layers are factorised data-aware: the
 // truncation minimises the error of the layer's outputs on the calibration inputs, not of its weights.
 Status lowRank(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,
                std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out);

@@ -3,6 +3,7 @@
 // channels so the smaller model still runs.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -158,6 +159,13 @@ struct ChannelPlan {
     std::vector<std::pair<int, int64_t>> linears;    // Gemm/MatMul after Flatten: node, elements per channel
     std::vector<int> batchNorms;
     std::vector<int> values;                         // values whose channel count changes
+    // Where the next layers read the channels: (value, reading node, elements per channel of the
+    // reader's input: 1 for a Conv, the flattened map size for a Flatten+Gemm).
+    struct Reader {
+        int value, node;
+        int64_t per;
+    };
+    std::vector<Reader> readers;
 };
 
 bool isPassThrough(const std::string& op) {
@@ -218,6 +226,7 @@ bool traceChannels(const Graph& g, int value, int64_t M, ChannelPlan& plan, std:
                 return false;
             }
             if (std::find(plan.convs.begin(), plan.convs.end(), c) == plan.convs.end()) plan.convs.push_back(c);
+            plan.readers.push_back({value, c, 1});
         } else if (n.opType == "Flatten" && n.attrInt("axis", 1) == 1) {
             const int flat = n.outputs[0];
             if (std::find(g.outputs.begin(), g.outputs.end(), flat) != g.outputs.end()) {
@@ -235,6 +244,7 @@ bool traceChannels(const Graph& g, int value, int64_t M, ChannelPlan& plan, std:
                     return false;
                 }
                 plan.linears.emplace_back(lc, w.weight->K / M);
+                plan.readers.push_back({value, lc, w.weight->K / M});
             }
         } else {
             why = "its output feeds " + label + ", which cannot drop channels";
@@ -244,29 +254,56 @@ bool traceChannels(const Graph& g, int value, int64_t M, ChannelPlan& plan, std:
     return true;
 }
 
-// Rows (axis 0) or the given axis-1 entries of a tensor kept; other axes whole.
-Tensor sliceAxis(const Tensor& t, int axis, const std::vector<int64_t>& keep, int64_t block = 1) {
-    const Shape& s = t.shape();
-    const int64_t outer = axis == 0 ? 1 : s[0];
-    const int64_t dim = s[size_t(axis)];
-    const int64_t inner = t.numel() / (outer * dim);  // elements per index along the axis
-    const float* p = t.data<float>();
-    std::vector<float> o;
-    o.reserve(size_t(outer * int64_t(keep.size()) * block * inner));
-    for (int64_t a = 0; a < outer; ++a)
-        for (int64_t k : keep)
-            for (int64_t b = 0; b < block; ++b) {
-                const float* src = p + (a * dim + k * block + b) * inner;
-                o.insert(o.end(), src, src + inner);
-            }
-    Shape ns = s;
-    ns[size_t(axis)] = int64_t(keep.size()) * block;
-    return Tensor::fromFloats(ns, o);
+
+// Scores of the M channels of a Conv on calibration data (larger: more important).
+//   activation  mean |a_c| where the next layers read channel c;
+//   beta        the size of the change removing channel c makes in the next layers' outputs,
+//               estimated as sqrt(E[a_c^2]) * ||W_next[:, c]||_F summed over the readers: exact
+//               in expectation when the channel's values at different positions are uncorrelated,
+//               and cheap (one calibration run, no per-channel re-evaluation).
+Result<std::vector<double>> channelScores(const Graph& g, const CompressStep& s, int conv, const ChannelPlan& plan, int64_t M, int64_t opset,
+                                          const Dataset& data) {
+    std::vector<int> values;
+    for (const auto& r : plan.readers) values.push_back(r.value);
+    if (values.empty()) values.push_back(g.nodes[size_t(conv)].outputs[0]);
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    std::map<int, ChannelStats> stats;
+    BY_TRY(collectChannelStats(g, opset, s.activations, data, values, 1, stats));
+    std::vector<double> score(size_t(M), 0.0);
+    for (int v : values)
+        if (int64_t(stats[v].absSum.size()) != M)
+            return makeError(ErrorCode::Internal, "calibration saw no " + std::to_string(M) + "-channel activations of '" + nodeLabel(g, conv) + "'");
+    if (s.criterion == PruneCriterion::Activation) {
+        for (int v : values)
+            for (int64_t c = 0; c < M; ++c) score[size_t(c)] += stats[v].meanAbs(size_t(c)) / double(values.size());
+        return score;
+    }
+    if (plan.readers.empty()) {
+        for (int64_t c = 0; c < M; ++c) score[size_t(c)] = stats[values[0]].rms(size_t(c));
+        return score;
+    }
+    for (const auto& r : plan.readers) {
+        auto lw = layerWeight(g, r.node);
+        const auto W = lw.weight->rows();  // [N][K], K = M * per * (kernel size for a Conv)
+        const int64_t N = lw.weight->N, K = lw.weight->K;
+        const int64_t span = K / M;  // weights per input channel in a row
+        for (int64_t c = 0; c < M; ++c) {
+            double sq = 0;
+            for (int64_t n = 0; n < N; ++n)
+                for (int64_t k = c * span; k < (c + 1) * span; ++k) sq += double(W[size_t(n * K + k)]) * W[size_t(n * K + k)];
+            score[size_t(c)] += stats[r.value].rms(size_t(c)) * std::sqrt(sq);
+        }
+    }
+    return score;
 }
 
 }  // namespace
 
-Status pruneChannels(Graph& g, const CompressStep& s, const std::vector<int>& nodesIn, std::vector<LayerReport>& out) {
+Status pruneChannels(Graph& g, const CompressStep& s, const std::vector<int>& nodesIn, int64_t opset, std::shared_ptr<const Dataset> data,
+                     std::vector<LayerReport>& out) {
+    if (s.criterion != PruneCriterion::Weight && !data)
+        return makeError(ErrorCode::Invalid, std::string("the ") + pruneCriterionName(s.criterion, s.norm) + " criterion needs calibration data");
     // Front to back, so a Conv whose inputs were sliced by its producer is pruned on the sliced weights.
     auto order = g.topologicalOrder();
     if (!order) return order.error();
@@ -317,6 +354,11 @@ Status pruneChannels(Graph& g, const CompressStep& s, const std::vector<int>& no
             }
             norms.emplace_back(acc, m);
             total += sq;
+        }
+        if (s.criterion != PruneCriterion::Weight) {
+            auto sc = channelScores(g, s, n, plan, M, opset, *data);
+            if (!sc) return sc.error();
+            for (int64_t m = 0; m < M; ++m) norms[size_t(m)].first = (*sc)[size_t(m)];
         }
         std::stable_sort(norms.begin(), norms.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
         std::vector<int64_t> keep;
@@ -372,7 +414,8 @@ Status pruneChannels(Graph& g, const CompressStep& s, const std::vector<int>& no
         row.paramsAfter = after;
         row.bytesBefore = before * 4;
         row.bytesAfter = after * 4;
-        row.detail = std::to_string(keep.size()) + "/" + std::to_string(M) + " filters (L" + std::to_string(s.norm) + ")";
+        row.detail = std::to_string(keep.size()) + "/" + std::to_string(M) + " filters (" +
+                     (s.criterion == PruneCriterion::Weight ? "L" + std::to_string(s.norm) : pruneCriterionName(s.criterion, s.norm)) + ")";
         if (!also.empty()) row.note = "also sliced:" + also;
         out.push_back(row);
     }

@@ -3,6 +3,8 @@
 // lowest bits first, blocks of `group`, one scale and one packed zero point per block).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <numeric>
 #include <map>
 
 #include "engine/compression_internal.h"
@@ -128,6 +130,49 @@ Status quantizeInt8(Graph& g, const CompressStep& s, const std::vector<int>& nod
     return {};
 }
 
+// Adds X * C to the output of node `n` (about to become MatMulNBits), where C [K, N] is zero but at
+// the flat indices `idx` (k * N + n) with f16 values `val`: ConstantOfShape and ScatterElements
+// build C at run time from the sparse side tensors, a MatMul applies it and an Add sums it in.
+Status addOutlierCorrection(Graph& g, int n, const std::string& base, int64_t K, int64_t N, const std::vector<int64_t>& idx,
+                            const std::vector<uint16_t>& val) {
+    const std::string layer = nodeLabel(g, n);
+    const int x = g.nodes[size_t(n)].inputs[0];
+    const int y = g.nodes[size_t(n)].outputs[0];
+    std::vector<uint8_t> bytes(val.size() * 2);
+    std::memcpy(bytes.data(), val.data(), bytes.size());
+    auto vt = Tensor::fromBytes(DType::F16, {int64_t(val.size())}, std::move(bytes));
+    if (!vt) return vt.error();
+    const int valId = addWeight(g, base + "_outlier_values", std::move(*vt));
+    const int idxId = addWeight(g, base + "_outlier_indices", Tensor::fromInt64s({int64_t(idx.size())}, idx));
+    const int flatShape = addWeight(g, base + "_outlier_numel", Tensor::fromInt64s({1}, {K * N}));
+    const int matShape = addWeight(g, base + "_outlier_shape", Tensor::fromInt64s({2}, {K, N}));
+    auto value = [&](const std::string& name) {
+        Value v;
+        v.name = freshName(g, name);
+        v.dtype = DType::F32;
+        return g.addValue(std::move(v));
+    };
+    auto node = [&](const std::string& op, const std::string& name, std::vector<int> in, int out) -> Node& {
+        Node nd;
+        nd.name = freshName(g, name);
+        nd.opType = op;
+        nd.inputs = std::move(in);
+        nd.outputs = {out};
+        g.addNode(std::move(nd));
+        return g.nodes.back();
+    };
+    const int zeros = value(base + "_outlier_zeros"), vals = value(base + "_outlier_values_f32"), flat = value(base + "_outlier_flat"),
+              dense = value(base + "_outlier_dense"), corr = value(layer + "_outlier_correction"), main = value(layer + "_quantized_out");
+    node("ConstantOfShape", layer + "_outlier_zeros", {flatShape}, zeros).setAttr("value", Attribute::ofTensor(Tensor::fromFloats({1}, {0.f})));
+    node("Cast", layer + "_outlier_cast", {valId}, vals).setAttr("to", Attribute::ofInt(1));
+    node("ScatterElements", layer + "_outlier_scatter", {zeros, idxId, vals}, flat).setAttr("axis", Attribute::ofInt(0));
+    node("Reshape", layer + "_outlier_reshape", {flat, matShape}, dense);
+    node("MatMul", layer + "_outlier_matmul", {x, dense}, corr);
+    g.nodes[size_t(n)].outputs[0] = main;
+    node("Add", layer + "_outlier_add", {main, corr}, y);
+    return {};
+}
+
 Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out) {
     for (int n : nodes) {
         LayerReport row = newRow(g, n, s);
@@ -171,6 +216,19 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
         const int64_t zeroRow = (blocks * store + 7) / 8;
         const std::vector<float> W = w.rows();
         std::vector<float> deq(W.size());
+        // Outliers: the largest-magnitude fraction of the weights leaves the groups' ranges (so the
+        // other weights get finer steps) and is added back exactly, up to f16 rounding.
+        std::vector<char> isOutlier(W.size(), 0);
+        const int64_t outlierCount = int64_t(std::floor(s.outliers * double(W.size())));
+        if (outlierCount > 0) {
+            std::vector<int64_t> order(W.size());
+            std::iota(order.begin(), order.end(), int64_t(0));
+            std::nth_element(order.begin(), order.begin() + (outlierCount - 1), order.end(), [&](int64_t a, int64_t b) {
+                const float ma = std::fabs(W[size_t(a)]), mb = std::fabs(W[size_t(b)]);
+                return ma != mb ? ma > mb : a < b;
+            });
+            for (int64_t i = 0; i < outlierCount; ++i) isOutlier[size_t(order[size_t(i)])] = 1;
+        }
         std::vector<uint8_t> packed(size_t(N * blocks * blob), 0), zeros(size_t(N * zeroRow), 0);
         std::vector<float> scales(size_t(N * blocks));
         auto put = [](uint8_t* base, int64_t index, int bits, int v) {
@@ -183,6 +241,7 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
                 const float* x = W.data() + r * K;
                 float lo = 0, hi = 0, amax = 0;
                 for (int64_t k = k0; k < k1; ++k) {
+                    if (isOutlier[size_t(r * K + k)]) continue;
                     lo = std::min(lo, x[k]);
                     hi = std::max(hi, x[k]);
                     amax = std::max(amax, std::fabs(x[k]));
@@ -215,12 +274,25 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
                 }
             }
         }
+        // The correction at the outliers, in f16, as flat indices into the [K, N] product weight.
+        std::vector<int64_t> outIdx;
+        std::vector<uint16_t> outVal;
+        for (int64_t k = 0; k < K; ++k)
+            for (int64_t r = 0; r < N; ++r) {
+                const size_t i = size_t(r * K + k);
+                if (!isOutlier[i]) continue;
+                const uint16_t h = floatToHalf(W[i] - deq[i]);
+                outIdx.push_back(k * N + r);
+                outVal.push_back(h);
+                deq[i] += halfToFloat(h);
+            }
         row.relError = relativeError(W, deq);
         row.sparsity = zeroFraction(deq);
         row.paramsBefore = row.paramsAfter = N * K;
         row.bytesBefore = bytesOf(w.tensor);
         row.detail = std::to_string(s.bits) + "-bit g" + std::to_string(group) + (s.symmetric ? " symmetric" : "");
         if (s.bits == 3) row.note = "3-bit levels stored in 4-bit containers";
+        if (!outIdx.empty()) row.detail += " + " + std::to_string(outIdx.size()) + " f16 outliers";
 
         const std::string base = g.values[size_t(w.valueId)].name.empty() ? row.layer + "_weight" : g.values[size_t(w.valueId)].name;
         auto bt = Tensor::fromBytes(DType::U8, {N, blocks, blob}, std::move(packed));
@@ -237,6 +309,10 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
         }
         int biasId = -1;
         if (bias) biasId = addWeight(g, base + "_bias", std::move(*bias));
+        if (!outIdx.empty()) {
+            BY_TRY(addOutlierCorrection(g, n, base, K, N, outIdx, outVal));
+            row.bytesAfter += int64_t(outIdx.size()) * (8 + 2) + 16 + 8;  // indices, f16 values, two shape constants
+        }
         Node& nd = g.nodes[size_t(n)];
         const int a = nd.inputs[0];
         nd.opType = "MatMulNBits";

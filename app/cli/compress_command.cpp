@@ -43,11 +43,12 @@ void printCompressHelp() {
         "  --quantize q8_0 | q4_0 | q4_0:gptq | q4_0:awq   GGUF language models: ggml blocks as llama-quantize\n"
         "  --calibration TEXT  calibration text for gptq/awq (default: the cached language-model train split)\n"
         "  --quantize int8:static[:minmax|:percentile|:mse]  int8 weights and activations, calibrated on --calib-data\n"
-        "  --calib-data SPEC   calibration samples for static int8 (mnist:DIR uses its training split)\n"
+        "  --calib-data SPEC   calibration samples for static int8 and data-driven pruning (mnist:DIR uses its training split)\n"
         "  --calib-samples N   how many (the first N; default 256)\n"
         "  --calib-split S     the split to calibrate on (default: train where the set has one)\n"
         "  --calib-normalize X the model's input preprocessing, e.g. scale=1/255 (default: the model's, or 1/255 for bytes)\n"
-        "  --prune 0.5 | 0.5:global | 2:4 | channels:0.25[:l2]\n"
+        "  --prune 0.5 | 0.5:global | 2:4 | channels:0.25[:l2|:activation|:beta]\n"
+        "  --prune ffn:0.25[:activation] | heads:0.25[:activation]   transformer neurons / attention heads\n"
         "  --lowrank 0.3 (cut 30% of each layer's parameters) | energy:0.95 | ratio:0.5 | rank:16\n"
         "  --recipe R.json     steps from a recipe file (before any shorthand)\n"
         "  -o OUT              the compressed model (.onnx, .safetensors, .gguf)\n"
@@ -480,7 +481,9 @@ int methodOrder(CompressMethod m) {
     switch (m) {
         case CompressMethod::Prune:
         case CompressMethod::PruneNM:
-        case CompressMethod::PruneChannels: return 0;
+        case CompressMethod::PruneChannels:
+        case CompressMethod::PruneFfn:
+        case CompressMethod::PruneHeads: return 0;
         case CompressMethod::LowRank: return 1;
         default: return 2;
     }

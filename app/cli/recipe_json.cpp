@@ -88,6 +88,33 @@ Status parseActivations(const json& j, const std::string& where, ActivationCalib
     return {};
 }
 
+// Data-driven pruning: "criterion": "activation" with "calibration": {"data": "mnist:DIR",
+// "samples": 256, "split": "train", "normalize": "scale=1/255"}.
+Status parseCriterion(const json& j, const std::string& where, bool filters, CompressStep& s) {
+    const std::string names = filters ? "\"l1\", \"l2\", \"activation\" or \"beta\"" : "\"weight\" or \"activation\"";
+    if (j.contains("criterion")) {
+        const std::string c = j["criterion"].is_string() ? j["criterion"].get<std::string>() : "";
+        if (filters && (c == "l1" || c == "l2")) {
+            s.criterion = PruneCriterion::Weight;
+            s.norm = c == "l1" ? 1 : 2;
+        } else if (!filters && c == "weight") s.criterion = PruneCriterion::Weight;
+        else if (c == "activation") s.criterion = PruneCriterion::Activation;
+        else if (filters && c == "beta") s.criterion = PruneCriterion::Beta;
+        else return bad(where, "'criterion' must be " + names);
+    }
+    if (j.contains("calibration")) {
+        if (s.criterion == PruneCriterion::Weight) return bad(where, "'calibration' applies to the activation and beta criteria, not to weight norms");
+        const json& c = j["calibration"];
+        if (!c.is_object()) return bad(where, "'calibration' must be an object");
+        for (const auto& [k, v] : c.items())
+            if (k != "data" && k != "samples" && k != "split" && k != "normalize")
+                return bad(where, "unknown key 'calibration." + k + "' (data, samples, split, normalize)");
+        BY_TRY(parseActivations(c, where, s.activations));
+    }
+    s.activations.enabled = s.criterion != PruneCriterion::Weight;
+    return {};
+}
+
 Result<CompressStep> parseStep(const json& j, const std::string& where) {
     if (!j.is_object()) return bad(where, "a step must be an object");
     if (!j.contains("method") || !j["method"].is_string()) return bad(where, "'method' is missing");
@@ -95,7 +122,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
     CompressStep s;
     std::set<std::string> allowed = {"method", "layers"};
     if (method == "quantize") {
-        allowed.insert({"bits", "granularity", "group", "symmetric", "activations"});
+        allowed.insert({"bits", "granularity", "group", "symmetric", "activations", "outliers"});
         s.bits = 8;
         if (j.contains("bits")) {
             auto b = integer(j["bits"], where, "bits");
@@ -118,6 +145,12 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
         if (j.contains("symmetric")) {
             if (!j["symmetric"].is_boolean()) return bad(where, "'symmetric' must be true or false");
             s.symmetric = j["symmetric"].get<bool>();
+        }
+        if (j.contains("outliers")) {
+            if (s.method != CompressMethod::QuantizeNBits) return bad(where, "'outliers' applies to group-wise quantization (with a 'group')");
+            auto v = number(j["outliers"], where, "outliers");
+            if (!v) return v.error();
+            s.outliers = *v;
         }
         if (j.contains("activations")) {
             if (s.method != CompressMethod::QuantizeInt8) return bad(where, "'activations' applies to 8-bit weights without a group");
@@ -172,20 +205,23 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
                 if (!v) return v.error();
                 *target = int(*v);
             }
-    } else if (method == "prune_channels") {
-        allowed.insert({"sparsity", "norm"});
-        s.method = CompressMethod::PruneChannels;
+    } else if (method == "prune_channels" || method == "prune_ffn" || method == "prune_heads") {
+        const bool filters = method == "prune_channels";
+        allowed.insert({"sparsity", "criterion", "calibration"});
+        if (filters) allowed.insert("norm");
+        s.method = filters ? CompressMethod::PruneChannels : method == "prune_ffn" ? CompressMethod::PruneFfn : CompressMethod::PruneHeads;
         s.sparsity = 0.25;
         if (j.contains("sparsity")) {
             auto v = number(j["sparsity"], where, "sparsity");
             if (!v) return v.error();
             s.sparsity = *v;
         }
-        if (j.contains("norm")) {
+        if (filters && j.contains("norm")) {
             const std::string n = j["norm"].is_string() ? j["norm"].get<std::string>() : "";
             if (n != "l1" && n != "l2") return bad(where, "'norm' must be \"l1\" or \"l2\"");
             s.norm = n == "l1" ? 1 : 2;
         }
+        BY_TRY(parseCriterion(j, where, filters, s));
     } else if (method == "low_rank") {
         allowed.insert({"rank", "rank_ratio", "energy", "param_cut", "activations"});
         s.method = CompressMethod::LowRank;
@@ -203,7 +239,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
                 *target = *v;
             }
     } else {
-        return bad(where, "unknown method '" + method + "' (quantize, quantize_ggml, prune, prune_nm, prune_channels or low_rank)");
+        return bad(where, "unknown method '" + method + "' (quantize, quantize_ggml, prune, prune_nm, prune_channels, prune_ffn, prune_heads or low_rank)");
     }
     for (const auto& [k, v] : j.items())
         if (!allowed.count(k)) return bad(where, "unknown key '" + k + "' for method '" + method + "'");
@@ -285,6 +321,7 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             o["bits"] = s.bits;
             o["group"] = s.group;
             o["symmetric"] = s.symmetric;
+            if (s.outliers > 0) o["outliers"] = s.outliers;
             break;
         case CompressMethod::Prune:
             o["method"] = "prune";
@@ -297,10 +334,22 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             o["m"] = s.m;
             break;
         case CompressMethod::PruneChannels:
-            o["method"] = "prune_channels";
+        case CompressMethod::PruneFfn:
+        case CompressMethod::PruneHeads: {
+            o["method"] = compressMethodName(s.method);
             o["sparsity"] = s.sparsity;
-            o["norm"] = s.norm == 1 ? "l1" : "l2";
+            const bool filters = s.method == CompressMethod::PruneChannels;
+            if (filters) o["norm"] = s.norm == 1 ? "l1" : "l2";
+            o["criterion"] = s.criterion == PruneCriterion::Weight && !filters ? "weight" : pruneCriterionName(s.criterion, s.norm);
+            if (s.criterion != PruneCriterion::Weight) {
+                const ActivationCalibration& a = s.activations;
+                json c = {{"samples", a.samples}, {"data", a.data}};
+                if (!a.split.empty()) c["split"] = a.split;
+                if (a.normalize) c["normalize"] = normalizationToString(*a.normalize);
+                o["calibration"] = c;
+            }
             break;
+        }
         case CompressMethod::QuantizeGgml:
             o["method"] = "quantize_ggml";
             o["type"] = s.ggmlType == DType::Q8_0 ? "q8_0" : "q4_0";
@@ -382,7 +431,7 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
     if (kind == "quantize") {
         const std::string hint =
             "int8, int8:per-tensor, int8:static[:minmax|:percentile|:mse] (with --calib-data), int4:g32, int3:g32, int2:g64, add :sym "
-            "for symmetric; q8_0, q4_0[:gptq|:awq] for GGUF";
+            "for symmetric and :outliers0.005 to keep the largest 0.5% in f16; q8_0, q4_0[:gptq|:awq] for GGUF";
         int64_t bits = 0;
         if (parts[0].rfind("int", 0) != 0 || !toInt(parts[0].substr(3), bits)) return fail(hint);
         s.bits = int(bits);
@@ -392,6 +441,8 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
             if (parts[i] == "per-tensor" || parts[i] == "per_tensor") s.perChannel = false;
             else if (parts[i] == "per-channel" || parts[i] == "per_channel") s.perChannel = true;
             else if (parts[i] == "sym") s.symmetric = true;
+            else if (parts[i].size() > 8 && parts[i].rfind("outliers", 0) == 0 && toDouble(parts[i].substr(8), s.outliers)) {
+            }
             else if (parts[i] == "static") s.activations.enabled = true;
             else if (s.activations.enabled && calibrationFromName(parts[i])) s.activations.method = *calibrationFromName(parts[i]);
             else if (parts[i].size() > 1 && parts[i][0] == 'g' && toInt(parts[i].substr(1), g)) {
@@ -404,7 +455,8 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
         return s;
     }
     if (kind == "prune") {
-        const std::string hint = "0.5, 0.5:global, 2:4, channels:0.25, channels:0.25:l2";
+        const std::string hint =
+            "0.5, 0.5:global, 2:4, channels:0.25, channels:0.25:l2|activation|beta, ffn:0.25[:activation], heads:0.25[:activation]";
         int64_t n = 0, m = 0;
         if (parts.size() == 2 && toInt(parts[0], n) && toInt(parts[1], m)) {
             s.method = CompressMethod::PruneNM;
@@ -412,14 +464,20 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
             s.m = int(m);
             return s;
         }
-        if (parts[0] == "channels") {
-            s.method = CompressMethod::PruneChannels;
+        if (parts[0] == "channels" || parts[0] == "ffn" || parts[0] == "heads") {
+            const bool filters = parts[0] == "channels";
+            s.method = filters ? CompressMethod::PruneChannels : parts[0] == "ffn" ? CompressMethod::PruneFfn : CompressMethod::PruneHeads;
             if (parts.size() < 2 || parts.size() > 3 || !toDouble(parts[1], s.sparsity)) return fail(hint);
             if (parts.size() == 3) {
-                if (parts[2] == "l1") s.norm = 1;
-                else if (parts[2] == "l2") s.norm = 2;
+                if (filters && parts[2] == "l1") s.norm = 1;
+                else if (filters && parts[2] == "l2") s.norm = 2;
+                else if (!filters && parts[2] == "weight") s.criterion = PruneCriterion::Weight;
+                else if (parts[2] == "activation") s.criterion = PruneCriterion::Activation;
+                else if (filters && parts[2] == "beta") s.criterion = PruneCriterion::Beta;
                 else return fail(hint);
             }
+            // Calibration samples come from --calib-data, as for static int8.
+            s.activations.enabled = s.criterion != PruneCriterion::Weight;
             return s;
         }
         s.method = CompressMethod::Prune;
@@ -458,10 +516,16 @@ std::string stepLabel(const CompressStep& s) {
         return std::string(s.perChannel ? "int8" : "int8:per-tensor") +
                (s.activations.enabled ? std::string(":static:") + calibrationMethodName(s.activations.method) : "");
     case CompressMethod::QuantizeNBits:
-        return "int" + std::to_string(s.bits) + ":g" + std::to_string(s.group) + (s.symmetric ? ":sym" : "");
+        return "int" + std::to_string(s.bits) + ":g" + std::to_string(s.group) + (s.symmetric ? ":sym" : "") +
+               (s.outliers > 0 ? ":outliers" + numberText(s.outliers) : "");
     case CompressMethod::Prune: return "prune " + numberText(s.sparsity) + (s.global ? " global" : "");
     case CompressMethod::PruneNM: return "prune " + std::to_string(s.n) + ":" + std::to_string(s.m);
-    case CompressMethod::PruneChannels: return "prune channels " + numberText(s.sparsity);
+    case CompressMethod::PruneChannels:
+        return "prune channels " + numberText(s.sparsity) + (s.criterion == PruneCriterion::Weight && s.norm == 1 ? "" : std::string(" ") + pruneCriterionName(s.criterion, s.norm));
+    case CompressMethod::PruneFfn:
+    case CompressMethod::PruneHeads:
+        return std::string(s.method == CompressMethod::PruneFfn ? "prune ffn " : "prune heads ") + numberText(s.sparsity) +
+               (s.criterion == PruneCriterion::Weight ? "" : " activation");
     case CompressMethod::QuantizeGgml:
         return std::string(s.ggmlType == DType::Q8_0 ? "q8_0" : "q4_0") + (s.algorithm == "rtn" ? "" : ":" + s.algorithm);
     case CompressMethod::LowRank: {
