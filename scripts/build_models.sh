@@ -23,3 +23,11 @@ for name in mnist_cnn fashion_mnist_cnn; do
   if [[ -f "$onnx" && -f "$st" && "$onnx" -nt "$weights/config.json" ]]; then continue; fi
   "$CLI" build-model "$weights" -o "$onnx" -o "$st"
 done
+# The neural light field of the Collada duck: fitted to views the CLI's own mesh renderer draws,
+# so it needs a build too. Trained only when missing; duck_nelf.onnx is written last.
+lf="$CACHE/models/light_field/duck"
+if [[ ! -f "$lf/duck_nelf.onnx" ]]; then
+  echo "build_models: training the duck light field (PyTorch, one thread, a few minutes)"
+  /usr/bin/python3 scripts/train/light_field.py --cli "$CLI" --mesh /usr/share/assimp/models/Collada/duck.dae \
+    --name duck_nelf --out "$lf"
+fi
