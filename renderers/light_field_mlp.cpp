@@ -309,8 +309,10 @@ bool looksLikeLightField(const Model& model) {
     const Graph& g = model.graph;
     if (g.inputs.size() != 1 || g.outputs.size() != 1) return false;
     const Value& out = g.values[static_cast<size_t>(g.outputs[0])];
-    return isFloatRays(g.values[static_cast<size_t>(g.inputs[0])], LightFieldMlp::kRayWidth) &&
-           (isFloatRays(out, 3) || isFloatRays(out, 4));
+    // Exporters do not always record the output's shape: an unknown one is left to extraction.
+    const bool outOk = !out.shape || isFloatRays(out, 3) || isFloatRays(out, 4) ||
+                       (out.shape->size() == 2 && !(*out.shape)[1].known());
+    return isFloatRays(g.values[static_cast<size_t>(g.inputs[0])], LightFieldMlp::kRayWidth) && outOk;
 }
 
 Result<LightFieldMlp> extractLightField(const Model& model) {
@@ -345,6 +347,9 @@ Result<LightFieldMlp> extractLightField(const Model& model) {
     if (x.mlp.featureCount() > LightFieldMlp::kMaxWidth)
         return makeError(ErrorCode::Unsupported, "the light field's encoding makes " + std::to_string(x.mlp.featureCount()) +
                                                      " features; the renderer holds at most " + std::to_string(LightFieldMlp::kMaxWidth));
+    if (x.mlp.layers.size() > static_cast<size_t>(LightFieldMlp::kMaxLayers))
+        return makeError(ErrorCode::Unsupported, "the light field has " + std::to_string(x.mlp.layers.size()) +
+                                                     " layers; the renderer runs at most " + std::to_string(LightFieldMlp::kMaxLayers));
     for (const LightFieldLayer& L : x.mlp.layers)
         if (L.out > LightFieldMlp::kMaxWidth)
             return makeError(ErrorCode::Unsupported, "a light-field layer is " + std::to_string(L.out) + " wide; the renderer holds at most " +
@@ -370,8 +375,9 @@ std::vector<float> lightFieldRays(const RenderView& view) {
             const float dx = (static_cast<float>(x) + 0.5f - 0.5f * static_cast<float>(view.width)) * inv;
             const float dy = (static_cast<float>(y) + 0.5f - 0.5f * static_cast<float>(view.height)) * inv;
             const Vec3 d = normalize(s * dx - u * dy + fwd);
+            const Vec3 o = c.eye - d * dot(c.eye, d);
             float* r = &rays[(static_cast<size_t>(y) * view.width + x) * 6];
-            r[0] = c.eye.x, r[1] = c.eye.y, r[2] = c.eye.z, r[3] = d.x, r[4] = d.y, r[5] = d.z;
+            r[0] = o.x, r[1] = o.y, r[2] = o.z, r[3] = d.x, r[4] = d.y, r[5] = d.z;
         }
     return rays;
 }

@@ -16,6 +16,9 @@
 // Rays: pixel (x, y) of a WxH view (row 0 on top) looks from the camera's eye along
 // normalize(s*(x+0.5-W/2)/f - u*(y+0.5-H/2)/f + fwd), f = Camera::focalPixels(H),
 // fwd = normalize(target-eye), s = normalize(fwd x up), u = s x fwd: the mesh renderer's pinhole.
+// The origin given to the model is the ray's point nearest the world origin, eye - dot(eye, d) d,
+// not the eye: all rays along one line are then one input whichever camera they came from, which
+// is what lets a light field trained on some views answer for the views between them.
 #include <string>
 #include <vector>
 
@@ -38,6 +41,7 @@ struct LightFieldLayer {
 struct LightFieldMlp {
     static constexpr int kRayWidth = 6;
     static constexpr int kMaxWidth = 256;  // widest feature vector or layer the shader holds
+    static constexpr int kMaxLayers = 64;
 
     // Encoding: feature k = fn[k](dot(featureWeights[k*6 .. k*6+5], ray) + featureOffsets[k]).
     std::vector<float> featureWeights;
@@ -56,8 +60,8 @@ struct LightFieldMlp {
 // Reads the MLP out of `model`; fails with one sentence naming the node or value that does not fit.
 Result<LightFieldMlp> extractLightField(const Model& model);
 
-// Whether the model's single input is a [N,6] float tensor and its single output [N,3|4]: the cheap
-// test the CLI uses to route a model to the light-field renderer before extracting it.
+// Whether the model's single input is a [N,6] float tensor and its single output [N,3|4] (or of a
+// width the file does not record): the cheap test the CLI uses to route a model to the light-field renderer before extracting it.
 bool looksLikeLightField(const Model& model);
 
 // The rays of every pixel of `view`, row-major, 6 floats each (origin, direction).

@@ -13,7 +13,7 @@ namespace {
 
 struct Push {
     Vec4 eye, right, up, fwd;
-    uint32_t info[4];  // width, height, features, layers
+    uint32_t info[4];  // width, height, features (a multiple of 4), layers | 256 for RGBA
 };
 static_assert(sizeof(Push) == 80);
 
@@ -34,6 +34,7 @@ struct LightFieldRenderer::Impl {
     VkDescriptorSet set = VK_NULL_HANDLE;
     GpuBuffer net, weights, pixels;
     uint32_t features = 0, layers = 0;
+    bool rgba = false;
     LightFieldFrameTimes times;
 
     ~Impl() {
@@ -107,22 +108,29 @@ Status LightFieldRenderer::setModel(const LightFieldMlp& mlp) {
     Impl& s = *m;
     if (mlp.layers.empty() || mlp.featureCount() == 0) return makeError(ErrorCode::Invalid, "the light field has no layers");
     vkDeviceWaitIdle(s.ctx->device());
-    // Features first, 8 floats each, then each layer's weights and bias (offsets in floats).
+    // light_field.comp's layout: widths padded to multiples of 4 with zero weights (a padded
+    // feature is 0; a padded output feeds only zero weights), offsets counted in vec4s.
+    auto pad4 = [](int n) { return (n + 3) / 4 * 4; };
     std::vector<float> w;
-    for (int k = 0; k < mlp.featureCount(); ++k) {
-        for (int i = 0; i < LightFieldMlp::kRayWidth; ++i) w.push_back(mlp.featureWeights[static_cast<size_t>(k) * 6 + i]);
-        w.push_back(mlp.featureOffsets[static_cast<size_t>(k)]);
-        w.push_back(static_cast<float>(static_cast<int>(mlp.featureFns[static_cast<size_t>(k)])));
+    const int features = pad4(mlp.featureCount());
+    for (int k = 0; k < features; ++k) {
+        const bool real = k < mlp.featureCount();
+        for (int i = 0; i < LightFieldMlp::kRayWidth; ++i) w.push_back(real ? mlp.featureWeights[static_cast<size_t>(k) * 6 + i] : 0.0f);
+        w.push_back(real ? mlp.featureOffsets[static_cast<size_t>(k)] : 0.0f);
+        w.push_back(real ? static_cast<float>(static_cast<int>(mlp.featureFns[static_cast<size_t>(k)])) : 0.0f);
     }
     std::vector<int32_t> net;
     for (const LightFieldLayer& L : mlp.layers) {
-        net.push_back(L.in);
-        net.push_back(L.out);
+        const int in = pad4(L.in), out = pad4(L.out);
+        net.push_back(in / 4);
+        net.push_back(out / 4);
         net.push_back(static_cast<int32_t>(L.activation));
-        net.push_back(static_cast<int32_t>(w.size()));
-        w.insert(w.end(), L.weights.begin(), L.weights.end());
-        net.push_back(static_cast<int32_t>(w.size()));
-        w.insert(w.end(), L.bias.begin(), L.bias.end());
+        net.push_back(static_cast<int32_t>(w.size() / 4));
+        for (int o = 0; o < out; ++o)
+            for (int i = 0; i < in; ++i)
+                w.push_back(o < L.out && i < L.in ? L.weights[static_cast<size_t>(o) * L.in + i] : 0.0f);
+        net.push_back(static_cast<int32_t>(w.size() / 4));
+        for (int o = 0; o < out; ++o) w.push_back(o < L.out ? L.bias[static_cast<size_t>(o)] : 0.0f);
     }
     BY_TRY(s.replace(s.net, net.size() * sizeof(int32_t)));
     BY_TRY(s.replace(s.weights, w.size() * sizeof(float)));
@@ -130,8 +138,9 @@ Status LightFieldRenderer::setModel(const LightFieldMlp& mlp) {
     std::memcpy(s.weights.mapped, w.data(), w.size() * sizeof(float));
     if (!s.pixels.buffer) BY_TRY(s.replace(s.pixels, 64));
     s.writeSet();
-    s.features = static_cast<uint32_t>(mlp.featureCount());
+    s.features = static_cast<uint32_t>(features);
     s.layers = static_cast<uint32_t>(mlp.layers.size());
+    s.rgba = mlp.outputChannels() == 4;
     return {};
 }
 
@@ -158,7 +167,7 @@ Result<Image> LightFieldRenderer::render(const RenderView& view) {
               {side.x * inv, side.y * inv, side.z * inv, 0},
               {up.x * inv, up.y * inv, up.z * inv, 0},
               {fwd.x, fwd.y, fwd.z, 0},
-              {static_cast<uint32_t>(view.width), static_cast<uint32_t>(view.height), s.features, s.layers}};
+              {static_cast<uint32_t>(view.width), static_cast<uint32_t>(view.height), s.features, s.layers | (s.rgba ? 256u : 0u)}};
     auto cb = s.ctx->beginCommands();
     if (!cb) return std::move(cb.error());
     VkCommandBuffer cmd = *cb;

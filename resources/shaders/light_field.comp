@@ -1,14 +1,17 @@
 #version 450
 // Neural light field: one invocation per pixel builds the pixel's camera ray, encodes it and runs
-// the MLP (renderers/light_field_mlp.h) on it, writing RGBA8. Same order of operations as
-// evaluateLightFieldMlp() (the host twin).
+// the MLP (renderers/light_field_mlp.h) on it, writing RGBA8. Same operations as
+// evaluateLightFieldMlp() (the host twin). Widths are padded to multiples of 4 with zero weights so
+// every layer is a loop of 4x4 blocks of vec4 dot products: a CPU implementation (lavapipe) runs
+// them as SIMD, and the activations stay in a small vec4 array.
 layout(local_size_x = 8, local_size_y = 8) in;
 
-// Per layer: in, out, activation (0 none, 1 relu, 2 sigmoid), weight offset, bias offset.
+// Per layer: in/4, out/4, activation (0 none, 1 relu, 2 sigmoid), weight offset, bias offset
+// (offsets in vec4s).
 layout(std430, set = 0, binding = 0) readonly buffer Net { int net[]; };
-// Features first (8 floats each: 6 ray weights, offset, function 0 linear / 1 sin / 2 cos), then
-// each layer's [out][in] weights and its bias.
-layout(std430, set = 0, binding = 1) readonly buffer Weights { float wts[]; };
+// Features first (2 vec4s each: ray weights 0-3; ray weights 4-5, offset, function 0 linear /
+// 1 sin / 2 cos), then each layer's [out][in/4] weights and its [out/4] bias.
+layout(std430, set = 0, binding = 1) readonly buffer Weights { vec4 wts[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Pixels { uint pixels[]; };
 
 layout(push_constant) uniform Push {
@@ -16,11 +19,24 @@ layout(push_constant) uniform Push {
     vec4 right;  // camera s / focal length (pixels)
     vec4 up;     // camera u / focal length
     vec4 fwd;    // unit view direction
-    uvec4 info;  // width, height, feature count, layer count
+    uvec4 info;  // width, height, feature count (a multiple of 4), layer count | 256 when RGBA
 } pc;
 
-const int MAXW = 256;  // LightFieldMlp::kMaxWidth
-float h[2 * MAXW];     // two halves: the layer's input and its output
+const int MAXV = 64;  // LightFieldMlp::kMaxWidth / 4
+vec4 h[2 * MAXV];     // two halves: the layer's input and its output
+
+float feature(int k, vec3 o, vec3 d) {
+    vec4 a = wts[2 * k], b = wts[2 * k + 1];
+    float v = dot(a.xyz, o) + a.w * d.x + b.x * d.y + b.y * d.z + b.z;
+    int fn = int(b.w);
+    return fn == 1 ? sin(v) : (fn == 2 ? cos(v) : v);
+}
+
+vec4 activate(vec4 v, int act) {
+    if (act == 1) return max(v, vec4(0.0));
+    if (act == 2) return 1.0 / (1.0 + exp(-v));
+    return v;
+}
 
 void main() {
     uvec2 p = gl_GlobalInvocationID.xy;
@@ -28,31 +44,29 @@ void main() {
     float dx = float(p.x) + 0.5 - 0.5 * float(pc.info.x);
     float dy = float(p.y) + 0.5 - 0.5 * float(pc.info.y);
     vec3 d = normalize(pc.right.xyz * dx - pc.up.xyz * dy + pc.fwd.xyz);
-    vec3 o = pc.eye.xyz;
-    int features = int(pc.info.z);
-    for (int k = 0; k < features; ++k) {
-        int b = k * 8;
-        float v = wts[b + 6] + wts[b] * o.x + wts[b + 1] * o.y + wts[b + 2] * o.z + wts[b + 3] * d.x + wts[b + 4] * d.y + wts[b + 5] * d.z;
-        int fn = int(wts[b + 7]);
-        h[k] = fn == 1 ? sin(v) : (fn == 2 ? cos(v) : v);
-    }
+    // The ray's point nearest the world origin (light_field_mlp.h).
+    vec3 o = pc.eye.xyz - dot(pc.eye.xyz, d) * d;
+    int features4 = int(pc.info.z) / 4;
+    for (int k = 0; k < features4; ++k)
+        h[k] = vec4(feature(4 * k, o, d), feature(4 * k + 1, o, d), feature(4 * k + 2, o, d), feature(4 * k + 3, o, d));
     int src = 0;
-    int layers = int(pc.info.w);
-    int outCount = 0;
+    int layers = int(pc.info.w & 255u);
+    bool rgba = (pc.info.w & 256u) != 0u;
     for (int l = 0; l < layers; ++l) {
-        int nIn = net[l * 5], nOut = net[l * 5 + 1], act = net[l * 5 + 2], wo = net[l * 5 + 3], bo = net[l * 5 + 4];
-        int dst = MAXW - src;
-        for (int j = 0; j < nOut; ++j) {
-            float v = wts[bo + j];
-            int row = wo + j * nIn;
-            for (int i = 0; i < nIn; ++i) v += wts[row + i] * h[src + i];
-            if (act == 1) v = max(v, 0.0);
-            else if (act == 2) v = 1.0 / (1.0 + exp(-v));
-            h[dst + j] = v;
+        int in4 = net[l * 5], out4 = net[l * 5 + 1], act = net[l * 5 + 2], wo = net[l * 5 + 3], bo = net[l * 5 + 4];
+        int dst = MAXV - src;
+        for (int j = 0; j < out4; ++j) {
+            vec4 acc = wts[bo + j];
+            int r0 = wo + 4 * j * in4;
+            for (int i = 0; i < in4; ++i) {
+                vec4 x = h[src + i];
+                acc += vec4(dot(wts[r0 + i], x), dot(wts[r0 + in4 + i], x), dot(wts[r0 + 2 * in4 + i], x), dot(wts[r0 + 3 * in4 + i], x));
+            }
+            h[dst + j] = activate(acc, act);
         }
         src = dst;
-        outCount = nOut;
     }
-    vec4 c = vec4(h[src], h[src + 1], h[src + 2], outCount == 4 ? h[src + 3] : 1.0);
+    vec4 c = h[src];
+    if (!rgba) c.a = 1.0;  // an RGB model's fourth output is padding
     pixels[p.y * pc.info.x + p.x] = packUnorm4x8(clamp(c, 0.0, 1.0));
 }

@@ -2,18 +2,19 @@
 """Fits a neural light field (NeLF) to multi-view renders of a real textured mesh.
 
 1. Renders views of MESH with the project's own renderer (`brickyard-cli render`, Vulkan or
-   --cpu) from cameras on an orbit around the object: a training set on three rings and held-out
+   --cpu) from cameras on an orbit around the object: a training set on four rings and held-out
    views at yaws and pitches between them. Pixels are 8-bit sRGB PNGs, as the renderer writes them.
 2. Fits an MLP mapping one camera ray to the colour seen along it: input [N,6] = ray origin
-   (the camera's eye) and unit direction, in world units; the graph normalises the origin by the
+   (the ray's point nearest the world origin) and unit direction, in world units; the graph normalises the origin by the
    orbit's centre and radius, adds a sin/cos encoding of a few frequencies, runs a few Linear+ReLU
    layers and ends in a Sigmoid giving RGB in 0..1.
 3. Exports it with torch.onnx.export (opset 13) and writes metadata the renderer may use: the
    default camera ("brickyard.light_field.camera") of the first held-out view.
 
-Rays follow the convention of renderers/light_field_renderer.h: pixel (x, y) of a WxH image, row 0
+Rays follow the convention of renderers/light_field_mlp.h: pixel (x, y) of a WxH image, row 0
 on top, looks along normalize(s*(x+0.5-W/2)/f - u*(y+0.5-H/2)/f + fwd) with f = H/2/tan(fov/2),
-fwd = normalize(target-eye), s = normalize(fwd x up), u = s x fwd.
+fwd = normalize(target-eye), s = normalize(fwd x up), u = s x fwd, from the point
+eye - dot(eye, d) d, so that rays along the same line from different cameras are one input.
 
 Writes into OUT_DIR: views/*.png, poses.json (every view: eye, target, up, fov, size, split, file,
 and the PSNR of the fitted model on it), and NAME.onnx last, so its presence means a finished run.
@@ -64,7 +65,9 @@ def camera_rays(eye, target, up, fov_deg, w, h):
     gx, gy = np.meshgrid(xs, ys)
     d = gx[..., None] * s - gy[..., None] * u + fwd
     d = d / np.linalg.norm(d, axis=-1, keepdims=True)
-    o = np.broadcast_to(eye, d.shape)
+    # The origin is the ray's point nearest the world origin, so every ray along one line gives
+    # the same input whichever camera it came from.
+    o = eye - np.sum(eye * d, axis=-1, keepdims=True) * d
     return np.concatenate([o, d], axis=-1).reshape(-1, 6).astype(np.float32)
 
 
@@ -105,10 +108,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", default="light_field")
     ap.add_argument("--size", type=int, default=64, help="views are SIZExSIZE")
-    ap.add_argument("--freqs", type=int, default=6)
-    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--freqs", type=int, default=4)
+    ap.add_argument("--width", type=int, default=96)
     ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=2048)
     ap.add_argument("--renderer-flag", default="--cpu", help="'--cpu' (CPU reference) or '' (Vulkan)")
     args = ap.parse_args()
@@ -134,7 +137,7 @@ def main():
     up = np.array([0.0, 1.0, 0.0])
 
     views = []
-    for pitch in (-15.0, 10.0, 35.0):
+    for pitch in (-15.0, 5.0, 20.0, 35.0):
         for k in range(24):
             views.append(("train", 15.0 * k, pitch))
     for k in range(8):
