@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes the demo project's trained classifiers (weights cached by scripts/setup.sh in
 # models/trained/NAME) as models/NAME.onnx and models/NAME.safetensors, using brickyard-cli's own
-# exporters. Idempotent: a model newer than its weights is left alone.
+# exporters, and trains the duck light field (scripts/train/light_field.py) from the CLI's own mesh
+# renders. Idempotent: a model newer than its weights is left alone; the light field is kept once made.
 #   --if-built   do nothing (successfully) when brickyard-cli has not been built yet
 set -euo pipefail
 cd "$(dirname "$0")/.."
