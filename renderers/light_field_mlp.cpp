@@ -16,7 +16,6 @@ struct Sym {
     std::vector<LightFieldFeatureFn> fn;
     int layer = -1;          // Layer: index into mlp.layers of the layer whose output this is
     bool activated = false;  // Layer: an activation was applied (no bias may follow)
-    bool hasBias = false;
     int width() const { return kind == Kind::Layer ? -1 : static_cast<int>(b.size()); }
 };
 
@@ -139,7 +138,6 @@ struct Extractor {
         Sym r;
         r.kind = Sym::Kind::Layer;
         r.layer = static_cast<int>(mlp.layers.size()) - 1;
-        r.hasBias = bias != nullptr;
         syms[node->outputs[0]] = r;
         (void)op;
         return {};
@@ -162,7 +160,6 @@ struct Extractor {
         Sym r;
         r.kind = Sym::Kind::Layer;
         r.layer = static_cast<int>(mlp.layers.size()) - 1;
-        r.hasBias = true;
         return r;
     }
 
@@ -198,7 +195,7 @@ struct Extractor {
                 syms[out] = std::move(*r);
                 return {};
             }
-            if (s.kind == Sym::Kind::Layer && op == "Add" && !s.activated && !s.hasBias &&
+            if (s.kind == Sym::Kind::Layer && op == "Add" && !s.activated &&
                 s.layer == static_cast<int>(mlp.layers.size()) - 1) {
                 std::vector<float> store;
                 const auto* bias = constant(c, store);
@@ -206,11 +203,10 @@ struct Extractor {
                 if (!bias || !broadcastsTo(c, L.out)) return fail("adds a bias that is not a constant of " + std::to_string(L.out) + " values");
                 for (int o = 0; o < L.out; ++o) L.bias[static_cast<size_t>(o)] += (*bias)[bias->size() == 1 ? 0 : static_cast<size_t>(o)];
                 Sym r = s;
-                r.hasBias = true;
                 syms[out] = r;
                 return {};
             }
-            return fail("applies " + op + " where the MLP allows only a layer's bias (an Add straight after MatMul)");
+            return fail("applies " + op + " where the MLP allows only a layer's bias (an Add straight after MatMul or Gemm)");
         }
         if (op == "Sin" || op == "Cos") {
             const Sym* a = symOf(in(0));
