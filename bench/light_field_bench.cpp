@@ -1,8 +1,8 @@
-// Frame time of the Vulkan light-field renderer at 1280x720 against its CPU reference (the named
+// Frame time of the Vulkan light-field renderer at 1280x720 (or --size) against its CPU reference (the named
 // baseline: the engine's executor on the same rays, all cores), for the trained light field in the
 // cache (scripts/train/light_field.py). Also prints the learned image's PSNR against each held-out
 // ground-truth view, rendered at its own size.
-// Usage: light_field_bench [--frames N] [--no-cpu] [MODEL.onnx]
+// Usage: light_field_bench [--frames N] [--no-cpu] [--size WxH] [MODEL.onnx]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +44,7 @@ Result<Image> loadRgba(const std::string& path) {
 
 int main(int argc, char** argv) {
     int frames = 5;
+    int width = 1280, height = 720;
     bool cpu = true;
     const char* home = std::getenv("HOME");
     const char* cache = std::getenv("BRICKYARD_CACHE");
@@ -51,9 +52,15 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--frames") && i + 1 < argc) frames = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--no-cpu")) cpu = false;
+        else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) {
+            if (std::sscanf(argv[++i], "%dx%d", &width, &height) != 2 || width < 1 || height < 1 || width > 16384 || height > 16384) {
+                std::fprintf(stderr, "light_field_bench: --size must look like 1280x720\n");
+                return 2;
+            }
+        }
         else path = argv[i];
     }
-    bench::printMachine("light_field_bench: neural light field frames at 1280x720, Vulkan vs CPU reference (executor)");
+    bench::printMachine("light_field_bench: neural light field frames, Vulkan vs CPU reference (executor)");
     auto model = loadModel(path);
     if (!model) {
         std::fprintf(stderr, "light_field_bench: %s (scripts/build_models.sh trains it)\n", model.error().what().c_str());
@@ -78,7 +85,7 @@ int main(int argc, char** argv) {
                 mlp->layers.size(), static_cast<long long>(mlp->parameterCount()), static_cast<long long>(mlp->macsPerRay()));
 
     RenderView view;
-    view.width = 1280, view.height = 720;
+    view.width = width, view.height = height;
     auto cam = parseCamera(mlp->defaultCamera, view.camera);
     if (cam) view.camera = *cam;
     (void)(*r)->render(view);  // warm-up
@@ -92,6 +99,7 @@ int main(int argc, char** argv) {
         rt.push_back((*r)->lastTimes().renderMs);
         gpu = std::move(*im);
     }
+    std::printf("# %dx%d, median of %d frames\n", width, height, frames);
     std::printf("%-28s %10s %8s %13s %8s  %s\n", "renderer", "render ms", "fps", "+readback ms", "fps", "device");
     std::printf("%-28s %10.1f %8.2f %13.1f %8.2f  %s\n", "Vulkan compute (per pixel)", bench::median(rt), 1000.0 / bench::median(rt),
                 bench::median(t), 1000.0 / bench::median(t), dev.c_str());
