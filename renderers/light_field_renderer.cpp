@@ -76,6 +76,13 @@ LightFieldRenderer::~LightFieldRenderer() = default;
 const LightFieldFrameTimes& LightFieldRenderer::lastTimes() const { return m->times; }
 
 Result<std::unique_ptr<LightFieldRenderer>> LightFieldRenderer::create(std::shared_ptr<VulkanContext> ctx) {
+    // light_field.comp shares weight loads across a subgroup by shuffles, in groups of 4 vec4s.
+    if (!ctx->hasComputeSubgroupShuffle() || ctx->subgroupSize() < 4 || ctx->subgroupSize() % 4 != 0)
+        return makeError(ErrorCode::Unsupported,
+                         "the light-field renderer needs subgroup shuffles in compute shaders on subgroups of a multiple of 4 invocations; " +
+                             ctx->deviceName() + " has subgroups of " + std::to_string(ctx->subgroupSize()) +
+                             (ctx->hasComputeSubgroupShuffle() ? "" : " without shuffles"),
+                         "Vulkan");
     std::unique_ptr<LightFieldRenderer> r(new LightFieldRenderer());
     Impl& s = *r->m;
     s.ctx = ctx;
@@ -126,9 +133,13 @@ Status LightFieldRenderer::setModel(const LightFieldMlp& mlp) {
         net.push_back(out / 4);
         net.push_back(static_cast<int32_t>(L.activation));
         net.push_back(static_cast<int32_t>(w.size() / 4));
-        for (int o = 0; o < out; ++o)
-            for (int i = 0; i < in; ++i)
-                w.push_back(o < L.out && i < L.in ? L.weights[static_cast<size_t>(o) * L.in + i] : 0.0f);
+        // [out/4][in/4][4 rows][4 inputs]: the 4 rows of one output vec4 side by side for each
+        // input vec4, the order in which the shader's subgroup loads them.
+        for (int o4 = 0; o4 < out; o4 += 4)
+            for (int i4 = 0; i4 < in; i4 += 4)
+                for (int o = o4; o < o4 + 4; ++o)
+                    for (int i = i4; i < i4 + 4; ++i)
+                        w.push_back(o < L.out && i < L.in ? L.weights[static_cast<size_t>(o) * L.in + i] : 0.0f);
         net.push_back(static_cast<int32_t>(w.size() / 4));
         for (int o = 0; o < out; ++o) w.push_back(o < L.out ? L.bias[static_cast<size_t>(o)] : 0.0f);
     }

@@ -1,4 +1,6 @@
 #version 450
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
 // Neural light field: one invocation per pixel builds the pixel's camera ray, encodes it and runs
 // the MLP (renderers/light_field_mlp.h) on it, writing RGBA8. Same operations as
 // evaluateLightFieldMlp() (the host twin). Widths are padded to multiples of 4 with zero weights so
@@ -10,7 +12,7 @@ layout(local_size_x = 8, local_size_y = 8) in;
 // (offsets in vec4s).
 layout(std430, set = 0, binding = 0) readonly buffer Net { int net[]; };
 // Features first (2 vec4s each: ray weights 0-3; ray weights 4-5, offset, function 0 linear /
-// 1 sin / 2 cos), then each layer's [out][in/4] weights and its [out/4] bias.
+// 1 sin / 2 cos), then each layer's weights as [out/4][in/4][4 rows] vec4s and its [out/4] bias.
 layout(std430, set = 0, binding = 1) readonly buffer Weights { vec4 wts[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Pixels { uint pixels[]; };
 
@@ -40,7 +42,7 @@ vec4 activate(vec4 v, int act) {
 
 void main() {
     uvec2 p = gl_GlobalInvocationID.xy;
-    if (p.x >= pc.info.x || p.y >= pc.info.y) return;
+    bool inside = p.x < pc.info.x && p.y < pc.info.y;  // outside ones still share weight loads
     float dx = float(p.x) + 0.5 - 0.5 * float(pc.info.x);
     float dy = float(p.y) + 0.5 - 0.5 * float(pc.info.y);
     vec3 d = normalize(pc.right.xyz * dx - pc.up.xyz * dy + pc.fwd.xyz);
@@ -52,15 +54,28 @@ void main() {
     int src = 0;
     int layers = int(pc.info.w & 255u);
     bool rgba = (pc.info.w & 256u) != 0u;
+    // The invocations of a subgroup share the weights: each loads one vec4 of the next
+    // gl_SubgroupSize and hands the others theirs by shuffle, so a CPU implementation does one
+    // gather where it would do one per invocation. Weights of 4 output rows are interleaved per
+    // input vec4 ([out/4][in/4][4 rows]), so consecutive vec4s feed one input vec4.
+    uint lane = gl_SubgroupInvocationID;
+    int per = int(gl_SubgroupSize) / 4;  // input vec4s one subgroup-wide load covers (the renderer
+                                         // checks the size is a multiple of 4)
     for (int l = 0; l < layers; ++l) {
         int in4 = net[l * 5], out4 = net[l * 5 + 1], act = net[l * 5 + 2], wo = net[l * 5 + 3], bo = net[l * 5 + 4];
         int dst = MAXV - src;
         for (int j = 0; j < out4; ++j) {
             vec4 acc = wts[bo + j];
             int r0 = wo + 4 * j * in4;
-            for (int i = 0; i < in4; ++i) {
-                vec4 x = h[src + i];
-                acc += vec4(dot(wts[r0 + i], x), dot(wts[r0 + in4 + i], x), dot(wts[r0 + 2 * in4 + i], x), dot(wts[r0 + 3 * in4 + i], x));
+            for (int i = 0; i < in4; i += per) {
+                int at = 4 * i + int(lane);
+                vec4 mine = at < 4 * in4 ? wts[r0 + at] : vec4(0.0);
+                for (int q = 0; q < per && i + q < in4; ++q) {
+                    vec4 x = h[src + i + q];
+                    uint b = uint(4 * q);
+                    acc += vec4(dot(subgroupShuffle(mine, b), x), dot(subgroupShuffle(mine, b + 1u), x),
+                                dot(subgroupShuffle(mine, b + 2u), x), dot(subgroupShuffle(mine, b + 3u), x));
+                }
             }
             h[dst + j] = activate(acc, act);
         }
@@ -68,5 +83,5 @@ void main() {
     }
     vec4 c = h[src];
     if (!rgba) c.a = 1.0;  // an RGB model's fourth output is padding
-    pixels[p.y * pc.info.x + p.x] = packUnorm4x8(clamp(c, 0.0, 1.0));
+    if (inside) pixels[p.y * pc.info.x + p.x] = packUnorm4x8(clamp(c, 0.0, 1.0));
 }
