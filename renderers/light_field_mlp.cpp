@@ -101,7 +101,7 @@ struct Extractor {
         mlp.featureFns = s.kind == Sym::Kind::Features ? s.fn : std::vector<LightFieldFeatureFn>(s.b.size(), LightFieldFeatureFn::Linear);
     }
 
-    Status linear(const Sym& a, int weightId, int biasId, bool transB, const std::string& op) {
+    Status linear(const Sym& a, int weightId, int biasId, bool transB) {
         std::vector<float> ws, bs;
         const auto* w = constant(weightId, ws);
         if (!w) return fail("has weights that are not a constant");
@@ -139,7 +139,6 @@ struct Extractor {
         r.kind = Sym::Kind::Layer;
         r.layer = static_cast<int>(mlp.layers.size()) - 1;
         syms[node->outputs[0]] = r;
-        (void)op;
         return {};
     }
 
@@ -265,7 +264,7 @@ struct Extractor {
                 syms[out] = std::move(*r);
                 return {};
             }
-            return linear(*a, in(1), biasId, transB, op);
+            return linear(*a, in(1), biasId, transB);
         }
         if (op == "Relu" || op == "Sigmoid") {
             const Sym* a = symOf(in(0));
