@@ -73,6 +73,15 @@ Result<std::shared_ptr<VulkanContext>> VulkanContext::create() {
         return makeError(ErrorCode::Unsupported,
                          "no Vulkan 1.3 device with a graphics and compute queue" + (rejected.empty() ? std::string() : " (found " + rejected + ")"),
                          "Vulkan");
+    {
+        VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+        VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+        p2.pNext = &sg;
+        vkGetPhysicalDeviceProperties2(c->m_physical, &p2);
+        const bool compute = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+        c->m_subgroupSize = sg.subgroupSize;
+        c->m_subgroupShuffle = compute && (sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+    }
     const float prio = 1.0f;
     VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
     qci.queueFamilyIndex = c->m_queueFamily;

@@ -41,6 +41,9 @@ public:
     VkQueue queue() const { return m_queue; }
     const std::string& deviceName() const { return m_deviceName; }
     bool isCpuDevice() const { return m_cpuDevice; }
+    // Subgroup size and whether compute shaders may shuffle values between its invocations.
+    uint32_t subgroupSize() const { return m_subgroupSize; }
+    bool hasComputeSubgroupShuffle() const { return m_subgroupShuffle; }
 
     Result<GpuBuffer> createBuffer(VkDeviceSize size, VkBufferUsageFlags usage);
     void destroy(GpuBuffer& b);
@@ -73,6 +76,8 @@ private:
     VkCommandPool m_pool = VK_NULL_HANDLE;
     std::string m_deviceName;
     bool m_cpuDevice = false;
+    uint32_t m_subgroupSize = 0;
+    bool m_subgroupShuffle = false;
 };
 
 // Colour + depth images of one size with a host-visible readback buffer.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes the demo project's trained classifiers (weights cached by scripts/setup.sh in
 # models/trained/NAME) as models/NAME.onnx and models/NAME.safetensors, using brickyard-cli's own
-# exporters. Idempotent: a model newer than its weights is left alone.
+# exporters, and trains the duck light field (scripts/train/light_field.py) from the CLI's own mesh
+# renders. Idempotent: a model newer than its weights is left alone; the light field is kept once made.
 #   --if-built   do nothing (successfully) when brickyard-cli has not been built yet
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +24,11 @@ for name in mnist_cnn fashion_mnist_cnn; do
   if [[ -f "$onnx" && -f "$st" && "$onnx" -nt "$weights/config.json" ]]; then continue; fi
   "$CLI" build-model "$weights" -o "$onnx" -o "$st"
 done
+# The neural light field of the Collada duck: fitted to views the CLI's own mesh renderer draws,
+# so it needs a build too. Trained only when missing; duck_nelf.onnx is written last.
+lf="$CACHE/models/light_field/duck"
+if [[ ! -f "$lf/duck_nelf.onnx" ]]; then
+  echo "build_models: training the duck light field (PyTorch, one thread, a few minutes)"
+  /usr/bin/python3 scripts/train/light_field.py --cli "$CLI" --mesh /usr/share/assimp/models/Collada/duck.dae \
+    --name duck_nelf --out "$lf"
+fi

@@ -51,7 +51,7 @@ void printHelp() {
         "  lm build WEIGHTS_DIR -o OUT [--type T]       write a GPT-2-layout language model (.gguf/.safetensors)\n"
         "  generate MODEL --prompt TEXT [-n N]          generate text with a GPT-2-layout model\n"
         "  perplexity MODEL --text FILE [--ctx N]       perplexity (and KL/top-1 vs --base MODEL)\n"
-        "  render SCENE -o OUT.png [--camera ...]       render a mesh or Gaussian splat scene (Vulkan)\n"
+        "  render SCENE -o OUT.png [--camera ...]       render a mesh, splat scene or light field .onnx (Vulkan)\n"
         "  bake IN -o OUT.ply                           turn a point cloud or textured mesh into 3DGS splats\n"
         "  splat-compress IN -o OUT.bysplat [...]       prune/quantize splats; size, PSNR/SSIM and frame time\n"
         "  gvideo animate|encode|render|info ...        Gaussian video: PLY sequences and their 2D-video form\n"

@@ -11,11 +11,15 @@
 #include "app/cli/args.h"
 #include "app/cli/cli_output.h"
 #include "engine/splat_baker.h"
+#include "engine/executor.h"
+#include "importers/importer_registry.h"
 #include "importers/mesh_importer.h"
 #include "importers/ply_table.h"
 #include "importers/splat_io.h"
 #include "importers/splat_packed.h"
 #include "engine/splat_compress.h"
+#include "renderers/light_field_reference.h"
+#include "renderers/light_field_renderer.h"
 #include "renderers/mesh_reference.h"
 #include "renderers/mesh_renderer.h"
 #include "renderers/splat_reference.h"
@@ -32,14 +36,76 @@ void printRenderHelp() {
     std::puts(
         "usage: brickyard-cli render SCENE [--camera SPEC] [--size WxH] [--cpu] -o OUT.png\n"
         "\n"
-        "Renders a mesh (glTF/glb, OBJ, PLY, FBX, Collada, ...) or 3D Gaussian splats (3DGS .ply, .splat)\n"
+        "Renders a mesh (glTF/glb, OBJ, PLY, FBX, Collada, ...), 3D Gaussian splats (3DGS .ply, .splat)\n"
+        "or a neural light field (an .onnx MLP from [N,6] rays to [N,3] colours, docs/light_field.md)\n"
         "offscreen with Vulkan and writes a PNG.\n"
         "  --camera SPEC   eye=x,y,z,target=x,y,z,up=x,y,z,fov=deg (any subset); default: the whole\n"
         "                  scene framed from the front, looking down -Z with Y up\n"
         "  --orbit Y,P     turn the camera around its target by yaw and pitch degrees\n"
         "  --size WxH      image size (default 1280x720)\n"
-        "  --cpu           use the CPU reference renderer instead of Vulkan\n"
+        "  --cpu           use the CPU reference renderer instead of Vulkan (for a light field:\n"
+        "                  the engine's executor on the same rays)\n"
         "  -o, --output    the PNG to write");
+}
+
+std::string lowerExtension(const std::string& path) {
+    std::string ext = fs::path(path).extension().string();
+    for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return ext;
+}
+
+// A model file: rendered as a light field when its graph is one (light_field_mlp.h), refused
+// with the extraction's sentence otherwise.
+int renderLightField(const Args& a, const std::string& path, RenderView view, const std::string& out) {
+    auto model = loadModel(path);
+    if (!model) return inputError(model.error().what());
+    if (!looksLikeLightField(*model))
+        return inputError(path + ": this model is not a light field (one f32 input of [N,6] rays, one output of [N,3] or [N,4] colours)");
+    auto mlp = extractLightField(*model);
+    if (!mlp) return inputError(path + ": " + mlp.error().what());
+    if (!mlp->defaultCamera.empty()) {
+        auto cam = parseCamera(mlp->defaultCamera, view.camera);
+        if (!cam) return inputError(path + ": its brickyard.light_field.camera metadata: " + cam.error().message);
+        view.camera = *cam;
+    }
+    if (auto c = a.get("--camera")) {
+        auto cam = parseCamera(*c, view.camera);
+        if (!cam) return usageError("--camera: " + cam.error().message);
+        view.camera = *cam;
+    }
+    if (auto o = a.get("--orbit")) {
+        float yaw = 0, pitch = 0;
+        if (std::sscanf(o->c_str(), "%f,%f", &yaw, &pitch) != 2) return usageError("--orbit must look like 30,15 (yaw,pitch degrees)");
+        view.camera.orbit(yaw, pitch);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    Image img;
+    std::string device = "CPU reference (executor)";
+    if (a.has("--cpu")) {
+        auto ex = Executor::create(*model);
+        if (!ex) return inputError(path + ": " + ex.error().what());
+        auto im = renderLightFieldReference(*ex, view);
+        if (!im) return inputError(path + ": " + im.error().what());
+        img = std::move(*im);
+    } else {
+        auto ctx = VulkanContext::create();
+        if (!ctx) return inputError(ctx.error().what() + " (use --cpu for the CPU reference renderer)");
+        device = (*ctx)->deviceName();
+        auto r = LightFieldRenderer::create(*ctx);
+        if (!r) return inputError(r.error().what());
+        if (auto s = (*r)->setModel(*mlp); !s) return inputError(s.error().what());
+        auto im = (*r)->render(view);
+        if (!im) return inputError(im.error().what());
+        img = std::move(*im);
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!stbi_write_png(out.c_str(), img.width, img.height, 4, img.rgba.data(), img.width * 4)) return inputError("could not write " + out);
+    const Vec3 e = view.camera.eye, t = view.camera.target;
+    std::printf("%s: light field, %zu features, %zu layers, %lld parameters, %dx%d in %.0f ms on %s\n"
+                "camera: eye=%g,%g,%g,target=%g,%g,%g,fov=%g\nwrote %s\n",
+                path.c_str(), static_cast<size_t>(mlp->featureCount()), mlp->layers.size(), static_cast<long long>(mlp->parameterCount()),
+                img.width, img.height, ms, device.c_str(), e.x, e.y, e.z, t.x, t.y, t.z, view.camera.fovYDeg, out.c_str());
+    return 0;
 }
 
 }  // namespace
@@ -58,6 +124,7 @@ int renderCommand(const std::vector<std::string>& argv) {
     RenderView view;
     if (auto s = a.get("--size"); s && !parseSize(*s, view.width, view.height))
         return usageError("--size must look like 1280x720 (1..16384 each way)");
+    if (lowerExtension(a.positional[0]) == ".onnx") return renderLightField(a, a.positional[0], view, *out);
 
     auto scene = loadScene(a.positional[0]);
     if (!scene) return inputError(scene.error().what());
