@@ -260,3 +260,92 @@ TEST_F(SceneDocumentTest, GaussianVideoPlaysScrubsAndLoops) {
 }
 
 }  // namespace
+
+namespace {
+
+QPoint centreOf(SceneDocument* doc, const std::string& label) {
+    auto r = doc->overlay()->widgetRect(label);
+    EXPECT_TRUE(r.has_value()) << label;
+    if (!r) return {};
+    const qreal dpr = doc->devicePixelRatioF();
+    return QPoint(int((*r)[0] + (*r)[2]) / 2 / dpr, int((*r)[1] + (*r)[3]) / 2 / dpr);
+}
+
+void clickAt(SceneDocument* doc, QPoint p) {
+    QMouseEvent move(QEvent::MouseMove, p, doc->mapToGlobal(p), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &move);
+    QMouseEvent press(QEvent::MouseButtonPress, p, doc->mapToGlobal(p), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &press);
+    QMouseEvent release(QEvent::MouseButtonRelease, p, doc->mapToGlobal(p), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &release);
+    QApplication::processEvents();
+}
+
+}  // namespace
+
+// The ImGui overlay is drawn over the scene (and only over its corner), a press and drag that
+// starts on it does not move the camera, its buttons work (a bookmark, a screenshot file), and a
+// drag on the scene still orbits.
+TEST_F(SceneDocumentTest, OverlayIsDrawnAndKeepsItsClicksFromTheCamera) {
+    auto duck = by::loadMeshScene(kDuck);
+    ASSERT_TRUE(duck.ok());
+    const QString ply = m_dir + "/overlay_duck.ply";
+    ASSERT_TRUE(by::writeSplatPly(by::bakeMeshSurfaces(duck->meshes, 20000, 7), ply.toStdString()).ok());
+    SceneDocument* doc = open(ply);
+    ASSERT_NE(doc, nullptr);
+    ASSERT_NE(doc->overlay(), nullptr) << "no overlay on " << doc->errorText().toStdString();
+    ASSERT_TRUE(waitUntil([&] { return doc->overlayComposites() > 0; }));
+    doc->setExportDirectory(m_dir);
+
+    // Drawn: the shown image differs from the scene image inside the overlay's window, and not far away.
+    const QImage shown = doc->image().convertToFormat(QImage::Format_RGBA8888);
+    const by::Image& scene = doc->sceneImage();
+    ASSERT_EQ(shown.width(), scene.width);
+    auto differs = [&](int x, int y) {
+        const uchar* p = shown.constScanLine(y) + x * 4;
+        const uint8_t* q = &scene.rgba[(size_t(y) * scene.width + x) * 4];
+        return std::abs(p[0] - q[0]) + std::abs(p[1] - q[1]) + std::abs(p[2] - q[2]) > 6;
+    };
+    const auto graph = *doc->overlay()->widgetRect("Frame times");
+    int inside = 0, outside = 0;
+    for (int y = int(graph[1]); y < int(graph[3]); ++y)
+        for (int x = int(graph[0]); x < int(graph[2]); ++x) inside += differs(x, y);
+    for (int y = scene.height - 60; y < scene.height; ++y)
+        for (int x = scene.width - 60; x < scene.width; ++x) outside += differs(x, y);
+    EXPECT_GT(inside, int((graph[2] - graph[0]) * (graph[3] - graph[1]) / 3));
+    EXPECT_EQ(outside, 0);
+
+    // A drag that starts on the overlay stays with the overlay.
+    const by::Camera before = doc->controller().camera();
+    const QPoint onGraph = centreOf(doc, "Frame times");
+    const int rendersBefore = doc->renderCount();
+    QMouseEvent press(QEvent::MouseButtonPress, onGraph, doc->mapToGlobal(onGraph), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &press);
+    for (int i = 1; i <= 8; ++i) {
+        const QPoint p = onGraph + QPoint(30 * i, 15 * i);
+        QMouseEvent move(QEvent::MouseMove, p, doc->mapToGlobal(p), Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(doc, &move);
+    }
+    const QPoint end = onGraph + QPoint(240, 120);
+    QMouseEvent release(QEvent::MouseButtonRelease, end, doc->mapToGlobal(end), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &release);
+    waitUntil([] { return false; }, 300);
+    EXPECT_EQ(doc->renderCount(), rendersBefore) << "a drag on the overlay rendered the scene again";
+    EXPECT_LT(length(doc->controller().camera().eye - before.eye), 1e-6f) << "a drag on the overlay moved the camera";
+
+    clickAt(doc, centreOf(doc, "Add bookmark"));
+    EXPECT_EQ(doc->controller().bookmarks().size(), 1u);
+    EXPECT_LT(length(doc->controller().camera().eye - before.eye), 1e-6f);
+
+    clickAt(doc, centreOf(doc, "Screenshot"));
+    ASSERT_TRUE(waitUntil([&] { return !doc->lastExport().isEmpty(); }, 5000));
+    const QImage saved(doc->lastExport());
+    EXPECT_EQ(saved.width(), scene.width);
+
+    // Elsewhere the mouse still orbits.
+    drag(doc, QPoint(doc->width() - 150, doc->height() - 150), QPoint(doc->width() - 300, doc->height() - 120));
+    EXPECT_GT(length(doc->controller().camera().eye - before.eye), 1e-3f);
+    const QString shot = m_dir + "/overlay.png";
+    ASSERT_TRUE(doc->saveScreenshot(shot, true));
+    if (const char* keep = std::getenv("BY_KEEP_OVERLAY_SHOT")) QFile::copy(shot, QString::fromUtf8(keep));
+}
