@@ -7,6 +7,8 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 namespace by {
@@ -63,52 +65,59 @@ VideoFileWriter::~VideoFileWriter() = default;
 int VideoFileWriter::framesWritten() const { return static_cast<int>(m->pts); }
 
 Result<std::unique_ptr<VideoFileWriter>> VideoFileWriter::open(const std::string& path, int w, int h, const VideoFileOptions& o) {
+    VideoEncoderSettings e;
+    e.fps = o.fps;
+    e.codecOptions = {{"preset", o.preset}, {"crf", std::to_string(o.crf)}};
+    return open(path, w, h, e);
+}
+
+Result<std::unique_ptr<VideoFileWriter>> VideoFileWriter::open(const std::string& path, int w, int h, const VideoEncoderSettings& e) {
     const std::string where = "writing " + path;
-    if (w < 2 || h < 2 || w % 2 || h % 2 || w > 8192 || h > 8192)
-        return makeError(ErrorCode::Invalid, "video frames must be even-sized between 2 and 8192 pixels, not " + std::to_string(w) + "x" +
-                                                 std::to_string(h), where);
-    if (!(o.fps > 0 && o.fps <= 1000)) return makeError(ErrorCode::Invalid, "the frame rate must be between 0 and 1000", where);
-    av_log_set_level(AV_LOG_FATAL);
+    const bool subsampled = e.pixels == VideoPixels::Yuv420p;
+    if (w < 1 || h < 1 || w > 16384 || h > 16384 || (subsampled && (w % 2 || h % 2)))
+        return makeError(ErrorCode::Invalid, std::string("video frames must be ") + (subsampled ? "even-sized " : "") +
+                                                 "between 1 and 16384 pixels, not " + std::to_string(w) + "x" + std::to_string(h), where);
+    if (!(e.fps > 0 && e.fps <= 1000)) return makeError(ErrorCode::Invalid, "the frame rate must be between 0 and 1000", where);
+    av_log_set_level(AV_LOG_FATAL);  // x264's statistics would interleave with our output; errors come back as values
     std::unique_ptr<VideoFileWriter> wr(new VideoFileWriter());
     Impl& s = *wr->m;
     s.path = path;
-    const std::string ext = std::filesystem::path(path).extension().string();
-    const char* container = ext == ".mkv" ? "matroska" : "mp4";
-    if (avformat_alloc_output_context2(&s.fmt, nullptr, container, path.c_str()) < 0 || !s.fmt)
-        return makeError(ErrorCode::Internal, std::string("FFmpeg has no ") + container + " muxer", where);
-    const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
-    if (!codec) return makeError(ErrorCode::Unsupported, "this FFmpeg has no libx264 encoder", where);
+    std::string container = e.container;
+    if (container.empty()) container = std::filesystem::path(path).extension() == ".mkv" ? "matroska" : "mp4";
+    if (avformat_alloc_output_context2(&s.fmt, nullptr, container.c_str(), path.c_str()) < 0 || !s.fmt)
+        return makeError(ErrorCode::Internal, "FFmpeg has no " + container + " muxer", where);
+    const AVCodec* codec = avcodec_find_encoder_by_name(e.codec.c_str());
+    if (!codec) return makeError(ErrorCode::Unsupported, "this FFmpeg has no '" + e.codec + "' encoder", where);
     s.stream = avformat_new_stream(s.fmt, nullptr);
     s.enc = avcodec_alloc_context3(codec);
     if (!s.stream || !s.enc) return makeError(ErrorCode::Internal, "out of memory setting up the encoder", where);
     s.enc->width = w;
     s.enc->height = h;
-    s.enc->pix_fmt = AV_PIX_FMT_YUV420P;
-    const AVRational rate = av_d2q(o.fps, 100000);
+    s.enc->pix_fmt = e.pixels == VideoPixels::Gray8 ? AV_PIX_FMT_GRAY8 : e.pixels == VideoPixels::Yuv444p ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
+    const AVRational rate = av_d2q(e.fps, 100000);
     s.enc->time_base = av_inv_q(rate);
     s.enc->framerate = rate;
-    s.enc->gop_size = 60;
+    s.enc->gop_size = std::max(1, e.keyframeInterval);
+    if (e.fullRange) s.enc->color_range = AVCOL_RANGE_JPEG;
     if (s.fmt->oformat->flags & AVFMT_GLOBALHEADER) s.enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     AVDictionary* opts = nullptr;
-    av_dict_set(&opts, "preset", o.preset.c_str(), 0);
-    av_dict_set(&opts, "crf", std::to_string(o.crf).c_str(), 0);
+    for (const auto& [k, v] : e.codecOptions) av_dict_set(&opts, k.c_str(), v.c_str(), 0);
     const int err = avcodec_open2(s.enc, codec, &opts);
     av_dict_free(&opts);
-    if (err < 0) return makeError(ErrorCode::Unsupported, "opening the libx264 encoder failed: " + avText(err), where);
+    if (err < 0) return makeError(ErrorCode::Unsupported, "opening the " + e.codec + " encoder failed: " + avText(err), where);
     avcodec_parameters_from_context(s.stream->codecpar, s.enc);
     s.stream->time_base = s.enc->time_base;
     if (avio_open(&s.fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0) return makeError(ErrorCode::Io, "cannot create the file", where);
-    if (int e = avformat_write_header(s.fmt, nullptr); e < 0)
-        return makeError(ErrorCode::Io, "writing the container header failed: " + avText(e), where);
+    if (int r = avformat_write_header(s.fmt, nullptr); r < 0)
+        return makeError(ErrorCode::Io, "writing the container header failed: " + avText(r), where);
     s.frame = av_frame_alloc();
     s.pkt = av_packet_alloc();
     if (!s.frame || !s.pkt) return makeError(ErrorCode::Internal, "out of memory", where);
     s.frame->format = s.enc->pix_fmt;
     s.frame->width = w;
     s.frame->height = h;
+    if (e.fullRange) s.frame->color_range = AVCOL_RANGE_JPEG;
     if (av_frame_get_buffer(s.frame, 0) < 0) return makeError(ErrorCode::Internal, "out of memory for a frame", where);
-    s.sws = sws_getContext(w, h, AV_PIX_FMT_RGBA, w, h, AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr);
-    if (!s.sws) return makeError(ErrorCode::Internal, "no RGBA to YUV 4:2:0 converter", where);
     return wr;
 }
 
@@ -120,10 +129,33 @@ Status VideoFileWriter::write(const Image& img) {
         return makeError(ErrorCode::Invalid, "frame " + std::to_string(s.pts) + " is " + std::to_string(img.width) + "x" +
                                                  std::to_string(img.height) + ", the video " + std::to_string(s.enc->width) + "x" +
                                                  std::to_string(s.enc->height), where);
+    if (!s.sws) {
+        s.sws = sws_getContext(img.width, img.height, AV_PIX_FMT_RGBA, img.width, img.height, s.enc->pix_fmt, SWS_BILINEAR, nullptr,
+                               nullptr, nullptr);
+        if (!s.sws) return makeError(ErrorCode::Internal, "no converter from RGBA to the video's pixels", where);
+    }
     if (av_frame_make_writable(s.frame) < 0) return makeError(ErrorCode::Internal, "frame not writable", where);
     const uint8_t* src[1] = {img.rgba.data()};
     const int stride[1] = {img.width * 4};
     sws_scale(s.sws, src, stride, 0, img.height, s.frame->data, s.frame->linesize);
+    s.frame->pts = s.pts++;
+    return s.encode(s.frame);
+}
+
+Status VideoFileWriter::writePlanes(const std::vector<std::vector<uint8_t>>& planes) {
+    Impl& s = *m;
+    const std::string where = "writing " + s.path;
+    const size_t want = s.enc->pix_fmt == AV_PIX_FMT_GRAY8 ? 1 : (s.enc->pix_fmt == AV_PIX_FMT_YUV444P ? 3 : 0);
+    const size_t px = static_cast<size_t>(s.enc->width) * static_cast<size_t>(s.enc->height);
+    if (s.finished) return makeError(ErrorCode::Invalid, "the video is already finished", where);
+    if (want == 0 || planes.size() != want) return makeError(ErrorCode::Invalid, "wrong number of planes for this video", where);
+    for (const auto& p : planes)
+        if (p.size() != px) return makeError(ErrorCode::Invalid, "a plane does not match the video's size", where);
+    if (av_frame_make_writable(s.frame) < 0) return makeError(ErrorCode::Internal, "frame not writable", where);
+    for (size_t p = 0; p < planes.size(); ++p)
+        for (int y = 0; y < s.frame->height; ++y)
+            std::memcpy(s.frame->data[p] + static_cast<size_t>(y) * static_cast<size_t>(s.frame->linesize[p]),
+                        planes[p].data() + static_cast<size_t>(y) * static_cast<size_t>(s.frame->width), static_cast<size_t>(s.frame->width));
     s.frame->pts = s.pts++;
     return s.encode(s.frame);
 }
