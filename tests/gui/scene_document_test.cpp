@@ -142,7 +142,8 @@ TEST_F(SceneDocumentTest, BakedSplatsOrbitWithTheMouseAndRenderOnlyOnChange) {
     EXPECT_EQ(doc->renderCount(), rendersIdle);
 
     const by::Camera camBefore = doc->controller().camera();
-    drag(doc, QPoint(200, 300), QPoint(420, 260));
+    // It starts right of the overlay's window (top left), so the drag reaches the camera.
+    drag(doc, QPoint(doc->width() - 30, 300), QPoint(doc->width() - 250, 260));
     const by::Camera camAfter = doc->controller().camera();
     EXPECT_GT(length(camAfter.eye - camBefore.eye), 0.1f * length(camBefore.eye - camBefore.target));
     const double changed = changedFraction(first, doc->image());
@@ -167,7 +168,7 @@ TEST_F(SceneDocumentTest, MeshOrbitsAndABrokenSceneIsOneError) {
     SceneDocument* doc = open(QString::fromUtf8(kDuck));
     ASSERT_NE(doc, nullptr);
     const QImage first = doc->image();
-    drag(doc, QPoint(300, 200), QPoint(300, 380));
+    drag(doc, QPoint(doc->width() - 30, 200), QPoint(doc->width() - 30, 380));
     EXPECT_GT(changedFraction(first, doc->image()), 0.02);
     const int tabs = m_window->tabs()->count();
 
@@ -343,7 +344,7 @@ TEST_F(SceneDocumentTest, OverlayIsDrawnAndKeepsItsClicksFromTheCamera) {
     EXPECT_EQ(saved.width(), scene.width);
 
     // Elsewhere the mouse still orbits.
-    drag(doc, QPoint(doc->width() - 150, doc->height() - 150), QPoint(doc->width() - 300, doc->height() - 120));
+    drag(doc, QPoint(doc->width() - 30, doc->height() - 150), QPoint(doc->width() - 250, doc->height() - 120));
     EXPECT_GT(length(doc->controller().camera().eye - before.eye), 1e-3f);
     const QString shot = m_dir + "/overlay.png";
     ASSERT_TRUE(doc->saveScreenshot(shot, true));
