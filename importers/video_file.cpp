@@ -52,6 +52,8 @@ struct VideoFileWriter::Impl {
             e = avcodec_receive_packet(enc, pkt);
             if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return {};
             if (e < 0) return makeError(ErrorCode::Internal, "encoding failed: " + avText(e), "writing " + path);
+            // One frame per tick: players (and avg_frame_rate) need the last frame's duration too.
+            if (pkt->duration <= 0) pkt->duration = 1;
             av_packet_rescale_ts(pkt, enc->time_base, stream->time_base);
             pkt->stream_index = stream->index;
             e = av_interleaved_write_frame(fmt, pkt);
@@ -212,8 +214,15 @@ Result<VideoFileInfo> probeVideo(const std::string& path) {
         }
     };
     while (av_read_frame(fmt, c.pkt) >= 0) {
-        if (c.pkt->stream_index == si && avcodec_send_packet(c.dec, c.pkt) >= 0) {
+        if (c.pkt->stream_index == si) {
+            // A full decoder (EAGAIN) takes the packet once its frames are out.
+            int e = avcodec_send_packet(c.dec, c.pkt);
+            while (e == AVERROR(EAGAIN)) {
+                BY_TRY(drain());
+                e = avcodec_send_packet(c.dec, c.pkt);
+            }
             av_packet_unref(c.pkt);
+            if (e < 0) return makeError(ErrorCode::Format, "decoding a packet failed: " + avText(e), where);
             BY_TRY(drain());
         } else {
             av_packet_unref(c.pkt);

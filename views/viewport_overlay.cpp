@@ -184,8 +184,11 @@ void ViewportOverlay::build(const OverlayState& st, OverlayChanges& ch) {
     for (float v : st.frameTimesMs) top = std::max(top, v);
     char text[160];
     std::snprintf(text, sizeof text, "%.1f ms (%.0f fps)", last, last > 0 ? 1000.0 / last : 0.0);
-    ImGui::PlotLines("##frametimes", st.frameTimesMs.empty() ? &last : st.frameTimesMs.data(),
-                     std::max(1, static_cast<int>(st.frameTimesMs.size())), 0, text, 0.0f, top * 1.1f, ImVec2(260, 48));
+    // A line needs two points: the first frame is drawn as a flat line at its time.
+    const float one[2] = {last, last};
+    const bool few = st.frameTimesMs.size() < 2;
+    ImGui::PlotLines("##frametimes", few ? one : st.frameTimesMs.data(), few ? 2 : static_cast<int>(st.frameTimesMs.size()), 0, text,
+                     0.0f, top * 1.25f, ImVec2(260, 48));
     remember("Frame times");
     if (st.splats > 0) ImGui::Text("%zu splats (SH degree %d)", st.splats, st.cloudShDegree);
     if (st.meshes > 0) ImGui::Text("%zu triangles in %zu meshes", st.triangles, st.meshes);
