@@ -10,6 +10,7 @@
 #include "importers/gaussian_video.h"
 #include "importers/ply_sequence.h"
 #include "importers/splat_io.h"
+#include "importers/video_file.h"
 #include "views/splat_video_player.h"
 #include "tests/test_support.h"
 
@@ -346,6 +347,16 @@ TEST_F(SceneDocumentTest, OverlayIsDrawnAndKeepsItsClicksFromTheCamera) {
     // Elsewhere the mouse still orbits.
     drag(doc, QPoint(doc->width() - 30, doc->height() - 150), QPoint(doc->width() - 250, doc->height() - 120));
     EXPECT_GT(length(doc->controller().camera().eye - before.eye), 1e-3f);
+    // Two bookmarks make a path: the export writes a video with the frames asked for.
+    QKeyEvent b(QEvent::KeyPress, Qt::Key_B, Qt::NoModifier, QStringLiteral("b"));
+    QApplication::sendEvent(doc, &b);
+    ASSERT_EQ(doc->controller().bookmarks().size(), 2u);
+    const QString video = m_dir + "/path.mp4";
+    ASSERT_TRUE(doc->exportPathVideo(video, 6));
+    auto info = by::probeVideo(video.toStdString());
+    ASSERT_TRUE(info.ok()) << info.error().what();
+    EXPECT_EQ(info->frames, 6);
+    EXPECT_EQ(info->width, scene.width & ~1);
     const QString shot = m_dir + "/overlay.png";
     ASSERT_TRUE(doc->saveScreenshot(shot, true));
     if (const char* keep = std::getenv("BY_KEEP_OVERLAY_SHOT")) QFile::copy(shot, QString::fromUtf8(keep));
