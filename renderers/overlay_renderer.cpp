@@ -188,7 +188,7 @@ Image compositeOverlayReference(const Image& base, const Image& atlas, const Ove
         const int cx0 = std::clamp(static_cast<int>(dc.clip[0]), 0, W), cy0 = std::clamp(static_cast<int>(dc.clip[1]), 0, H);
         const int cx1 = std::clamp(static_cast<int>(std::ceil(dc.clip[2])), 0, W);
         const int cy1 = std::clamp(static_cast<int>(std::ceil(dc.clip[3])), 0, H);
-        for (uint32_t t = dc.firstIndex; t + 2 < dc.firstIndex + dc.indexCount + 0u + 1u && t + 2 < draw.indices.size(); t += 3) {
+        for (uint32_t t = dc.firstIndex; t + 3 <= dc.firstIndex + dc.indexCount && t + 3 <= draw.indices.size(); t += 3) {
             const OverlayVertex* v[3] = {&draw.vertices[draw.indices[t]], &draw.vertices[draw.indices[t + 1]], &draw.vertices[draw.indices[t + 2]]};
             float area = (v[1]->x - v[0]->x) * (v[2]->y - v[0]->y) - (v[1]->y - v[0]->y) * (v[2]->x - v[0]->x);
             if (area == 0) continue;
