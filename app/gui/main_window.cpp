@@ -83,6 +83,7 @@ struct MainWindow::Actions {
     QAction* closeProject = nullptr;
     QAction* openModel = nullptr;
     QAction* openVideo = nullptr;
+    QAction* addToScene = nullptr;
     QAction* openDemo = nullptr;
     QAction* addToProject = nullptr;
     QAction* closeTab = nullptr;
@@ -265,6 +266,26 @@ void MainWindow::createActions() {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Gaussian Video Folder"), QDir::homePath());
         if (!dir.isEmpty()) openModelFiles({dir});
     });
+    a.addToScene = make(tr("Add to &Scene..."), {}, [this]() {
+        // Meshes and splats in one view: another file's content joins the 3D tab on screen.
+        SceneDocument* doc = sceneDocument(m_tabs->currentIndex());
+        if (!doc) {
+            statusBar()->showMessage(tr("Open a 3D scene first: Add to Scene adds to the scene on screen."), kStatusTimeoutMs);
+            return;
+        }
+        const QString file = QFileDialog::getOpenFileName(this, tr("Add to Scene"), QFileInfo(doc->path()).absolutePath(),
+                                                          tr("Scenes (*.ply *.splat *.glb *.gltf *.obj *.dae *.off *.fbx)"));
+        if (file.isEmpty()) return;
+        auto scene = by::loadScene(file.toStdString());
+        QString why;
+        if (!scene) why = qs(scene.error().what());
+        else if (!doc->addToScene(*scene, &why)) why = tr("%1: %2").arg(fileName(file), why);
+        if (!why.isEmpty()) {
+            m_log->append(LogPanel::Severity::Error, why);
+            return;
+        }
+        logMessage(LogPanel::Severity::Info, tr("Added %1 to %2.").arg(fileName(file), doc->title()));
+    });
     a.openDemo = make(tr("Open &Demo Project"), {}, &MainWindow::onOpenDemo);
     a.addToProject = make(tr("&Add Model to Project..."), {}, &MainWindow::onAddModelToProject);
     a.closeTab = make(tr("&Close Tab"), {QKeySequence(Qt::CTRL | Qt::Key_W)}, [this]() {
@@ -326,6 +347,7 @@ void MainWindow::createMenus() {
     file->addSeparator();
     file->addAction(a.openModel);
     file->addAction(a.openVideo);
+    file->addAction(a.addToScene);
     m_recentFilesMenu = file->addMenu(tr("Recent Files"));
     file->addAction(a.addToProject);
     file->addSeparator();

@@ -256,6 +256,32 @@ QString SceneDocument::exportBaseName() const {
     return QFileInfo(title()).completeBaseName() + QLatin1Char('-') + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss-zzz"));
 }
 
+bool SceneDocument::addToScene(const by::Scene& more, QString* why) {
+    auto fail = [&](const QString& m) {
+        if (why) *why = m;
+        return false;
+    };
+    if (m_player) return fail(tr("a Gaussian video takes no other scene"));
+    auto merged = std::make_shared<by::Scene>(*m_scene);
+    merged->meshes.insert(merged->meshes.end(), more.meshes.begin(), more.meshes.end());
+    if (more.splats.size() > 0) {
+        if (merged->splats.size() == 0) {
+            merged->splats = more.splats;
+        } else {
+            if (more.splats.shDegree > merged->splats.shDegree)
+                return fail(tr("its splats have SH degree %1, more than the scene's %2").arg(more.splats.shDegree).arg(merged->splats.shDegree));
+            merged->splats.reserve(merged->splats.size() + more.splats.size());
+            for (size_t i = 0; i < more.splats.size(); ++i) merged->splats.append(more.splats, i);
+        }
+    }
+    if (m_renderer && !m_renderer->setScene(*merged).ok()) return fail(tr("the scene could not be uploaded"));
+    m_scene = merged;
+    m_framed = false;  // frame the larger scene
+    m_controller.invalidate();
+    scheduleRender();
+    return true;
+}
+
 bool SceneDocument::exportPathVideo(const QString& file, int frames) {
     std::vector<by::CameraKey> keys;
     for (const by::CameraBookmark& b : m_controller.bookmarks()) keys.push_back({b.name, b.camera});

@@ -60,6 +60,11 @@ public:
     QPushButton* playButton() const { return m_playButton; }
     QSlider* frameSlider() const { return m_slider; }
     QCheckBox* loopBox() const { return m_loopBox; }
+    // Adds another file's meshes and splats to this scene (File > Add to Scene): both are drawn in
+    // one image, the splats depth-tested against the meshes. The view is framed again. False
+    // (with the reason in `why`) for a Gaussian video or splats of a higher SH degree added to
+    // splats of a lower one.
+    bool addToScene(const by::Scene& more, QString* why = nullptr);
     // Saves the current view as PNG, with or without the overlay's widgets.
     bool saveScreenshot(const QString& file, bool withOverlay = false) const;
     // Renders the camera path through the bookmarks (at least two) into an MP4 of the current

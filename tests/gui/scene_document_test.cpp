@@ -361,3 +361,31 @@ TEST_F(SceneDocumentTest, OverlayIsDrawnAndKeepsItsClicksFromTheCamera) {
     ASSERT_TRUE(doc->saveScreenshot(shot, true));
     if (const char* keep = std::getenv("BY_KEEP_OVERLAY_SHOT")) QFile::copy(shot, QString::fromUtf8(keep));
 }
+
+// File > Add to Scene's path: splats join an open mesh, and both show in one image.
+TEST_F(SceneDocumentTest, SplatsAddedToAMeshShowInOneImage) {
+    SceneDocument* doc = open(QString::fromUtf8(kDuck));
+    ASSERT_NE(doc, nullptr);
+    const QImage meshOnly = doc->image();
+    auto duck = by::loadMeshScene(kDuck);
+    ASSERT_TRUE(duck.ok());
+    by::Scene more;
+    more.splats = by::bakeMeshSurfaces(duck->meshes, 15000, 3);
+    const by::Bounds b = duck->bounds();
+    for (by::Vec3& p : more.splats.positions) p = p + by::Vec3{(b.max.x - b.min.x) * 0.5f, 0, 0};
+    const int before = doc->renderCount();
+    QString why;
+    ASSERT_TRUE(doc->addToScene(more, &why)) << why.toStdString();
+    ASSERT_TRUE(waitUntil([&] { return doc->renderCount() > before; }));
+    EXPECT_TRUE(doc->errorText().isEmpty()) << doc->errorText().toStdString();
+    EXPECT_EQ(doc->scene()->splats.size(), 15000u);
+    EXPECT_FALSE(doc->scene()->meshes.empty());
+    EXPECT_GT(changedFraction(meshOnly, doc->image()), 0.02);
+    // Splats of a lower SH degree join (their missing coefficients are zero).
+    by::Scene dc;
+    dc.splats = more.splats;
+    dc.splats.shDegree = 0;
+    dc.splats.sh.resize(dc.splats.size() * 3);
+    EXPECT_TRUE(doc->addToScene(dc, &why)) << why.toStdString();
+    EXPECT_EQ(doc->scene()->splats.size(), 30000u);
+}
