@@ -16,6 +16,7 @@
 
 #include <QApplication>
 #include <QDateTime>
+#include <QMetaMethod>
 #include <QStandardPaths>
 
 #include "app/cli/path_video.h"
@@ -219,7 +220,19 @@ void SceneDocument::refreshOverlay(bool force) {
             if (changes.exportPathVideo) {
                 const QString file = QDir(m_exportDir.isEmpty() ? QStandardPaths::writableLocation(QStandardPaths::MoviesLocation) : m_exportDir)
                                          .filePath(exportBaseName() + QStringLiteral("-path.mp4"));
-                exportPathVideo(file, m_controller.settings().pathFrames);
+                if (isSignalConnected(QMetaMethod::fromSignal(&SceneDocument::pathVideoRequested)) && m_controller.bookmarks().size() >= 2) {
+                    PathVideoRequest req;
+                    req.scene = m_scene;
+                    for (const by::CameraBookmark& b : m_controller.bookmarks()) req.keys.push_back({b.name, b.camera});
+                    req.frames = m_controller.settings().pathFrames;
+                    req.width = m_sceneImage.width, req.height = m_sceneImage.height;
+                    req.background = m_controller.settings().background;
+                    req.file = file;
+                    m_lastExport = file;
+                    emit pathVideoRequested(req);
+                } else {
+                    exportPathVideo(file, m_controller.settings().pathFrames);
+                }
             }
             // The overlay shows what changed (a new bookmark, a ticked box) on its next frame.
             QTimer::singleShot(0, this, [this]() { refreshOverlay(); });

@@ -17,6 +17,7 @@
 #include <QWidget>
 #include <memory>
 
+#include "engine/camera_path.h"
 #include "engine/scene.h"
 #include "views/viewport_controller.h"
 
@@ -77,8 +78,22 @@ public:
     const by::Image& sceneImage() const { return m_sceneImage; }
     int overlayComposites() const { return m_composites; }
 
+    // What a camera-path export needs, copied so that a background job can render it with its
+    // own renderer while the view stays live.
+    struct PathVideoRequest {
+        std::shared_ptr<const by::Scene> scene;
+        std::vector<by::CameraKey> keys;
+        int frames = 0;
+        int width = 0, height = 0;
+        by::Vec4 background;
+        QString file;
+    };
+
 signals:
     void statusMessage(const QString& message);
+    // The overlay's "Export path video": when something is connected (the main window runs it as a
+    // job with progress and cancel), the request goes there; otherwise exportPathVideo() runs here.
+    void pathVideoRequested(const SceneDocument::PathVideoRequest& request);
 
 protected:
     void paintEvent(QPaintEvent* event) override;

@@ -2,6 +2,7 @@
 // mesh as scene tabs, a mouse drag orbits the camera and the rendered image changes, the view
 // renders only when something changed, and a broken scene file is one clear error, not a tab.
 // Runs on an X server (xvfb-run), with whatever Vulkan device there is (lavapipe on CPUs).
+#include "app/gui/job_manager.h"
 #include "app/gui/main_window.h"
 #include "app/gui/scene_document.h"
 #include "engine/splat_baker.h"
@@ -357,6 +358,16 @@ TEST_F(SceneDocumentTest, OverlayIsDrawnAndKeepsItsClicksFromTheCamera) {
     ASSERT_TRUE(info.ok()) << info.error().what();
     EXPECT_EQ(info->frames, 6);
     EXPECT_EQ(info->width, scene.width & ~1);
+    // The overlay's button runs the export as a job of the main window (its own renderer).
+    doc->controller().settings().pathFrames = 5;
+    doc->controller().invalidate();
+    doc->renderIfNeeded();
+    clickAt(doc, centreOf(doc, "Export path video"));
+    ASSERT_TRUE(doc->lastExport().endsWith(QStringLiteral("-path.mp4"))) << doc->lastExport().toStdString();
+    ASSERT_TRUE(m_window->jobs()->waitForIdle(120000));
+    auto jobVideo = by::probeVideo(doc->lastExport().toStdString());
+    ASSERT_TRUE(jobVideo.ok()) << jobVideo.error().what();
+    EXPECT_EQ(jobVideo->frames, 5);
     const QString shot = m_dir + "/overlay.png";
     ASSERT_TRUE(doc->saveScreenshot(shot, true));
     if (const char* keep = std::getenv("BY_KEEP_OVERLAY_SHOT")) QFile::copy(shot, QString::fromUtf8(keep));
