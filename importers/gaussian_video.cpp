@@ -16,6 +16,7 @@ extern "C" {
 
 #include "importers/atomic_writer.h"
 #include "importers/ply_sequence.h"
+#include "importers/video_file.h"
 
 namespace by {
 
@@ -89,111 +90,7 @@ inline uint32_t quantize(float v, float lo, float hi, uint32_t levels) {
 }
 
 
-// ---- FFmpeg writing ----------------------------------------------------------------------------
-
-class VideoWriter {
-public:
-    ~VideoWriter() {
-        av_frame_free(&m_frame);
-        av_packet_free(&m_pkt);
-        avcodec_free_context(&m_enc);
-        if (m_fmt) {
-            if (m_fmt->pb) avio_closep(&m_fmt->pb);
-            avformat_free_context(m_fmt);
-        }
-    }
-
-    Status open(const std::string& path, int w, int h, bool gray, double fps, const GaussianVideoOptions& o, bool lossless, int crf) {
-        m_path = path;
-        quietFfmpeg();
-        const std::string where = "writing " + path;
-        if (avformat_alloc_output_context2(&m_fmt, nullptr, "matroska", path.c_str()) < 0 || !m_fmt)
-            return makeError(ErrorCode::Internal, "FFmpeg has no Matroska muxer", where);
-        const AVCodec* codec = avcodec_find_encoder_by_name(o.codec.c_str());
-        if (!codec) return makeError(ErrorCode::Unsupported, "this FFmpeg has no '" + o.codec + "' encoder", where);
-        m_stream = avformat_new_stream(m_fmt, nullptr);
-        m_enc = avcodec_alloc_context3(codec);
-        if (!m_stream || !m_enc) return makeError(ErrorCode::Internal, "out of memory setting up the encoder", where);
-        m_enc->width = w;
-        m_enc->height = h;
-        m_enc->pix_fmt = gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_YUV444P;
-        const AVRational rate = av_d2q(fps, 100000);
-        m_enc->time_base = av_inv_q(rate);
-        m_enc->framerate = rate;
-        m_enc->gop_size = std::max(1, o.keyframeInterval);
-        m_enc->color_range = AVCOL_RANGE_JPEG;  // the planes are data, not studio-range video
-        if (m_fmt->oformat->flags & AVFMT_GLOBALHEADER) m_enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-        AVDictionary* opts = nullptr;
-        if (o.codec == "libx264") {
-            av_dict_set(&opts, "preset", o.preset.c_str(), 0);
-            if (lossless) av_dict_set(&opts, "qp", "0", 0);
-            else av_dict_set(&opts, "crf", std::to_string(crf).c_str(), 0);
-        } else if (o.codec == "ffv1") {
-            av_dict_set(&opts, "level", "3", 0);
-        }
-        const int err = avcodec_open2(m_enc, codec, &opts);
-        av_dict_free(&opts);
-        if (err < 0) return makeError(ErrorCode::Unsupported, "opening the " + o.codec + " encoder failed: " + avErrorText(err), where);
-        avcodec_parameters_from_context(m_stream->codecpar, m_enc);
-        m_stream->time_base = m_enc->time_base;
-        if (avio_open(&m_fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0)
-            return makeError(ErrorCode::Io, "cannot create the file", where);
-        if (int e = avformat_write_header(m_fmt, nullptr); e < 0)
-            return makeError(ErrorCode::Io, "writing the container header failed: " + avErrorText(e), where);
-        m_frame = av_frame_alloc();
-        m_pkt = av_packet_alloc();
-        if (!m_frame || !m_pkt) return makeError(ErrorCode::Internal, "out of memory", where);
-        m_frame->format = m_enc->pix_fmt;
-        m_frame->width = w;
-        m_frame->height = h;
-        m_frame->color_range = AVCOL_RANGE_JPEG;
-        if (av_frame_get_buffer(m_frame, 0) < 0) return makeError(ErrorCode::Internal, "out of memory for a frame", where);
-        return {};
-    }
-
-    // planes: one w*h byte image per plane (1 for gray, 3 otherwise).
-    Status write(const std::vector<std::vector<uint8_t>>& planes) {
-        if (av_frame_make_writable(m_frame) < 0) return makeError(ErrorCode::Internal, "frame not writable", "writing " + m_path);
-        for (size_t p = 0; p < planes.size(); ++p)
-            for (int y = 0; y < m_frame->height; ++y)
-                std::memcpy(m_frame->data[p] + static_cast<size_t>(y) * static_cast<size_t>(m_frame->linesize[p]),
-                            planes[p].data() + static_cast<size_t>(y) * static_cast<size_t>(m_frame->width), static_cast<size_t>(m_frame->width));
-        m_frame->pts = m_pts++;
-        return encode(m_frame);
-    }
-
-    Status finish() {
-        BY_TRY(encode(nullptr));
-        if (int e = av_write_trailer(m_fmt); e < 0)
-            return makeError(ErrorCode::Io, "writing the trailer failed: " + avErrorText(e),
-                             "writing " + m_path);
-        avio_closep(&m_fmt->pb);
-        return {};
-    }
-
-private:
-    Status encode(AVFrame* f) {
-        int e = avcodec_send_frame(m_enc, f);
-        if (e < 0) return makeError(ErrorCode::Internal, "encoding failed: " + avErrorText(e), "writing " + m_path);
-        for (;;) {
-            e = avcodec_receive_packet(m_enc, m_pkt);
-            if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return {};
-            if (e < 0) return makeError(ErrorCode::Internal, "encoding failed: " + avErrorText(e), "writing " + m_path);
-            av_packet_rescale_ts(m_pkt, m_enc->time_base, m_stream->time_base);
-            m_pkt->stream_index = m_stream->index;
-            e = av_interleaved_write_frame(m_fmt, m_pkt);
-            if (e < 0) return makeError(ErrorCode::Io, "writing a packet failed: " + avErrorText(e), "writing " + m_path);
-        }
-    }
-
-    std::string m_path;
-    AVFormatContext* m_fmt = nullptr;
-    AVCodecContext* m_enc = nullptr;
-    AVStream* m_stream = nullptr;
-    AVFrame* m_frame = nullptr;
-    AVPacket* m_pkt = nullptr;
-    int64_t m_pts = 0;
-};
+// ---- FFmpeg writing: importers/video_file (VideoFileWriter) with gray or 4:4:4 data planes ----
 
 // ---- FFmpeg reading ----------------------------------------------------------------------------
 
@@ -454,20 +351,31 @@ Result<GaussianVideoInfo> writeGaussianVideo(SplatFrameSource& src, const std::s
 
     // Streams whose channels never vary inside any frame need no video: the ranges hold the value.
     info.streams = streamLayout(info.shDegree);
-    std::vector<std::unique_ptr<VideoWriter>> writers(info.streams.size());
+    std::vector<std::unique_ptr<VideoFileWriter>> writers(info.streams.size());
     for (size_t s = 0; s < info.streams.size(); ++s) {
         GaussianVideoStream& st = info.streams[s];
         bool any = false;
         for (int c : st.channels) any = any || varies[static_cast<size_t>(c)];
         if (!any) continue;
         st.file = st.name + ".mkv";
-        writers[s] = std::make_unique<VideoWriter>();
         // A wrong high byte would move a Gaussian by 1/256 of the box: those are always lossless.
         const bool lossless = o.codec == "ffv1" || st.part == 1;
         // Rotations of flattened Gaussians show their errors most (a turned disc is a different
         // footprint), so they get a finer crf than the rest.
         const int crf = st.name == "rotation" ? std::max(0, o.crf - o.rotationCrfOffset) : o.crf;
-        BY_TRY(writers[s]->open((fs::path(outDir) / st.file).string(), info.width, info.height, st.channels.size() == 1, info.fps, o, lossless, crf));
+        VideoEncoderSettings es;
+        es.container = "matroska";
+        es.codec = o.codec;
+        es.pixels = st.channels.size() == 1 ? VideoPixels::Gray8 : VideoPixels::Yuv444p;
+        es.fps = info.fps;
+        es.keyframeInterval = std::max(1, o.keyframeInterval);
+        es.fullRange = true;  // the planes are data, not studio-range video
+        if (o.codec == "libx264") es.codecOptions = {{"preset", o.preset}, lossless ? std::pair<std::string, std::string>{"qp", "0"}
+                                                                                    : std::pair<std::string, std::string>{"crf", std::to_string(crf)}};
+        else if (o.codec == "ffv1") es.codecOptions = {{"level", "3"}};
+        auto w = VideoFileWriter::open((fs::path(outDir) / st.file).string(), info.width, info.height, es);
+        if (!w) return std::move(w.error());
+        writers[s] = std::move(*w);
     }
 
     // Grid slot -> pixel offset; slots past the last Gaussian repeat it so blocks stay smooth.
@@ -504,7 +412,7 @@ Result<GaussianVideoInfo> writeGaussianVideo(SplatFrameSource& src, const std::s
                     out[pixelOf[slot]] = byte;
                 }
             }
-            BY_TRY(writers[s]->write(planes));
+            BY_TRY(writers[s]->writePlanes(planes));
         }
         if (progress) progress(frames + k, 2 * frames);
     }

@@ -98,7 +98,7 @@ int clipNear(const std::array<ClipVertex, 3>& in, std::array<ClipVertex, 4>& out
 
 }  // namespace
 
-Image renderMeshesReference(const std::vector<Mesh>& meshes, const RenderView& view) {
+Image renderMeshesReference(const std::vector<Mesh>& meshes, const RenderView& view, std::vector<float>* viewDepth) {
     const int W = view.width, H = view.height;
     Image img;
     img.width = W, img.height = H;
@@ -178,6 +178,10 @@ Image renderMeshesReference(const std::vector<Mesh>& meshes, const RenderView& v
                     }
             }
         }
+    }
+    if (viewDepth) {
+        viewDepth->resize(depth.size());
+        for (size_t i = 0; i < depth.size(); ++i) (*viewDepth)[i] = viewDepthFromNdc(view.camera, depth[i]);
     }
     return img;
 }

@@ -10,6 +10,8 @@
 
 namespace by {
 
-Image renderMeshesReference(const std::vector<Mesh>& meshes, const RenderView& view);
+// viewDepth (optional): per pixel, the view-axis distance of the nearest surface (+infinity where
+// none), for compositing splats over the meshes.
+Image renderMeshesReference(const std::vector<Mesh>& meshes, const RenderView& view, std::vector<float>* viewDepth = nullptr);
 
 }  // namespace by

@@ -219,7 +219,7 @@ Status MeshRenderer::setMeshes(const std::vector<Mesh>& meshes) {
 const MeshFrameTimes& MeshRenderer::lastTimes() const { return m->times; }
 size_t MeshRenderer::drawCount() const { return m->meshes.size(); }
 
-Result<Image> MeshRenderer::render(const RenderView& view) {
+Result<Image> MeshRenderer::render(const RenderView& view, std::vector<float>* viewDepth) {
     Impl& s = *m;
     const auto t0 = std::chrono::steady_clock::now();
     BY_TRY(s.target->resize(static_cast<uint32_t>(view.width), static_cast<uint32_t>(view.height)));
@@ -252,8 +252,13 @@ Result<Image> MeshRenderer::render(const RenderView& view) {
     auto cc = s.ctx->beginCommands();
     if (!cc) return std::move(cc.error());
     s.target->recordCopy(*cc);
+    if (viewDepth) BY_TRY(s.target->recordDepthCopy(*cc));
     BY_TRY(s.ctx->submitAndWait(*cc));
     Image img = s.target->readback();
+    if (viewDepth) {
+        *viewDepth = s.target->depthReadback();
+        for (float& d : *viewDepth) d = viewDepthFromNdc(view.camera, d);
+    }
     s.times.readbackMs = msSince(tr);
     s.times.totalMs = msSince(t0);
     return img;

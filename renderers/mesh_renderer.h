@@ -26,7 +26,9 @@ public:
     ~MeshRenderer();
     // Uploads the meshes (replacing earlier ones).
     Status setMeshes(const std::vector<Mesh>& meshes);
-    Result<Image> render(const RenderView& view);
+    // viewDepth (optional): per pixel, the view-axis distance of the nearest surface (+infinity
+    // where none), read back from the depth buffer for compositing splats over the meshes.
+    Result<Image> render(const RenderView& view, std::vector<float>* viewDepth = nullptr);
     const MeshFrameTimes& lastTimes() const;
     size_t drawCount() const;  // draws per frame (one per distinct material)
 

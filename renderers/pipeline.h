@@ -19,6 +19,7 @@ struct GraphicsPipelineDesc {
     VkFormat colorFormat = VK_FORMAT_R8G8B8A8_UNORM;
     bool depth = true;               // test and write LESS against kDepthFormat
     bool premultipliedBlend = false; // (ONE, ONE_MINUS_SRC_ALPHA)
+    bool alphaBlend = false;         // straight alpha: colour (SRC_ALPHA, ONE_MINUS_SRC_ALPHA)
     VkPolygonMode polygonMode = VK_POLYGON_MODE_FILL;
     // Counter-clockwise triangles are front faces; back faces are dropped before rasterisation.
     bool cullBackFaces = false;

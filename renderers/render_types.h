@@ -24,6 +24,14 @@ double psnr(const Image& a, const Image& b);
 // identical images, -1 when the sizes differ.
 double ssim(const Image& a, const Image& b);
 
+// The view-axis distance of a depth-buffer value d (0 at the near plane .. 1 at the far plane) for
+// Camera::projection(); +infinity for d >= 1 (nothing drawn there).
+inline float viewDepthFromNdc(const Camera& c, float d) {
+    if (!(d < 1.0f)) return INFINITY;
+    const float a = c.farPlane / (c.nearPlane - c.farPlane), b = c.nearPlane * c.farPlane / (c.nearPlane - c.farPlane);
+    return b / (d + a);
+}
+
 inline uint8_t toByte(float v) { return static_cast<uint8_t>(std::lround(std::fmin(std::fmax(v, 0.0f), 1.0f) * 255.0f)); }
 
 }  // namespace by

@@ -7,7 +7,7 @@
 
 namespace by {
 
-Image renderSplatsReference(const SplatCloud& cloud, const RenderView& view) {
+Image renderSplatsReference(const SplatCloud& cloud, const RenderView& view, const SplatUnderlay* underlay) {
     const int W = view.width, H = view.height;
     const SplatFrame f = SplatFrame::from(view);
     std::vector<float> depths;
@@ -18,6 +18,10 @@ Image renderSplatsReference(const SplatCloud& cloud, const RenderView& view) {
     for (size_t i = 0; i < acc.size(); i += 4) {
         acc[i] = view.background.x, acc[i + 1] = view.background.y, acc[i + 2] = view.background.z, acc[i + 3] = view.background.w;
     }
+    const bool under = underlay && underlay->color && underlay->viewDepth && underlay->color->rgba.size() == acc.size() &&
+                       underlay->viewDepth->size() * 4 == acc.size();
+    if (under)
+        for (size_t i = 0; i < acc.size(); ++i) acc[i] = underlay->color->rgba[i] / 255.0f;
     for (uint32_t idx : order) {
         float cov[6];
         covariance3d(cloud.logScales[idx], cloud.rotations[idx], cov);
@@ -36,6 +40,7 @@ Image renderSplatsReference(const SplatCloud& cloud, const RenderView& view) {
                 const float dx = x + 0.5f - s.cx;
                 const float power = -0.5f * (s.conicA * dx * dx + s.conicC * dy * dy) - s.conicB * dx * dy;
                 if (power > 0 || power < kSplatMinPower) continue;
+                if (under && s.depth >= (*underlay->viewDepth)[static_cast<size_t>(y) * W + x]) continue;
                 const float alpha = std::min(0.99f, s.opacity * std::exp(power));
                 if (alpha < 1.0f / 255.0f) continue;
                 float* px = &acc[(static_cast<size_t>(y) * W + x) * 4];

@@ -26,7 +26,8 @@ static_assert(sizeof(ProjectPush) == 128);
 
 struct TilePush {
     Vec4 background;
-    uint32_t size[4];  // width, height, tiles across, unused
+    uint32_t size[4];   // width, height, tiles across, tiles in all
+    uint32_t flags[4];  // x: 1 when the pixels buffer holds an underlay (colour, then view depth)
 };
 
 constexpr int kTile = 8;          // pixels per tile side; splat_tiles.comp's local size
@@ -118,7 +119,10 @@ struct SplatRenderer::Impl {
 
     // Front-to-back lists of the splats whose footprint box touches each tile: a counting sort by
     // tile over the depth order, so each list keeps that order. Reads the projection on the host.
-    Status binTiles(const std::vector<uint32_t>& sorted, int width, int height, int tilesX, int tilesY, uint32_t background) {
+    // With `under` (colour words then depth floats, 2 * width * height words) every pixel starts
+    // as the underlay instead of the background.
+    Status binTiles(const std::vector<uint32_t>& sorted, int width, int height, int tilesX, int tilesY, uint32_t background,
+                    const std::vector<uint32_t>* under = nullptr) {
         const size_t n = cloud.size();
         const float* proj = static_cast<const float*>(projected.mapped);
         rects.resize(n * 4);
@@ -152,8 +156,9 @@ struct SplatRenderer::Impl {
         bool changed = false;
         BY_TRY(ensure(ranges, (2 * tiles + 1) * sizeof(uint32_t), changed));
         BY_TRY(ensure(list, std::max<size_t>(total, 1) * sizeof(uint32_t), changed));
-        BY_TRY(ensure(pixels, static_cast<size_t>(width) * height * 4, changed));
+        BY_TRY(ensure(pixels, static_cast<size_t>(width) * height * 4 * (under ? 2 : 1), changed));
         if (changed) writeTileSet();
+        if (under) std::memcpy(pixels.mapped, under->data(), under->size() * sizeof(uint32_t));
         std::memcpy(ranges.mapped, counts.data(), (tiles + 1) * sizeof(uint32_t));
         // Busy tiles are dispatched; the rest of the image is the background, written here.
         uint32_t* busy = static_cast<uint32_t*>(ranges.mapped) + tiles + 1;
@@ -164,6 +169,7 @@ struct SplatRenderer::Impl {
                 busy[busyTiles++] = static_cast<uint32_t>(t);
                 continue;
             }
+            if (under) continue;  // the underlay is already there
             const int tx = static_cast<int>(t % static_cast<size_t>(tilesX)) * kTile, ty = static_cast<int>(t / static_cast<size_t>(tilesX)) * kTile;
             for (int y = ty; y < std::min(ty + kTile, height); ++y)
                 std::fill(px + static_cast<size_t>(y) * width + tx, px + static_cast<size_t>(y) * width + std::min(tx + kTile, width), background);
@@ -297,12 +303,29 @@ Status SplatRenderer::setSplats(const SplatCloud& cloud) {
     return {};
 }
 
-Result<Image> SplatRenderer::render(const RenderView& view) {
+Result<Image> SplatRenderer::render(const RenderView& view, const SplatUnderlay* underlay) {
     Impl& s = *m;
     const auto t0 = std::chrono::steady_clock::now();
     if (view.width <= 0 || view.height <= 0 || view.width > 16384 || view.height > 16384)
         return makeError(ErrorCode::Invalid,
                          "image size " + std::to_string(view.width) + "x" + std::to_string(view.height) + " is out of range (1..16384)");
+    std::vector<uint32_t> under;
+    if (underlay) {
+        if (isQuads(s.method))
+            return makeError(ErrorCode::Unsupported, "compositing splats over a mesh needs the tile method", "splat renderer");
+        const size_t px = static_cast<size_t>(view.width) * view.height;
+        if (!underlay->color || !underlay->viewDepth || underlay->color->width != view.width || underlay->color->height != view.height ||
+            underlay->color->rgba.size() != px * 4 || underlay->viewDepth->size() != px)
+            return makeError(ErrorCode::Invalid, "the underlay's colour or depth does not match the view size", "splat renderer");
+        under.resize(px * 2);
+        std::memcpy(under.data(), underlay->color->rgba.data(), px * 4);
+        std::memcpy(under.data() + px, underlay->viewDepth->data(), px * 4);
+        if (s.cloud.size() == 0) {
+            s.times = SplatFrameTimes{};
+            s.times.totalMs = s.times.renderMs = msSince(t0);
+            return *underlay->color;
+        }
+    }
     if (isQuads(s.method)) BY_TRY(s.target->resize(static_cast<uint32_t>(view.width), static_cast<uint32_t>(view.height)));
     const SplatFrame f = SplatFrame::from(view);
     const uint32_t n = static_cast<uint32_t>(s.cloud.size());
@@ -367,7 +390,7 @@ Result<Image> SplatRenderer::render(const RenderView& view) {
         const uint8_t bg[4] = {toByte(view.background.x), toByte(view.background.y), toByte(view.background.z), toByte(view.background.w)};
         uint32_t bgWord;
         std::memcpy(&bgWord, bg, 4);
-        BY_TRY(s.binTiles(sorted, view.width, view.height, tilesX, tilesY, bgWord));
+        BY_TRY(s.binTiles(sorted, view.width, view.height, tilesX, tilesY, bgWord, underlay ? &under : nullptr));
         s.times.binMs = msSince(tb);
         auto c = s.ctx->beginCommands();
         if (!c) return std::move(c.error());
@@ -378,7 +401,8 @@ Result<Image> SplatRenderer::render(const RenderView& view) {
         vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
         TilePush tp{view.background,
                     {static_cast<uint32_t>(view.width), static_cast<uint32_t>(view.height), static_cast<uint32_t>(tilesX),
-                     static_cast<uint32_t>(tilesX * tilesY)}};
+                     static_cast<uint32_t>(tilesX * tilesY)},
+                    {underlay ? 1u : 0u, 0, 0, 0}};
         vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.tilePipeline);
         vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.projectLayout, 0, 1, &s.tileSet, 0, nullptr);
         vkCmdPushConstants(cmd, s.projectLayout, VK_SHADER_STAGE_ALL, 0, sizeof tp, &tp);

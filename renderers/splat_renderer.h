@@ -10,6 +10,7 @@
 // of small overlapping quads is per-primitive work that the early stop skips.
 // renderSplatsReference() is the CPU twin of both.
 #include <memory>
+#include <vector>
 
 #include "engine/error.h"
 #include "engine/scene.h"
@@ -34,13 +35,24 @@ struct SplatFrameTimes {
 enum class SplatMethod { Tiles, QuadsRgba8, QuadsRgba16f, QuadsRgba32f };
 const char* splatMethodName(SplatMethod m);
 
+// An opaque image already in the view (a mesh render) that the splats are composited over with
+// depth: per pixel its colour and the view-axis distance of its surface (+infinity where there is
+// none). A splat whose centre lies at or beyond that distance is hidden at that pixel; the ones in
+// front blend over the surface colour. Both the size of the view.
+struct SplatUnderlay {
+    const Image* color = nullptr;
+    const std::vector<float>* viewDepth = nullptr;
+};
+
 class SplatRenderer {
 public:
     static Result<std::unique_ptr<SplatRenderer>> create(std::shared_ptr<VulkanContext> ctx,
                                                          SplatMethod method = SplatMethod::Tiles);
     ~SplatRenderer();
     Status setSplats(const SplatCloud& cloud);
-    Result<Image> render(const RenderView& view);
+    // With an underlay (Tiles method only), the splats are composited over it instead of the
+    // background.
+    Result<Image> render(const RenderView& view, const SplatUnderlay* underlay = nullptr);
     const SplatFrameTimes& lastTimes() const;
     // Caps the SH degree used for colour (0: view-independent DC only); -1 uses the cloud's degree.
     void setMaxShDegree(int degree);

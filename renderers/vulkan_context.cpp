@@ -316,6 +316,7 @@ void OffscreenTarget::release() {
     m_ctx->destroy(m_color);
     m_ctx->destroy(m_depth);
     m_ctx->destroy(m_readback);
+    m_ctx->destroy(m_depthReadback);
 }
 
 static size_t bytesPerPixel(VkFormat f) {
@@ -335,11 +336,13 @@ Status OffscreenTarget::resize(uint32_t w, uint32_t h) {
         return makeError(ErrorCode::Invalid, "image size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range (1..16384)");
     if (w == m_color.width && h == m_color.height && m_color.image) return {};
     release();
-    auto c = m_ctx->createImage(w, h, m_format, VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+    auto c = m_ctx->createImage(w, h, m_format,
+                                VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
                                 VK_IMAGE_ASPECT_COLOR_BIT);
     if (!c) return std::move(c.error());
     m_color = *c;
-    auto d = m_ctx->createImage(w, h, kDepthFormat, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT, VK_IMAGE_ASPECT_DEPTH_BIT);
+    auto d = m_ctx->createImage(w, h, kDepthFormat, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+                                VK_IMAGE_ASPECT_DEPTH_BIT);
     if (!d) return std::move(d.error());
     m_depth = *d;
     auto b = m_ctx->createBuffer(static_cast<VkDeviceSize>(w) * h * bytesPerPixel(m_format), VK_BUFFER_USAGE_TRANSFER_DST_BIT);
@@ -364,7 +367,7 @@ void OffscreenTarget::beginRendering(VkCommandBuffer cmd, const float clear[4], 
     depth.imageView = m_depth.view;
     depth.imageLayout = VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL;
     depth.loadOp = VK_ATTACHMENT_LOAD_OP_CLEAR;
-    depth.storeOp = VK_ATTACHMENT_STORE_OP_DONT_CARE;
+    depth.storeOp = VK_ATTACHMENT_STORE_OP_STORE;  // recordDepthCopy() may read it
     depth.clearValue.depthStencil = {1.0f, 0};
     VkRenderingInfo ri{VK_STRUCTURE_TYPE_RENDERING_INFO};
     ri.renderArea = {{0, 0}, {m_color.width, m_color.height}};
@@ -380,6 +383,57 @@ void OffscreenTarget::beginRendering(VkCommandBuffer cmd, const float clear[4], 
 }
 
 void OffscreenTarget::endRendering(VkCommandBuffer cmd) { vkCmdEndRendering(cmd); }
+
+void OffscreenTarget::beginRenderingOver(VkCommandBuffer cmd, VkBuffer pixels) {
+    VulkanContext::transition(cmd, m_color.image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
+                              VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL);
+    VkBufferImageCopy copy{};
+    copy.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+    copy.imageExtent = {m_color.width, m_color.height, 1};
+    vkCmdCopyBufferToImage(cmd, pixels, m_color.image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &copy);
+    VulkanContext::transition(cmd, m_color.image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                              VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
+    VkRenderingAttachmentInfo color{VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO};
+    color.imageView = m_color.view;
+    color.imageLayout = VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL;
+    color.loadOp = VK_ATTACHMENT_LOAD_OP_LOAD;
+    color.storeOp = VK_ATTACHMENT_STORE_OP_STORE;
+    VkRenderingInfo ri{VK_STRUCTURE_TYPE_RENDERING_INFO};
+    ri.renderArea = {{0, 0}, {m_color.width, m_color.height}};
+    ri.layerCount = 1;
+    ri.colorAttachmentCount = 1;
+    ri.pColorAttachments = &color;
+    vkCmdBeginRendering(cmd, &ri);
+    VkViewport vp{0, 0, static_cast<float>(m_color.width), static_cast<float>(m_color.height), 0, 1};
+    vkCmdSetViewport(cmd, 0, 1, &vp);
+}
+
+Status OffscreenTarget::recordDepthCopy(VkCommandBuffer cmd) {
+    const VkDeviceSize bytes = static_cast<VkDeviceSize>(m_depth.width) * m_depth.height * sizeof(float);
+    if (m_depthReadback.size != bytes) {
+        m_ctx->destroy(m_depthReadback);
+        auto b = m_ctx->createBuffer(bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+        if (!b) return std::move(b.error());
+        m_depthReadback = *b;
+    }
+    VulkanContext::transition(cmd, m_depth.image, VK_IMAGE_ASPECT_DEPTH_BIT, VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL,
+                              VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+    VkBufferImageCopy copy{};
+    copy.imageSubresource = {VK_IMAGE_ASPECT_DEPTH_BIT, 0, 0, 1};
+    copy.imageExtent = {m_depth.width, m_depth.height, 1};
+    vkCmdCopyImageToBuffer(cmd, m_depth.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, m_depthReadback.buffer, 1, &copy);
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
+    return {};
+}
+
+std::vector<float> OffscreenTarget::depthReadback() const {
+    std::vector<float> d(static_cast<size_t>(m_depth.width) * m_depth.height);
+    if (m_depthReadback.mapped) std::memcpy(d.data(), m_depthReadback.mapped, d.size() * sizeof(float));
+    return d;
+}
 
 void OffscreenTarget::recordCopy(VkCommandBuffer cmd) {
     VulkanContext::transition(cmd, m_color.image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,

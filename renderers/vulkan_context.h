@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/error.h"
 #include "engine/scene.h"
@@ -101,6 +102,14 @@ public:
     // After the commands completed: the readback buffer as RGBA8 (float formats rounded).
     Image readback() const;
 
+    // Records: `pixels` (RGBA8, width*height*4 bytes, an RGBA8 target only) copied into the colour
+    // image, then vkCmdBeginRendering that keeps it (no clear, no depth): drawing over an image.
+    void beginRenderingOver(VkCommandBuffer cmd, VkBuffer pixels);
+    // Depth readback, after rendering withDepth: records the depth image's copy into a host buffer
+    // (created on first use), then depthReadback() gives the D32 values (0 near .. 1 far) row by row.
+    Status recordDepthCopy(VkCommandBuffer cmd);
+    std::vector<float> depthReadback() const;
+
     uint32_t width() const { return m_color.width; }
     uint32_t height() const { return m_color.height; }
     VkFormat format() const { return m_format; }
@@ -110,7 +119,7 @@ private:
     std::shared_ptr<VulkanContext> m_ctx;
     VkFormat m_format;
     GpuImage m_color, m_depth;
-    GpuBuffer m_readback;
+    GpuBuffer m_readback, m_depthReadback;
 };
 
 constexpr VkFormat kDepthFormat = VK_FORMAT_D32_SFLOAT;

@@ -29,6 +29,7 @@ void ViewportController::frameBounds(const Bounds& box, float aspect) {
 void ViewportController::setCamera(const Camera& c) {
     m_camera = c;
     m_dirty = true;
+    m_dirtySinceBookmark = true;
 }
 
 void ViewportController::setMode(CameraMode m) {
@@ -66,6 +67,7 @@ void ViewportController::drag(float dx, float dy, bool pan) {
         m_camera.up = {0, 1, 0};
     }
     m_dirty = true;
+    m_dirtySinceBookmark = true;
 }
 
 void ViewportController::wheel(float steps) {
@@ -79,6 +81,7 @@ void ViewportController::wheel(float steps) {
         flyMove(steps, 0, 0, 0.1f);
     }
     m_dirty = true;
+    m_dirtySinceBookmark = true;
 }
 
 void ViewportController::flyMove(float forward, float right, float up, float seconds) {
@@ -89,6 +92,7 @@ void ViewportController::flyMove(float forward, float right, float up, float sec
     m_camera.eye = m_camera.eye + d;
     m_camera.target = m_camera.target + d;
     m_dirty = true;
+    m_dirtySinceBookmark = true;
 }
 
 void ViewportController::home() { setCamera(m_home); }
@@ -104,14 +108,20 @@ void ViewportController::addBookmark(const std::string& name) {
     for (CameraBookmark& b : m_bookmarks)
         if (b.name == name) {
             b.camera = m_camera;
+            m_currentBookmark = static_cast<int>(&b - m_bookmarks.data());
+            m_dirtySinceBookmark = false;
             return;
         }
     m_bookmarks.push_back({name, m_camera});
+    m_currentBookmark = static_cast<int>(m_bookmarks.size()) - 1;
+    m_dirtySinceBookmark = false;
 }
 
 bool ViewportController::goToBookmark(size_t index) {
     if (index >= m_bookmarks.size()) return false;
     setCamera(m_bookmarks[index].camera);
+    m_currentBookmark = static_cast<int>(index);
+    m_dirtySinceBookmark = false;
     return true;
 }
 

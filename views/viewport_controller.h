@@ -17,6 +17,8 @@ enum class CameraMode { Orbit, Fly };
 struct ViewportSettings {
     int shDegree = 3;        // SH degree used for splat colour (capped by the cloud's)
     bool showOverlay = true;
+    bool screenshotWithOverlay = false;  // the overlay's Screenshot button: with the widgets or without
+    int pathFrames = 90;                 // frames of a camera-path video through the bookmarks
     Vec4 background{0.1f, 0.1f, 0.12f, 1.0f};
 };
 
@@ -53,6 +55,8 @@ public:
     void addBookmark(const std::string& name);
     bool goToBookmark(size_t index);
     const std::vector<CameraBookmark>& bookmarks() const { return m_bookmarks; }
+    // The bookmark last added or gone to, -1 when the camera moved since (or none).
+    int currentBookmark() const { return m_dirtySinceBookmark ? -1 : m_currentBookmark; }
 
     // Frame times in milliseconds, the most recent last, at most kFrameHistory of them.
     static constexpr size_t kFrameHistory = 120;
@@ -73,6 +77,8 @@ private:
     std::vector<CameraBookmark> m_bookmarks;
     std::deque<double> m_frames;
     bool m_dirty = true;
+    int m_currentBookmark = -1;
+    bool m_dirtySinceBookmark = true;
 };
 
 }  // namespace by

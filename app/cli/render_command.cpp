@@ -7,9 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <unistd.h>
 
 #include "app/cli/args.h"
 #include "app/cli/cli_output.h"
+#include "app/cli/path_video.h"
+#include "importers/camera_bookmarks.h"
 #include "engine/splat_baker.h"
 #include "engine/executor.h"
 #include "importers/importer_registry.h"
@@ -23,6 +26,7 @@
 #include "renderers/mesh_reference.h"
 #include "renderers/mesh_renderer.h"
 #include "renderers/splat_reference.h"
+#include "renderers/scene_renderer.h"
 #include "renderers/splat_renderer.h"
 #include "renderers/vulkan_context.h"
 
@@ -34,11 +38,17 @@ namespace fs = std::filesystem;
 
 void printRenderHelp() {
     std::puts(
-        "usage: brickyard-cli render SCENE [--camera SPEC] [--size WxH] [--cpu] -o OUT.png\n"
+        "usage: brickyard-cli render SCENE [--add FILE]... [--camera SPEC] [--size WxH] [--cpu] -o OUT.png\n"
+        "       brickyard-cli render SCENE [--add FILE]... --path BOOKMARKS.json [--frames N] [--fps F] -o OUT.mp4\n"
         "\n"
         "Renders a mesh (glTF/glb, OBJ, PLY, FBX, Collada, ...), 3D Gaussian splats (3DGS .ply, .splat)\n"
         "or a neural light field (an .onnx MLP from [N,6] rays to [N,3] colours, docs/light_field.md)\n"
-        "offscreen with Vulkan and writes a PNG.\n"
+        "offscreen with Vulkan and writes a PNG, or a camera path through bookmarks as an H.264 video.\n"
+        "  --add FILE      add another file's meshes or splats to the scene (repeatable): meshes and\n"
+        "                  splats are drawn in one image, the splats depth-tested against the meshes\n"
+        "  --path FILE     camera bookmarks JSON (the viewport's Export, docs in importers/camera_bookmarks.h):\n"
+        "                  a smooth path through them is rendered to OUT.mp4 (or .mkv)\n"
+        "  --frames N      frames of the path video (default 90); --fps F its rate (default 30)\n"
         "  --camera SPEC   eye=x,y,z,target=x,y,z,up=x,y,z,fov=deg (any subset); default: the whole\n"
         "                  scene framed from the front, looking down -Z with Y up\n"
         "  --orbit Y,P     turn the camera around its target by yaw and pitch degrees\n"
@@ -111,7 +121,8 @@ int renderLightField(const Args& a, const std::string& path, RenderView view, co
 }  // namespace
 
 int renderCommand(const std::vector<std::string>& argv) {
-    const Args a = parseArgs(argv, {"--camera", "--size", "-o", "--output", "--orbit"}, {"--help", "-h", "--cpu"});
+    const Args a = parseArgs(argv, {"--camera", "--size", "-o", "--output", "--orbit", "--add", "--path", "--frames", "--fps"},
+                             {"--help", "-h", "--cpu"});
     if (a.has("--help") || a.has("-h")) {
         printRenderHelp();
         return 0;
@@ -129,8 +140,68 @@ int renderCommand(const std::vector<std::string>& argv) {
     auto scene = loadScene(a.positional[0]);
     if (!scene) return inputError(scene.error().what());
     for (const auto& w : scene->warnings) std::fprintf(stderr, "warning: %s: %s\n", a.positional[0].c_str(), w.c_str());
+    for (const std::string& extra : a.getAll("--add")) {
+        auto more = loadScene(extra);
+        if (!more) return inputError(more.error().what());
+        for (const auto& w : more->warnings) std::fprintf(stderr, "warning: %s: %s\n", extra.c_str(), w.c_str());
+        for (Mesh& m : more->meshes) scene->meshes.push_back(std::move(m));
+        if (more->splats.size() > 0) {
+            if (scene->splats.size() == 0) {
+                scene->splats = std::move(more->splats);
+            } else {
+                if (more->splats.shDegree > scene->splats.shDegree)
+                    return usageError("--add " + extra + ": add the splats with the higher SH degree first");
+                for (size_t i = 0; i < more->splats.size(); ++i) scene->splats.append(more->splats, i);
+            }
+        }
+    }
     const bool splats = scene->meshes.empty();
+    const bool mixed = !scene->meshes.empty() && scene->splats.size() > 0;
     view.camera = Camera::frame(scene->bounds(), view.aspect());
+    if (auto p = a.get("--path")) {
+        int frames = 90;
+        double fps = 30;
+        if (auto f = a.get("--frames")) {
+            char* e = nullptr;
+            const long v = std::strtol(f->c_str(), &e, 10);
+            if (*e || v < 2 || v > 100000) return usageError("--frames must be a count between 2 and 100000");
+            frames = static_cast<int>(v);
+        }
+        if (auto f = a.get("--fps")) {
+            char* e = nullptr;
+            fps = std::strtod(f->c_str(), &e);
+            if (*e || !(fps > 0 && fps <= 1000)) return usageError("--fps must be a rate between 0 and 1000");
+        }
+        auto keys = readCameraBookmarks(*p);
+        if (!keys) return inputError(keys.error().what());
+        if (keys->size() < 2) return inputError(*p + ": a camera path needs at least two bookmarks");
+        std::unique_ptr<SceneRenderer> renderer;
+        std::shared_ptr<VulkanContext> ctx;
+        std::string device = "CPU reference";
+        if (!a.has("--cpu")) {
+            auto c = VulkanContext::create();
+            if (!c) return inputError(c.error().what() + " (use --cpu for the CPU reference renderer)");
+            ctx = *c;
+            device = ctx->deviceName();
+            auto r = SceneRenderer::create(ctx);
+            if (!r) return inputError(r.error().what());
+            renderer = std::move(*r);
+            if (auto st = renderer->setScene(*scene); !st) return inputError(st.error().what());
+        }
+        VideoFileOptions vo;
+        vo.fps = fps;
+        const bool tty = isatty(fileno(stderr));
+        auto rep = writePathVideo(renderer.get(), *scene, *keys, frames, view, *out, vo, [&](int f, int n) {
+            if (tty) std::fprintf(stderr, "\rframe %d/%d", f + 1, n);
+            return true;
+        });
+        if (tty) std::fprintf(stderr, "\n");
+        if (!rep) return inputError(rep.error().what());
+        std::printf("%s: %d frames through %zu bookmarks, %dx%d at %g fps on %s, %.1f ms a frame to render, %.1f s in all\nwrote %s\n",
+                    a.positional[0].c_str(), rep->frames, keys->size(), view.width & ~1, view.height & ~1, fps, device.c_str(),
+                    rep->renderMs / rep->frames, rep->totalMs / 1000.0, out->c_str());
+        return 0;
+    }
     if (auto c = a.get("--camera")) {
         auto cam = parseCamera(*c, view.camera);
         if (!cam) return usageError("--camera: " + cam.error().message);
@@ -146,7 +217,17 @@ int renderCommand(const std::vector<std::string>& argv) {
     Image img;
     std::string device = "CPU reference";
     if (a.has("--cpu")) {
-        img = splats ? renderSplatsReference(scene->splats, view) : renderMeshesReference(scene->meshes, view);
+        img = renderSceneReference(*scene, view);
+    } else if (mixed) {
+        auto ctx = VulkanContext::create();
+        if (!ctx) return inputError(ctx.error().what() + " (use --cpu for the CPU reference renderer)");
+        device = (*ctx)->deviceName();
+        auto r = SceneRenderer::create(*ctx);
+        if (!r) return inputError(r.error().what());
+        if (auto s = (*r)->setScene(*scene); !s) return inputError(s.error().what());
+        auto im = (*r)->render(view);
+        if (!im) return inputError(im.error().what());
+        img = std::move(*im);
     } else {
         auto ctx = VulkanContext::create();
         if (!ctx) return inputError(ctx.error().what() + " (use --cpu for the CPU reference renderer)");
@@ -173,8 +254,11 @@ int renderCommand(const std::vector<std::string>& argv) {
     const Vec3 e = view.camera.eye, t = view.camera.target;
     std::printf("%s: %s, %dx%d in %.0f ms on %s\ncamera: eye=%g,%g,%g,target=%g,%g,%g,fov=%g\nwrote %s\n",
                 a.positional[0].c_str(),
-                splats ? (std::to_string(scene->splats.size()) + " Gaussians").c_str()
-                       : (std::to_string(scene->meshes.size()) + " meshes, " + std::to_string(scene->triangleCount()) + " triangles").c_str(),
+                mixed    ? (std::to_string(scene->meshes.size()) + " meshes, " + std::to_string(scene->triangleCount()) + " triangles and " +
+                            std::to_string(scene->splats.size()) + " Gaussians")
+                               .c_str()
+                : splats ? (std::to_string(scene->splats.size()) + " Gaussians").c_str()
+                         : (std::to_string(scene->meshes.size()) + " meshes, " + std::to_string(scene->triangleCount()) + " triangles").c_str(),
                 img.width, img.height, ms, device.c_str(), e.x, e.y, e.z, t.x, t.y, t.z, view.camera.fovYDeg, out->c_str());
     return 0;
 }

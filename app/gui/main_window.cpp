@@ -12,7 +12,10 @@
 #include "app/gui/model_document.h"
 #include "app/gui/scene_document.h"
 #include "importers/gaussian_video.h"
+#include "app/cli/path_video.h"
 #include "importers/mesh_importer.h"
+#include "renderers/scene_renderer.h"
+#include "renderers/vulkan_context.h"
 #include "views/splat_video_player.h"
 #include "app/gui/project_commands.h"
 #include "app/gui/project_panel.h"
@@ -84,6 +87,7 @@ struct MainWindow::Actions {
     QAction* closeProject = nullptr;
     QAction* openModel = nullptr;
     QAction* openVideo = nullptr;
+    QAction* addToScene = nullptr;
     QAction* openDemo = nullptr;
     QAction* addToProject = nullptr;
     QAction* closeTab = nullptr;
@@ -279,6 +283,26 @@ void MainWindow::createActions() {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Gaussian Video Folder"), QDir::homePath());
         if (!dir.isEmpty()) openModelFiles({dir});
     });
+    a.addToScene = make(tr("Add to &Scene..."), {}, [this]() {
+        // Meshes and splats in one view: another file's content joins the 3D tab on screen.
+        SceneDocument* doc = sceneDocument(m_tabs->currentIndex());
+        if (!doc) {
+            statusBar()->showMessage(tr("Open a 3D scene first: Add to Scene adds to the scene on screen."), kStatusTimeoutMs);
+            return;
+        }
+        const QString file = QFileDialog::getOpenFileName(this, tr("Add to Scene"), QFileInfo(doc->path()).absolutePath(),
+                                                          tr("Scenes (*.ply *.splat *.glb *.gltf *.obj *.dae *.off *.fbx)"));
+        if (file.isEmpty()) return;
+        auto scene = by::loadScene(file.toStdString());
+        QString why;
+        if (!scene) why = qs(scene.error().what());
+        else if (!doc->addToScene(*scene, &why)) why = tr("%1: %2").arg(fileName(file), why);
+        if (!why.isEmpty()) {
+            m_log->append(LogPanel::Severity::Error, why);
+            return;
+        }
+        logMessage(LogPanel::Severity::Info, tr("Added %1 to %2.").arg(fileName(file), doc->title()));
+    });
     a.openDemo = make(tr("Open &Demo Project"), {}, &MainWindow::onOpenDemo);
     a.addToProject = make(tr("&Add Model to Project..."), {}, &MainWindow::onAddModelToProject);
     a.closeTab = make(tr("&Close Tab"), {QKeySequence(Qt::CTRL | Qt::Key_W)}, [this]() {
@@ -340,6 +364,7 @@ void MainWindow::createMenus() {
     file->addSeparator();
     file->addAction(a.openModel);
     file->addAction(a.openVideo);
+    file->addAction(a.addToScene);
     m_recentFilesMenu = file->addMenu(tr("Recent Files"));
     file->addAction(a.addToProject);
     file->addSeparator();
@@ -553,6 +578,39 @@ void MainWindow::openGaussianVideo(const QString& path) {
     emit sceneOpened(doc);
 }
 
+void MainWindow::runPathVideo(const SceneDocument::PathVideoRequest& req) {
+    // Its own Vulkan device and renderer on the job's thread: the 3D tab keeps drawing meanwhile.
+    const QString file = req.file;
+    m_jobs->run<by::PathVideoReport>(
+        tr("Export %1").arg(fileName(file)),
+        [req](const by::Progress& progress) -> by::Result<by::PathVideoReport> {
+            auto ctx = by::VulkanContext::create();
+            if (!ctx) return ctx.error();
+            auto renderer = by::SceneRenderer::create(*ctx);
+            if (!renderer) return renderer.error();
+            BY_TRY((*renderer)->setScene(*req.scene));
+            by::RenderView view;
+            view.width = req.width, view.height = req.height;
+            view.background = req.background;
+            return by::writePathVideo(renderer->get(), *req.scene, req.keys, req.frames, view, req.file.toStdString(), {},
+                                      [&](int f, int n) {
+                                          progress.report(double(f) / n, "frame " + std::to_string(f + 1) + " of " + std::to_string(n));
+                                          return !progress.cancelled();
+                                      });
+        },
+        [this, file](by::Result<by::PathVideoReport> r) {
+            if (!r) {
+                m_log->append(r.error().code == by::ErrorCode::Cancelled ? LogPanel::Severity::Info : LogPanel::Severity::Error,
+                              tr("Path video %1: %2").arg(fileName(file), qs(r.error().what())));
+                return;
+            }
+            logMessage(LogPanel::Severity::Info, tr("Wrote %1: %2 frames, %3 ms a frame to render.")
+                                                     .arg(file)
+                                                     .arg(r->frames)
+                                                     .arg(r->renderMs / std::max(1, r->frames), 0, 'f', 1));
+        });
+}
+
 void MainWindow::openScene(const QString& path) {
     m_loading << path;
     using ScenePtr = std::shared_ptr<const by::Scene>;
@@ -576,6 +634,7 @@ void MainWindow::openScene(const QString& path) {
             auto* doc = new SceneDocument(*result, path, m_tabs);
             connect(doc, &SceneDocument::statusMessage, this,
                     [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
+            connect(doc, &SceneDocument::pathVideoRequested, this, &MainWindow::runPathVideo);
             const int tab = m_tabs->addTab(doc, doc->title());
             m_tabs->setTabToolTip(tab, path);
             m_tabs->setCurrentIndex(tab);

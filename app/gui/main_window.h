@@ -5,6 +5,7 @@
 //
 // Every failure a person can cause (a broken file, a missing asset, a locked project) becomes one
 // sentence in the log and the status bar, never a crash and never a stack of dialogs.
+#include "app/gui/scene_document.h"
 #include "app/gui/log_panel.h"
 #include "app/gui/preferences_dialog.h"
 #include "engine/graph.h"
@@ -38,7 +39,7 @@ class QTabWidget;
 class QUndoStack;
 class WelcomePage;
 
-class SceneDocument;
+
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -114,6 +115,7 @@ signals:
 
 private:
     void openScene(const QString& path);
+    void runPathVideo(const SceneDocument::PathVideoRequest& request);
     // A Gaussian video: a 2D-video manifest (or its folder) or a PLY-sequence folder or %d pattern.
     void openGaussianVideo(const QString& path);
 

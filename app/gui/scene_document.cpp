@@ -14,14 +14,21 @@
 #include <QWheelEvent>
 #include <chrono>
 
-#include "renderers/mesh_renderer.h"
-#include "renderers/splat_renderer.h"
+#include <QApplication>
+#include <QDateTime>
+#include <QMetaMethod>
+#include <QStandardPaths>
+
+#include "app/cli/path_video.h"
+#include "renderers/overlay_renderer.h"
+#include "renderers/scene_renderer.h"
 #include "renderers/vulkan_context.h"
 #include "views/splat_video_player.h"
 
 SceneDocument::SceneDocument(std::shared_ptr<const by::Scene> scene, const QString& path, QWidget* parent)
     : QWidget(parent), m_scene(std::move(scene)), m_path(path) {
     setFocusPolicy(Qt::StrongFocus);
+    setMouseTracking(true);  // hovering the overlay highlights its widgets
     setMinimumSize(160, 120);
     setAttribute(Qt::WA_OpaquePaintEvent);
 }
@@ -29,6 +36,7 @@ SceneDocument::SceneDocument(std::shared_ptr<const by::Scene> scene, const QStri
 SceneDocument::SceneDocument(std::unique_ptr<by::SplatVideoPlayer> player, const QString& path, QWidget* parent)
     : QWidget(parent), m_scene(std::make_shared<by::Scene>()), m_path(path), m_player(std::move(player)) {
     setFocusPolicy(Qt::StrongFocus);
+    setMouseTracking(true);
     setMinimumSize(160, 120);
     setAttribute(Qt::WA_OpaquePaintEvent);
     buildVideoBar();
@@ -90,13 +98,13 @@ void SceneDocument::tickVideo() {
     m_reportedVideoError = false;
     auto frame = m_player->currentFrame();
     m_shownFrame = m_player->currentIndex();
-    if (m_scene->empty() || !m_splatRenderer) {
+    if (m_scene->empty() || !m_renderer) {
         // Until the renderer exists the scene is the frame it will upload; the first frame
         // decides the framing and the counts in the overlay.
         auto first = std::make_shared<by::Scene>();
         first->splats = *frame;
         m_scene = first;
-    } else if (m_splatRenderer && !m_splatRenderer->setSplats(*frame).ok()) {
+    } else if (m_renderer && !m_renderer->setSplats(*frame).ok()) {
         m_error = tr("frame %1 could not be uploaded").arg(m_shownFrame);
     }
     m_controller.invalidate();
@@ -120,7 +128,7 @@ QSize SceneDocument::viewportSize() const {
 }
 
 bool SceneDocument::ensureRenderers() {
-    if (m_meshRenderer || m_splatRenderer) return true;
+    if (m_renderer) return true;
     if (!m_error.isEmpty()) return false;
     auto ctx = by::VulkanContext::create();
     if (!ctx) {
@@ -128,14 +136,17 @@ bool SceneDocument::ensureRenderers() {
         return false;
     }
     m_ctx = *ctx;
-    if (m_scene->splats.size() > 0) {
-        auto r = by::SplatRenderer::create(m_ctx);
-        if (r && (*r)->setSplats(m_scene->splats).ok()) m_splatRenderer = std::move(*r);
-    } else {
-        auto r = by::MeshRenderer::create(m_ctx);
-        if (r && (*r)->setMeshes(m_scene->meshes).ok()) m_meshRenderer = std::move(*r);
+    auto r = by::SceneRenderer::create(m_ctx);
+    if (r && (*r)->setScene(*m_scene).ok()) m_renderer = std::move(*r);
+    if (!m_renderer) m_error = tr("the scene could not be uploaded to %1").arg(QString::fromStdString(m_ctx->deviceName()));
+    // The overlay is optional: without it the scene still shows.
+    auto o = by::OverlayRenderer::create(m_ctx);
+    if (o) {
+        m_overlay = std::make_unique<by::ViewportOverlay>();
+        if ((*o)->setAtlas(m_overlay->atlas()).ok()) m_overlayRenderer = std::move(*o);
+        else m_overlay.reset();
     }
-    if (!m_meshRenderer && !m_splatRenderer) m_error = tr("the scene could not be uploaded to %1").arg(QString::fromStdString(m_ctx->deviceName()));
+    m_overlayClock.start();
     return m_error.isEmpty();
 }
 
@@ -169,44 +180,143 @@ void SceneDocument::renderIfNeeded() {
     view.width = px.width(), view.height = px.height();
     view.background = m_controller.settings().background;
     const auto t0 = std::chrono::steady_clock::now();
-    by::Result<by::Image> img = by::makeError(by::ErrorCode::Internal, "no renderer");
-    if (m_splatRenderer) {
-        m_splatRenderer->setMaxShDegree(m_controller.settings().shDegree);
-        img = m_splatRenderer->render(view);
-    } else {
-        img = m_meshRenderer->render(view);
-    }
+    m_renderer->setMaxShDegree(m_controller.settings().shDegree);
+    by::Result<by::Image> img = m_renderer->render(view);
     m_controller.recordFrame(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (!img) {
         m_error = QString::fromStdString(img.error().what());
         update();
         return;
     }
-    m_image = QImage(img->rgba.data(), img->width, img->height, img->width * 4, QImage::Format_RGBA8888).copy();
-    m_image.setDevicePixelRatio(devicePixelRatioF());
+    m_sceneImage = std::move(*img);
     ++m_renders;
+    refreshOverlay(true);
+}
+
+void SceneDocument::refreshOverlay(bool force) {
+    if (m_sceneImage.empty()) return;
+    const by::Image* shown = &m_sceneImage;
+    by::Image composed;
+    if (m_controller.settings().showOverlay && m_overlay && m_overlayRenderer) {
+        by::OverlayState state = by::overlayStateFor(m_controller, *m_scene, m_ctx ? m_ctx->deviceName() : std::string());
+        if (m_player)
+            state.note = tr("video frame %1 of %2 at %3 fps").arg(m_shownFrame).arg(m_player->frameCount()).arg(m_player->fps()).toStdString();
+        const double dt = m_overlayClock.isValid() ? double(m_overlayClock.restart()) / 1000.0 : 1.0 / 60.0;
+        const by::OverlayChanges changes = m_overlay->frame(m_sceneImage.width, m_sceneImage.height, m_input, state, dt);
+        if (changes.any()) {
+            if (by::applyOverlayChanges(m_controller, changes)) scheduleRender();
+            if (changes.screenshot) {
+                const QString file = QDir(m_exportDir.isEmpty() ? QStandardPaths::writableLocation(QStandardPaths::PicturesLocation) : m_exportDir)
+                                         .filePath(exportBaseName() + QStringLiteral(".png"));
+                const bool with = m_controller.settings().screenshotWithOverlay;
+                // The image on screen is the last composite: saved as it is, or the scene alone.
+                if (saveScreenshot(file, with)) {
+                    m_lastExport = file;
+                    emit statusMessage(tr("Saved the view%1 to %2").arg(with ? tr(" with the overlay") : QString()).arg(file));
+                } else {
+                    emit statusMessage(tr("Could not save a screenshot to %1").arg(file));
+                }
+            }
+            if (changes.exportPathVideo) {
+                const QString file = QDir(m_exportDir.isEmpty() ? QStandardPaths::writableLocation(QStandardPaths::MoviesLocation) : m_exportDir)
+                                         .filePath(exportBaseName() + QStringLiteral("-path.mp4"));
+                if (isSignalConnected(QMetaMethod::fromSignal(&SceneDocument::pathVideoRequested)) && m_controller.bookmarks().size() >= 2) {
+                    PathVideoRequest req;
+                    req.scene = m_scene;
+                    for (const by::CameraBookmark& b : m_controller.bookmarks()) req.keys.push_back({b.name, b.camera});
+                    req.frames = m_controller.settings().pathFrames;
+                    req.width = m_sceneImage.width, req.height = m_sceneImage.height;
+                    req.background = m_controller.settings().background;
+                    req.file = file;
+                    m_lastExport = file;
+                    emit pathVideoRequested(req);
+                } else {
+                    exportPathVideo(file, m_controller.settings().pathFrames);
+                }
+            }
+            // The overlay shows what changed (a new bookmark, a ticked box) on its next frame.
+            QTimer::singleShot(0, this, [this]() { refreshOverlay(); });
+        }
+        if (!m_controller.settings().showOverlay) {
+            force = true;  // hidden from its own button: show the bare scene
+        } else {
+            if (!force && m_overlay->drawHash() == m_compositedHash) return;
+            auto img = m_overlayRenderer->composite(m_sceneImage, m_overlay->drawData());
+            if (img) {
+                composed = std::move(*img);
+                shown = &composed;
+                m_compositedHash = m_overlay->drawHash();
+                ++m_composites;
+            } else {
+                emit statusMessage(QString::fromStdString(img.error().what()));
+            }
+        }
+    } else if (!force) {
+        return;
+    }
+    m_image = QImage(shown->rgba.data(), shown->width, shown->height, shown->width * 4, QImage::Format_RGBA8888).copy();
+    m_image.setDevicePixelRatio(devicePixelRatioF());
     update();
 }
 
-QString SceneDocument::overlayText() const {
-    const auto& ft = m_controller.frameTimes();
-    const double last = ft.empty() ? 0.0 : ft.back();
-    const QString video = m_player ? tr("video frame %1 of %2 at %3 fps | ")
-                                         .arg(m_shownFrame)
-                                         .arg(m_player->frameCount())
-                                         .arg(m_player->fps())
-                                   : QString();
-    QString counts = m_scene->splats.size() > 0
-                         ? tr("%L1 splats, SH degree %2 of %3")
-                               .arg(qulonglong(m_scene->splats.size()))
-                               .arg(std::min(m_controller.settings().shDegree, m_scene->splats.shDegree))
-                               .arg(m_scene->splats.shDegree)
-                         : tr("%L1 triangles in %2 meshes")
-                               .arg(qulonglong(m_scene->triangleCount()))
-                               .arg(m_scene->meshes.size());
-    const QString mode = m_controller.mode() == by::CameraMode::Orbit ? tr("orbit") : tr("fly");
-    return tr("%1 | frame %2 ms | %3 camera | %4").arg(counts).arg(last, 0, 'f', 1).arg(mode)
-        .arg(m_ctx ? QString::fromStdString(m_ctx->deviceName()) : QString()).prepend(video);
+void SceneDocument::setMouse(QPointF pos) {
+    const qreal dpr = devicePixelRatioF();
+    m_input.mouseX = float(pos.x() * dpr);
+    m_input.mouseY = float(pos.y() * dpr);
+}
+
+QString SceneDocument::exportBaseName() const {
+    return QFileInfo(title()).completeBaseName() + QLatin1Char('-') + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss-zzz"));
+}
+
+bool SceneDocument::addToScene(const by::Scene& more, QString* why) {
+    auto fail = [&](const QString& m) {
+        if (why) *why = m;
+        return false;
+    };
+    if (m_player) return fail(tr("a Gaussian video takes no other scene"));
+    auto merged = std::make_shared<by::Scene>(*m_scene);
+    merged->meshes.insert(merged->meshes.end(), more.meshes.begin(), more.meshes.end());
+    if (more.splats.size() > 0) {
+        if (merged->splats.size() == 0) {
+            merged->splats = more.splats;
+        } else {
+            if (more.splats.shDegree > merged->splats.shDegree)
+                return fail(tr("its splats have SH degree %1, more than the scene's %2").arg(more.splats.shDegree).arg(merged->splats.shDegree));
+            merged->splats.reserve(merged->splats.size() + more.splats.size());
+            for (size_t i = 0; i < more.splats.size(); ++i) merged->splats.append(more.splats, i);
+        }
+    }
+    if (m_renderer && !m_renderer->setScene(*merged).ok()) return fail(tr("the scene could not be uploaded"));
+    m_scene = merged;
+    m_framed = false;  // frame the larger scene
+    m_controller.invalidate();
+    scheduleRender();
+    return true;
+}
+
+bool SceneDocument::exportPathVideo(const QString& file, int frames) {
+    std::vector<by::CameraKey> keys;
+    for (const by::CameraBookmark& b : m_controller.bookmarks()) keys.push_back({b.name, b.camera});
+    if (keys.size() < 2 || !m_renderer || m_sceneImage.empty()) {
+        emit statusMessage(tr("A camera-path video needs two bookmarks and a rendered view."));
+        return false;
+    }
+    by::RenderView view;
+    view.width = m_sceneImage.width, view.height = m_sceneImage.height;
+    view.background = m_controller.settings().background;
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    auto rep = by::writePathVideo(m_renderer.get(), *m_scene, keys, frames, view, file.toStdString());
+    QApplication::restoreOverrideCursor();
+    m_controller.invalidate();  // the renderer drew other views: draw this one again
+    scheduleRender();
+    if (!rep) {
+        emit statusMessage(QString::fromStdString(rep.error().what()));
+        return false;
+    }
+    m_lastExport = file;
+    emit statusMessage(tr("Wrote %1 frames through %2 bookmarks to %3").arg(rep->frames).arg(keys.size()).arg(file));
+    return true;
 }
 
 void SceneDocument::paintEvent(QPaintEvent*) {
@@ -218,19 +328,6 @@ void SceneDocument::paintEvent(QPaintEvent*) {
         p.drawText(rect().adjusted(16, 16, -16, -16), Qt::AlignCenter | Qt::TextWordWrap, tr("Cannot show this scene: %1").arg(m_error));
         return;
     }
-    if (!m_controller.settings().showOverlay) return;
-    // Frame-time graph (last frames, 100 ms full scale) and the counts line.
-    const auto& ft = m_controller.frameTimes();
-    const QRect graph(8, 8, 240, 48);
-    p.fillRect(graph, QColor(0, 0, 0, 140));
-    p.setPen(QColor(120, 220, 140));
-    for (size_t i = 0; i < ft.size(); ++i) {
-        const int h = int(std::min(ft[i] / 100.0, 1.0) * graph.height());
-        const int x = graph.left() + int(i * graph.width() / by::ViewportController::kFrameHistory);
-        p.drawLine(x, graph.bottom(), x, graph.bottom() - h);
-    }
-    p.setPen(Qt::white);
-    p.drawText(QPoint(8, graph.bottom() + 18), overlayText());
 }
 
 void SceneDocument::resizeEvent(QResizeEvent*) {
@@ -250,30 +347,114 @@ void SceneDocument::showEvent(QShowEvent*) {
     scheduleRender();
 }
 
+namespace {
+
+int overlayButton(Qt::MouseButton b) {
+    switch (b) {
+    case Qt::LeftButton: return 0;
+    case Qt::RightButton: return 1;
+    case Qt::MiddleButton: return 2;
+    default: return -1;
+    }
+}
+
+}  // namespace
+
 void SceneDocument::mousePressEvent(QMouseEvent* e) {
     m_lastMouse = e->position().toPoint();
     setFocus();
+    setMouse(e->position());
+    const int b = overlayButton(e->button());
+    if (b >= 0) m_input.mouseDown[b] = true;
+    refreshOverlay();
+    // A press on the overlay belongs to ImGui until the release; anywhere else it moves the camera.
+    m_cameraDrag = !(m_overlay && m_controller.settings().showOverlay && m_overlay->wantsMouse());
+}
+
+void SceneDocument::mouseReleaseEvent(QMouseEvent* e) {
+    setMouse(e->position());
+    const int b = overlayButton(e->button());
+    if (b >= 0) m_input.mouseDown[b] = false;
+    if (!(e->buttons() & (Qt::LeftButton | Qt::RightButton | Qt::MiddleButton))) m_cameraDrag = false;
+    refreshOverlay();
 }
 
 void SceneDocument::mouseMoveEvent(QMouseEvent* e) {
     const QPoint pos = e->position().toPoint();
     const QPoint d = pos - m_lastMouse;
     m_lastMouse = pos;
+    setMouse(e->position());
+    if (!m_cameraDrag || !(e->buttons() & (Qt::LeftButton | Qt::RightButton | Qt::MiddleButton))) {
+        refreshOverlay();  // hover, or a drag on an overlay slider
+        return;
+    }
     if (e->buttons() & Qt::LeftButton)
         m_controller.drag(float(d.x()), float(d.y()));
-    else if (e->buttons() & (Qt::RightButton | Qt::MiddleButton))
-        m_controller.drag(float(d.x()), float(d.y()), true);
     else
-        return;
+        m_controller.drag(float(d.x()), float(d.y()), true);
     scheduleRender();
+}
+
+void SceneDocument::leaveEvent(QEvent*) {
+    m_input.mouseX = m_input.mouseY = -1e6f;
+    refreshOverlay();
 }
 
 void SceneDocument::wheelEvent(QWheelEvent* e) {
-    m_controller.wheel(float(e->angleDelta().y()) / 120.0f);
+    const float steps = float(e->angleDelta().y()) / 120.0f;
+    setMouse(e->position());
+    if (m_overlay && m_controller.settings().showOverlay && m_overlay->wantsMouse()) {
+        m_input.wheel += steps;
+        refreshOverlay();
+        return;
+    }
+    m_controller.wheel(steps);
     scheduleRender();
 }
 
+namespace {
+
+int overlayKey(int qtKey) {
+    using K = by::OverlayKey;
+    switch (qtKey) {
+    case Qt::Key_Tab: return int(K::Tab);
+    case Qt::Key_Left: return int(K::Left);
+    case Qt::Key_Right: return int(K::Right);
+    case Qt::Key_Up: return int(K::Up);
+    case Qt::Key_Down: return int(K::Down);
+    case Qt::Key_Home: return int(K::Home);
+    case Qt::Key_End: return int(K::End);
+    case Qt::Key_Delete: return int(K::Delete);
+    case Qt::Key_Backspace: return int(K::Backspace);
+    case Qt::Key_Return:
+    case Qt::Key_Enter: return int(K::Enter);
+    case Qt::Key_Escape: return int(K::Escape);
+    default: return -1;
+    }
+}
+
+}  // namespace
+
+void SceneDocument::keyReleaseEvent(QKeyEvent* e) {
+    if (const int k = overlayKey(e->key()); k >= 0 && m_input.keysDown[k]) {
+        m_input.keysDown[k] = false;
+        refreshOverlay();
+        return;
+    }
+    QWidget::keyReleaseEvent(e);
+}
+
 void SceneDocument::keyPressEvent(QKeyEvent* e) {
+    // A text field of the overlay has the keyboard: keys are typing, not camera moves.
+    if (m_overlay && m_controller.settings().showOverlay && m_overlay->wantsKeyboard()) {
+        if (const int k = overlayKey(e->key()); k >= 0) m_input.keysDown[k] = true;
+        for (const QChar c : e->text())
+            if (c.isPrint()) m_input.chars.push_back(c.unicode());
+        m_input.ctrl = e->modifiers() & Qt::ControlModifier;
+        m_input.shift = e->modifiers() & Qt::ShiftModifier;
+        refreshOverlay();
+        return;
+    }
     const float step = 0.05f;
     switch (e->key()) {
     case Qt::Key_F:
@@ -289,11 +470,12 @@ void SceneDocument::keyPressEvent(QKeyEvent* e) {
     case Qt::Key_Minus: m_controller.setShDegree(m_controller.settings().shDegree - 1); break;
     case Qt::Key_O:
         m_controller.settings().showOverlay = !m_controller.settings().showOverlay;
-        update();
+        refreshOverlay(true);
         return;
     case Qt::Key_B:
         m_controller.addBookmark("view " + std::to_string(m_controller.bookmarks().size() + 1));
         emit statusMessage(tr("Bookmarked this view as %1 (key %1 returns to it).").arg(m_controller.bookmarks().size()));
+        refreshOverlay();
         return;
     default:
         if (e->key() >= Qt::Key_1 && e->key() <= Qt::Key_9 && m_controller.goToBookmark(size_t(e->key() - Qt::Key_1))) break;
@@ -303,4 +485,9 @@ void SceneDocument::keyPressEvent(QKeyEvent* e) {
     scheduleRender();
 }
 
-bool SceneDocument::saveScreenshot(const QString& file) const { return !m_image.isNull() && m_image.save(file); }
+bool SceneDocument::saveScreenshot(const QString& file, bool withOverlay) const {
+    if (withOverlay) return !m_image.isNull() && m_image.save(file);
+    if (m_sceneImage.empty()) return false;
+    const QImage scene(m_sceneImage.rgba.data(), m_sceneImage.width, m_sceneImage.height, m_sceneImage.width * 4, QImage::Format_RGBA8888);
+    return scene.save(file);
+}

@@ -1,9 +1,13 @@
 #pragma once
-// One open 3D scene (meshes or Gaussian splats) in the central tabs: the renderer's offscreen
-// image shown as a QImage, driven by a ViewportController (orbit/fly camera, bookmarks, SH degree).
+// One open 3D scene (meshes, Gaussian splats, or both in one image) in the central tabs: the
+// renderer's offscreen image shown as a QImage, driven by a ViewportController (orbit/fly camera,
+// bookmarks, SH degree), with the Dear ImGui overlay (views/viewport_overlay) composited over it
+// by renderers/overlay_renderer. Qt mouse and key events go to ImGui first; those ImGui does not
+// want (io.WantCaptureMouse/Keyboard) move the camera.
 // It renders on demand only: a mouse drag, a wheel step, a key or a resize marks the view dirty
 // and queues one render; nothing runs while the view is still (a render loop would keep a CPU
-// Vulkan device busy for nothing).
+// Vulkan device busy for nothing). Input over the overlay re-runs only the overlay, and composites
+// again only when its drawing changed (a hovered button, a new frame time).
 // A Gaussian video (a 2D-video manifest or a PLY sequence) opens in the same tab with a control
 // bar: play/pause, a slider to scrub, loop. Its player decodes ahead on its own thread; a light
 // timer asks it for due frames and a new frame is rendered only when one arrives.
@@ -13,13 +17,16 @@
 #include <QWidget>
 #include <memory>
 
+#include "engine/camera_path.h"
 #include "engine/scene.h"
 #include "views/viewport_controller.h"
 
+#include "views/viewport_overlay.h"
+
 namespace by {
 class VulkanContext;
-class MeshRenderer;
-class SplatRenderer;
+class SceneRenderer;
+class OverlayRenderer;
 class SplatVideoPlayer;
 }  // namespace by
 
@@ -54,11 +61,39 @@ public:
     QPushButton* playButton() const { return m_playButton; }
     QSlider* frameSlider() const { return m_slider; }
     QCheckBox* loopBox() const { return m_loopBox; }
-    // Saves the current image (without the overlay) as PNG.
-    bool saveScreenshot(const QString& file) const;
+    // Adds another file's meshes and splats to this scene (File > Add to Scene): both are drawn in
+    // one image, the splats depth-tested against the meshes. The view is framed again. False
+    // (with the reason in `why`) for a Gaussian video or splats of a higher SH degree added to
+    // splats of a lower one.
+    bool addToScene(const by::Scene& more, QString* why = nullptr);
+    // Saves the current view as PNG, with or without the overlay's widgets.
+    bool saveScreenshot(const QString& file, bool withOverlay = false) const;
+    // Renders the camera path through the bookmarks (at least two) into an MP4 of the current
+    // view's size; false with a status message when it cannot.
+    bool exportPathVideo(const QString& file, int frames);
+    // Where the overlay's Screenshot and Export buttons write (default: the Pictures folder).
+    void setExportDirectory(const QString& dir) { m_exportDir = dir; }
+    const QString& lastExport() const { return m_lastExport; }
+    by::ViewportOverlay* overlay() const { return m_overlay.get(); }
+    const by::Image& sceneImage() const { return m_sceneImage; }
+    int overlayComposites() const { return m_composites; }
+
+    // What a camera-path export needs, copied so that a background job can render it with its
+    // own renderer while the view stays live.
+    struct PathVideoRequest {
+        std::shared_ptr<const by::Scene> scene;
+        std::vector<by::CameraKey> keys;
+        int frames = 0;
+        int width = 0, height = 0;
+        by::Vec4 background;
+        QString file;
+    };
 
 signals:
     void statusMessage(const QString& message);
+    // The overlay's "Export path video": when something is connected (the main window runs it as a
+    // job with progress and cancel), the request goes there; otherwise exportPathVideo() runs here.
+    void pathVideoRequested(const SceneDocument::PathVideoRequest& request);
 
 protected:
     void paintEvent(QPaintEvent* event) override;
@@ -67,12 +102,19 @@ protected:
     void mousePressEvent(QMouseEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
     void wheelEvent(QWheelEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
     void keyPressEvent(QKeyEvent* event) override;
+    void keyReleaseEvent(QKeyEvent* event) override;
+    void leaveEvent(QEvent* event) override;
 
 private:
     void scheduleRender();
     bool ensureRenderers();
-    QString overlayText() const;
+    // Runs one overlay frame with the current input, acts on what the user changed, and
+    // composites the overlay over the scene image when its drawing changed (or `force`).
+    void refreshOverlay(bool force = false);
+    void setMouse(QPointF pos);
+    QString exportBaseName() const;
     void buildVideoBar();
     void tickVideo();
     void updateVideoBar();
@@ -82,8 +124,17 @@ private:
     QString m_path;
     by::ViewportController m_controller;
     std::shared_ptr<by::VulkanContext> m_ctx;
-    std::unique_ptr<by::MeshRenderer> m_meshRenderer;
-    std::unique_ptr<by::SplatRenderer> m_splatRenderer;
+    std::unique_ptr<by::SceneRenderer> m_renderer;
+    std::unique_ptr<by::ViewportOverlay> m_overlay;
+    std::unique_ptr<by::OverlayRenderer> m_overlayRenderer;
+    by::OverlayInput m_input;
+    by::Image m_sceneImage;
+    uint64_t m_compositedHash = 0;
+    int m_composites = 0;
+    QElapsedTimer m_overlayClock;
+    bool m_cameraDrag = false;
+    QString m_exportDir;
+    QString m_lastExport;
     QImage m_image;
     QString m_error;
     QPoint m_lastMouse;

@@ -12,11 +12,14 @@ layout(std430, set = 0, binding = 0) readonly buffer Projected { vec4 projected[
 // those are dispatched; the host fills the others with the background).
 layout(std430, set = 0, binding = 1) readonly buffer Ranges { uint ranges[]; };
 layout(std430, set = 0, binding = 2) readonly buffer List { uint list[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer Pixels { uint pixels[]; };       // RGBA8
+// RGBA8 out; with an underlay (pc.flags.x) it first holds the underlay's colour, then (after
+// width * height words) its view-axis depth as float bits.
+layout(std430, set = 0, binding = 3) buffer Pixels { uint pixels[]; };
 
 layout(push_constant) uniform Push {
     vec4 background;
     uvec4 size;  // width, height, tiles across, tiles in all
+    uvec4 flags; // x: underlay present
 } pc;
 
 void main() {
@@ -24,11 +27,19 @@ void main() {
     uvec2 px = uvec2(tile % pc.size.z, tile / pc.size.z) * 8u + gl_LocalInvocationID.xy;
     if (px.x >= pc.size.x || px.y >= pc.size.y) return;
     uint begin = ranges[tile], end = ranges[tile + 1];
+    uint pi = px.y * pc.size.x + px.x;
+    vec4 background = pc.background;
+    float limit = 3.0e38;
+    if (pc.flags.x != 0u) {
+        background = unpackUnorm4x8(pixels[pi]);
+        limit = uintBitsToFloat(pixels[pc.size.x * pc.size.y + pi]);
+    }
     vec2 p = vec2(px) + 0.5;
     vec3 color = vec3(0.0);
     float T = 1.0;
     for (uint k = begin; k < end; ++k) {
         uint idx = list[k];
+        if (projected[idx * 4 + 3].z >= limit) continue;  // behind the underlay's surface here
         vec4 g = projected[idx * 4];
         vec4 co = projected[idx * 4 + 1];
         vec2 d = p - g.xy;
@@ -40,6 +51,6 @@ void main() {
         T *= 1.0 - alpha;
         if (T < 1e-4) break;
     }
-    vec4 outc = vec4(color + T * pc.background.rgb, 1.0 - T * (1.0 - pc.background.a));
-    pixels[px.y * pc.size.x + px.x] = packUnorm4x8(clamp(outc, 0.0, 1.0));
+    vec4 outc = vec4(color + T * background.rgb, 1.0 - T * (1.0 - background.a));
+    pixels[pi] = packUnorm4x8(clamp(outc, 0.0, 1.0));
 }

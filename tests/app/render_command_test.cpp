@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "importers/video_file.h"
 #include "tests/test_support.h"
 
 namespace by {
@@ -77,6 +78,44 @@ TEST(RenderCommand, SplatCompressWritesASmallerFileAndComparesRenders) {
     EXPECT_FALSE(std::filesystem::exists(dir + "/e.bysplat"));
     rc = test::runCommand(test::cliPath() + " splat-compress " + dir + "/d.ply --bits 8,8 -o " + dir + "/e.bysplat", &out);
     EXPECT_EQ(rc, 2) << out;
+}
+
+}  // namespace
+}  // namespace by
+
+namespace by {
+namespace {
+
+// A mesh and splats in one image (--add), and a camera-path video through bookmarks (--path).
+TEST(RenderCommand, MeshPlusSplatsAndACameraPathVideo) {
+    const std::string duck = "/usr/share/assimp/models/Collada/duck.dae";
+    if (!std::filesystem::exists(duck)) FAIL() << "missing " << duck << " (scripts/setup.sh installs assimp-testmodels)";
+    const std::string dir = test::tempDir();
+    std::string out;
+    ASSERT_EQ(test::runCommand(test::cliPath() + " bake " + duck + " --samples 3000 -o " + dir + "/d.ply", &out), 0) << out;
+    int rc = test::runCommand(test::cliPath() + " render " + duck + " --add " + dir + "/d.ply --cpu --size 160x120 -o " + dir + "/both.png", &out);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("4212 triangles and 3000 Gaussians"), std::string::npos) << out;
+    EXPECT_EQ(pngMagic(dir + "/both.png"), "PNG");
+
+    std::ofstream(dir + "/path.json") << R"({"format": "brickyard-camera-bookmarks", "version": 1, "bookmarks": [
+        {"name": "a", "eye": [0, 100, 400], "target": [0, 80, 0]},
+        {"name": "b", "eye": [400, 150, 0], "target": [0, 80, 0]},
+        {"name": "c", "eye": [0, 200, -400], "target": [0, 80, 0], "fov": 40}]})";
+    rc = test::runCommand(test::cliPath() + " render " + dir + "/d.ply --cpu --size 96x64 --path " + dir + "/path.json --frames 12 -o " +
+                              dir + "/path.mp4",
+                          &out);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("12 frames through 3 bookmarks"), std::string::npos) << out;
+    auto info = probeVideo(dir + "/path.mp4");
+    ASSERT_TRUE(info.ok()) << info.error().what();
+    EXPECT_EQ(info->frames, 12);
+    EXPECT_EQ(info->width, 96);
+    // A bookmarks file with one view is not a path.
+    std::ofstream(dir + "/one.json") << R"({"format": "brickyard-camera-bookmarks", "bookmarks": [{"eye": [0, 0, 5], "target": [0, 0, 0]}]})";
+    rc = test::runCommand(test::cliPath() + " render " + dir + "/d.ply --cpu --path " + dir + "/one.json -o " + dir + "/x.mp4", &out);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("two bookmarks"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // mesh as scene tabs, a mouse drag orbits the camera and the rendered image changes, the view
 // renders only when something changed, and a broken scene file is one clear error, not a tab.
 // Runs on an X server (xvfb-run), with whatever Vulkan device there is (lavapipe on CPUs).
+#include "app/gui/job_manager.h"
 #include "app/gui/main_window.h"
 #include "app/gui/scene_document.h"
 #include "engine/splat_baker.h"
@@ -10,6 +11,7 @@
 #include "importers/gaussian_video.h"
 #include "importers/ply_sequence.h"
 #include "importers/splat_io.h"
+#include "importers/video_file.h"
 #include "views/splat_video_player.h"
 #include "tests/test_support.h"
 
@@ -142,7 +144,8 @@ TEST_F(SceneDocumentTest, BakedSplatsOrbitWithTheMouseAndRenderOnlyOnChange) {
     EXPECT_EQ(doc->renderCount(), rendersIdle);
 
     const by::Camera camBefore = doc->controller().camera();
-    drag(doc, QPoint(200, 300), QPoint(420, 260));
+    // It starts right of the overlay's window (top left), so the drag reaches the camera.
+    drag(doc, QPoint(doc->width() - 30, 300), QPoint(doc->width() - 250, 260));
     const by::Camera camAfter = doc->controller().camera();
     EXPECT_GT(length(camAfter.eye - camBefore.eye), 0.1f * length(camBefore.eye - camBefore.target));
     const double changed = changedFraction(first, doc->image());
@@ -167,7 +170,7 @@ TEST_F(SceneDocumentTest, MeshOrbitsAndABrokenSceneIsOneError) {
     SceneDocument* doc = open(QString::fromUtf8(kDuck));
     ASSERT_NE(doc, nullptr);
     const QImage first = doc->image();
-    drag(doc, QPoint(300, 200), QPoint(300, 380));
+    drag(doc, QPoint(doc->width() - 30, 200), QPoint(doc->width() - 30, 380));
     EXPECT_GT(changedFraction(first, doc->image()), 0.02);
     const int tabs = m_window->tabs()->count();
 
@@ -260,3 +263,140 @@ TEST_F(SceneDocumentTest, GaussianVideoPlaysScrubsAndLoops) {
 }
 
 }  // namespace
+
+namespace {
+
+QPoint centreOf(SceneDocument* doc, const std::string& label) {
+    auto r = doc->overlay()->widgetRect(label);
+    EXPECT_TRUE(r.has_value()) << label;
+    if (!r) return {};
+    const qreal dpr = doc->devicePixelRatioF();
+    return QPoint(int((*r)[0] + (*r)[2]) / 2 / dpr, int((*r)[1] + (*r)[3]) / 2 / dpr);
+}
+
+void clickAt(SceneDocument* doc, QPoint p) {
+    QMouseEvent move(QEvent::MouseMove, p, doc->mapToGlobal(p), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &move);
+    QMouseEvent press(QEvent::MouseButtonPress, p, doc->mapToGlobal(p), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &press);
+    QMouseEvent release(QEvent::MouseButtonRelease, p, doc->mapToGlobal(p), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &release);
+    QApplication::processEvents();
+}
+
+}  // namespace
+
+// The ImGui overlay is drawn over the scene (and only over its corner), a press and drag that
+// starts on it does not move the camera, its buttons work (a bookmark, a screenshot file), and a
+// drag on the scene still orbits.
+TEST_F(SceneDocumentTest, OverlayIsDrawnAndKeepsItsClicksFromTheCamera) {
+    auto duck = by::loadMeshScene(kDuck);
+    ASSERT_TRUE(duck.ok());
+    const QString ply = m_dir + "/overlay_duck.ply";
+    ASSERT_TRUE(by::writeSplatPly(by::bakeMeshSurfaces(duck->meshes, 20000, 7), ply.toStdString()).ok());
+    SceneDocument* doc = open(ply);
+    ASSERT_NE(doc, nullptr);
+    ASSERT_NE(doc->overlay(), nullptr) << "no overlay on " << doc->errorText().toStdString();
+    ASSERT_TRUE(waitUntil([&] { return doc->overlayComposites() > 0; }));
+    doc->setExportDirectory(m_dir);
+
+    // Drawn: the shown image differs from the scene image inside the overlay's window, and not far away.
+    const QImage shown = doc->image().convertToFormat(QImage::Format_RGBA8888);
+    const by::Image& scene = doc->sceneImage();
+    ASSERT_EQ(shown.width(), scene.width);
+    auto differs = [&](int x, int y) {
+        const uchar* p = shown.constScanLine(y) + x * 4;
+        const uint8_t* q = &scene.rgba[(size_t(y) * scene.width + x) * 4];
+        return std::abs(p[0] - q[0]) + std::abs(p[1] - q[1]) + std::abs(p[2] - q[2]) > 6;
+    };
+    const auto graph = *doc->overlay()->widgetRect("Frame times");
+    int inside = 0, outside = 0;
+    for (int y = int(graph[1]); y < int(graph[3]); ++y)
+        for (int x = int(graph[0]); x < int(graph[2]); ++x) inside += differs(x, y);
+    for (int y = scene.height - 60; y < scene.height; ++y)
+        for (int x = scene.width - 60; x < scene.width; ++x) outside += differs(x, y);
+    EXPECT_GT(inside, int((graph[2] - graph[0]) * (graph[3] - graph[1]) / 3));
+    EXPECT_EQ(outside, 0);
+
+    // A drag that starts on the overlay stays with the overlay.
+    const by::Camera before = doc->controller().camera();
+    const QPoint onGraph = centreOf(doc, "Frame times");
+    const int rendersBefore = doc->renderCount();
+    QMouseEvent press(QEvent::MouseButtonPress, onGraph, doc->mapToGlobal(onGraph), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &press);
+    for (int i = 1; i <= 8; ++i) {
+        const QPoint p = onGraph + QPoint(30 * i, 15 * i);
+        QMouseEvent move(QEvent::MouseMove, p, doc->mapToGlobal(p), Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(doc, &move);
+    }
+    const QPoint end = onGraph + QPoint(240, 120);
+    QMouseEvent release(QEvent::MouseButtonRelease, end, doc->mapToGlobal(end), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &release);
+    waitUntil([] { return false; }, 300);
+    EXPECT_EQ(doc->renderCount(), rendersBefore) << "a drag on the overlay rendered the scene again";
+    EXPECT_LT(length(doc->controller().camera().eye - before.eye), 1e-6f) << "a drag on the overlay moved the camera";
+
+    clickAt(doc, centreOf(doc, "Add bookmark"));
+    EXPECT_EQ(doc->controller().bookmarks().size(), 1u);
+    EXPECT_LT(length(doc->controller().camera().eye - before.eye), 1e-6f);
+
+    clickAt(doc, centreOf(doc, "Screenshot"));
+    ASSERT_TRUE(waitUntil([&] { return !doc->lastExport().isEmpty(); }, 5000));
+    const QImage saved(doc->lastExport());
+    EXPECT_EQ(saved.width(), scene.width);
+
+    // Elsewhere the mouse still orbits.
+    drag(doc, QPoint(doc->width() - 30, doc->height() - 150), QPoint(doc->width() - 250, doc->height() - 120));
+    EXPECT_GT(length(doc->controller().camera().eye - before.eye), 1e-3f);
+    // Two bookmarks make a path: the export writes a video with the frames asked for.
+    QKeyEvent b(QEvent::KeyPress, Qt::Key_B, Qt::NoModifier, QStringLiteral("b"));
+    QApplication::sendEvent(doc, &b);
+    ASSERT_EQ(doc->controller().bookmarks().size(), 2u);
+    const QString video = m_dir + "/path.mp4";
+    ASSERT_TRUE(doc->exportPathVideo(video, 6));
+    auto info = by::probeVideo(video.toStdString());
+    ASSERT_TRUE(info.ok()) << info.error().what();
+    EXPECT_EQ(info->frames, 6);
+    EXPECT_EQ(info->width, scene.width & ~1);
+    // The overlay's button runs the export as a job of the main window (its own renderer).
+    doc->controller().settings().pathFrames = 5;
+    doc->controller().invalidate();
+    doc->renderIfNeeded();
+    clickAt(doc, centreOf(doc, "Export path video"));
+    ASSERT_TRUE(doc->lastExport().endsWith(QStringLiteral("-path.mp4"))) << doc->lastExport().toStdString();
+    ASSERT_TRUE(m_window->jobs()->waitForIdle(120000));
+    auto jobVideo = by::probeVideo(doc->lastExport().toStdString());
+    ASSERT_TRUE(jobVideo.ok()) << jobVideo.error().what();
+    EXPECT_EQ(jobVideo->frames, 5);
+    const QString shot = m_dir + "/overlay.png";
+    ASSERT_TRUE(doc->saveScreenshot(shot, true));
+    if (const char* keep = std::getenv("BY_KEEP_OVERLAY_SHOT")) QFile::copy(shot, QString::fromUtf8(keep));
+}
+
+// File > Add to Scene's path: splats join an open mesh, and both show in one image.
+TEST_F(SceneDocumentTest, SplatsAddedToAMeshShowInOneImage) {
+    SceneDocument* doc = open(QString::fromUtf8(kDuck));
+    ASSERT_NE(doc, nullptr);
+    const QImage meshOnly = doc->image();
+    auto duck = by::loadMeshScene(kDuck);
+    ASSERT_TRUE(duck.ok());
+    by::Scene more;
+    more.splats = by::bakeMeshSurfaces(duck->meshes, 15000, 3);
+    const by::Bounds b = duck->bounds();
+    for (by::Vec3& p : more.splats.positions) p = p + by::Vec3{(b.max.x - b.min.x) * 0.5f, 0, 0};
+    const int before = doc->renderCount();
+    QString why;
+    ASSERT_TRUE(doc->addToScene(more, &why)) << why.toStdString();
+    ASSERT_TRUE(waitUntil([&] { return doc->renderCount() > before; }));
+    EXPECT_TRUE(doc->errorText().isEmpty()) << doc->errorText().toStdString();
+    EXPECT_EQ(doc->scene()->splats.size(), 15000u);
+    EXPECT_FALSE(doc->scene()->meshes.empty());
+    EXPECT_GT(changedFraction(meshOnly, doc->image()), 0.02);
+    // Splats of a lower SH degree join (their missing coefficients are zero).
+    by::Scene dc;
+    dc.splats = more.splats;
+    dc.splats.shDegree = 0;
+    dc.splats.sh.resize(dc.splats.size() * 3);
+    EXPECT_TRUE(doc->addToScene(dc, &why)) << why.toStdString();
+    EXPECT_EQ(doc->scene()->splats.size(), 30000u);
+}
