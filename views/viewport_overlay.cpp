@@ -173,6 +173,9 @@ OverlayChanges ViewportOverlay::frame(int width, int height, OverlayInput& in, c
 void ViewportOverlay::build(const OverlayState& st, OverlayChanges& ch) {
     ImGui::SetNextWindowPos(ImVec2(8, 8), ImGuiCond_Always);
     ImGui::SetNextWindowBgAlpha(0.72f);
+    // A short viewport scrolls the window rather than cutting off its lower controls.
+    const ImVec2 view = ImGui::GetIO().DisplaySize;
+    ImGui::SetNextWindowSizeConstraints(ImVec2(0, 0), ImVec2(std::max(view.x - 16.0f, 64.0f), std::max(view.y - 16.0f, 64.0f)));
     const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoMove;
     if (!ImGui::Begin("Viewport", nullptr, flags)) {
         ImGui::End();

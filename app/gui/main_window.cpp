@@ -43,6 +43,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QSettings>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -241,7 +242,13 @@ void MainWindow::createDocks() {
     m_comparePanel = new ComparePanel(m_jobs, this);
     m_compareDock = new QDockWidget(tr("Compare"), this);
     m_compareDock->setObjectName(QStringLiteral("compareDock"));
-    m_compareDock->setWidget(m_comparePanel);
+    // In a scroll area: the panel's tables and charts must not make the bottom dock area (and so
+    // every tab above it) taller than the user left it.
+    auto* compareScroll = new QScrollArea(this);
+    compareScroll->setWidgetResizable(true);
+    compareScroll->setFrameShape(QFrame::NoFrame);
+    compareScroll->setWidget(m_comparePanel);
+    m_compareDock->setWidget(compareScroll);
     connect(m_comparePanel, &ComparePanel::info, this, [this](const QString& m) { logMessage(LogPanel::Severity::Info, m); });
     connect(m_comparePanel, &ComparePanel::errorOccurred, this, &MainWindow::reportError);
 
