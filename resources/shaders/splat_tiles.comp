@@ -39,7 +39,7 @@ void main() {
     float T = 1.0;
     for (uint k = begin; k < end; ++k) {
         uint idx = list[k];
-        if (projected[idx * 4 + 3].z >= limit) continue;  // behind the underlay's surface here
+        if (pc.flags.x != 0u && projected[idx * 4 + 3].z >= limit) continue;  // behind the underlay's surface here
         vec4 g = projected[idx * 4];
         vec4 co = projected[idx * 4 + 1];
         vec2 d = p - g.xy;

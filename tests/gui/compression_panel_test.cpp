@@ -11,6 +11,7 @@
 #include "app/gui/model_document.h"
 #include "importers/importer_registry.h"
 #include "projects/project.h"
+#include "tests/gui/gui_test_support.h"
 #include "tests/test_support.h"
 
 #include <QApplication>
@@ -32,29 +33,10 @@
 
 namespace {
 
-void ensureApp() {
-    if (QCoreApplication::instance()) return;
-    const std::string config = by::test::tempDir();
-    setenv("XDG_CONFIG_HOME", config.c_str(), 1);
-    setenv("QT_QPA_PLATFORM", "xcb", 1);
-    static int argc = 1;
-    static char name[] = "gui_tests";
-    static char* argv[] = {name, nullptr};
-    new QApplication(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("BrickyardTests"));
-    QApplication::setApplicationName(QStringLiteral("gui_tests"));
-}
+using by::test::ensureApp;
+using by::test::waitUntil;
 
-bool waitUntil(const std::function<bool()>& done, int timeoutMs = 60000) {
-    QElapsedTimer clock;
-    clock.start();
-    while (!done()) {
-        if (clock.elapsed() > timeoutMs) return false;
-        QApplication::processEvents(QEventLoop::AllEvents, 20);
-        QThread::msleep(2);
-    }
-    return true;
-}
+
 
 QByteArray sha256(const QString& path) {
     QFile f(path);

@@ -1,5 +1,6 @@
 // The graph canvas in a real QApplication (run under Xvfb, not the offscreen platform).
 #include "app/gui/graph_canvas.h"
+#include "tests/gui/gui_test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -17,13 +18,9 @@
 
 namespace {
 
-void ensureApp() {
-    if (QCoreApplication::instance()) return;
-    static int argc = 1;
-    static char name[] = "gui_tests";
-    static char* argv[] = {name, nullptr};
-    new QApplication(argc, argv);
-}
+using by::test::ensureApp;
+using by::test::waitUntil;
+
 
 // Runs the event loop until `canvas` reports a finished layout (or the timeout passes).
 bool waitForLayout(GraphCanvas& canvas, int* boxes = nullptr, int timeoutMs = 30000) {

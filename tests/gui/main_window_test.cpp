@@ -14,6 +14,7 @@
 #include "app/gui/model_document.h"
 #include "app/gui/project_panel.h"
 #include "projects/project.h"
+#include "tests/gui/gui_test_support.h"
 #include "tests/test_support.h"
 
 #include <QApplication>
@@ -36,33 +37,10 @@
 
 namespace {
 
-QApplication* ensureApp() {
-    static QApplication* app = [] {
-        // Settings and the recent-projects list go to a throwaway place, never the user's.
-        const std::string config = by::test::tempDir();
-        setenv("XDG_CONFIG_HOME", config.c_str(), 1);
-        setenv("QT_QPA_PLATFORM", "xcb", 1);
-        static int argc = 1;
-        static char name[] = "gui_tests";
-        static char* argv[] = {name, nullptr};
-        auto* a = new QApplication(argc, argv); // lives until exit, like a real application's
-        QApplication::setOrganizationName(QStringLiteral("BrickyardTests"));
-        QApplication::setApplicationName(QStringLiteral("gui_tests"));
-        return a;
-    }();
-    return app;
-}
+using by::test::ensureApp;
+using by::test::waitUntil;
 
-bool waitUntil(const std::function<bool()>& done, int timeoutMs = 60000) {
-    QElapsedTimer clock;
-    clock.start();
-    while (!done()) {
-        if (clock.elapsed() > timeoutMs) return false;
-        QApplication::processEvents(QEventLoop::AllEvents, 20);
-        QThread::msleep(5);
-    }
-    return true;
-}
+
 
 QString model(const char* file) {
     return QString::fromStdString(by::test::asset(std::string("models/") + file));

@@ -13,6 +13,7 @@
 #include "importers/splat_io.h"
 #include "importers/video_file.h"
 #include "views/splat_video_player.h"
+#include "tests/gui/gui_test_support.h"
 #include "tests/test_support.h"
 
 #include <QApplication>
@@ -32,32 +33,10 @@
 
 namespace {
 
-QApplication* ensureApp() {
-    static QApplication* app = [] {
-        const std::string config = by::test::tempDir();
-        setenv("XDG_CONFIG_HOME", config.c_str(), 1);
-        setenv("QT_QPA_PLATFORM", "xcb", 1);
-        static int argc = 1;
-        static char name[] = "gui_tests";
-        static char* argv[] = {name, nullptr};
-        auto* a = new QApplication(argc, argv);
-        QApplication::setOrganizationName(QStringLiteral("BrickyardTests"));
-        QApplication::setApplicationName(QStringLiteral("gui_tests"));
-        return a;
-    }();
-    return app;
-}
+using by::test::ensureApp;
+using by::test::waitUntil;
 
-bool waitUntil(const std::function<bool()>& done, int timeoutMs = 60000) {
-    QElapsedTimer clock;
-    clock.start();
-    while (!done()) {
-        if (clock.elapsed() > timeoutMs) return false;
-        QApplication::processEvents(QEventLoop::AllEvents, 20);
-        QThread::msleep(5);
-    }
-    return true;
-}
+
 
 const char* kDuck = "/usr/share/assimp/models/Collada/duck.dae";
 
