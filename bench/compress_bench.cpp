@@ -163,7 +163,8 @@ int recognizerBench(const std::string& cache, int threads, int rounds) {
     }
     for (auto& e : exes) (void)e.run(in8);
     for (int r = 0; r < std::max(3, rounds / 3); ++r)
-        for (size_t i = 0; i < exes.size(); ++i) {
+        for (size_t j = 0; j < exes.size(); ++j) {
+            const size_t i = (j + size_t(r)) % exes.size();  // every variant in every position (why: the CNN rounds)
             double t0 = bench::nowMs();
             (void)exes[i].run(in1);
             vs[i].ms1.push_back(bench::nowMs() - t0);
@@ -296,8 +297,11 @@ int main(int argc, char** argv) {
             exes.push_back(std::move(*e));
         }
         for (size_t i = 0; i < exes.size(); ++i) (void)exes[i].run(in);  // warm-up
+        // The order rotates each round: whichever variant runs first after the others was measured
+        // slower (up to 1.4x on the same graph), so a fixed order flattered every ratio to the first.
         for (int r = 0; r < rounds; ++r)
-            for (size_t i = 0; i < exes.size(); ++i) {
+            for (size_t j = 0; j < exes.size(); ++j) {
+                const size_t i = (j + size_t(r)) % exes.size();
                 const double t0 = bench::nowMs();
                 auto out = exes[i].run(in);
                 variants[i].ms.push_back(bench::nowMs() - t0);
