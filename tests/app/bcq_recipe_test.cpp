@@ -66,7 +66,7 @@ TEST(BcqRecipe, CompressCommandWritesARunnableModel) {
     EXPECT_NE(text.find("bcq"), std::string::npos) << text;
     auto back = loadModel(out);
     ASSERT_TRUE(back.ok()) << back.error().what();
-    EXPECT_EQ(back->graph.opHistogram().at("BinaryCodedMatMul"), 2);
+    EXPECT_EQ(back->graph.opHistogram().at("com.brickyard.BinaryCodedMatMul"), 2);
     // Zero planes: refused before anything is written, the sentence names the step.
     const std::string bad = dir + "/bad.onnx";
     rc = test::runCommand(test::cliPath() + " compress " + model + " --quantize bcq0 -o " + bad, &text);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "engine/compression.h"
@@ -12,6 +13,7 @@
 #include "engine/lut_gemv.h"
 #include "engine/op_registry.h"
 #include "engine/shape_inference.h"
+#include "engine/variant_diff.h"
 
 namespace by {
 namespace {
@@ -49,6 +51,7 @@ TEST(BinaryCodingRefinement, LeastSquaresRoundsBeatGreedyAndNeverLose) {
             auto three = binaryCode(w.data(), c.N, c.K, planes, c.group, 3);
             ASSERT_TRUE(greedy.ok() && one.ok() && three.ok());
             const double eg = relErr(greedy->dequantize(), w), e1 = relErr(one->dequantize(), w), e3 = relErr(three->dequantize(), w);
+            std::printf("N%lld planes %lld: greedy %.4f, 1 round %.4f, 3 rounds %.4f\n", (long long)c.N, (long long)planes, eg, e1, e3);
             EXPECT_LE(e1, eg) << planes << " planes";
             EXPECT_LE(e3, e1) << planes << " planes";
             // One plane: greedy already is the least-squares optimum for its signs, so the rounds
@@ -309,6 +312,25 @@ TEST(BinaryCodedMatMul, BadStepsAreRefusedNamingTheStep) {
     EXPECT_EQ(c.error().code, ErrorCode::Unsupported);
     EXPECT_NE(c.error().message.find("step 1 (quantize_bcq): binary coding of layer 'conv1' (Conv) is not supported"), std::string::npos)
         << c.error().message;
+}
+
+TEST(BinaryCodedMatMul, VariantDiffDecodesTheCodedWeights) {
+    const int64_t K = 96, N = 20;
+    const Model m = linearModel("Gemm", 4, K, N);
+    auto r = compress(m, bcqRecipe(2, 32));
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    auto d = diffModels(m, r->model);
+    ASSERT_TRUE(d.ok()) << d.error().what();
+    const LayerDiff* fc = nullptr;
+    for (const auto& l : d->layers)
+        if (l.layer == "fc") fc = &l;
+    ASSERT_NE(fc, nullptr);
+    EXPECT_EQ(fc->opAfter, "BinaryCodedMatMul");
+    EXPECT_NE(fc->storageAfter.find("2-bit bcq g32"), std::string::npos) << fc->storageAfter;
+    EXPECT_TRUE(fc->changes & kLayerRetyped);
+    EXPECT_EQ(fc->paramsAfter, N * K + N);  // the weight it stands for and the bias
+    ASSERT_TRUE(fc->relError.has_value()) << fc->note;
+    EXPECT_NEAR(*fc->relError, r->layers[0].relError, 1e-4);
 }
 
 }  // namespace

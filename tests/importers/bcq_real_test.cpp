@@ -1,7 +1,8 @@
 // Binary-coding quantization (quantize_bcq) of the trained MNIST CNN's two Gemm layers at 2 and 3
-// sign planes, measured over the full 10,000-image test split. The floors below are the accuracies
-// measured when the method was added (greedy + 3 least-squares rounds, group 64), less about half
-// a point of slack; the compressed ONNX is written, read back and must give the same outputs.
+// sign planes, measured over the full 10,000-image test split (f32: 98.59%). Measured when the
+// method was added (group 64, 3 least-squares rounds): 97.95% at 2 bits and 98.50% at 3 bits; the
+// floors leave about half a point for other CPUs' kernel paths. The compressed ONNX is written,
+// read back and must give the same outputs.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -68,12 +69,12 @@ TEST(BcqMnistCnn, GemmLayersAtTwoAndThreeBitsKeepAccuracyAndRoundTrip) {
         int bits;
         double accuracy;
     };
-    for (const Floor f : {Floor{2, 0.90}, Floor{3, 0.90}}) {
+    for (const Floor f : {Floor{2, 0.975}, Floor{3, 0.980}}) {
         auto greedy = compress(*m, bcq(f.bits, 0));
         auto q = compress(*m, bcq(f.bits, 3));
         ASSERT_TRUE(greedy.ok() && q.ok()) << (q.ok() ? greedy.error().what() : q.error().what());
         ASSERT_EQ(q->layers.size(), 2u);
-        EXPECT_EQ(q->model.graph.opHistogram().at("BinaryCodedMatMul"), 2);
+        EXPECT_EQ(q->model.graph.opHistogram().at("com.brickyard.BinaryCodedMatMul"), 2);
         EXPECT_EQ(q->model.graph.opHistogram().count("Gemm"), 0u);
         int64_t before = 0, after = 0;
         for (size_t i = 0; i < 2; ++i) {
@@ -86,8 +87,10 @@ TEST(BcqMnistCnn, GemmLayersAtTwoAndThreeBitsKeepAccuracyAndRoundTrip) {
             std::printf("bcq%d g64 %s: rel error greedy %.4f, refined %.4f, %lld -> %lld bytes\n", f.bits, row.layer.c_str(),
                         greedy->layers[i].relError, row.relError, (long long)row.bytesBefore, (long long)row.bytesAfter);
         }
-        // fc1 (128 x 1568) dominates: bits plus f32 scales of each 64-weight group.
-        EXPECT_LT(double(after), (double(f.bits) / 32.0 + 0.03) * double(before));
+        // fc1 (128 x 1568): K padded to 25 groups of 64, per plane 4 blocks of 32 rows x 400 chunks
+        // x 16 bytes of signs and 25 x 128 f32 scales. Per weight that is 1.5 bits a plane.
+        EXPECT_EQ(q->layers[0].bytesAfter, f.bits * (4 * 400 * 16 + 25 * 128 * 4));
+        EXPECT_LT(double(after), 1.05 * 1.5 * f.bits / 32.0 * double(before));
         const double acc = top1(q->model, **test);
         const double accGreedy = top1(greedy->model, **test);
         std::printf("mnist_cnn bcq%d g64: f32 %.4f, greedy %.4f, 3 rounds %.4f; Gemm weights %lld -> %lld bytes\n", f.bits, base,
@@ -98,7 +101,7 @@ TEST(BcqMnistCnn, GemmLayersAtTwoAndThreeBitsKeepAccuracyAndRoundTrip) {
         ASSERT_TRUE(saveModel(q->model, out).ok());
         auto back = loadModel(out);
         ASSERT_TRUE(back.ok()) << back.error().what();
-        EXPECT_EQ(back->graph.opHistogram().at("BinaryCodedMatMul"), 2);
+        EXPECT_EQ(back->graph.opHistogram().at("com.brickyard.BinaryCodedMatMul"), 2);
         bool imported = false;
         for (const auto& [d, v] : back->opsets) imported |= d == "com.brickyard";
         EXPECT_TRUE(imported);
