@@ -237,8 +237,8 @@ Status checkParameters(size_t i, const CompressStep& s) {
         break;
     case CompressMethod::QuantizeBcq:
         if (s.bits < 1 || s.bits > 4) return bad("binary coding takes 1 to 4 bit planes, not " + std::to_string(s.bits));
-        if (s.group < 4 || s.group > 1024 || s.group % 4)
-            return bad("group " + std::to_string(s.group) + " must be a multiple of 4 between 4 and 1024 (the lookup tables cover 4 weights)");
+        if (s.group < 4 || s.group % 4)
+            return bad("group " + std::to_string(s.group) + " must be a positive multiple of 4 (the lookup tables cover 4 weights)");
         if (s.iterations < 0 || s.iterations > 100)
             return bad("iterations must be between 0 and 100, not " + std::to_string(s.iterations));
         break;

@@ -282,7 +282,7 @@ TEST(BinaryCodedMatMul, BadStepsAreRefusedNamingTheStep) {
     };
     expectRefused(bcqRecipe(0, 64), "1 to 4 bit planes");
     expectRefused(bcqRecipe(5, 64), "1 to 4 bit planes");
-    expectRefused(bcqRecipe(2, 30), "group 30 must be a multiple of 4");
+    expectRefused(bcqRecipe(2, 30), "group 30 must be a positive multiple of 4");
     expectRefused(bcqRecipe(2, 64, -1), "iterations");
 
     // A Conv named explicitly is unsupported.
