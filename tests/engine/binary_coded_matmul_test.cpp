@@ -192,6 +192,12 @@ TEST(BinaryCodedMatMul, StepWritesTheOpAndItMatchesTheDecodedWeights) {
             w = t;
         }
         EXPECT_NEAR(r->layers[0].relError, relErr(wq, w), 1e-6);
+        // The layer preview gives the same row without building a model.
+        CompressStep step = bcqRecipe(3, 32).steps[0];
+        auto preview = previewLayer(m, "fc", step);
+        ASSERT_TRUE(preview.ok()) << preview.error().what();
+        EXPECT_EQ(preview->relError, r->layers[0].relError);
+        EXPECT_EQ(preview->bytesAfter, r->layers[0].bytesAfter);
         EXPECT_GT(r->layers[0].relError, 0.05);
         EXPECT_LT(r->layers[0].relError, 0.3);
 
@@ -244,6 +250,32 @@ TEST(BinaryCodedMatMul, PreparedAndUnpreparedRunsAgree) {
         }
         EXPECT_LT(relErr(outs[0], outs[1]), 1e-6) << "M=" << M;
     }
+    // An input declared with few rows: nothing dense is prepared, and a larger product (the kernel
+    // called directly, past the declared shape) decodes the weights then, to the same result.
+    auto few = compress(linearModel("Gemm", 2, K, N), bcqRecipe(2, 16));
+    ASSERT_TRUE(few.ok()) << few.error().what();
+    const Node* fn = findNode(few->model, "BinaryCodedMatMul");
+    ASSERT_NE(fn, nullptr);
+    std::vector<const Tensor*> fewConstants = {nullptr};
+    for (size_t i = 1; i < fn->inputs.size(); ++i) fewConstants.push_back(&*few->model.graph.values[size_t(fn->inputs[i])].data);
+    KernelContext fp{*fn, few->model.graph, 13, {}, {}, nullptr, {}};
+    fp.inputs = fewConstants;
+    const std::shared_ptr<const void> fewPrepared = kernel->prepare(fp);
+    ASSERT_NE(fewPrepared, nullptr);
+    {
+        const int64_t M = 20;
+        const auto xs = randomFloats(size_t(M * K), 77);
+        const Tensor x = Tensor::fromFloats({M, K}, xs);
+        KernelContext ctx{*fn, few->model.graph, 13, {}, {}, nullptr, {}};
+        ctx.inputs = fewConstants;
+        ctx.inputs[0] = &x;
+        ctx.outputs.resize(1);
+        ctx.prepared = fewPrepared.get();
+        ASSERT_TRUE(kernel->run(ctx).ok());
+        const float* bias = few->model.graph.values[size_t(fn->inputs[3])].data->data<float>();
+        EXPECT_LT(relErr(*ctx.outputs[0].toFloats(), reference(xs, decodeWeights(few->model, *fn), bias, M, K, N)), 1e-5);
+    }
+
     // A wrong-sized bits tensor is an error naming the node, not a crash.
     const Tensor x = Tensor::fromFloats({1, K}, randomFloats(size_t(K), 1));
     const Tensor shortBits = Tensor::fromBytes(DType::U8, {7}, std::vector<uint8_t>(7, 0)).value();
