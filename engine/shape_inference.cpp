@@ -470,7 +470,7 @@ void seedLoopBody(Graph& body, const Graph& g, const Node& loop) {
 // com.brickyard BinaryCodedMatMul).
 void packedMatmul(NodeContext& c) {
     const auto K = c.attrInt("K", 0), N = c.attrInt("N", 0);
-    if (!K || !N || *N <= 0) return c.setOutputType(0, DType::F32);
+    if (!K || !N || *K <= 0 || *N <= 0) return c.setOutputType(0, DType::F32);
     const DimShape* x = c.inShape(0);
     if (!x || x->empty()) return c.setOutputType(0, DType::F32);
     if (x->back().known() && x->back().value != *K)

@@ -301,6 +301,20 @@ TEST(BinaryCodedMatMul, ShapeInferenceGivesTheOutputShape) {
     ASSERT_TRUE(y.shape.has_value());
     EXPECT_EQ(*y.shape, (DimShape{Dim::of(5), Dim::of(12)}));
     EXPECT_EQ(y.dtype, DType::F32);
+    // The same rule serves com.microsoft MatMulNBits, with a symbolic batch kept.
+    CompressStep nb;
+    nb.method = CompressMethod::QuantizeNBits;
+    nb.bits = 4;
+    nb.group = 32;
+    Recipe rn;
+    rn.steps.push_back(nb);
+    auto n = compress(linearModel("MatMul", 0, 64, 10, true), rn);
+    ASSERT_TRUE(n.ok()) << n.error().what();
+    Model mn = n->model;
+    ASSERT_TRUE(inferShapes(mn, o).ok());
+    const Value& yn = mn.graph.values[size_t(mn.graph.outputs[0])];
+    ASSERT_TRUE(yn.shape.has_value());
+    EXPECT_EQ(*yn.shape, (DimShape{Dim::sym("batch"), Dim::of(10)}));
 }
 
 TEST(BinaryCodedMatMul, BadStepsAreRefusedNamingTheStep) {
