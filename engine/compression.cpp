@@ -22,6 +22,7 @@ const char* compressMethodName(CompressMethod m) {
     case CompressMethod::QuantizeGgml: return "quantize_ggml";
     case CompressMethod::PruneFfn: return "prune_ffn";
     case CompressMethod::PruneHeads: return "prune_heads";
+    case CompressMethod::QuantizeBcq: return "quantize_bcq";
     }
     return "?";
 }
@@ -194,7 +195,8 @@ bool inUnitInterval(double x) { return x > 0 && x < 1; }
 
 std::vector<std::string> supportedOps(CompressMethod m) {
     switch (m) {
-    case CompressMethod::QuantizeNBits: return {"Gemm", "MatMul"};
+    case CompressMethod::QuantizeNBits:
+    case CompressMethod::QuantizeBcq: return {"Gemm", "MatMul"};
     case CompressMethod::PruneChannels: return {"Conv"};
     case CompressMethod::PruneFfn:
     case CompressMethod::PruneHeads: return {"Gemm", "MatMul"};
@@ -232,6 +234,13 @@ Status checkParameters(size_t i, const CompressStep& s) {
             return bad("group " + std::to_string(s.group) + " must be a power of two of at least 16 (the MatMulNBits block size)");
         if (!(s.outliers >= 0 && s.outliers <= 0.1))
             return bad("outliers must be a fraction between 0 and 0.1 of each layer's weights, not " + std::to_string(s.outliers));
+        break;
+    case CompressMethod::QuantizeBcq:
+        if (s.bits < 1 || s.bits > 4) return bad("binary coding takes 1 to 4 bit planes, not " + std::to_string(s.bits));
+        if (s.group < 4 || s.group % 4)
+            return bad("group " + std::to_string(s.group) + " must be a positive multiple of 4 (the lookup tables cover 4 weights)");
+        if (s.iterations < 0 || s.iterations > 100)
+            return bad("iterations must be between 0 and 100, not " + std::to_string(s.iterations));
         break;
     case CompressMethod::Prune:
         if (!inUnitInterval(s.sparsity)) return bad("sparsity must be between 0 and 1 (exclusive), not " + std::to_string(s.sparsity));
@@ -295,6 +304,9 @@ Result<std::vector<int>> selectNodes(const Graph& g, size_t i, const CompressSte
             return stepError(ErrorCode::Unsupported, i, s,
                              "group-wise " + std::to_string(s.bits) + "-bit quantization of " + what +
                                  " is not supported (MatMulNBits is a matrix product; use int8 for Conv)");
+        if (s.method == CompressMethod::QuantizeBcq && op == "Conv")
+            return stepError(ErrorCode::Unsupported, i, s,
+                             "binary coding of " + what + " is not supported (BinaryCodedMatMul is a matrix product; use int8 for Conv)");
         return stepError(ErrorCode::Invalid, i, s, what + " cannot be handled; this method works on " + joinOps(ops));
     };
     std::set<int> chosen;
@@ -421,6 +433,7 @@ Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, i
     switch (s.method) {
     case CompressMethod::QuantizeInt8: return quantizeInt8(g, s, nodes, opset, out);
     case CompressMethod::QuantizeNBits: return quantizeNBits(g, s, nodes, out);
+    case CompressMethod::QuantizeBcq: return quantizeBcq(g, s, nodes, out);
     case CompressMethod::Prune: return pruneMagnitude(g, s, nodes, out);
     case CompressMethod::PruneNM: return pruneNM(g, s, nodes, out);
     case CompressMethod::PruneChannels: return pruneChannels(g, s, nodes, opset, data, out);
@@ -551,10 +564,12 @@ Result<CompressResult> compress(const Model& model, const Recipe& recipe, const 
         // Later steps look weights up through producers: keep the graph clean between steps.
         BY_TRY(finalizeGraph(g));
     }
-    if (std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.domain == "com.microsoft"; })) {
+    // Operators of extension domains the passes wrote need their domain among the opset imports.
+    for (const char* domain : {"com.microsoft", "com.brickyard"}) {
+        if (std::none_of(g.nodes.begin(), g.nodes.end(), [&](const Node& n) { return n.domain == domain; })) continue;
         bool has = false;
-        for (const auto& [d, v] : r.model.opsets) has |= d == "com.microsoft";
-        if (!has) r.model.opsets.emplace_back("com.microsoft", 1);
+        for (const auto& [d, v] : r.model.opsets) has |= d == domain;
+        if (!has) r.model.opsets.emplace_back(domain, 1);
     }
     r.model.sourcePath.clear();
     r.model.warnings.clear();

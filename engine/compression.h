@@ -36,6 +36,12 @@
 //   PruneHeads      attention heads of a fused Q/K/V projection reshaped to [.., 3, heads, dim]:
 //                   the head's Q, K and V columns, its rows of the output projection and the
 //                   Reshape shape constants that name the head count.
+//   QuantizeBcq     binary-coding quantization of MatMul/Gemm weights: W ~ sum of `bits` sign
+//                   planes, each scaled per output row and group of `group` weights along K, found
+//                   greedily and refined by `iterations` rounds of alternating least squares
+//                   (engine/lut_gemv.h). Written as com.brickyard BinaryCodedMatMul (packed sign bits,
+//                   f32 scales, the Gemm bias), run by the lookup-table kernel for few rows and by a
+//                   dense GEMM on the weights dequantized at plan time for more.
 //   QuantizeGgml    a language model's tensors to ggml Q8_0 / Q4_0 blocks as llama-quantize picks
 //                   them (engine/lm_quantize.h), by round-to-nearest, GPTQ or AWQ; for weights-only
 //                   models (GGUF), written back as GGUF.
@@ -64,7 +70,7 @@
 
 namespace by {
 
-enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank, QuantizeGgml, PruneFfn, PruneHeads };
+enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank, QuantizeGgml, PruneFfn, PruneHeads, QuantizeBcq };
 
 // How structured pruning ranks what it removes (filters, neurons, heads); the smallest scores go.
 //   Weight      the weight norm (`norm`: L1 or L2; neurons and heads: product of the norms of what
@@ -103,11 +109,12 @@ struct CompressStep {
     CompressMethod method = CompressMethod::QuantizeInt8;
     LayerSelector layers;
     // QuantizeInt8 / QuantizeNBits
-    int bits = 8;
+    int bits = 8;             // bcq: sign planes (1 to 4)
     bool perChannel = true;   // int8: one scale per output channel (else one per tensor)
-    int64_t group = 32;       // n-bit: weights per group along K (a power of two >= 16)
+    int64_t group = 32;       // n-bit: weights per group along K (a power of two >= 16); bcq: a multiple of 4
     bool symmetric = false;   // n-bit: no zero points (levels centred on 2^(bits-1))
     double outliers = 0;      // n-bit: fraction of each layer's weights (largest |w|) kept in f16 beside the groups
+    int iterations = 3;       // bcq: alternating least-squares rounds after the greedy coding (0 = greedy only)
     // Prune / PruneNM / PruneChannels
     double sparsity = 0.5;    // fraction of weights (Prune) or filters (PruneChannels) removed
     bool global = false;      // Prune: one threshold over all selected layers

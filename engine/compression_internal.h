@@ -76,6 +76,8 @@ Status quantizeInt8(Graph& g, const CompressStep& s, const std::vector<int>& nod
 Status quantizeStatic(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, std::shared_ptr<const Dataset> data,
                       std::vector<LayerReport>& out);
 Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
+// Binary-coding quantization as com.brickyard BinaryCodedMatMul (quantize_pass.cpp).
+Status quantizeBcq(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneMagnitude(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneNM(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 // Data-driven criteria (activation, beta) read `data`; null for weight-norm ranking.

@@ -90,6 +90,108 @@ __attribute__((target("avx2,fma"))) void avx2Block(const BinaryCodedMatrix& w, c
     for (int k = 0; k < 4; ++k) _mm256_storeu_ps(out32 + k * 8, acc[k]);
 }
 
+// Solves the symmetric system A x = b (n x n, row-major) by Gaussian elimination with partial
+// pivoting; false when it is singular (two planes with the same signs, say).
+bool solveSmall(std::vector<double> a, std::vector<double> b, int64_t n, std::vector<double>& x) {
+    for (int64_t c = 0; c < n; ++c) {
+        int64_t piv = c;
+        for (int64_t r = c + 1; r < n; ++r)
+            if (std::abs(a[size_t(r * n + c)]) > std::abs(a[size_t(piv * n + c)])) piv = r;
+        if (std::abs(a[size_t(piv * n + c)]) < 1e-9 * std::max(1.0, std::abs(a[0]))) return false;
+        if (piv != c) {
+            for (int64_t k = 0; k < n; ++k) std::swap(a[size_t(c * n + k)], a[size_t(piv * n + k)]);
+            std::swap(b[size_t(c)], b[size_t(piv)]);
+        }
+        for (int64_t r = c + 1; r < n; ++r) {
+            const double f = a[size_t(r * n + c)] / a[size_t(c * n + c)];
+            for (int64_t k = c; k < n; ++k) a[size_t(r * n + k)] -= f * a[size_t(c * n + k)];
+            b[size_t(r)] -= f * b[size_t(c)];
+        }
+    }
+    x.assign(size_t(n), 0.0);
+    for (int64_t c = n - 1; c >= 0; --c) {
+        double s = b[size_t(c)];
+        for (int64_t k = c + 1; k < n; ++k) s -= a[size_t(c * n + k)] * x[size_t(k)];
+        x[size_t(c)] = s / a[size_t(c * n + c)];
+    }
+    return true;
+}
+
+// Alternating least squares on one row's group (see binaryCode). `w` is the row. Codes are the
+// sign combinations as bit masks (bit p set = plane p is +1).
+void refineGroup(BinaryCodedMatrix& m, const float* w, int64_t n, int64_t g, int iterations) {
+    const int64_t P = m.planes, k0 = g * m.groupSize, k1 = std::min(m.cols, k0 + m.groupSize), len = k1 - k0;
+    const int64_t combos = int64_t(1) << P;
+    std::vector<uint32_t> code(static_cast<size_t>(len), 0);
+    std::vector<double> alpha(static_cast<size_t>(P));
+    for (int64_t p = 0; p < P; ++p) {
+        alpha[size_t(p)] = m.alphaAt(p, n, g);
+        for (int64_t k = 0; k < len; ++k)
+            if (m.sign(p, n, k0 + k)) code[size_t(k)] |= 1u << p;
+    }
+    std::vector<double> value(static_cast<size_t>(combos));
+    auto values = [&](const std::vector<double>& a) {
+        for (int64_t c = 0; c < combos; ++c) {
+            double v = 0;
+            for (int64_t p = 0; p < P; ++p) v += (c >> p & 1) ? a[size_t(p)] : -a[size_t(p)];
+            value[size_t(c)] = v;
+        }
+    };
+    auto error = [&](const std::vector<uint32_t>& cd) {
+        double e = 0;
+        for (int64_t k = 0; k < len; ++k) {
+            const double d = double(w[k0 + k]) - value[cd[size_t(k)]];
+            e += d * d;
+        }
+        return e;
+    };
+    values(alpha);
+    double best = error(code);
+    std::vector<double> a(static_cast<size_t>(P * P)), b(static_cast<size_t>(P)), solved;
+    std::vector<uint32_t> nextCode(static_cast<size_t>(len));
+    for (int it = 0; it < iterations; ++it) {
+        // Scales given the signs: (S^T S) alpha = S^T w, S [len, P] of +-1.
+        std::fill(a.begin(), a.end(), 0.0);
+        std::fill(b.begin(), b.end(), 0.0);
+        for (int64_t k = 0; k < len; ++k) {
+            const uint32_t c = code[size_t(k)];
+            for (int64_t p = 0; p < P; ++p) {
+                const double sp = (c >> p & 1) ? 1.0 : -1.0;
+                b[size_t(p)] += sp * double(w[k0 + k]);
+                for (int64_t q = 0; q < P; ++q) a[size_t(p * P + q)] += sp * ((c >> q & 1) ? 1.0 : -1.0);
+            }
+        }
+        std::vector<double> nextAlpha = alpha;
+        // Rounded to the f32 the matrix stores, so the error compared below is the one it will have.
+        if (solveSmall(a, b, P, solved))
+            for (int64_t p = 0; p < P; ++p) nextAlpha[size_t(p)] = double(float(solved[size_t(p)]));
+        values(nextAlpha);
+        // Signs given the scales: the nearest of the 2^P reachable values.
+        for (int64_t k = 0; k < len; ++k) {
+            const double x = w[k0 + k];
+            uint32_t bestC = 0;
+            double bestD = std::abs(x - value[0]);
+            for (int64_t c = 1; c < combos; ++c) {
+                const double d = std::abs(x - value[size_t(c)]);
+                if (d < bestD) {
+                    bestD = d;
+                    bestC = uint32_t(c);
+                }
+            }
+            nextCode[size_t(k)] = bestC;
+        }
+        const double e = error(nextCode);
+        if (!(e < best)) break;  // converged (or rounding would make it worse): keep what we have
+        best = e;
+        alpha = nextAlpha;
+        code = nextCode;
+    }
+    for (int64_t p = 0; p < P; ++p) {
+        m.alphaAt(p, n, g) = float(alpha[size_t(p)]);
+        for (int64_t k = 0; k < len; ++k) m.setSign(p, n, k0 + k, code[size_t(k)] >> p & 1);
+    }
+}
+
 }  // namespace
 
 bool BinaryCodedMatrix::sign(int64_t plane, int64_t row, int64_t col) const {
@@ -113,12 +215,14 @@ std::vector<float> BinaryCodedMatrix::dequantize() const {
     return w;
 }
 
-Result<BinaryCodedMatrix> binaryCode(const float* w, int64_t rows, int64_t cols, int64_t planes, int64_t groupSize) {
+Result<BinaryCodedMatrix> binaryCode(const float* w, int64_t rows, int64_t cols, int64_t planes, int64_t groupSize, int iterations) {
     if (rows <= 0 || cols <= 0) return makeError(ErrorCode::Invalid, "binary coding needs a non-empty matrix");
     if (planes < 1 || planes > 8)
         return makeError(ErrorCode::Invalid, "binary coding takes 1 to 8 bit planes, not " + std::to_string(planes));
     if (groupSize <= 0 || groupSize % 4)
         return makeError(ErrorCode::Invalid, "binary coding group size " + std::to_string(groupSize) + " is not a positive multiple of 4");
+    if (iterations < 0)
+        return makeError(ErrorCode::Invalid, "binary coding takes a non-negative number of refinement iterations, not " + std::to_string(iterations));
     BinaryCodedMatrix m;
     m.rows = rows;
     m.cols = cols;
@@ -143,6 +247,9 @@ Result<BinaryCodedMatrix> binaryCode(const float* w, int64_t rows, int64_t cols,
                 }
                 // Padding columns past `cols` read zero activations, so their bits do not matter.
             }
+    if (iterations > 0)
+        for (int64_t n = 0; n < rows; ++n)
+            for (int64_t g = 0; g < m.groups(); ++g) refineGroup(m, w + n * cols, n, g, iterations);
     return m;
 }
 

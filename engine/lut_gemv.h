@@ -42,10 +42,15 @@ struct BinaryCodedMatrix {
     std::vector<float> dequantize() const;
 };
 
-// Greedy residual binary coding of W [rows, cols]: each plane takes the sign of what the previous
-// planes left and, per row and group, the mean absolute residual as its scale. groupSize must be a
-// positive multiple of 4; planes in [1, 8].
-Result<BinaryCodedMatrix> binaryCode(const float* w, int64_t rows, int64_t cols, int64_t planes, int64_t groupSize);
+// Binary coding of W [rows, cols]. It starts greedy: each plane takes the sign of what the previous
+// planes left and, per row and group, the mean absolute residual as its scale. Then `iterations`
+// rounds of alternating least squares refine each row's group: with the signs fixed, the planes'
+// scales are the least-squares solution of a planes x planes system; with the scales fixed, each
+// weight takes the best of the 2^planes sign combinations. Neither half can raise the group's
+// squared error (a round that would, through rounding, is dropped), so the result is never worse
+// than greedy. groupSize must be a positive multiple of 4; planes in [1, 8]; iterations >= 0.
+Result<BinaryCodedMatrix> binaryCode(const float* w, int64_t rows, int64_t cols, int64_t planes, int64_t groupSize,
+                                     int iterations = 0);
 
 // y[rows] = W x[cols] with the lookup tables. Uses AVX2 where the CPU has it and groupSize allows
 // (a multiple of 4 up to 1024), else the portable float-table path.

@@ -19,6 +19,7 @@ const OpRegistry& OpRegistry::instance() {
         registerQuantOps(r);
         registerTransformerOps(r);
         registerTfliteOps(r);
+        registerBinaryCodedOps(r);
         return r;
     }();
     return reg;

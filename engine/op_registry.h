@@ -92,5 +92,6 @@ void registerRnnOps(OpRegistry& r);
 void registerResizeOps(OpRegistry& r);
 void registerControlOps(OpRegistry& r);
 void registerTfliteOps(OpRegistry& r);  // ops_tflite.cpp: domains "tflite" and "tflite.custom"
+void registerBinaryCodedOps(OpRegistry& r);  // ops_binary_coded.cpp: com.brickyard BinaryCodedMatMul
 
 }  // namespace by

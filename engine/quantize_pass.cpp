@@ -8,6 +8,7 @@
 #include <map>
 
 #include "engine/compression_internal.h"
+#include "engine/lut_gemv.h"
 
 namespace by::compression {
 
@@ -329,6 +330,77 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
         } else if (zId < 0) {
             nd.inputs.pop_back();
         }
+        out.push_back(row);
+    }
+    return {};
+}
+
+Status quantizeBcq(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out) {
+    for (int n : nodes) {
+        LayerReport row = newRow(g, n, s);
+        auto skip = [&](const std::string& why) {
+            row.applied = false;
+            row.note = "skipped: " + why;
+            out.push_back(row);
+        };
+        auto lw = layerWeight(g, n);
+        if (!lw.weight) {
+            skip(lw.reason);
+            continue;
+        }
+        const LayerWeight& w = *lw.weight;
+        const Node& node = g.nodes[size_t(n)];
+        std::optional<Tensor> bias;
+        if (node.opType == "Gemm") {
+            if (node.attrInt("transA", 0) != 0) {
+                skip("Gemm with transA=1 has no BinaryCodedMatMul form");
+                continue;
+            }
+            if (node.attrFloat("alpha", 1.0) != 1.0) {
+                skip("Gemm alpha is not 1");
+                continue;
+            }
+            if (node.inputs.size() > 2 && node.inputs[2] >= 0) {
+                const Tensor* c = constantOf(g, node.inputs[2]);
+                if (!c || c->dtype() != DType::F32 || c->numel() != w.N || node.attrFloat("beta", 1.0) != 1.0) {
+                    skip("its bias is not a constant f32 vector of N values");
+                    continue;
+                }
+                auto b = c->reshaped({w.N});
+                if (!b) return b.error();
+                bias = std::move(*b);
+            }
+        }
+        const std::vector<float> W = w.rows();
+        auto coded = binaryCode(W.data(), w.N, w.K, s.bits, s.group, s.iterations);
+        if (!coded) return coded.error();
+        BinaryCodedMatrix& m = *coded;
+        row.relError = relativeError(W, m.dequantize());
+        row.paramsBefore = row.paramsAfter = w.N * w.K;
+        row.bytesBefore = bytesOf(w.tensor);
+        row.bytesAfter = m.storageBytes();  // what the two tensors below hold, padding rows included
+        row.detail = std::to_string(s.bits) + "-bit bcq g" + std::to_string(s.group);
+        row.note = s.iterations > 0 ? std::to_string(s.iterations) + " least-squares rounds" : "greedy coding";
+        if (m.rows % 32) row.note += "; rows padded to " + std::to_string(m.rowBlocks() * 32);
+
+        const std::string base = g.values[size_t(w.valueId)].name.empty() ? row.layer + "_weight" : g.values[size_t(w.valueId)].name;
+        auto bt = Tensor::fromBytes(DType::U8, {m.planes, m.rowBlocks(), m.chunks(), 16}, std::move(m.bits));
+        if (!bt) return bt.error();
+        const int bId = addWeight(g, base + "_bcq" + std::to_string(s.bits), std::move(*bt));
+        const int sId = addWeight(g, base + "_bcq_scales", Tensor::fromFloats({m.planes, m.groups(), m.rowBlocks() * 32}, m.alpha));
+        int biasId = -1;
+        if (bias) biasId = addWeight(g, base + "_bias", std::move(*bias));
+        Node& nd = g.nodes[size_t(n)];
+        const int a = nd.inputs[0];
+        nd.opType = "BinaryCodedMatMul";
+        nd.domain = "com.brickyard";
+        nd.attributes.clear();
+        nd.setAttr("K", Attribute::ofInt(w.K));
+        nd.setAttr("N", Attribute::ofInt(w.N));
+        nd.setAttr("planes", Attribute::ofInt(s.bits));
+        nd.setAttr("group_size", Attribute::ofInt(s.group));
+        nd.inputs = {a, bId, sId};
+        if (biasId >= 0) nd.inputs.push_back(biasId);
         out.push_back(row);
     }
     return {};

@@ -465,6 +465,28 @@ void seedLoopBody(Graph& body, const Graph& g, const Node& loop) {
     }
 }
 
+// Weight-only quantized matrix products of the extension domains: X [..., K] times constant
+// weights described by the K and N attributes gives f32 [..., N] (com.microsoft MatMulNBits,
+// com.brickyard BinaryCodedMatMul).
+void packedMatmul(NodeContext& c) {
+    const auto K = c.attrInt("K", 0), N = c.attrInt("N", 0);
+    if (!K || !N || *K <= 0 || *N <= 0) return c.setOutputType(0, DType::F32);
+    const DimShape* x = c.inShape(0);
+    if (!x || x->empty()) return c.setOutputType(0, DType::F32);
+    if (x->back().known() && x->back().value != *K)
+        c.warn("input 0", "last dimension " + std::to_string(x->back().value) + " is not K = " + std::to_string(*K));
+    DimShape out = *x;
+    out.back() = Dim::of(*N);
+    c.setOutput(0, DType::F32, out);
+}
+
+const std::map<std::string, Rule>& extensionRules(const std::string& domain) {
+    static const std::map<std::string, Rule> microsoft = {{"MatMulNBits", packedMatmul}};
+    static const std::map<std::string, Rule> brickyard = {{"BinaryCodedMatMul", packedMatmul}};
+    static const std::map<std::string, Rule> none;
+    return domain == "com.microsoft" ? microsoft : domain == "com.brickyard" ? brickyard : none;
+}
+
 void inferNode(Graph& g, size_t ni, const ShapeInferenceOptions& opts, ShapeInferenceResult& res,
                const std::string& prefix, const Scope& scope) {
     const std::string where = prefix + nodeLabel(g.nodes[ni], ni);
@@ -486,6 +508,7 @@ void inferNode(Graph& g, size_t ni, const ShapeInferenceOptions& opts, ShapeInfe
     const std::map<std::string, Rule>* rules = nullptr;
     if (n.domain.empty() || n.domain == "ai.onnx") rules = &onnxRules();
     else if (n.domain == "tflite") rules = &tfliteRules();
+    else rules = &extensionRules(n.domain);
     NodeContext ctx(g, static_cast<int>(ni), where, opts, res, *scope.folds);
     try {
         if (rules) {

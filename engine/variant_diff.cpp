@@ -12,6 +12,7 @@
 
 #include "engine/compression_internal.h"
 #include "engine/executor.h"
+#include "engine/lut_gemv.h"
 
 namespace by {
 
@@ -232,6 +233,9 @@ private:
             } else if (op == "MatMulNBits") {
                 if (i == 1) v.params += node.attrInt("N", 0) * node.attrInt("K", 0);
                 if (i == 5) v.params += main->numel();
+            } else if (op == "BinaryCodedMatMul") {
+                if (i == 1) v.params += node.attrInt("N", 0) * node.attrInt("K", 0);
+                if (i == 3) v.params += main->numel();
             } else if (main->numel() >= 2) {
                 v.params += main->numel();
             }
@@ -373,6 +377,7 @@ private:
         }
         if (isMatrixOp(op) && node.inputs.size() >= 2 && derived(node.inputs[1])) return matrixWeight(n);
         if (op == "MatMulNBits") return nbits(node);
+        if (op == "BinaryCodedMatMul") return binaryCoded(node);
         if (isQLinear(op)) return qlinear(node);
         // Any other layer: its largest weight input, flat.
         int best = -1;
@@ -433,6 +438,33 @@ private:
                 }
             }
         e.storage = std::to_string(bits) + "-bit g" + std::to_string(bs) + " MatMulNBits";
+        return e;
+    }
+
+    // com.brickyard BinaryCodedMatMul: sign planes and scales in the BinaryCodedMatrix layout.
+    Result<Effective> binaryCoded(const Node& node) {
+        auto bad = [&](const std::string& why) { return makeError(ErrorCode::Invalid, "BinaryCodedMatMul '" + node.name + "': " + why); };
+        BinaryCodedMatrix m;
+        m.rows = node.attrInt("N", 0);
+        m.cols = node.attrInt("K", 0);
+        m.planes = node.attrInt("planes", 0);
+        m.groupSize = node.attrInt("group_size", 0);
+        if (m.rows <= 0 || m.cols <= 0 || m.planes < 1 || m.planes > 8 || m.groupSize <= 0 || m.groupSize % 4) return bad("unsupported attributes");
+        if (node.inputs.size() < 3) return bad("missing scales");
+        const Tensor* bits = constantOf(m_g, node.inputs[1]);
+        const Tensor* scales = constantOf(m_g, node.inputs[2]);
+        if (!bits || bits->dtype() != DType::U8 || bits->numel() != m.planes * m.rowBlocks() * m.chunks() * 16)
+            return bad("sign bits are not constant bytes of the stated size");
+        if (!scales || scales->dtype() != DType::F32 || scales->numel() != m.planes * m.groups() * m.rowBlocks() * 32)
+            return bad("scales are not constant f32 of the stated size");
+        m.bits.assign(bits->data<uint8_t>(), bits->data<uint8_t>() + bits->numel());
+        m.alpha.assign(scales->data<float>(), scales->data<float>() + scales->numel());
+        Effective e;
+        e.N = m.rows;
+        e.K = m.cols;
+        e.shape = {m.cols, m.rows};
+        e.rows = m.dequantize();
+        e.storage = std::to_string(m.planes) + "-bit bcq g" + std::to_string(m.groupSize) + " BinaryCodedMatMul";
         return e;
     }
 

@@ -41,6 +41,7 @@ void printCompressHelp() {
         "Shorthands (see docs/recipes.md); several combine in the order prune, lowrank, quantize:\n"
         "  --quantize int8 | int8:per-tensor | int4:g32 | int3:g32 | int2:g64 | int8:g32  (add :sym for symmetric)\n"
         "  --quantize q8_0 | q4_0 | q4_0:gptq | q4_0:awq   GGUF language models: ggml blocks as llama-quantize\n"
+        "  --quantize bcq2 | bcq3:g64 | bcq2:g128:it5   binary-coded MatMul/Gemm weights (sign planes, group, least-squares rounds)\n"
         "  --calibration TEXT  calibration text for gptq/awq (default: the cached language-model train split)\n"
         "  --quantize int8:static[:minmax|:percentile|:mse]  int8 weights and activations, calibrated on --calib-data\n"
         "  --calib-data SPEC   calibration samples for static int8 and data-driven pruning (mnist:DIR uses its training split)\n"

@@ -156,6 +156,23 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
             if (s.method != CompressMethod::QuantizeInt8) return bad(where, "'activations' applies to 8-bit weights without a group");
             BY_TRY(parseActivations(j["activations"], where, s.activations));
         }
+    } else if (method == "quantize_bcq") {
+        allowed.insert({"bits", "group", "iterations"});
+        s.method = CompressMethod::QuantizeBcq;
+        s.bits = 2;
+        s.group = 64;
+        for (const auto& [key, target] : {std::pair<const char*, int64_t*>{"group", &s.group}})
+            if (j.contains(key)) {
+                auto v = integer(j[key], where, key);
+                if (!v) return v.error();
+                *target = *v;
+            }
+        for (const auto& [key, target] : {std::pair<const char*, int*>{"bits", &s.bits}, {"iterations", &s.iterations}})
+            if (j.contains(key)) {
+                auto v = integer(j[key], where, key);
+                if (!v) return v.error();
+                *target = int(*v);
+            }
     } else if (method == "quantize_ggml") {
         allowed.insert({"type", "algorithm", "group", "damp", "calibration_tokens"});
         s.method = CompressMethod::QuantizeGgml;
@@ -239,7 +256,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
                 *target = *v;
             }
     } else {
-        return bad(where, "unknown method '" + method + "' (quantize, quantize_ggml, prune, prune_nm, prune_channels, prune_ffn, prune_heads or low_rank)");
+        return bad(where, "unknown method '" + method + "' (quantize, quantize_bcq, quantize_ggml, prune, prune_nm, prune_channels, prune_ffn, prune_heads or low_rank)");
     }
     for (const auto& [k, v] : j.items())
         if (!allowed.count(k)) return bad(where, "unknown key '" + k + "' for method '" + method + "'");
@@ -322,6 +339,12 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             o["group"] = s.group;
             o["symmetric"] = s.symmetric;
             if (s.outliers > 0) o["outliers"] = s.outliers;
+            break;
+        case CompressMethod::QuantizeBcq:
+            o["method"] = "quantize_bcq";
+            o["bits"] = s.bits;
+            o["group"] = s.group;
+            o["iterations"] = s.iterations;
             break;
         case CompressMethod::Prune:
             o["method"] = "prune";
@@ -428,10 +451,24 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
         }
         return s;
     }
+    if (kind == "quantize" && parts[0].rfind("bcq", 0) == 0) {
+        const std::string hint = "bcq2, bcq3:g64, bcq2:g128:it5 (sign planes, group along K, least-squares rounds)";
+        int64_t v = 0;
+        if (!toInt(parts[0].substr(3), v)) return fail(hint);
+        s.method = CompressMethod::QuantizeBcq;
+        s.bits = int(v);
+        s.group = 64;
+        for (size_t i = 1; i < parts.size(); ++i) {
+            if (parts[i].size() > 1 && parts[i][0] == 'g' && toInt(parts[i].substr(1), v)) s.group = v;
+            else if (parts[i].size() > 2 && parts[i].rfind("it", 0) == 0 && toInt(parts[i].substr(2), v)) s.iterations = int(v);
+            else return fail(hint);
+        }
+        return s;
+    }
     if (kind == "quantize") {
         const std::string hint =
             "int8, int8:per-tensor, int8:static[:minmax|:percentile|:mse] (with --calib-data), int4:g32, int3:g32, int2:g64, add :sym "
-            "for symmetric and :outliers0.005 to keep the largest 0.5% in f16; q8_0, q4_0[:gptq|:awq] for GGUF";
+            "for symmetric and :outliers0.005 to keep the largest 0.5% in f16; bcq3:g64 for binary coding; q8_0, q4_0[:gptq|:awq] for GGUF";
         int64_t bits = 0;
         if (parts[0].rfind("int", 0) != 0 || !toInt(parts[0].substr(3), bits)) return fail(hint);
         s.bits = int(bits);
@@ -518,6 +555,8 @@ std::string stepLabel(const CompressStep& s) {
     case CompressMethod::QuantizeNBits:
         return "int" + std::to_string(s.bits) + ":g" + std::to_string(s.group) + (s.symmetric ? ":sym" : "") +
                (s.outliers > 0 ? ":outliers" + numberText(s.outliers) : "");
+    case CompressMethod::QuantizeBcq:
+        return "bcq" + std::to_string(s.bits) + ":g" + std::to_string(s.group) + (s.iterations == 3 ? "" : ":it" + std::to_string(s.iterations));
     case CompressMethod::Prune: return "prune " + numberText(s.sparsity) + (s.global ? " global" : "");
     case CompressMethod::PruneNM: return "prune " + std::to_string(s.n) + ":" + std::to_string(s.m);
     case CompressMethod::PruneChannels:
