@@ -30,6 +30,37 @@ int addFloatValue(Graph& g, const std::string& base, const Shape& shape) {
     return g.addValue(std::move(v));
 }
 
+// A Gemm or MatMul that a packed matrix product (MatMulNBits, BinaryCodedMatMul) replaces: Gemm's
+// bias as an N-vector when it has one, or why the node cannot be replaced (`skip`).
+struct PackedBias {
+    std::optional<Tensor> bias;
+    std::string skip;
+};
+
+Result<PackedBias> packedProductBias(const Graph& g, const Node& node, int64_t N, const std::string& op) {
+    PackedBias r;
+    if (node.opType != "Gemm") return r;
+    if (node.attrInt("transA", 0) != 0) {
+        r.skip = "Gemm with transA=1 has no " + op + " form";
+        return r;
+    }
+    if (node.attrFloat("alpha", 1.0) != 1.0) {
+        r.skip = "Gemm alpha is not 1";
+        return r;
+    }
+    if (node.inputs.size() > 2 && node.inputs[2] >= 0) {
+        const Tensor* c = constantOf(g, node.inputs[2]);
+        if (!c || c->dtype() != DType::F32 || c->numel() != N || node.attrFloat("beta", 1.0) != 1.0) {
+            r.skip = "its bias is not a constant f32 vector of N values";
+            return r;
+        }
+        auto b = c->reshaped({N});
+        if (!b) return b.error();
+        r.bias = std::move(*b);
+    }
+    return r;
+}
+
 }  // namespace
 
 Status quantizeInt8(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,
@@ -189,27 +220,13 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
         }
         const LayerWeight& w = *lw.weight;
         const Node& node = g.nodes[size_t(n)];
-        std::optional<Tensor> bias;
-        if (node.opType == "Gemm") {
-            if (node.attrInt("transA", 0) != 0) {
-                skip("Gemm with transA=1 has no MatMulNBits form");
-                continue;
-            }
-            if (node.attrFloat("alpha", 1.0) != 1.0) {
-                skip("Gemm alpha is not 1");
-                continue;
-            }
-            if (node.inputs.size() > 2 && node.inputs[2] >= 0) {
-                const Tensor* c = constantOf(g, node.inputs[2]);
-                if (!c || c->dtype() != DType::F32 || c->numel() != w.N || node.attrFloat("beta", 1.0) != 1.0) {
-                    skip("its bias is not a constant f32 vector of N values");
-                    continue;
-                }
-                auto b = c->reshaped({w.N});
-                if (!b) return b.error();
-                bias = std::move(*b);
-            }
+        auto form = packedProductBias(g, node, w.N, "MatMulNBits");
+        if (!form) return form.error();
+        if (!form->skip.empty()) {
+            skip(form->skip);
+            continue;
         }
+        std::optional<Tensor> bias = std::move(form->bias);
         const int64_t N = w.N, K = w.K, group = s.group;
         const int store = s.bits == 3 ? 4 : s.bits;  // 3-bit levels live in 4-bit containers
         const int levels = 1 << s.bits;
@@ -350,27 +367,13 @@ Status quantizeBcq(Graph& g, const CompressStep& s, const std::vector<int>& node
         }
         const LayerWeight& w = *lw.weight;
         const Node& node = g.nodes[size_t(n)];
-        std::optional<Tensor> bias;
-        if (node.opType == "Gemm") {
-            if (node.attrInt("transA", 0) != 0) {
-                skip("Gemm with transA=1 has no BinaryCodedMatMul form");
-                continue;
-            }
-            if (node.attrFloat("alpha", 1.0) != 1.0) {
-                skip("Gemm alpha is not 1");
-                continue;
-            }
-            if (node.inputs.size() > 2 && node.inputs[2] >= 0) {
-                const Tensor* c = constantOf(g, node.inputs[2]);
-                if (!c || c->dtype() != DType::F32 || c->numel() != w.N || node.attrFloat("beta", 1.0) != 1.0) {
-                    skip("its bias is not a constant f32 vector of N values");
-                    continue;
-                }
-                auto b = c->reshaped({w.N});
-                if (!b) return b.error();
-                bias = std::move(*b);
-            }
+        auto form = packedProductBias(g, node, w.N, "BinaryCodedMatMul");
+        if (!form) return form.error();
+        if (!form->skip.empty()) {
+            skip(form->skip);
+            continue;
         }
+        std::optional<Tensor> bias = std::move(form->bias);
         const std::vector<float> W = w.rows();
         auto coded = binaryCode(W.data(), w.N, w.K, s.bits, s.group, s.iterations);
         if (!coded) return coded.error();
