@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <unistd.h>
 
 #include "app/cli/args.h"
@@ -64,6 +66,21 @@ std::string lowerExtension(const std::string& path) {
     return ext;
 }
 
+// --camera, then --orbit on top of it; the usage sentence when one of them is malformed.
+std::optional<std::string> applyCameraArgs(const Args& a, Camera& camera) {
+    if (auto c = a.get("--camera")) {
+        auto cam = parseCamera(*c, camera);
+        if (!cam) return "--camera: " + cam.error().message;
+        camera = *cam;
+    }
+    if (auto o = a.get("--orbit")) {
+        float yaw = 0, pitch = 0;
+        if (std::sscanf(o->c_str(), "%f,%f", &yaw, &pitch) != 2) return std::string("--orbit must look like 30,15 (yaw,pitch degrees)");
+        camera.orbit(yaw, pitch);
+    }
+    return std::nullopt;
+}
+
 // A model file: rendered as a light field when its graph is one (light_field_mlp.h), refused
 // with the extraction's sentence otherwise.
 int renderLightField(const Args& a, const std::string& path, RenderView view, const std::string& out) {
@@ -78,16 +95,7 @@ int renderLightField(const Args& a, const std::string& path, RenderView view, co
         if (!cam) return inputError(path + ": its brickyard.light_field.camera metadata: " + cam.error().message);
         view.camera = *cam;
     }
-    if (auto c = a.get("--camera")) {
-        auto cam = parseCamera(*c, view.camera);
-        if (!cam) return usageError("--camera: " + cam.error().message);
-        view.camera = *cam;
-    }
-    if (auto o = a.get("--orbit")) {
-        float yaw = 0, pitch = 0;
-        if (std::sscanf(o->c_str(), "%f,%f", &yaw, &pitch) != 2) return usageError("--orbit must look like 30,15 (yaw,pitch degrees)");
-        view.camera.orbit(yaw, pitch);
-    }
+    if (auto e = applyCameraArgs(a, view.camera)) return usageError(*e);
     const auto t0 = std::chrono::steady_clock::now();
     Image img;
     std::string device = "CPU reference (executor)";
@@ -202,16 +210,7 @@ int renderCommand(const std::vector<std::string>& argv) {
                     rep->renderMs / rep->frames, rep->totalMs / 1000.0, out->c_str());
         return 0;
     }
-    if (auto c = a.get("--camera")) {
-        auto cam = parseCamera(*c, view.camera);
-        if (!cam) return usageError("--camera: " + cam.error().message);
-        view.camera = *cam;
-    }
-    if (auto o = a.get("--orbit")) {
-        float yaw = 0, pitch = 0;
-        if (std::sscanf(o->c_str(), "%f,%f", &yaw, &pitch) != 2) return usageError("--orbit must look like 30,15 (yaw,pitch degrees)");
-        view.camera.orbit(yaw, pitch);
-    }
+    if (auto e = applyCameraArgs(a, view.camera)) return usageError(*e);
 
     const auto t0 = std::chrono::steady_clock::now();
     Image img;
