@@ -8,7 +8,7 @@
 // and quits; it exits non-zero with a message when anything failed to load. --select-op selects
 // the first node of that op type with weights (for inspector screenshots). --evaluate runs the
 // evaluation panel on the current model with that dataset before the screenshot. --compress shows
-// the compression panel previewing METHOD (int8, int4, prune, 2:4, lowrank) on the whole model.
+// the compression panel previewing METHOD (int8, int4, prune, 2:4, lowrank, bcq) on the whole model.
 #include "app/gui/compression_panel.h"
 #include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
@@ -127,9 +127,10 @@ private:
                 {QStringLiteral("int4"), CompressionPanel::Method::NBitsG32},
                 {QStringLiteral("prune"), CompressionPanel::Method::PruneMagnitude},
                 {QStringLiteral("2:4"), CompressionPanel::Method::Prune24},
-                {QStringLiteral("lowrank"), CompressionPanel::Method::LowRankFraction}};
+                {QStringLiteral("lowrank"), CompressionPanel::Method::LowRankFraction},
+                {QStringLiteral("bcq"), CompressionPanel::Method::BinaryCoded}};
             if (!methods.contains(m_compress))
-                return finish(false, QStringLiteral("--compress takes int8, int4, prune, 2:4 or lowrank"));
+                return finish(false, QStringLiteral("--compress takes int8, int4, prune, 2:4, lowrank or bcq"));
             m_window->compressionDock()->raise();
             m_window->compressionPanel()->setScope(CompressionPanel::Scope::WholeModel);
             m_window->compressionPanel()->setMethod(methods.value(m_compress));

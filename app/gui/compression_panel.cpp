@@ -105,6 +105,7 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
     m_method->addItem(tr("Prune 2:4"), int(Method::Prune24));
     m_method->addItem(tr("Low-rank (kept rank fraction)"), int(Method::LowRankFraction));
     m_method->addItem(tr("Low-rank (kept rank)"), int(Method::LowRankRank));
+    m_method->addItem(tr("Binary-coded (sign planes, group 64)"), int(Method::BinaryCoded));
     form->addRow(tr("Method"), m_method);
 
     auto* strengthRow = new QHBoxLayout();
@@ -244,6 +245,11 @@ void CompressionPanel::updateStrengthRange() {
         m_strength->setValue(16);
         m_strength->setEnabled(true);
         break;
+    case Method::BinaryCoded:
+        m_strength->setRange(1, 4); // sign planes (bits per weight, scales aside)
+        m_strength->setValue(3);
+        m_strength->setEnabled(true);
+        break;
     }
     updateStrengthLabel();
 }
@@ -268,6 +274,9 @@ void CompressionPanel::updateStrengthLabel() {
         break;
     case Method::LowRankRank:
         m_strengthLabel->setText(tr("rank %1").arg(v));
+        break;
+    case Method::BinaryCoded:
+        m_strengthLabel->setText(tr("%1 sign planes").arg(v));
         break;
     }
 }
@@ -302,6 +311,11 @@ by::CompressStep CompressionPanel::currentStep() const {
     case Method::LowRankRank:
         s.method = by::CompressMethod::LowRank;
         s.rank = v;
+        break;
+    case Method::BinaryCoded:
+        s.method = by::CompressMethod::QuantizeBcq;
+        s.bits = v;
+        s.group = 64;
         break;
     }
     if (scope() == Scope::SelectedLayer) {

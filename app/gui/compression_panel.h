@@ -42,7 +42,7 @@ struct CompressOutcome;
 class CompressionPanel : public QWidget {
     Q_OBJECT
 public:
-    enum class Method { Int8, NBitsG32, PruneMagnitude, Prune24, LowRankFraction, LowRankRank };
+    enum class Method { Int8, NBitsG32, PruneMagnitude, Prune24, LowRankFraction, LowRankRank, BinaryCoded };
     enum class Scope { WholeModel, SelectedLayer };
 
     explicit CompressionPanel(JobManager* jobs, QWidget* parent = nullptr);

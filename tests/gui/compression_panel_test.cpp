@@ -273,4 +273,25 @@ TEST_F(CompressionPanelTest, QualityCheckFollowsThePreviewOnTheEvaluationDataset
     std::printf("quality check: %s\n", text.toStdString().c_str());
 }
 
+TEST_F(CompressionPanelTest, BinaryCodedPreviewListsTheMatrixProducts) {
+    m_panel->setScope(CompressionPanel::Scope::WholeModel);
+    m_panel->setMethod(CompressionPanel::Method::BinaryCoded);
+    m_panel->setStrength(2);
+    waitForPreview();
+    ASSERT_EQ(m_panel->table()->rowCount(), 2) << m_panel->messageText().toStdString();  // the two Gemm layers
+    double previous = 0;
+    for (int bits : {2, 3}) {
+        m_panel->setStrength(bits);
+        waitForPreview();
+        bool ok = false;
+        const double err = m_panel->table()->item(0, 1)->text().toDouble(&ok);
+        ASSERT_TRUE(ok && err > 0.0 && err < 1.0) << m_panel->table()->item(0, 1)->text().toStdString();
+        if (previous > 0) {
+            EXPECT_LT(err, previous) << "a third sign plane must lower the error";
+        }
+        previous = err;
+    }
+    EXPECT_EQ(m_panel->currentStep().method, by::CompressMethod::QuantizeBcq);
+}
+
 } // namespace
