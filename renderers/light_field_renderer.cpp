@@ -48,19 +48,7 @@ struct LightFieldRenderer::Impl {
         if (setLayout) vkDestroyDescriptorSetLayout(d, setLayout, nullptr);
     }
 
-    void writeSet() {
-        VkDescriptorBufferInfo infos[3] = {{net.buffer, 0, VK_WHOLE_SIZE}, {weights.buffer, 0, VK_WHOLE_SIZE}, {pixels.buffer, 0, VK_WHOLE_SIZE}};
-        VkWriteDescriptorSet w[3];
-        for (uint32_t i = 0; i < 3; ++i) {
-            w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-            w[i].dstSet = set;
-            w[i].dstBinding = i;
-            w[i].descriptorCount = 1;
-            w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-            w[i].pBufferInfo = &infos[i];
-        }
-        vkUpdateDescriptorSets(ctx->device(), 3, w, 0, nullptr);
-    }
+    void writeSet() { writeStorageBuffers(*ctx, set, {net.buffer, weights.buffer, pixels.buffer}); }
 
     Status replace(GpuBuffer& b, size_t bytes) {
         ctx->destroy(b);
@@ -95,19 +83,9 @@ Result<std::unique_ptr<LightFieldRenderer>> LightFieldRenderer::create(std::shar
     auto cp = createComputePipeline(*ctx, shaders::k_light_field_comp, sizeof shaders::k_light_field_comp, s.layout);
     if (!cp) return std::move(cp.error());
     s.pipeline = *cp;
-    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3};
-    VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pci.maxSets = 1;
-    pci.poolSizeCount = 1;
-    pci.pPoolSizes = &ps;
-    if (vkCreateDescriptorPool(ctx->device(), &pci, nullptr, &s.pool) != VK_SUCCESS)
-        return makeError(ErrorCode::Internal, "creating a descriptor pool failed", "Vulkan");
-    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-    ai.descriptorPool = s.pool;
-    ai.descriptorSetCount = 1;
-    ai.pSetLayouts = &s.setLayout;
-    if (vkAllocateDescriptorSets(ctx->device(), &ai, &s.set) != VK_SUCCESS)
-        return makeError(ErrorCode::Internal, "allocating a descriptor set failed", "Vulkan");
+    auto set = createSingleSet(*ctx, s.setLayout, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3, &s.pool);
+    if (!set) return std::move(set.error());
+    s.set = *set;
     return r;
 }
 

@@ -84,19 +84,9 @@ Result<std::unique_ptr<OverlayRenderer>> OverlayRenderer::create(std::shared_ptr
     sci.addressModeU = sci.addressModeV = sci.addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE;
     if (vkCreateSampler(ctx->device(), &sci, nullptr, &s.sampler) != VK_SUCCESS)
         return makeError(ErrorCode::Internal, "creating the overlay sampler failed", "Vulkan");
-    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 1};
-    VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pci.maxSets = 1;
-    pci.poolSizeCount = 1;
-    pci.pPoolSizes = &ps;
-    if (vkCreateDescriptorPool(ctx->device(), &pci, nullptr, &s.pool) != VK_SUCCESS)
-        return makeError(ErrorCode::Internal, "creating a descriptor pool failed", "Vulkan");
-    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-    ai.descriptorPool = s.pool;
-    ai.descriptorSetCount = 1;
-    ai.pSetLayouts = &s.setLayout;
-    if (vkAllocateDescriptorSets(ctx->device(), &ai, &s.set) != VK_SUCCESS)
-        return makeError(ErrorCode::Internal, "allocating a descriptor set failed", "Vulkan");
+    auto set = createSingleSet(*ctx, s.setLayout, VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 1, &s.pool);
+    if (!set) return std::move(set.error());
+    s.set = *set;
     s.target = std::make_unique<OffscreenTarget>(ctx, VK_FORMAT_R8G8B8A8_UNORM);
     // Until an atlas is set, every draw samples white: plain coloured shapes still show.
     Image white;

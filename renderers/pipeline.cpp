@@ -127,4 +127,38 @@ Result<VkPipelineLayout> createPipelineLayout(VulkanContext& ctx, VkDescriptorSe
     return l;
 }
 
+Result<VkDescriptorSet> createSingleSet(VulkanContext& ctx, VkDescriptorSetLayout layout, VkDescriptorType type, uint32_t count,
+                                        VkDescriptorPool* pool) {
+    VkDescriptorPoolSize ps{type, count};
+    VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    pci.maxSets = 1;
+    pci.poolSizeCount = 1;
+    pci.pPoolSizes = &ps;
+    if (vkCreateDescriptorPool(ctx.device(), &pci, nullptr, pool) != VK_SUCCESS)
+        return makeError(ErrorCode::Internal, "creating a descriptor pool failed", "Vulkan");
+    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ai.descriptorPool = *pool;
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &layout;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    if (vkAllocateDescriptorSets(ctx.device(), &ai, &set) != VK_SUCCESS)
+        return makeError(ErrorCode::Internal, "allocating a descriptor set failed", "Vulkan");
+    return set;
+}
+
+void writeStorageBuffers(VulkanContext& ctx, VkDescriptorSet set, std::initializer_list<VkBuffer> buffers) {
+    std::vector<VkDescriptorBufferInfo> infos;
+    for (VkBuffer b : buffers) infos.push_back({b, 0, VK_WHOLE_SIZE});
+    std::vector<VkWriteDescriptorSet> w(infos.size());
+    for (size_t i = 0; i < infos.size(); ++i) {
+        w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        w[i].dstSet = set;
+        w[i].dstBinding = static_cast<uint32_t>(i);
+        w[i].descriptorCount = 1;
+        w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        w[i].pBufferInfo = &infos[i];
+    }
+    vkUpdateDescriptorSets(ctx.device(), static_cast<uint32_t>(w.size()), w.data(), 0, nullptr);
+}
+
 }  // namespace by

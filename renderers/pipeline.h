@@ -2,6 +2,7 @@
 // Building Vulkan pipelines for dynamic rendering with the few variations the renderers need.
 #include <vulkan/vulkan.h>
 
+#include <initializer_list>
 #include <vector>
 
 #include "renderers/vulkan_context.h"
@@ -32,5 +33,11 @@ Result<VkPipeline> createComputePipeline(VulkanContext& ctx, const uint32_t* cod
 // A descriptor set layout of `count` bindings of one type, visible to all stages.
 Result<VkDescriptorSetLayout> createSetLayout(VulkanContext& ctx, VkDescriptorType type, uint32_t count);
 Result<VkPipelineLayout> createPipelineLayout(VulkanContext& ctx, VkDescriptorSetLayout set, uint32_t pushBytes);
+// A pool holding exactly one set of `layout` (`count` descriptors of `type`), and that set. The
+// caller owns (and destroys) *pool, also when allocating the set failed.
+Result<VkDescriptorSet> createSingleSet(VulkanContext& ctx, VkDescriptorSetLayout layout, VkDescriptorType type, uint32_t count,
+                                        VkDescriptorPool* pool);
+// Points bindings 0, 1, ... of `set` at the whole of each buffer (storage buffers).
+void writeStorageBuffers(VulkanContext& ctx, VkDescriptorSet set, std::initializer_list<VkBuffer> buffers);
 
 }  // namespace by

@@ -100,22 +100,7 @@ struct SplatRenderer::Impl {
         return {};
     }
 
-    void writeTileSet() {
-        VkDescriptorBufferInfo infos[4] = {{projected.buffer, 0, VK_WHOLE_SIZE},
-                                           {ranges.buffer, 0, VK_WHOLE_SIZE},
-                                           {list.buffer, 0, VK_WHOLE_SIZE},
-                                           {pixels.buffer, 0, VK_WHOLE_SIZE}};
-        VkWriteDescriptorSet w[4];
-        for (uint32_t i = 0; i < 4; ++i) {
-            w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-            w[i].dstSet = tileSet;
-            w[i].dstBinding = i;
-            w[i].descriptorCount = 1;
-            w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-            w[i].pBufferInfo = &infos[i];
-        }
-        vkUpdateDescriptorSets(ctx->device(), 4, w, 0, nullptr);
-    }
+    void writeTileSet() { writeStorageBuffers(*ctx, tileSet, {projected.buffer, ranges.buffer, list.buffer, pixels.buffer}); }
 
     // Front-to-back lists of the splats whose footprint box touches each tile: a counting sort by
     // tile over the depth order, so each list keeps that order. Reads the projection on the host.
@@ -287,19 +272,8 @@ Status SplatRenderer::setSplats(const SplatCloud& cloud) {
     if (vkAllocateDescriptorSets(s.ctx->device(), &ai, sets) != VK_SUCCESS)
         return makeError(ErrorCode::Internal, "allocating descriptor sets failed", "Vulkan");
     s.projectSet = sets[0], s.drawSet = sets[1], s.tileSet = sets[2];
-    VkDescriptorBufferInfo infos[6] = {{s.positions.buffer, 0, VK_WHOLE_SIZE}, {s.covariances.buffer, 0, VK_WHOLE_SIZE},
-                                       {s.sh.buffer, 0, VK_WHOLE_SIZE},        {s.projected.buffer, 0, VK_WHOLE_SIZE},
-                                       {s.projected.buffer, 0, VK_WHOLE_SIZE}, {s.order.buffer, 0, VK_WHOLE_SIZE}};
-    VkWriteDescriptorSet w[6];
-    for (uint32_t i = 0; i < 6; ++i) {
-        w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-        w[i].dstSet = i < 4 ? s.projectSet : s.drawSet;
-        w[i].dstBinding = i < 4 ? i : i - 4;
-        w[i].descriptorCount = 1;
-        w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        w[i].pBufferInfo = &infos[i];
-    }
-    vkUpdateDescriptorSets(s.ctx->device(), 6, w, 0, nullptr);
+    writeStorageBuffers(*s.ctx, s.projectSet, {s.positions.buffer, s.covariances.buffer, s.sh.buffer, s.projected.buffer});
+    writeStorageBuffers(*s.ctx, s.drawSet, {s.projected.buffer, s.order.buffer});
     return {};
 }
 
