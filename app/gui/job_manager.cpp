@@ -18,7 +18,7 @@ struct JobManager::Job {
     explicit Job(by::Progress::Callback cb) : progress(std::move(cb)) {}
     QString name;
     by::Progress progress;
-    std::function<void()> deliver;
+    std::function<void(bool cancelled)> deliver;
 };
 
 JobManager::JobManager(QObject* parent) : QObject(parent) {
@@ -32,7 +32,7 @@ JobManager::~JobManager() {
     m_pool.waitForDone();
 }
 
-int JobManager::start(const QString& name, Work work, std::function<void()> deliver) {
+int JobManager::start(const QString& name, Work work, std::function<void(bool cancelled)> deliver) {
     const int id = m_nextId++;
     auto lastReport = std::make_shared<std::atomic<int64_t>>(0);
     auto job = std::make_shared<Job>([this, id, lastReport](double fraction, const std::string& stage) {
@@ -94,8 +94,10 @@ void JobManager::onDone(int id, std::optional<by::Error> error) {
     if (it == m_jobs.end()) return;
     std::shared_ptr<Job> job = it->second;
     m_jobs.erase(it);
-    const bool cancelled = error && error->code == by::ErrorCode::Cancelled;
-    emit jobFinished(id, !error, cancelled, error ? QString::fromStdString(error->what()) : QString());
-    if (job->deliver) job->deliver();
+    // A cancel that came after the worker finished but before this delivery still counts.
+    const bool cancelled = (error && error->code == by::ErrorCode::Cancelled) || (!error && job->progress.cancelled());
+    emit jobFinished(id, !error && !cancelled, cancelled,
+                     error ? QString::fromStdString(error->what()) : cancelled ? QStringLiteral("cancelled") : QString());
+    if (job->deliver) job->deliver(cancelled);
     if (m_jobs.empty()) emit idle();
 }

@@ -41,7 +41,11 @@ public:
                 if (result->value().ok()) return std::nullopt;
                 return result->value().error();
             },
-            [done = std::move(done), result]() { done(std::move(**result)); });
+            [done = std::move(done), result](bool cancelled) {
+                // Cancelled before the result reached the UI thread: the user saw it as cancelled.
+                if (cancelled && result->value().ok()) result->emplace(by::makeError(by::ErrorCode::Cancelled, "cancelled"));
+                done(std::move(**result));
+            });
     }
 
     // Asks the job to stop; its worker sees progress.cancelled() and returns Cancelled.
@@ -65,7 +69,7 @@ signals:
 private:
     using Work = std::function<std::optional<by::Error>(const by::Progress&)>;
     struct Job;
-    int start(const QString& name, Work work, std::function<void()> deliver);
+    int start(const QString& name, Work work, std::function<void(bool cancelled)> deliver);
     void onProgress(int id, double fraction, const QString& stage);
     void onDone(int id, std::optional<by::Error> error);
 
