@@ -122,6 +122,21 @@ public:
         return out;
     }
 
+    // Every node's label (its name, or "Conv#3" for the 4th unnamed Conv) as layers() gives them,
+    // and for each first half of a low-rank pair the node it feeds (else -1).
+    std::vector<std::string> nodeLabels() const {
+        std::vector<std::string> out;
+        std::map<std::string, int> unnamed;
+        for (const auto& node : m_g.nodes) out.push_back(node.name.empty() ? node.opType + "#" + std::to_string(unnamed[node.opType]++) : node.name);
+        return out;
+    }
+    std::vector<int> absorbedInto() const {
+        std::vector<int> out(m_g.nodes.size(), -1);
+        for (size_t n = 0; n < m_g.nodes.size(); ++n)
+            if (int first = lowRankFirst(int(n)); first >= 0) out[size_t(first)] = int(n);
+        return out;
+    }
+
     // Fills in the layer's weight (the slow part: dequantizing, multiplying factors).
     void readWeight(LayerView& v) {
         if (v.node < 0 || v.weight || !v.failure.empty()) return;
@@ -543,6 +558,34 @@ void histograms(const Effective* a, const Effective* b, int bins, LayerDiff& d) 
 
 }  // namespace
 
+namespace {
+
+void markNodes(const LayerReader& ra, const LayerReader& rb, const Graph& a, const Graph& b, ModelDiff& diff) {
+    const std::vector<std::string> na = ra.nodeLabels(), nb = rb.nodeLabels();
+    std::map<std::string, int> inA, inB;
+    for (size_t i = 0; i < na.size(); ++i) inA.emplace(na[i], int(i));
+    for (size_t i = 0; i < nb.size(); ++i) inB.emplace(nb[i], int(i));
+    diff.nodeChangesBefore.assign(a.nodes.size(), kLayerUnchanged);
+    diff.nodeChangesAfter.assign(b.nodes.size(), kLayerUnchanged);
+    std::vector<bool> doneA(a.nodes.size(), false), doneB(b.nodes.size(), false);
+    for (const LayerDiff& l : diff.layers) {
+        if (l.nodeBefore >= 0) diff.nodeChangesBefore[size_t(l.nodeBefore)] = l.changes, doneA[size_t(l.nodeBefore)] = true;
+        if (l.nodeAfter >= 0) diff.nodeChangesAfter[size_t(l.nodeAfter)] = l.changes, doneB[size_t(l.nodeAfter)] = true;
+    }
+    auto absorb = [](const std::vector<int>& into, std::vector<uint32_t>& marks, std::vector<bool>& done) {
+        for (size_t n = 0; n < into.size(); ++n)
+            if (into[n] >= 0 && !done[n]) marks[n] = marks[size_t(into[n])], done[n] = true;
+    };
+    absorb(ra.absorbedInto(), diff.nodeChangesBefore, doneA);
+    absorb(rb.absorbedInto(), diff.nodeChangesAfter, doneB);
+    for (size_t n = 0; n < na.size(); ++n)
+        if (!doneA[n] && !inB.count(na[n])) diff.nodeChangesBefore[n] = kLayerRemoved;
+    for (size_t n = 0; n < nb.size(); ++n)
+        if (!doneB[n] && !inA.count(nb[n])) diff.nodeChangesAfter[n] = kLayerAdded;
+}
+
+}  // namespace
+
 Result<ModelDiff> diffModels(const Model& a, const Model& b, const VariantDiffOptions& opts) {
     const auto t0 = std::chrono::steady_clock::now();
     LayerReader ra(a.graph, onnxOpsetOf(a)), rb(b.graph, onnxOpsetOf(b));
@@ -577,6 +620,7 @@ Result<ModelDiff> diffModels(const Model& a, const Model& b, const VariantDiffOp
     for (auto& va : la) {
         LayerDiff d;
         d.layer = va.label;
+        d.nodeBefore = va.node;
         side(ra, va, true, d);
         auto it = byKey.find(va.key);
         if (it == byKey.end() || used[it->second]) {
@@ -588,6 +632,7 @@ Result<ModelDiff> diffModels(const Model& a, const Model& b, const VariantDiffOp
         }
         used[it->second] = true;
         LayerView& vb = lb[it->second];
+        d.nodeAfter = vb.node;
         side(rb, vb, false, d);
         ++diff.matched;
         const Effective* ea = va.weight ? &*va.weight : nullptr;
@@ -621,12 +666,14 @@ Result<ModelDiff> diffModels(const Model& a, const Model& b, const VariantDiffOp
         if (used[i]) continue;
         LayerDiff d;
         d.layer = lb[i].label;
+        d.nodeAfter = lb[i].node;
         side(rb, lb[i], false, d);
         d.changes = kLayerAdded;
         histograms(nullptr, lb[i].weight ? &*lb[i].weight : nullptr, opts.histogramBins, d);
         ++diff.added;
         diff.layers.push_back(std::move(d));
     }
+    markNodes(ra, rb, a.graph, b.graph, diff);
     diff.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return diff;
 }

@@ -59,6 +59,7 @@ struct LayerDiff {
     double histLo = 0, histHi = 0;
     std::vector<int64_t> histBefore, histAfter;
     std::string note;  // why there is no error, or a weight that could not be read
+    int nodeBefore = -1, nodeAfter = -1;  // the layer's node in each graph (-1: absent, or a free weight)
 
     LayerChange primary() const { return primaryChange(changes); }
 };
@@ -72,6 +73,11 @@ struct ModelDiff {
     int changed = 0;    // matched layers with any change
     int removed = 0, added = 0;
     double seconds = 0; // time the diff took
+    // Every node of each graph, for drawing the graphs: a layer's node carries its layer's
+    // changes; the first factor of a low-rank pair carries its layer's; any other node is matched
+    // by name (unnamed: op type and order) and is kLayerRemoved (A) / kLayerAdded (B) without a
+    // counterpart, kLayerUnchanged with one.
+    std::vector<uint32_t> nodeChangesBefore, nodeChangesAfter;
 
     // False when no layer of A has a counterpart in B (two unrelated models).
     bool related() const { return matched > 0; }

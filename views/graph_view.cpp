@@ -111,6 +111,28 @@ void GraphView::setLayout(std::shared_ptr<const GraphLayout> layout, std::shared
             }
     }
     setSearch(m_lastSearch);
+    buildLayoutMarks();
+}
+
+void GraphView::setNodeMarks(std::vector<Color> byGraphNode) {
+    m_nodeMarks = std::move(byGraphNode);
+    buildLayoutMarks();
+}
+
+void GraphView::buildLayoutMarks() {
+    m_layoutMarks.clear();
+    if (!m_layout || m_nodeMarks.empty()) return;
+    m_layoutMarks.assign(m_layout->nodes.size(), Color{0, 0, 0, 0});
+    for (size_t n = 0; n < m_nodeMarks.size(); ++n) {
+        if (m_nodeMarks[n].a == 0) continue;
+        const int u = m_layout->layoutNodeOf(static_cast<int>(n));
+        if (u >= 0 && u < static_cast<int>(m_layoutMarks.size()) && m_layoutMarks[size_t(u)].a == 0) m_layoutMarks[size_t(u)] = m_nodeMarks[n];
+    }
+}
+
+Color GraphView::layoutNodeMark(int layoutNode) const {
+    if (layoutNode < 0 || layoutNode >= static_cast<int>(m_layoutMarks.size())) return Color{0, 0, 0, 0};
+    return m_layoutMarks[size_t(layoutNode)];
 }
 
 // ------------------------------------------------------------------ spatial index
@@ -432,8 +454,11 @@ void GraphView::emitNode(DrawList& out, int u, LevelOfDetail lod) const {
     const bool selected = u == m_selNode;
     const bool hovered = u == m_hoverNode;
     const bool match = !m_isMatch.empty() && m_isMatch[u];
+    const Color mark = layoutNodeMark(u);
+    const bool marked = mark.a != 0;
     Color stroke = darker(cat);
     float strokeWidth = 1.0f;
+    if (marked) stroke = darker(mark, 0.55f), strokeWidth = 3.0f;
     if (match) stroke = kMatch, strokeWidth = 3.0f;
     if (hovered) stroke = kHover, strokeWidth = 2.0f;
     if (selected) stroke = kSelect, strokeWidth = 3.0f;
@@ -446,13 +471,13 @@ void GraphView::emitNode(DrawList& out, int u, LevelOfDetail lod) const {
             const int cx = static_cast<int>(r.centerX() * 0.5f), cy = static_cast<int>(r.centerY() * 0.5f);
             if (cx >= 0 && cy >= 0 && cx < m_binW && cy < m_binH) {
                 uint8_t& bin = m_bins[static_cast<size_t>(cy) * m_binW + cx];
-                if (bin && !selected && !match) return;
+                if (bin && !selected && !match && !marked) return;
                 bin = 1;
             }
             q = RectF{r.centerX() - 1.5f, r.centerY() - 1.5f, 3, 3};
         }
-        const bool marked = selected || match;
-        out.rects.push_back(DrawRect{q, marked ? stroke : cat, stroke, marked ? 2.0f : 0.0f, 0.0f, 0xF});
+        const bool emphasised = selected || match;
+        out.rects.push_back(DrawRect{q, emphasised ? stroke : (marked ? darker(mark, 0.8f) : cat), stroke, emphasised ? 2.0f : 0.0f, 0.0f, 0xF});
         return;
     }
 
@@ -465,7 +490,7 @@ void GraphView::emitNode(DrawList& out, int u, LevelOfDetail lod) const {
     }
     const bool hasBody = r.h > titleH + 0.5f;
     // Without body text a white body reads as a hole: tint it instead.
-    const Color body = lod == LevelOfDetail::Full ? kBody : mix(cat, kBody, 0.82f);
+    const Color body = marked ? mark : lod == LevelOfDetail::Full ? kBody : mix(cat, kBody, 0.82f);
     if (hasBody) out.rects.push_back(DrawRect{r, body, stroke, strokeWidth, radius, 0xF});
     out.rects.push_back(DrawRect{RectF{r.x, r.y, r.w, hasBody ? titleH : r.h}, cat, hasBody ? cat : stroke,
                                  hasBody ? 0.0f : strokeWidth, radius, static_cast<uint8_t>(hasBody ? 0x3 : 0xF)});

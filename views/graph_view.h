@@ -141,6 +141,12 @@ public:
     int findNext();
     int findPrevious();
 
+    // --- marks: a colour per graph node (alpha 0: none), e.g. what a compression changed. A
+    // marked box gets a body of that colour and a thick border of a darker one; a group box takes
+    // the mark of its first marked member. Kept across layouts of the same graph.
+    void setNodeMarks(std::vector<Color> byGraphNode);
+    Color layoutNodeMark(int layoutNode) const;  // alpha 0 when unmarked
+
     // --- drawing
     LevelOfDetail levelOfDetail() const;
     void buildDrawList(DrawList& out) const;
@@ -170,6 +176,9 @@ private:
     std::string m_lastSearch;
     std::vector<int> m_matches;
     std::vector<uint8_t> m_isMatch;
+    std::vector<Color> m_nodeMarks;    // per graph node
+    std::vector<Color> m_layoutMarks;  // per layout node, derived from m_nodeMarks
+    void buildLayoutMarks();
     int m_currentMatch = -1;
 
     // Spatial grid: cell -> [begin, end) in m_cellItems; items are node indices, or the node

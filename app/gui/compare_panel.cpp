@@ -6,6 +6,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "app/cli/compare_command.h"
 #include "app/gui/display_format.h"
+#include "app/gui/graph_canvas.h"
 #include "app/gui/histogram_widget.h"
 #include "app/gui/job_manager.h"
 #include "app/gui/pareto_chart.h"
@@ -36,6 +38,24 @@ QColor changeColour(by::LayerChange c) {
     }
     return {};
 }
+
+// The legend under the graph: one swatch per colour of changeColour.
+QString legendHtml() {
+    QString html;
+    for (by::LayerChange c : {by::kLayerRemoved, by::kLayerAdded, by::kLayerFactorised, by::kLayerSliced, by::kLayerRetyped,
+                              by::kLayerSparsified, by::kLayerModified}) {
+        const QColor col = changeColour(c);
+        html += QStringLiteral("<span style=\"background-color:%1; color:black;\">&nbsp;%2&nbsp;</span> ")
+                    .arg(col.name(), QString::fromLatin1(by::layerChangeName(c)));
+    }
+    return html;
+}
+
+// What the compare job hands back: the diff and both models, for the graph tab.
+struct CompareOutcome {
+    by::ModelDiff diff;
+    std::shared_ptr<const by::Model> a, b;
+};
 
 QString metricValue(const std::string& name, double v, const std::string& unit) {
     if (unit == "bytes") return display::bytes(int64_t(v));
@@ -99,12 +119,48 @@ ComparePanel::ComparePanel(JobManager* jobs, QWidget* parent) : QWidget(parent),
         if (i >= 0) m_b->setCurrentIndex(i);
     });
 
+    m_graph = new GraphCanvas(this);
+    m_graph->setObjectName(QStringLiteral("compareGraph"));
+    m_graphPick = new QComboBox(this);
+    m_graphPick->setObjectName(QStringLiteral("compareGraphSide"));
+    m_graphPick->addItems({tr("graph of A"), tr("graph of B")});
+    m_graphPick->setCurrentIndex(m_graphSide);
+    connect(m_graphPick, &QComboBox::currentIndexChanged, this, [this](int i) { showGraphOf(i); });
+    connect(m_graph, &GraphCanvas::nodeSelected, this, [this](int node) {
+        if (m_syncing || !m_diff || node < 0) return;
+        for (int r = 0; r < int(m_diff->layers.size()); ++r) {
+            const by::LayerDiff& l = m_diff->layers[size_t(r)];
+            if ((m_graphSide == 0 ? l.nodeBefore : l.nodeAfter) != node) continue;
+            m_syncing = true;
+            selectLayer(r);
+            m_syncing = false;
+            return;
+        }
+    });
+    auto* legend = new QLabel(legendHtml(), this);
+    legend->setTextFormat(Qt::RichText);
+    legend->setWordWrap(true);
+    auto* graphPage = new QWidget(this);
+    auto* graphLayout = new QVBoxLayout(graphPage);
+    graphLayout->setContentsMargins(0, 0, 0, 0);
+    auto* graphBar = new QHBoxLayout;
+    graphBar->addWidget(m_graphPick);
+    graphBar->addWidget(legend, 1);
+    graphLayout->addLayout(graphBar);
+    graphLayout->addWidget(m_graph, 1);
+
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("compareTabs"));
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(m_table, tr("Layers"));
+    m_tabs->addTab(graphPage, tr("Graph"));
+
     auto* left = new QWidget(this);
     auto* leftLayout = new QVBoxLayout(left);
     leftLayout->setContentsMargins(0, 0, 0, 0);
     leftLayout->addLayout(pick);
     leftLayout->addWidget(m_message);
-    leftLayout->addWidget(m_table, 1);
+    leftLayout->addWidget(m_tabs, 1);
 
     auto* right = new QWidget(this);
     auto* rightLayout = new QVBoxLayout(right);
@@ -143,6 +199,9 @@ ComparePanel::~ComparePanel() {
 void ComparePanel::setProject(by::Project* project) {
     m_project = project;
     m_diff.reset();
+    m_models[0].reset();
+    m_models[1].reset();
+    fillGraph();
     ++m_generation;
     if (m_job) m_jobs->cancel(m_job);
     m_job = 0;
@@ -215,7 +274,10 @@ void ComparePanel::startCompare() {
     m_job = 0;
     const int generation = ++m_generation;
     m_diff.reset();
+    m_models[0].reset();
+    m_models[1].reset();
     fillTable();
+    fillGraph();
     fillResults();
     fillPareto();
     if (a <= 0 || b <= 0) return;
@@ -226,17 +288,19 @@ void ComparePanel::startCompare() {
     showMessage(tr("Comparing..."), false);
     // The worker opens the project file itself: a Project is used from one thread at a time.
     const std::string path = m_project->path();
-    std::function<by::Result<by::ModelDiff>(const by::Progress&)> work = [path, a, b](const by::Progress&) -> by::Result<by::ModelDiff> {
+    std::function<by::Result<CompareOutcome>(const by::Progress&)> work = [path, a, b](const by::Progress&) -> by::Result<CompareOutcome> {
         auto project = by::Project::open(path);
         if (!project) return project.error();
         auto ma = by::cli::loadVariantModel(*project, a);
         if (!ma) return by::makeError(ma.error().code, "variant " + std::to_string(a) + ": " + ma.error().what());
         auto mb = by::cli::loadVariantModel(*project, b);
         if (!mb) return by::makeError(mb.error().code, "variant " + std::to_string(b) + ": " + mb.error().what());
-        return by::diffModels(*ma, *mb);
+        auto d = by::diffModels(*ma, *mb);
+        if (!d) return d.error();
+        return CompareOutcome{std::move(*d), std::make_shared<const by::Model>(std::move(*ma)), std::make_shared<const by::Model>(std::move(*mb))};
     };
-    m_job = m_jobs->run<by::ModelDiff>(tr("Compare variants %1 and %2").arg(a).arg(b), std::move(work),
-                                       [this, generation](by::Result<by::ModelDiff> r) {
+    m_job = m_jobs->run<CompareOutcome>(tr("Compare variants %1 and %2").arg(a).arg(b), std::move(work),
+                                       [this, generation](by::Result<CompareOutcome> r) {
                                            if (generation != m_generation) return;  // a newer request replaced it
                                            m_job = 0;
                                            if (!r) {
@@ -246,7 +310,9 @@ void ComparePanel::startCompare() {
                                                emit errorOccurred(s);
                                                return;
                                            }
-                                           m_diff = std::make_unique<by::ModelDiff>(std::move(*r));
+                                           m_diff = std::make_unique<by::ModelDiff>(std::move(r->diff));
+                                           m_models[0] = std::move(r->a);
+                                           m_models[1] = std::move(r->b);
                                            if (!m_diff->related())
                                                showMessage(tr("No layer of A has a counterpart of the same name in B: these look like two "
                                                               "unrelated models."),
@@ -260,6 +326,7 @@ void ComparePanel::startCompare() {
                                                                .arg(m_diff->seconds, 0, 'f', 2),
                                                            false);
                                            fillTable();
+                                           fillGraph();
                                            fillResults();
                                            if (m_table->rowCount() > 0) selectLayer(0);
                                        });
@@ -309,6 +376,33 @@ void ComparePanel::selectLayer(int row) {
     showLayer(row);
 }
 
+void ComparePanel::showGraphOf(int side) {
+    side = side == 0 ? 0 : 1;
+    if (m_graphPick->currentIndex() != side) {
+        m_graphPick->setCurrentIndex(side);  // comes back here through the signal
+        return;
+    }
+    if (side == m_graphSide && m_graph->model() == m_models[side]) return;
+    m_graphSide = side;
+    fillGraph();
+}
+
+void ComparePanel::fillGraph() {
+    const std::shared_ptr<const by::Model>& model = m_models[m_graphSide];
+    if (m_graph->model() != model) m_graph->setModel(model);
+    if (!model || !m_diff) return;
+    const std::vector<uint32_t>& changes = m_graphSide == 0 ? m_diff->nodeChangesBefore : m_diff->nodeChangesAfter;
+    std::vector<QColor> marks(model->graph.nodes.size());
+    for (size_t n = 0; n < marks.size() && n < changes.size(); ++n) marks[n] = changeColour(by::primaryChange(changes[n]));
+    m_graph->setNodeMarks(marks);
+    const int row = m_table->currentRow();
+    if (row >= 0 && row < int(m_diff->layers.size())) {
+        const by::LayerDiff& l = m_diff->layers[size_t(row)];
+        const int node = m_graphSide == 0 ? l.nodeBefore : l.nodeAfter;
+        if (node >= 0) m_graph->centerOnNode(node);
+    }
+}
+
 void ComparePanel::showLayer(int row) {
     if (!m_diff || row < 0 || row >= int(m_diff->layers.size())) {
         m_histBefore->clear();
@@ -316,6 +410,12 @@ void ComparePanel::showLayer(int row) {
         return;
     }
     const by::LayerDiff& l = m_diff->layers[size_t(row)];
+    if (!m_syncing && m_graph->model()) {
+        const int node = m_graphSide == 0 ? l.nodeBefore : l.nodeAfter;
+        m_syncing = true;
+        if (node >= 0) m_graph->centerOnNode(node);
+        m_syncing = false;
+    }
     m_layerTitle->setText(tr("%1: %2, weights in [%3, %4]")
                               .arg(qs(l.layer), qs(by::layerChangeLabel(l.changes)), display::number(l.histLo), display::number(l.histHi)));
     if (l.histBefore.empty() || l.opBefore.empty()) m_histBefore->clear();

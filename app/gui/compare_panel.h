@@ -5,7 +5,9 @@
 // per layer (engine/variant_diff.h). The dock shows the diff table coloured by what happened to
 // each layer, the recorded results of both (size, quality, latency) side by side, the weight
 // histograms of the selected layer before and after over one shared range, and the size/quality
-// Pareto chart of every variant of A's model.
+// Pareto chart of every variant of A's model. Its Graph tab draws A's or B's graph with every
+// node coloured as its layer in the table (removed nodes in A, added ones in B); selecting a row
+// centres the graph on the layer and clicking a box selects its row.
 #include <QPointer>
 #include <QString>
 #include <QWidget>
@@ -15,11 +17,13 @@
 
 #include "engine/variant_diff.h"
 
+class GraphCanvas;
 class HistogramWidget;
 class JobManager;
 class ParetoChart;
 class QComboBox;
 class QLabel;
+class QTabWidget;
 class QTableWidget;
 
 namespace by {
@@ -50,6 +54,11 @@ public:
     QTableWidget* table() const { return m_table; }
     QTableWidget* resultsTable() const { return m_results; }
     ParetoChart* pareto() const { return m_pareto; }
+    GraphCanvas* graphCanvas() const { return m_graph; }
+    QTabWidget* tabs() const { return m_tabs; }
+    // Which variant's graph the Graph tab shows (0: A, 1: B), coloured by what changed.
+    void showGraphOf(int side);
+    int graphSide() const { return m_graphSide; }
     HistogramWidget* histogramBefore() const { return m_histBefore; }
     HistogramWidget* histogramAfter() const { return m_histAfter; }
     QString messageText() const;
@@ -67,6 +76,7 @@ private:
     void showLayer(int row);
     void startCompare();
     void showMessage(const QString& text, bool error);
+    void fillGraph();
 
     JobManager* m_jobs;
     by::Project* m_project = nullptr;
@@ -79,7 +89,13 @@ private:
     HistogramWidget* m_histBefore = nullptr;
     HistogramWidget* m_histAfter = nullptr;
     ParetoChart* m_pareto = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    GraphCanvas* m_graph = nullptr;
+    QComboBox* m_graphPick = nullptr;
+    int m_graphSide = 1;
+    bool m_syncing = false;  // a table row and a graph node selecting each other
     std::unique_ptr<by::ModelDiff> m_diff;
+    std::shared_ptr<const by::Model> m_models[2];
     int m_job = 0;
     int m_generation = 0;
     bool m_filling = false;

@@ -64,6 +64,7 @@ void GraphCanvas::setModel(std::shared_ptr<const by::Model> model) {
     m_collapsed.clear();
     m_scopes = m_model ? by::scopeTree(m_model->graph).paths() : std::vector<std::string>{};
     m_view->setLayout(nullptr);
+    m_view->setNodeMarks({});
     m_view->clearSelection();
     m_fitPending = true;
     m_pendingCenterNode = -1;
@@ -211,6 +212,15 @@ void GraphCanvas::centerOnNode(int nodeIndex) {
     // Programmatic: remember the selection without echoing it back as a signal.
     m_lastSelectedNode = m_view->selectedGraphNode();
     m_lastSelectedValue = m_view->selectedValue();
+    update();
+}
+
+void GraphCanvas::setNodeMarks(const std::vector<QColor>& byGraphNode) {
+    std::vector<by::Color> marks;
+    marks.reserve(byGraphNode.size());
+    for (const QColor& c : byGraphNode)
+        marks.push_back(c.isValid() ? by::Color{uint8_t(c.red()), uint8_t(c.green()), uint8_t(c.blue()), uint8_t(c.alpha())} : by::Color{0, 0, 0, 0});
+    m_view->setNodeMarks(std::move(marks));
     update();
 }
 

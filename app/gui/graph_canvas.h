@@ -6,6 +6,7 @@
 // selects a box or an edge, double-click on a group box expands it and on an op collapses the
 // op's innermost scope, hovering shows a tooltip. Keys: arrows pan, +/- zoom, 0 fits,
 // F3 / Shift+F3 next / previous search match, Esc clears the selection.
+#include <QColor>
 #include <QFuture>
 #include <QFutureWatcher>
 #include <QList>
@@ -52,6 +53,10 @@ public:
     // Every scope path of the current model in tree order, parents before children
     // ("model", "model/layers.0", "model/layers.0/attn", ...). Available right after setModel.
     std::vector<std::string> scopes() const;
+
+    // A colour per graph node of the current model (invalid or transparent: unmarked), drawn as
+    // the box's body and border; cleared by setModel. Used by the Compare dock for what changed.
+    void setNodeMarks(const std::vector<QColor>& byGraphNode);
 
     // Programmatic selection (-1 clears); emits nodeSelected when it changes.
     void selectNode(int nodeIndex);

@@ -85,6 +85,35 @@ TEST(VariantDiff, Int8MnistIsRetypedWithThePassesError) {
     EXPECT_EQ(fc1->histBefore.size(), 32u);
     EXPECT_EQ(d->bytesBefore, m.graph.weightBytes());
     EXPECT_EQ(d->bytesAfter, c.model.graph.weightBytes());
+
+    // Node marks for drawing the graphs: each layer's node carries its changes in both graphs, the
+    // DequantizeLinear nodes int8 put in front of the layers are added, nothing of A is removed.
+    ASSERT_EQ(d->nodeChangesBefore.size(), m.graph.nodes.size());
+    ASSERT_EQ(d->nodeChangesAfter.size(), c.model.graph.nodes.size());
+    ASSERT_GE(fc1->nodeBefore, 0);
+    ASSERT_GE(fc1->nodeAfter, 0);
+    EXPECT_EQ(m.graph.nodes[size_t(fc1->nodeBefore)].name, "linear_7");
+    EXPECT_EQ(c.model.graph.nodes[size_t(fc1->nodeAfter)].name, "linear_7");
+    EXPECT_EQ(d->nodeChangesBefore[size_t(fc1->nodeBefore)], fc1->changes);
+    EXPECT_EQ(d->nodeChangesAfter[size_t(fc1->nodeAfter)], fc1->changes);
+    int added = 0, dequant = 0;
+    for (size_t n = 0; n < c.model.graph.nodes.size(); ++n) {
+        const bool isDq = c.model.graph.nodes[n].opType == "DequantizeLinear";
+        dequant += isDq;
+        if (d->nodeChangesAfter[n] == kLayerAdded) {
+            ++added;
+            EXPECT_TRUE(isDq) << c.model.graph.nodes[n].opType << " " << c.model.graph.nodes[n].name;
+        }
+    }
+    EXPECT_EQ(added, dequant);
+    EXPECT_EQ(dequant, 4);
+    for (size_t n = 0; n < m.graph.nodes.size(); ++n) {
+        EXPECT_NE(d->nodeChangesBefore[n], uint32_t(kLayerRemoved)) << m.graph.nodes[n].name;
+        const bool layer = n == size_t(fc1->nodeBefore) || m.graph.nodes[n].opType == "Conv" || m.graph.nodes[n].opType == "Gemm";
+        if (!layer) {
+            EXPECT_EQ(d->nodeChangesBefore[n], uint32_t(kLayerUnchanged)) << m.graph.nodes[n].name;
+        }
+    }
 }
 
 TEST(VariantDiff, ChannelPruningSlicesProducersAndConsumers) {
@@ -130,6 +159,16 @@ TEST(VariantDiff, LowRankIsFactorisedAndMultipliedBack) {
     // The first factor's node is part of the layer, not an added one.
     EXPECT_EQ(d->added, 0);
     EXPECT_EQ(d->changed, 1);
+    // In B's graph both factors are drawn as the factorised layer; nothing else changed.
+    int factorised = 0;
+    for (size_t n = 0; n < c.model.graph.nodes.size(); ++n) {
+        if (d->nodeChangesAfter[n] & kLayerFactorised) {
+            ++factorised;
+        } else {
+            EXPECT_EQ(d->nodeChangesAfter[n], uint32_t(kLayerUnchanged)) << c.model.graph.nodes[n].name;
+        }
+    }
+    EXPECT_EQ(factorised, 2);
 }
 
 TEST(VariantDiff, MagnitudePruningAndFourBitAreSeen) {

@@ -9,12 +9,15 @@
 #include "app/cli/recipe_json.h"
 #include "app/gui/compare_panel.h"
 #include "app/gui/display_format.h"
+#include "app/gui/graph_canvas.h"
 #include "app/gui/histogram_widget.h"
 #include "app/gui/job_manager.h"
 #include "app/gui/main_window.h"
 #include "app/gui/pareto_chart.h"
 #include "importers/importer_registry.h"
 #include "projects/project.h"
+#include "views/graph_layout.h"
+#include "views/graph_view.h"
 #include "tests/gui/gui_test_support.h"
 #include "tests/test_support.h"
 
@@ -23,6 +26,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QMouseEvent>
 #include <QThread>
@@ -197,9 +201,103 @@ TEST_F(ComparePanelTest, ParetoChartMarksTheFrontAndClickingSelectsB) {
         panel()->selectLayer(fc);
         // The right-hand docks make room for the comparison in the picture.
         for (QDockWidget* d : m_window->findChildren<QDockWidget*>())
-            if (d->widget() && d->widget()->objectName() != QStringLiteral("comparePanel") && d->objectName() != QStringLiteral("projectDock") &&
+            if (d != m_window->compareDock() && d->objectName() != QStringLiteral("projectDock") &&
                 d->objectName() != QStringLiteral("logDock"))
                 d->hide();
+        m_window->resizeDocks({m_window->compareDock()}, {600}, Qt::Vertical);
+        QApplication::processEvents();
+        waitUntil([] { return false; }, 300);
+        ASSERT_TRUE(m_window->grab().save(QString::fromUtf8(shot)));
+    }
+}
+
+// The Graph tab: B's graph with every node coloured as its row, the added DequantizeLinear nodes
+// in the "added" colour, a row selecting its node and a node selecting its row; A's graph with
+// nothing removed. Checked in the pixels the canvas draws, not only in its state.
+TEST_F(ComparePanelTest, GraphTabColoursWhatChangedAndFollowsTheTable) {
+    const Fixture& f = fixture();
+    ASSERT_TRUE(compareAndWait(f.root, f.int8));
+    panel()->tabs()->setCurrentIndex(1);
+    GraphCanvas* canvas = panel()->graphCanvas();
+    ASSERT_TRUE(waitUntil([&] { return canvas->model() && canvas->view()->layout() && !canvas->isLayoutRunning(); }));
+    const by::Model& b = *canvas->model();
+    const by::ModelDiff& d = *panel()->diff();
+    ASSERT_EQ(d.nodeChangesAfter.size(), b.graph.nodes.size());
+    const by::GraphLayout* layout = canvas->view()->layout();
+    int retyped = 0, added = 0;
+    by::Color retypedColour{}, addedColour{};
+    for (size_t n = 0; n < b.graph.nodes.size(); ++n) {
+        const by::Color mark = canvas->view()->layoutNodeMark(layout->layoutNodeOf(int(n)));
+        if (b.graph.nodes[n].opType == "DequantizeLinear") {
+            EXPECT_EQ(d.nodeChangesAfter[n], uint32_t(by::kLayerAdded));
+            EXPECT_NE(mark.a, 0);
+            addedColour = mark;
+            ++added;
+        } else if (d.nodeChangesAfter[n] == by::kLayerRetyped) {
+            EXPECT_NE(mark.a, 0) << b.graph.nodes[n].name;
+            retypedColour = mark;
+            ++retyped;
+        } else {
+            EXPECT_EQ(mark.a, 0) << b.graph.nodes[n].opType << " " << b.graph.nodes[n].name;
+        }
+    }
+    EXPECT_EQ(retyped, 4);
+    EXPECT_EQ(added, 4);
+    EXPECT_NE(retypedColour, addedColour);
+
+    // Selecting a row centres the graph on the layer's node and selects it.
+    const int fc = rowOf(QStringLiteral("linear_7"));
+    ASSERT_GE(fc, 0);
+    panel()->selectLayer(fc);
+    const int fcNode = d.layers[size_t(fc)].nodeAfter;
+    ASSERT_GE(fcNode, 0);
+    EXPECT_EQ(canvas->selectedNode(), fcNode);
+    waitUntil([] { return false; }, 100);
+    // The box's body is drawn in the re-typed colour (sampled below its title band).
+    const QImage img = canvas->grab().toImage().convertToFormat(QImage::Format_RGB32);
+    const by::RectF& r = layout->nodes[size_t(layout->layoutNodeOf(fcNode))].rect;
+    const by::PointF c = canvas->view()->worldToScreen({r.centerX(), r.y + r.h * 0.8f});
+    const qreal dpr = img.devicePixelRatio();
+    const QColor got = img.pixelColor(QPoint(int(c.x * dpr), int(c.y * dpr)));
+    bool found = false;  // the body holds text lines: look around the point for the fill
+    for (int dy = -6; dy <= 6 && !found; ++dy)
+        for (int dx = -30; dx <= 30 && !found; ++dx) {
+            const QColor p = img.pixelColor(QPoint(int(c.x * dpr) + dx, int(c.y * dpr) + dy));
+            found = std::abs(p.red() - retypedColour.r) < 6 && std::abs(p.green() - retypedColour.g) < 6 && std::abs(p.blue() - retypedColour.b) < 6;
+        }
+    EXPECT_TRUE(found) << "pixel near the box centre: " << got.name().toStdString();
+
+    // Clicking (selecting) another layer's box selects its row.
+    const int conv = rowOf(QStringLiteral("conv_3"));
+    ASSERT_GE(conv, 0);
+    canvas->selectNode(d.layers[size_t(conv)].nodeAfter);
+    EXPECT_EQ(panel()->table()->currentRow(), conv);
+
+    // A's graph: the same layers re-typed, nothing removed.
+    panel()->showGraphOf(0);
+    ASSERT_TRUE(waitUntil([&] { return canvas->model() && canvas->view()->layout() && !canvas->isLayoutRunning(); }));
+    const by::Model& a = *canvas->model();
+    EXPECT_EQ(a.graph.nodes.size(), d.nodeChangesBefore.size());
+    EXPECT_LT(a.graph.nodes.size(), b.graph.nodes.size());
+    int marked = 0;
+    for (size_t n = 0; n < a.graph.nodes.size(); ++n) {
+        const by::Color mark = canvas->view()->layoutNodeMark(canvas->view()->layout()->layoutNodeOf(int(n)));
+        marked += mark.a != 0;
+        if (mark.a != 0) {
+            EXPECT_EQ(mark, retypedColour) << a.graph.nodes[n].name;
+        }
+    }
+    EXPECT_EQ(marked, 4);
+
+    if (const char* shot = std::getenv("BY_COMPARE_GRAPH_SCREENSHOT")) {
+        panel()->showGraphOf(1);
+        ASSERT_TRUE(waitUntil([&] { return canvas->view()->layout() && !canvas->isLayoutRunning(); }));
+        panel()->selectLayer(fc);
+        for (QDockWidget* dock : m_window->findChildren<QDockWidget*>())
+            if (dock != m_window->compareDock() && dock->objectName() != QStringLiteral("projectDock") &&
+                dock->objectName() != QStringLiteral("logDock"))
+                dock->hide();
+        m_window->compareDock()->raise();
         m_window->resizeDocks({m_window->compareDock()}, {600}, Qt::Vertical);
         QApplication::processEvents();
         waitUntil([] { return false; }, 300);

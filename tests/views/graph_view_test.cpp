@@ -263,3 +263,47 @@ TEST(GraphView, EmptyViewIsHarmless) {
     v.zoomAt({1, 1}, 2);
     EXPECT_EQ(v.findNext(), -1);
 }
+
+TEST(GraphView, MarkedNodesAreDrawnInTheirColour) {
+    Fixture f(makeConvNetSample());
+    f.view.setTransform(1.0f, {0, 0});
+    const int node = 2;
+    const int u = f.layout->layoutNodeOf(node);
+    ASSERT_GE(u, 0);
+    f.view.centerOnLayoutNode(u, false);
+    const Color mark{200, 230, 201, 255};
+    auto bodiesOf = [&](const DrawList& dl) {
+        // Rects covering the whole box of layout node u (body, and a highlight frame).
+        const RectF& w = f.layout->nodes[size_t(u)].rect;
+        const PointF a = f.view.worldToScreen({w.x, w.y});
+        std::vector<DrawRect> out;
+        for (const auto& r : dl.rects)
+            if (std::abs(r.rect.x - a.x) < 0.5f && std::abs(r.rect.y - a.y) < 0.5f && std::abs(r.rect.w - w.w * f.view.zoom()) < 0.5f) out.push_back(r);
+        return out;
+    };
+    DrawList plain, marked;
+    f.view.buildDrawList(plain);
+    auto before = bodiesOf(plain);
+    ASSERT_FALSE(before.empty());
+    for (const auto& r : before) EXPECT_NE(r.fill, mark);
+
+    std::vector<Color> marks(f.model->graph.nodes.size(), Color{0, 0, 0, 0});
+    marks[node] = mark;
+    f.view.setNodeMarks(marks);
+    EXPECT_EQ(f.view.layoutNodeMark(u), mark);
+    f.view.buildDrawList(marked);
+    auto after = bodiesOf(marked);
+    ASSERT_FALSE(after.empty());
+    EXPECT_EQ(after.front().fill, mark);
+    EXPECT_GE(after.front().strokeWidth, 3.0f);
+    // Only that box changed colour.
+    int markedRects = 0;
+    for (const auto& r : marked.rects) markedRects += r.fill == mark;
+    EXPECT_EQ(markedRects, 1);
+
+    // Marks survive a new layout of the same graph, and clearing them restores the plain look.
+    f.view.setLayout(f.layout, std::shared_ptr<const Graph>(f.model, &f.model->graph));
+    EXPECT_EQ(f.view.layoutNodeMark(u), mark);
+    f.view.setNodeMarks({});
+    EXPECT_EQ(f.view.layoutNodeMark(u).a, 0);
+}
