@@ -8,7 +8,8 @@
 // and quits; it exits non-zero with a message when anything failed to load. --select-op selects
 // the first node of that op type with weights (for inspector screenshots). --evaluate runs the
 // evaluation panel on the current model with that dataset before the screenshot. --compress shows
-// the compression panel previewing METHOD (int8, int4, prune, 2:4, lowrank, bcq) on the whole model.
+// the compression panel previewing METHOD (int8, int4, prune, 2:4, lowrank, bcq, filters, filters:beta,
+// ffn, heads, lowrank:data; the data-driven ones calibrate on the --evaluate dataset) on the whole model.
 #include "app/gui/compression_panel.h"
 #include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
@@ -128,9 +129,14 @@ private:
                 {QStringLiteral("prune"), CompressionPanel::Method::PruneMagnitude},
                 {QStringLiteral("2:4"), CompressionPanel::Method::Prune24},
                 {QStringLiteral("lowrank"), CompressionPanel::Method::LowRankFraction},
-                {QStringLiteral("bcq"), CompressionPanel::Method::BinaryCoded}};
+                {QStringLiteral("bcq"), CompressionPanel::Method::BinaryCoded},
+                {QStringLiteral("filters"), CompressionPanel::Method::PruneFilters},
+                {QStringLiteral("filters:beta"), CompressionPanel::Method::PruneFiltersData},
+                {QStringLiteral("ffn"), CompressionPanel::Method::PruneFfn},
+                {QStringLiteral("heads"), CompressionPanel::Method::PruneHeads},
+                {QStringLiteral("lowrank:data"), CompressionPanel::Method::LowRankData}};
             if (!methods.contains(m_compress))
-                return finish(false, QStringLiteral("--compress takes int8, int4, prune, 2:4, lowrank or bcq"));
+                return finish(false, QStringLiteral("--compress takes int8, int4, prune, 2:4, lowrank, bcq, filters, filters:beta, ffn, heads or lowrank:data"));
             m_window->compressionDock()->raise();
             m_window->compressionPanel()->setScope(CompressionPanel::Scope::WholeModel);
             m_window->compressionPanel()->setMethod(methods.value(m_compress));

@@ -206,6 +206,26 @@ CompressContext compressContext(const Model* ctcModel = nullptr, std::optional<N
     return c;
 }
 
+}  // namespace
+
+Status completeCalibration(const Model& model, ActivationCalibration& c, const std::string& normalizeText) {
+    if (c.normalize || isCtcModel(model)) return {};
+    std::string norm = normalizeText;
+    if (norm.empty())
+        if (const MetaValue* m = model.meta("brickyard.input_normalization"); m && m->type == MetaValue::Type::String) norm = m->s;
+    if (norm.empty() && !c.data.empty()) {
+        auto ds = compressContext().openDataset(c.data, c.split);
+        if (ds && !(*ds)->inputDTypes().empty() && (*ds)->inputDTypes()[0] == DType::U8) norm = "scale=1/255";
+    }
+    if (norm.empty()) return {};
+    auto n = parseNormalization(norm);
+    if (!n) return n.error();
+    c.normalize = *n;
+    return {};
+}
+
+namespace {
+
 // --calib-* fill what static int8 steps leave open; the input normalisation defaults as for eval:
 // the model's recorded one, else 1/255 for byte inputs.
 Status applyCalibrationArgs(const Args& a, const Model& model, Recipe& r) {
@@ -223,18 +243,8 @@ Status applyCalibrationArgs(const Args& a, const Model& model, Recipe& r) {
             }
         }
         if (auto v = a.get("--calib-split"); v && c.split.empty()) c.split = *v;
-        if (c.normalize || isCtcModel(model)) continue;
-        std::string norm = a.get("--calib-normalize").value_or("");
-        if (norm.empty())
-            if (const MetaValue* m = model.meta("brickyard.input_normalization"); m && m->type == MetaValue::Type::String) norm = m->s;
-        if (norm.empty() && !c.data.empty()) {
-            auto ds = compressContext().openDataset(c.data, c.split);
-            if (ds && !(*ds)->inputDTypes().empty() && (*ds)->inputDTypes()[0] == DType::U8) norm = "scale=1/255";
-        }
-        if (norm.empty()) continue;
-        auto n = parseNormalization(norm);
-        if (!n) return makeError(ErrorCode::Invalid, "--calib-normalize: " + n.error().message);
-        c.normalize = *n;
+        if (auto st = completeCalibration(model, c, a.get("--calib-normalize").value_or("")); !st)
+            return makeError(ErrorCode::Invalid, "--calib-normalize: " + st.error().message);
     }
     return {};
 }

@@ -18,4 +18,8 @@ int searchCommand(const std::vector<std::string>& args);
 // What compress() needs to make a recorded recipe again (calibration data for static int8 read
 // as the compress verb reads it).
 CompressContext replayContext(const Model& model);
+// Fills in the input normalisation a calibration leaves open, as the compress verb does:
+// `normalizeText` ("scale=1/255,...") when given, else the model's recorded one, else 1/255 for
+// byte inputs; CTC models need none (their lines are prepared as evaluation prepares them).
+Status completeCalibration(const Model& model, ActivationCalibration& c, const std::string& normalizeText);
 }  // namespace by::cli

@@ -1,5 +1,6 @@
 #include "app/gui/compression_panel.h"
 
+#include "app/cli/compress_command.h"
 #include "app/cli/recipe_json.h"
 #include "app/gui/display_format.h"
 #include "app/gui/job_manager.h"
@@ -87,6 +88,11 @@ QString sentenceOf(const by::Error& e) {
     return s;
 }
 
+// Steps that read calibration samples (the panel's data-driven methods).
+bool needsCalibration(const by::CompressStep& s) {
+    return s.criterion != by::PruneCriterion::Weight || s.activations.enabled;
+}
+
 } // namespace
 
 CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(parent), m_jobs(jobs) {
@@ -106,6 +112,12 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
     m_method->addItem(tr("Low-rank (kept rank fraction)"), int(Method::LowRankFraction));
     m_method->addItem(tr("Low-rank (kept rank)"), int(Method::LowRankRank));
     m_method->addItem(tr("Binary-coded (sign planes, group 64)"), int(Method::BinaryCoded));
+    m_method->insertSeparator(m_method->count());
+    m_method->addItem(tr("Prune conv filters (L1 norm)"), int(Method::PruneFilters));
+    m_method->addItem(tr("Prune conv filters (on data: Beta rank)"), int(Method::PruneFiltersData));
+    m_method->addItem(tr("Prune FFN neurons"), int(Method::PruneFfn));
+    m_method->addItem(tr("Prune attention heads"), int(Method::PruneHeads));
+    m_method->addItem(tr("Low-rank, data-aware (kept rank fraction)"), int(Method::LowRankData));
     form->addRow(tr("Method"), m_method);
 
     auto* strengthRow = new QHBoxLayout();
@@ -235,9 +247,19 @@ void CompressionPanel::updateStrengthRange() {
         m_strength->setEnabled(true);
         break;
     case Method::LowRankFraction:
+    case Method::LowRankData:
         m_strength->setRange(5, 95); // percent of min(K, N) kept (1.0 would be no cut)
         m_strength->setSingleStep(5);
         m_strength->setValue(50);
+        m_strength->setEnabled(true);
+        break;
+    case Method::PruneFilters:
+    case Method::PruneFiltersData:
+    case Method::PruneFfn:
+    case Method::PruneHeads:
+        m_strength->setRange(5, 90); // percent of filters / neurons / heads removed
+        m_strength->setSingleStep(5);
+        m_strength->setValue(25);
         m_strength->setEnabled(true);
         break;
     case Method::LowRankRank:
@@ -270,7 +292,18 @@ void CompressionPanel::updateStrengthLabel() {
         m_strengthLabel->setText(tr("2 of every 4"));
         break;
     case Method::LowRankFraction:
+    case Method::LowRankData:
         m_strengthLabel->setText(tr("%1% of rank").arg(v));
+        break;
+    case Method::PruneFilters:
+    case Method::PruneFiltersData:
+        m_strengthLabel->setText(tr("%1% of filters").arg(v));
+        break;
+    case Method::PruneFfn:
+        m_strengthLabel->setText(tr("%1% of neurons").arg(v));
+        break;
+    case Method::PruneHeads:
+        m_strengthLabel->setText(tr("%1% of heads").arg(v));
         break;
     case Method::LowRankRank:
         m_strengthLabel->setText(tr("rank %1").arg(v));
@@ -317,6 +350,32 @@ by::CompressStep CompressionPanel::currentStep() const {
         s.bits = v;
         s.group = 64;
         break;
+    case Method::PruneFilters:
+    case Method::PruneFiltersData:
+        s.method = by::CompressMethod::PruneChannels;
+        s.sparsity = v / 100.0;
+        s.norm = 1;
+        if (method() == Method::PruneFiltersData) s.criterion = by::PruneCriterion::Beta;
+        break;
+    case Method::PruneFfn:
+    case Method::PruneHeads:
+        s.method = method() == Method::PruneFfn ? by::CompressMethod::PruneFfn : by::CompressMethod::PruneHeads;
+        s.sparsity = v / 100.0;
+        if (!m_qualityRequest.dataSpec.empty()) s.criterion = by::PruneCriterion::Activation;
+        break;
+    case Method::LowRankData:
+        s.method = by::CompressMethod::LowRank;
+        s.rankRatio = v / 100.0;
+        s.activations.enabled = true;  // fitted to the layers' inputs
+        break;
+    }
+    if (needsCalibration(s)) {
+        by::ActivationCalibration& c = s.activations;
+        c.enabled = true;
+        c.data = m_qualityRequest.dataSpec;
+        c.samples = kCalibrationSamples;
+        // A normalisation the check's request names wins; else as the compress verb picks it.
+        if (m_doc && !c.data.empty()) (void)by::cli::completeCalibration(*m_doc->model(), c, m_qualityRequest.normalize);
     }
     if (scope() == Scope::SelectedLayer) {
         const QString layer = selectedLayerName();
@@ -431,11 +490,21 @@ void CompressionPanel::startPreview() {
         showMessage(tr("Select a layer with weights in the graph to preview it."), false);
         return;
     }
+    const bool calibrated = needsCalibration(step);
+    if (calibrated && step.activations.data.empty()) {
+        m_previewJob = 0;
+        m_table->setRowCount(0);
+        m_totals->clear();
+        showMessage(tr("This method ranks or fits on calibration samples: choose a dataset in the Evaluation panel."), false);
+        return;
+    }
     m_previewJob = m_jobs->run<PreviewResult>(
         tr("Preview %1").arg(qs(by::cli::stepLabel(step))),
-        [model, step, single](const by::Progress& p) -> by::Result<PreviewResult> {
+        [model, step, single, calibrated](const by::Progress& p) -> by::Result<PreviewResult> {
             PreviewResult r;
-            if (single) {
+            // One layer's report without building a model, unless the step needs the model run
+            // on calibration samples: then the recipe limited to that layer is compressed.
+            if (single && !calibrated) {
                 auto row = by::previewLayer(*model, step.layers.names.front(), step);
                 if (!row) return row.error();
                 r.bytesBefore = row->bytesBefore;
@@ -446,7 +515,7 @@ void CompressionPanel::startPreview() {
             // The whole model: exactly the rows Apply will produce, skipped layers included.
             by::Recipe recipe;
             recipe.steps.push_back(step);
-            by::CompressContext ctx;
+            by::CompressContext ctx = by::cli::replayContext(*model);
             ctx.progress = &p;
             auto c = by::compress(*model, recipe, ctx);
             if (!c) return c.error();
@@ -520,11 +589,11 @@ void CompressionPanel::setQualityCheck(const by::cli::EvalRequest& request, int6
     if (!changed) return;
     m_qualityBase.reset();
     cancelQualityCheck();
-    if (r.dataSpec.empty()) {
+    if (r.dataSpec.empty())
         m_quality->setText(tr("Choose a dataset in the Evaluation panel to check quality after each preview."));
-        return;
-    }
-    schedulePreview(); // the new dataset's figures for what the controls show now
+    // The new dataset's figures for what the controls show now (data-driven methods also
+    // calibrate on it).
+    schedulePreview();
 }
 
 QString CompressionPanel::qualityText() const {
@@ -567,7 +636,7 @@ void CompressionPanel::startQualityCheck(std::shared_ptr<const by::Model> compre
             if (!variant) {
                 by::Recipe recipe;
                 recipe.steps.push_back(step);
-                by::CompressContext ctx;
+                by::CompressContext ctx = by::cli::replayContext(*model);
                 ctx.progress = &p;
                 auto c = by::compress(*model, recipe, ctx);
                 if (!c) return c.error();
@@ -671,7 +740,7 @@ int CompressionPanel::apply() {
     m_applyJob = m_jobs->run<CompressOutcome>(
         tr("Compress %1").arg(QFileInfo(m_doc->path()).fileName()),
         [model, recipe, out](const by::Progress& p) -> by::Result<CompressOutcome> {
-            by::CompressContext ctx;
+            by::CompressContext ctx = by::cli::replayContext(*model);
             ctx.progress = &p;
             auto c = by::compress(*model, recipe, ctx);
             if (!c) return c.error();

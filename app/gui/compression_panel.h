@@ -42,7 +42,10 @@ struct CompressOutcome;
 class CompressionPanel : public QWidget {
     Q_OBJECT
 public:
-    enum class Method { Int8, NBitsG32, PruneMagnitude, Prune24, LowRankFraction, LowRankRank, BinaryCoded };
+    // The last five rank or fit on calibration samples; PruneFfn and PruneHeads do when a dataset
+    // is set and fall back to weight norms without one; PruneFiltersData and LowRankData need one.
+    enum class Method { Int8, NBitsG32, PruneMagnitude, Prune24, LowRankFraction, LowRankRank, BinaryCoded,
+                        PruneFilters, PruneFiltersData, PruneFfn, PruneHeads, LowRankData };
     enum class Scope { WholeModel, SelectedLayer };
 
     explicit CompressionPanel(JobManager* jobs, QWidget* parent = nullptr);
@@ -60,8 +63,11 @@ public:
     Scope scope() const;
     int strength() const;
 
-    // The step the controls describe (no layer selection: the scope adds that).
+    // The step the controls describe (no layer selection: the scope adds that). Data-driven
+    // methods calibrate on the first samples of the quality check's dataset (MNIST-style sets:
+    // their training split, so the check's test samples stay unseen).
     by::CompressStep currentStep() const;
+    static constexpr int64_t kCalibrationSamples = 128;
     // Starts Apply; the job id, or 0 when nothing started (the panel says why).
     int apply();
     // The dataset (and its options) the quality check after each preview runs on; an empty

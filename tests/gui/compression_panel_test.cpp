@@ -1,6 +1,7 @@
 // The compression dock driven as a person drives it, on the trained MNIST CNN: pick a method, read
 // the preview table, apply, and find the child variant in the project with a file that runs; a
 // refused recipe shows one sentence and leaves the project and the parent file as they were.
+#include "app/cli/compress_command.h"
 #include "app/cli/eval_session.h"
 #include "app/cli/recipe_json.h"
 #include "app/gui/compression_panel.h"
@@ -292,6 +293,76 @@ TEST_F(CompressionPanelTest, BinaryCodedPreviewListsTheMatrixProducts) {
         previous = err;
     }
     EXPECT_EQ(m_panel->currentStep().method, by::CompressMethod::QuantizeBcq);
+}
+
+// The data-driven methods: refused with a hint until a dataset is chosen, then calibrated on the
+// first samples of it (the training split of MNIST, the check running on test images). The table
+// and the quality figures are the ones the engine gives for the panel's step without the GUI.
+TEST_F(CompressionPanelTest, DataDrivenMethodsCalibrateOnTheEvaluationDataset) {
+    m_panel->setScope(CompressionPanel::Scope::WholeModel);
+    m_panel->setMethod(CompressionPanel::Method::LowRankData);
+    waitForPreview();
+    EXPECT_EQ(m_panel->table()->rowCount(), 0);
+    EXPECT_TRUE(m_panel->messageText().contains(QStringLiteral("choose a dataset"))) << m_panel->messageText().toStdString();
+
+    const std::string spec = "mnist:" + by::test::asset("data/mnist");
+    m_window->evaluationPanel()->setDataSpec(QString::fromStdString(spec));
+    m_panel->setStrength(30);
+    waitForPreview();
+    ASSERT_GT(m_panel->table()->rowCount(), 0) << m_panel->messageText().toStdString();
+    const by::CompressStep step = m_panel->currentStep();
+    EXPECT_TRUE(step.activations.enabled);
+    EXPECT_EQ(step.activations.data, spec);
+    EXPECT_EQ(step.activations.samples, CompressionPanel::kCalibrationSamples);
+    ASSERT_TRUE(step.activations.normalize.has_value());  // MNIST bytes: 1/255 as the compress verb picks
+
+    auto original = by::loadModel(m_model.toStdString());
+    ASSERT_TRUE(original.ok()) << original.error().what();
+    by::Recipe recipe;
+    recipe.steps.push_back(step);
+    auto c = by::compress(*original, recipe, by::cli::replayContext(*original));
+    ASSERT_TRUE(c.ok()) << c.error().what();
+    ASSERT_EQ(int(c->layers.size()), m_panel->table()->rowCount());
+    int dataAware = 0;
+    for (int r = 0; r < int(c->layers.size()); ++r) {
+        const by::LayerReport& l = c->layers[size_t(r)];
+        EXPECT_EQ(m_panel->table()->item(r, 0)->text().toStdString(), l.layer);
+        if (!l.applied) continue;
+        EXPECT_EQ(m_panel->table()->item(r, 1)->text(), QString::number(l.relError, 'g', 4)) << l.layer;
+        dataAware += l.detail.find("data-aware") != std::string::npos;
+        EXPECT_NE(m_panel->table()->item(r, 3)->text().indexOf(QStringLiteral("data-aware")), -1) << l.layer;
+    }
+    EXPECT_GT(dataAware, 0);
+
+    // Filters by Beta rank against filters by L1 norm at the same cut: both checked on the same
+    // 256 test images, the figures recomputed here.
+    by::cli::EvalRequest req;
+    req.dataSpec = spec;
+    req.limit = 256;
+    double top1[2] = {};
+    const CompressionPanel::Method methods[2] = {CompressionPanel::Method::PruneFilters, CompressionPanel::Method::PruneFiltersData};
+    for (int i = 0; i < 2; ++i) {
+        m_panel->setMethod(methods[i]);
+        m_panel->setStrength(50);
+        waitForPreview();
+        ASSERT_TRUE(waitUntil([this]() { return !m_panel->isCheckingQuality(); }, 60000));
+        const QString text = m_panel->qualityText();
+        const QRegularExpressionMatch match = QRegularExpression(QStringLiteral("top-1 on the first 256 samples.*: ([0-9.]+)%")).match(text);
+        ASSERT_TRUE(match.hasMatch()) << text.toStdString();
+        by::Recipe r;
+        r.steps.push_back(m_panel->currentStep());
+        EXPECT_EQ(r.steps[0].method, by::CompressMethod::PruneChannels);
+        EXPECT_EQ(r.steps[0].criterion, i ? by::PruneCriterion::Beta : by::PruneCriterion::Weight);
+        auto pruned = by::compress(*original, r, by::cli::replayContext(*original));
+        ASSERT_TRUE(pruned.ok()) << pruned.error().what();
+        EXPECT_LT(pruned->paramsAfter, pruned->paramsBefore);
+        auto eval = by::cli::runEvaluation(pruned->model, req);
+        ASSERT_TRUE(eval.ok()) << eval.error().what();
+        top1[i] = eval->classification->top1();
+        EXPECT_EQ(match.captured(1), QString::number(100.0 * top1[i], 'f', 2));
+        std::printf("%s: %s\n", i ? "beta" : "l1", text.toStdString().c_str());
+    }
+    EXPECT_GT(top1[1], top1[0]) << "ranking filters on data keeps more accuracy than their L1 norm at a 50% cut";
 }
 
 } // namespace
