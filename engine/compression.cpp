@@ -234,6 +234,13 @@ Status checkParameters(size_t i, const CompressStep& s) {
             return bad("group " + std::to_string(s.group) + " must be a power of two of at least 16 (the MatMulNBits block size)");
         if (!(s.outliers >= 0 && s.outliers <= 0.1))
             return bad("outliers must be a fraction between 0 and 0.1 of each layer's weights, not " + std::to_string(s.outliers));
+        if (s.criterion == PruneCriterion::Beta) return bad("outliers are ranked by magnitude or by activation, not by beta");
+        if (s.criterion == PruneCriterion::Activation) {
+            if (s.outliers <= 0) return bad("ranking outliers by activation needs an outlier fraction above 0");
+            if (s.activations.data.empty())
+                return bad("ranking outliers by activation needs calibration data (a \"calibration\" object in the recipe, --calib-data on the command line)");
+            if (s.activations.samples < 1) return bad("calibration needs at least one sample, not " + std::to_string(s.activations.samples));
+        }
         break;
     case CompressMethod::QuantizeBcq:
         if (s.bits < 1 || s.bits > 4) return bad("binary coding takes 1 to 4 bit planes, not " + std::to_string(s.bits));
@@ -432,7 +439,7 @@ Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, i
                std::shared_ptr<const Dataset> data = nullptr) {
     switch (s.method) {
     case CompressMethod::QuantizeInt8: return quantizeInt8(g, s, nodes, opset, out);
-    case CompressMethod::QuantizeNBits: return quantizeNBits(g, s, nodes, out);
+    case CompressMethod::QuantizeNBits: return quantizeNBits(g, s, nodes, opset, data, out);
     case CompressMethod::QuantizeBcq: return quantizeBcq(g, s, nodes, out);
     case CompressMethod::Prune: return pruneMagnitude(g, s, nodes, out);
     case CompressMethod::PruneNM: return pruneNM(g, s, nodes, out);
@@ -447,7 +454,8 @@ Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, i
 
 bool usesCalibration(const CompressStep& s) {
     const bool structured = s.method == CompressMethod::PruneChannels || s.method == CompressMethod::PruneFfn || s.method == CompressMethod::PruneHeads;
-    return (structured && s.criterion != PruneCriterion::Weight) || (s.method == CompressMethod::LowRank && s.activations.enabled);
+    return (structured && s.criterion != PruneCriterion::Weight) || (s.method == CompressMethod::LowRank && s.activations.enabled) ||
+           (s.method == CompressMethod::QuantizeNBits && s.criterion == PruneCriterion::Activation);
 }
 
 int64_t defaultOpset(const Model& m) {
@@ -546,7 +554,7 @@ Result<CompressResult> compress(const Model& model, const Recipe& recipe, const 
         std::shared_ptr<const Dataset> data;
         if (staticQuant || usesCalibration(s)) {
             if (!ctx.openDataset)
-                return stepError(ErrorCode::Invalid, i, s, std::string(staticQuant ? "static activation quantization" : s.method == CompressMethod::LowRank ? "data-aware low-rank" : "data-driven pruning") +
+                return stepError(ErrorCode::Invalid, i, s, std::string(staticQuant ? "static activation quantization" : s.method == CompressMethod::LowRank ? "data-aware low-rank" : s.method == CompressMethod::QuantizeNBits ? "ranking outliers by activation" : "data-driven pruning") +
                                                                " needs calibration data, and nothing here can open '" + s.activations.data + "'");
             auto d = ctx.openDataset(s.activations.data, s.activations.split);
             if (!d) return stepError(d.error().code, i, s, "calibration data: " + d.error().message);

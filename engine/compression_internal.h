@@ -75,7 +75,9 @@ Status quantizeInt8(Graph& g, const CompressStep& s, const std::vector<int>& nod
 // Static int8 quantization of weights and activations, calibrated on `data` (static_quant_pass.cpp).
 Status quantizeStatic(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, std::shared_ptr<const Dataset> data,
                       std::vector<LayerReport>& out);
-Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
+// With s.criterion Activation, outliers are the largest |w_rk| * sqrt(E[x_k^2]) on `data`.
+Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, const std::shared_ptr<const Dataset>& data,
+                     std::vector<LayerReport>& out);
 // Binary-coding quantization as com.brickyard BinaryCodedMatMul (quantize_pass.cpp).
 Status quantizeBcq(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);
 Status pruneMagnitude(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out);

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <numeric>
 #include <map>
+#include <queue>
+#include <set>
 
 #include "engine/compression_internal.h"
 #include "engine/lut_gemv.h"
@@ -205,7 +207,131 @@ Status addOutlierCorrection(Graph& g, int n, const std::string& base, int64_t K,
     return {};
 }
 
-Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, std::vector<LayerReport>& out) {
+namespace {
+
+// sqrt(E[x_k^2]) of each layer's input along its last axis (the K of its weight) on the step's
+// calibration samples: how strongly input k drives the outputs, for ranking outliers.
+Result<std::map<int, std::vector<double>>> inputChannelRms(const Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,
+                                                          const Dataset& data) {
+    std::map<int, std::vector<int>> readers;  // input value -> layers
+    std::map<int, std::vector<double>> sums;
+    std::map<int, int64_t> rows;
+    for (int n : nodes) {
+        const Node& node = g.nodes[size_t(n)];
+        if (node.inputs.empty() || node.inputs[0] < 0) continue;
+        if (node.opType == "Gemm" && node.attrInt("transA", 0) != 0) continue;
+        auto lw = layerWeight(g, n);
+        if (!lw.weight) continue;
+        readers[node.inputs[0]].push_back(n);
+        sums[n].assign(size_t(lw.weight->K), 0.0);
+        rows[n] = 0;
+    }
+    std::set<int> wanted;
+    for (const auto& [v, ns] : readers) wanted.insert(v);
+    auto feed = [&](int v, const Tensor& t) {
+        auto it = readers.find(v);
+        if (it == readers.end() || t.dtype() != DType::F32 || t.rank() < 1) return;
+        const int64_t K = t.shape().back();
+        const float* x = t.data<float>();
+        for (int n : it->second) {
+            std::vector<double>& acc = sums[n];
+            if (int64_t(acc.size()) != K) continue;
+            const int64_t m = t.numel() / std::max<int64_t>(K, 1);
+            for (int64_t r = 0; r < m; ++r)
+                for (int64_t k = 0; k < K; ++k) acc[size_t(k)] += double(x[r * K + k]) * double(x[r * K + k]);
+            rows[n] += m;
+        }
+    };
+    if (!wanted.empty()) BY_TRY(forEachCalibrationActivation(g, opset, s.activations, data, wanted, feed));
+    std::map<int, std::vector<double>> rms;
+    for (auto& [n, acc] : sums) {
+        if (rows[n] == 0) continue;  // its input never reached: ranked by magnitude
+        for (double& a : acc) a = std::sqrt(a / double(rows[n]));
+        rms[n] = std::move(acc);
+    }
+    return rms;
+}
+
+// The greedy data-aware outlier choice of quantizeNBits. `steps` is the number of quantization
+// steps a group's range is divided into; symmetric groups span [-amax, amax], asymmetric ones
+// [min(lo, 0), max(hi, 0)] as the packing below computes them.
+void chooseOutliersOnData(const std::vector<float>& W, int64_t N, int64_t K, int64_t group, int steps, bool symmetric,
+                          const std::vector<double>& rms, int64_t count, std::vector<char>& isOutlier) {
+    struct Group {
+        std::vector<int64_t> order;  // flat indices, ascending by value (symmetric: by |value|)
+        size_t lo = 0, hi = 0;       // kept weights are order[lo, hi)
+        double energy = 0;           // sum of E[x_k^2] over kept weights
+    };
+    const int64_t blocks = (K + group - 1) / group;
+    std::vector<Group> groups(size_t(N * blocks));
+    auto key = [&](int64_t i) { return symmetric ? std::fabs(double(W[size_t(i)])) : double(W[size_t(i)]); };
+    auto e2 = [&](int64_t i) { return rms[size_t(i % K)] * rms[size_t(i % K)]; };
+    for (int64_t r = 0; r < N; ++r)
+        for (int64_t b = 0; b < blocks; ++b) {
+            Group& gr = groups[size_t(r * blocks + b)];
+            for (int64_t k = b * group; k < std::min(K, (b + 1) * group); ++k) {
+                gr.order.push_back(r * K + k);
+                gr.energy += e2(r * K + k);
+            }
+            std::sort(gr.order.begin(), gr.order.end(), [&](int64_t a, int64_t c) { return key(a) != key(c) ? key(a) < key(c) : a < c; });
+            gr.hi = gr.order.size();
+        }
+    auto span = [&](const Group& gr, size_t lo, size_t hi) {
+        if (lo >= hi) return 0.0;
+        if (symmetric) return 2.0 * std::fabs(double(W[size_t(gr.order[hi - 1])]));
+        return std::max(0.0, double(W[size_t(gr.order[hi - 1])])) - std::min(0.0, double(W[size_t(gr.order[lo])]));
+    };
+    // The better of removing the group's largest or (asymmetric) smallest kept weight.
+    struct Candidate {
+        double gain = -1;
+        bool top = true;
+    };
+    auto best = [&](const Group& gr) {
+        Candidate c;
+        if (gr.lo >= gr.hi) return c;
+        const double step = span(gr, gr.lo, gr.hi) / steps;
+        for (bool top : {true, false}) {
+            if (!top && symmetric) break;
+            const int64_t i = top ? gr.order[gr.hi - 1] : gr.order[gr.lo];
+            const double after = span(gr, top ? gr.lo : gr.lo + 1, top ? gr.hi - 1 : gr.hi) / steps;
+            const double gain = ((gr.energy - e2(i)) * (step * step - after * after) + e2(i) * step * step) / 12.0;
+            if (gain > c.gain) c = {gain, top};
+        }
+        return c;
+    };
+    using Entry = std::pair<double, int64_t>;  // gain, group
+    std::priority_queue<Entry> heap;
+    std::vector<Candidate> cand(groups.size());
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+        cand[gi] = best(groups[gi]);
+        if (cand[gi].gain >= 0) heap.push({cand[gi].gain, -int64_t(gi)});  // ties: the lower group first
+    }
+    for (int64_t taken = 0; taken < count && !heap.empty();) {
+        const auto [gain, neg] = heap.top();
+        heap.pop();
+        const size_t gi = size_t(-neg);
+        if (gain != cand[gi].gain) continue;  // stale
+        Group& gr = groups[gi];
+        const int64_t i = cand[gi].top ? gr.order[--gr.hi] : gr.order[gr.lo++];
+        isOutlier[size_t(i)] = 1;
+        gr.energy -= e2(i);
+        ++taken;
+        cand[gi] = best(gr);
+        if (cand[gi].gain >= 0) heap.push({cand[gi].gain, neg});
+    }
+}
+
+}  // namespace
+
+Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, const std::shared_ptr<const Dataset>& data,
+                     std::vector<LayerReport>& out) {
+    std::map<int, std::vector<double>> channelRms;
+    if (s.criterion == PruneCriterion::Activation && s.outliers > 0) {
+        if (!data) return makeError(ErrorCode::Invalid, "ranking outliers by activation needs calibration data");
+        auto r = inputChannelRms(g, s, nodes, opset, *data);
+        if (!r) return r.error();
+        channelRms = std::move(*r);
+    }
     for (int n : nodes) {
         LayerReport row = newRow(g, n, s);
         auto skip = [&](const std::string& why) {
@@ -234,11 +360,19 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
         const int64_t zeroRow = (blocks * store + 7) / 8;
         const std::vector<float> W = w.rows();
         std::vector<float> deq(W.size());
-        // Outliers: the largest-magnitude fraction of the weights leaves the groups' ranges (so the
-        // other weights get finer steps) and is added back exactly, up to f16 rounding.
+        // Outliers leave the groups' ranges (so the other weights get finer steps) and are added
+        // back exactly, up to f16 rounding. By magnitude: the largest |w| of the layer. On data:
+        // greedily, the weight at the end of a group's range whose removal lowers the layer's
+        // expected output error most, sum_k E[x_k^2] (w_rk - q(w_rk))^2 with each rounding error
+        // taken as step^2 / 12: the group's input energy times the step it saves, plus its own.
         std::vector<char> isOutlier(W.size(), 0);
         const int64_t outlierCount = int64_t(std::floor(s.outliers * double(W.size())));
-        if (outlierCount > 0) {
+        const auto rmsIt = channelRms.find(n);
+        const bool byActivation = rmsIt != channelRms.end();
+        if (outlierCount > 0 && byActivation)
+            chooseOutliersOnData(W, N, K, group, s.symmetric ? (levels / 2 - 1) * 2 : levels - 1, s.symmetric, rmsIt->second, outlierCount,
+                                 isOutlier);
+        else if (outlierCount > 0) {
             std::vector<int64_t> order(W.size());
             std::iota(order.begin(), order.end(), int64_t(0));
             std::nth_element(order.begin(), order.begin() + (outlierCount - 1), order.end(), [&](int64_t a, int64_t b) {
@@ -310,7 +444,7 @@ Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& no
         row.bytesBefore = bytesOf(w.tensor);
         row.detail = std::to_string(s.bits) + "-bit g" + std::to_string(group) + (s.symmetric ? " symmetric" : "");
         if (s.bits == 3) row.note = "3-bit levels stored in 4-bit containers";
-        if (!outIdx.empty()) row.detail += " + " + std::to_string(outIdx.size()) + " f16 outliers";
+        if (!outIdx.empty()) row.detail += " + " + std::to_string(outIdx.size()) + " f16 outliers" + (byActivation ? " (chosen on data)" : "");
 
         const std::string base = g.values[size_t(w.valueId)].name.empty() ? row.layer + "_weight" : g.values[size_t(w.valueId)].name;
         auto bt = Tensor::fromBytes(DType::U8, {N, blocks, blob}, std::move(packed));

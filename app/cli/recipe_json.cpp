@@ -122,7 +122,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
     CompressStep s;
     std::set<std::string> allowed = {"method", "layers"};
     if (method == "quantize") {
-        allowed.insert({"bits", "granularity", "group", "symmetric", "activations", "outliers"});
+        allowed.insert({"bits", "granularity", "group", "symmetric", "activations", "outliers", "outlier_criterion", "calibration"});
         s.bits = 8;
         if (j.contains("bits")) {
             auto b = integer(j["bits"], where, "bits");
@@ -152,6 +152,25 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
             if (!v) return v.error();
             s.outliers = *v;
         }
+        // "outlier_criterion": "activation" ranks outliers by |w| x sqrt(E[x^2]) on the
+        // "calibration" samples (as data-driven pruning reads them); "magnitude" (the default) by |w|.
+        if (j.contains("outlier_criterion")) {
+            if (s.method != CompressMethod::QuantizeNBits) return bad(where, "'outlier_criterion' applies to group-wise quantization (with a 'group')");
+            const std::string c = j["outlier_criterion"].is_string() ? j["outlier_criterion"].get<std::string>() : "";
+            if (c == "activation") s.criterion = PruneCriterion::Activation;
+            else if (c != "magnitude") return bad(where, "'outlier_criterion' must be \"magnitude\" or \"activation\"");
+        }
+        if (j.contains("calibration")) {
+            if (s.criterion != PruneCriterion::Activation)
+                return bad(where, "'calibration' applies to outliers ranked by activation (\"outlier_criterion\": \"activation\")");
+            const json& c = j["calibration"];
+            if (!c.is_object()) return bad(where, "'calibration' must be an object");
+            for (const auto& [k, v] : c.items())
+                if (k != "data" && k != "samples" && k != "split" && k != "normalize")
+                    return bad(where, "unknown key 'calibration." + k + "' (data, samples, split, normalize)");
+            BY_TRY(parseActivations(c, where, s.activations));
+        }
+        if (s.criterion == PruneCriterion::Activation) s.activations.enabled = true;
         if (j.contains("activations")) {
             if (s.method != CompressMethod::QuantizeInt8) return bad(where, "'activations' applies to 8-bit weights without a group");
             BY_TRY(parseActivations(j["activations"], where, s.activations));
@@ -339,6 +358,14 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             o["group"] = s.group;
             o["symmetric"] = s.symmetric;
             if (s.outliers > 0) o["outliers"] = s.outliers;
+            if (s.criterion == PruneCriterion::Activation) {
+                const ActivationCalibration& a = s.activations;
+                o["outlier_criterion"] = "activation";
+                json c = {{"samples", a.samples}, {"data", a.data}};
+                if (!a.split.empty()) c["split"] = a.split;
+                if (a.normalize) c["normalize"] = normalizationToString(*a.normalize);
+                o["calibration"] = c;
+            }
             break;
         case CompressMethod::QuantizeBcq:
             o["method"] = "quantize_bcq";
@@ -468,7 +495,7 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
     if (kind == "quantize") {
         const std::string hint =
             "int8, int8:per-tensor, int8:static[:minmax|:percentile|:mse] (with --calib-data), int4:g32, int3:g32, int2:g64, add :sym "
-            "for symmetric and :outliers0.005 to keep the largest 0.5% in f16; bcq3:g64 for binary coding; q8_0, q4_0[:gptq|:awq] for GGUF";
+            "for symmetric and :outliers0.005 to keep the largest 0.5% in f16 (:activation ranks them by |w| x activation, with --calib-data); bcq3:g64 for binary coding; q8_0, q4_0[:gptq|:awq] for GGUF";
         int64_t bits = 0;
         if (parts[0].rfind("int", 0) != 0 || !toInt(parts[0].substr(3), bits)) return fail(hint);
         s.bits = int(bits);
@@ -480,6 +507,7 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
             else if (parts[i] == "sym") s.symmetric = true;
             else if (parts[i].size() > 8 && parts[i].rfind("outliers", 0) == 0 && toDouble(parts[i].substr(8), s.outliers)) {
             }
+            else if (parts[i] == "activation") s.criterion = PruneCriterion::Activation;
             else if (parts[i] == "static") s.activations.enabled = true;
             else if (s.activations.enabled && calibrationFromName(parts[i])) s.activations.method = *calibrationFromName(parts[i]);
             else if (parts[i].size() > 1 && parts[i][0] == 'g' && toInt(parts[i].substr(1), g)) {
@@ -489,6 +517,10 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
         }
         s.method = s.bits == 8 && !grouped ? CompressMethod::QuantizeInt8 : CompressMethod::QuantizeNBits;
         if (s.activations.enabled && s.method != CompressMethod::QuantizeInt8) return fail(hint);
+        if (s.criterion == PruneCriterion::Activation) {
+            if (s.method != CompressMethod::QuantizeNBits || s.outliers <= 0) return fail(hint);
+            s.activations.enabled = true;  // samples from --calib-data
+        }
         return s;
     }
     if (kind == "prune") {
@@ -554,7 +586,7 @@ std::string stepLabel(const CompressStep& s) {
                (s.activations.enabled ? std::string(":static:") + calibrationMethodName(s.activations.method) : "");
     case CompressMethod::QuantizeNBits:
         return "int" + std::to_string(s.bits) + ":g" + std::to_string(s.group) + (s.symmetric ? ":sym" : "") +
-               (s.outliers > 0 ? ":outliers" + numberText(s.outliers) : "");
+               (s.outliers > 0 ? ":outliers" + numberText(s.outliers) : "") + (s.criterion == PruneCriterion::Activation ? ":activation" : "");
     case CompressMethod::QuantizeBcq:
         return "bcq" + std::to_string(s.bits) + ":g" + std::to_string(s.group) + (s.iterations == 3 ? "" : ":it" + std::to_string(s.iterations));
     case CompressMethod::Prune: return "prune " + numberText(s.sparsity) + (s.global ? " global" : "");
