@@ -34,6 +34,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFileDialog>
+#include <QPointer>
 #include <QFileInfo>
 #include <QInputDialog>
 #include <QLabel>
@@ -299,16 +300,7 @@ void MainWindow::createActions() {
         }
         const QString file = QFileDialog::getOpenFileName(this, tr("Add to Scene"), QFileInfo(doc->path()).absolutePath(),
                                                           tr("Scenes (*.ply *.splat *.glb *.gltf *.obj *.dae *.off *.fbx)"));
-        if (file.isEmpty()) return;
-        auto scene = by::loadScene(file.toStdString());
-        QString why;
-        if (!scene) why = qs(scene.error().what());
-        else if (!doc->addToScene(*scene, &why)) why = tr("%1: %2").arg(fileName(file), why);
-        if (!why.isEmpty()) {
-            m_log->append(LogPanel::Severity::Error, why);
-            return;
-        }
-        logMessage(LogPanel::Severity::Info, tr("Added %1 to %2.").arg(fileName(file), doc->title()));
+        if (!file.isEmpty()) addFileToScene(file);
     });
     a.openDemo = make(tr("Open &Demo Project"), {}, &MainWindow::onOpenDemo);
     a.addToProject = make(tr("&Add Model to Project..."), {}, &MainWindow::onAddModelToProject);
@@ -615,6 +607,45 @@ void MainWindow::runPathVideo(const SceneDocument::PathVideoRequest& req) {
                                                      .arg(file)
                                                      .arg(r->frames)
                                                      .arg(r->renderMs / std::max(1, r->frames), 0, 'f', 1));
+        });
+}
+
+int MainWindow::addFileToScene(const QString& file) {
+    QPointer<SceneDocument> doc = sceneDocument(m_tabs->currentIndex());
+    if (!doc) {
+        reportError(tr("Open a 3D scene first: Add to Scene adds to the scene on screen."));
+        return 0;
+    }
+    using ScenePtr = std::shared_ptr<const by::Scene>;
+    const std::string path = file.toStdString();
+    // Reading a large PLY or mesh takes seconds: the viewport stays live meanwhile.
+    return m_jobs->run<ScenePtr>(
+        tr("Add %1 to %2").arg(fileName(file), doc->title()),
+        [path](const by::Progress& progress) -> by::Result<ScenePtr> {
+            progress.report(0.0, "reading");
+            auto scene = by::loadScene(path);
+            if (!scene) return scene.error();
+            return ScenePtr(std::make_shared<by::Scene>(std::move(*scene)));
+        },
+        [this, doc, file](by::Result<ScenePtr> result) {
+            SceneDocument* target = doc.data();
+            QString why;
+            if (!result) {
+                if (result.error().code == by::ErrorCode::Cancelled) return;
+                why = sentence(result.error());
+            } else if (!target) {
+                why = tr("%1 was read, but its scene tab was closed meanwhile; nothing was added.").arg(fileName(file));
+            } else if (!target->addToScene(**result, &why)) {
+                why = tr("%1: %2").arg(fileName(file), why);
+            }
+            if (!why.isEmpty()) {
+                reportError(why);
+                emit sceneAddFinished(target, file, false);
+                return;
+            }
+            for (const std::string& w : (*result)->warnings) m_log->append(LogPanel::Severity::Warning, tr("%1: %2").arg(fileName(file), qs(w)));
+            logMessage(LogPanel::Severity::Info, tr("Added %1 to %2.").arg(fileName(file), target->title()));
+            emit sceneAddFinished(target, file, true);
         });
 }
 

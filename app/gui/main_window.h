@@ -74,6 +74,10 @@ public:
     // report goes to the panel and, when the model is a project asset, into the project.
     // Returns the job id, or 0 when nothing could start (the reason is logged).
     int evaluateCurrentModel();
+    // File > Add to Scene without the dialog: reads `file` as a job and adds its meshes and
+    // splats to the 3D tab on screen (SceneDocument::addToScene) when it finished, if that tab is
+    // still open. The job id, or 0 when no scene tab is current (the reason is logged).
+    int addFileToScene(const QString& file);
 
     // ---- parts, for tests and the command line ----
     JobManager* jobs() const { return m_jobs; }
@@ -111,6 +115,8 @@ signals:
     void modelOpened(ModelDocument* document);
     void modelOpenFailed(const QString& path, const QString& sentence);
     void sceneOpened(SceneDocument* document);
+    // After addFileToScene: `ok` false with the sentence logged.
+    void sceneAddFinished(SceneDocument* document, const QString& file, bool ok);
     void projectChanged();
 
 private:

@@ -3,6 +3,7 @@
 // renders only when something changed, and a broken scene file is one clear error, not a tab.
 // Runs on an X server (xvfb-run), with whatever Vulkan device there is (lavapipe on CPUs).
 #include "app/gui/job_manager.h"
+#include "app/gui/log_panel.h"
 #include "app/gui/main_window.h"
 #include "app/gui/scene_document.h"
 #include "engine/splat_baker.h"
@@ -350,6 +351,70 @@ TEST_F(SceneDocumentTest, OverlayIsDrawnAndKeepsItsClicksFromTheCamera) {
     const QString shot = m_dir + "/overlay.png";
     ASSERT_TRUE(doc->saveScreenshot(shot, true));
     if (const char* keep = std::getenv("BY_KEEP_OVERLAY_SHOT")) QFile::copy(shot, QString::fromUtf8(keep));
+}
+
+// File > Add to Scene from a file: read as a job while the viewport stays usable, then joined to
+// the tab that was current; a truncated PLY joins with a warning, a file that is no scene is one
+// logged sentence and changes nothing.
+TEST_F(SceneDocumentTest, AddFileToSceneReadsOffTheUiThread) {
+    SceneDocument* doc = open(QString::fromUtf8(kDuck));
+    ASSERT_NE(doc, nullptr);
+    auto duck = by::loadMeshScene(kDuck);
+    ASSERT_TRUE(duck.ok());
+    const by::SplatCloud splats = by::bakeMeshSurfaces(duck->meshes, 5000, 1);
+    const QString good = m_dir + "/more.ply";
+    ASSERT_TRUE(by::writeSplatPly(splats, good.toStdString()).ok());
+    QFile whole(good);
+    ASSERT_TRUE(whole.open(QIODevice::ReadOnly));
+    const QByteArray bytes = whole.readAll();
+    const QString cut = m_dir + "/cut.ply";
+    QFile part(cut);
+    ASSERT_TRUE(part.open(QIODevice::WriteOnly));
+    part.write(bytes.left(bytes.size() / 2));
+    part.close();
+
+    struct Outcome {
+        SceneDocument* doc = nullptr;
+        QString file;
+        bool ok = false;
+        int count = 0;
+    } got;
+    auto c = QObject::connect(m_window.get(), &MainWindow::sceneAddFinished, [&](SceneDocument* d, const QString& f, bool ok) {
+        got = {d, f, ok, got.count + 1};
+    });
+    const int errorsBefore = m_window->logPanel()->countOf(LogPanel::Severity::Error);
+    const int before = doc->renderCount();
+    const int job = m_window->addFileToScene(good);
+    ASSERT_GT(job, 0);
+    // The call returned before the file was read: the scene changes only when the job is done.
+    EXPECT_EQ(doc->scene()->splats.size(), 0u);
+    ASSERT_TRUE(waitUntil([&] { return got.count == 1; }));
+    EXPECT_TRUE(got.ok);
+    EXPECT_EQ(got.doc, doc);
+    EXPECT_EQ(doc->scene()->splats.size(), splats.size());
+    ASSERT_TRUE(waitUntil([&] { return doc->renderCount() > before; }));
+
+    // A truncated PLY joins with the vertices it holds and a warning naming the file.
+    const int warningsBefore = m_window->logPanel()->countOf(LogPanel::Severity::Warning);
+    ASSERT_GT(m_window->addFileToScene(cut), 0);
+    ASSERT_TRUE(waitUntil([&] { return got.count == 2; }));
+    EXPECT_TRUE(got.ok);
+    const size_t afterCut = doc->scene()->splats.size();
+    EXPECT_GT(afterCut, splats.size());
+    EXPECT_LT(afterCut, 2 * splats.size());
+    EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Warning), warningsBefore + 1);
+    // A file that is no PLY at all: one error sentence, the scene as it was.
+    const QString junk = m_dir + "/junk.ply";
+    QFile j(junk);
+    ASSERT_TRUE(j.open(QIODevice::WriteOnly));
+    j.write("this is not a point cloud\n");
+    j.close();
+    ASSERT_GT(m_window->addFileToScene(junk), 0);
+    ASSERT_TRUE(waitUntil([&] { return got.count == 3; }));
+    EXPECT_FALSE(got.ok);
+    EXPECT_EQ(doc->scene()->splats.size(), afterCut);
+    EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Error), errorsBefore + 1);
+    QObject::disconnect(c);
 }
 
 // File > Add to Scene's path: splats join an open mesh, and both show in one image.
