@@ -1,8 +1,11 @@
 #include "renderers/mesh_renderer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
+#include "engine/thread_pool.h"
 #include "renderers/mesh_shading.h"
 #include "renderers/pipeline.h"
 #include "renderers/shaders.h"
@@ -20,6 +23,16 @@ struct MeshPush {
 };
 static_assert(sizeof(MeshPush) == 112);
 
+struct CullPush {
+    Mat4 viewProj;
+    float viewport[4];  // width, height
+    uint32_t info[4];   // triangles, cull back faces
+};
+static_assert(sizeof(CullPush) == 96);
+
+constexpr uint32_t kCullSegment = 256 * 16;  // triangles per workgroup (mesh_cull.comp)
+constexpr uint32_t kDrawWords = 5;           // a VkDrawIndexedIndirectCommand
+
 double msSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -32,7 +45,80 @@ struct GpuMesh {
     Vec4 baseColor;
     bool textured = false;
     bool doubleSided = true;
+    // The culling pre-pass: survivors per segment and one indirect draw per segment.
+    GpuBuffer kept, draws;
+    uint32_t segments = 0;
+    VkDescriptorPool cullPool = VK_NULL_HANDLE;
+    VkDescriptorSet cullSet = VK_NULL_HANDLE;
+    // For culling on the host (CPU devices only): positions and indices, and scratch for the
+    // projected vertices.
+    std::vector<Vec3> hostPositions;
+    std::vector<uint32_t> hostIndices;
 };
+
+// mesh_cull.comp's tests on the host: writes the surviving triangles' indices, in order, to `out`
+// and returns how many indices it wrote. Vertices are projected once each, then the triangles
+// are tested in a few chunks in parallel (each writes at its own input offset and the chunks are
+// closed up in order afterwards).
+uint32_t cullOnHost(const GpuMesh& g, const Mat4& m, float width, float height, std::vector<float>& scratch, ThreadPool& pool, uint32_t* out) {
+    const int64_t nv = int64_t(g.hostPositions.size());
+    scratch.resize(size_t(nv) * 3);
+    float* sx = scratch.data();
+    float* sy = sx + nv;
+    float* sw = sy + nv;  // w, or 0 when the vertex is behind the eye or not finite
+    pool.parallelFor(nv, 32768, [&](int64_t begin, int64_t end) {
+        const Vec3* p = g.hostPositions.data();
+        for (int64_t i = begin; i < end; ++i) {
+            const float x = m.m[0][0] * p[i].x + m.m[1][0] * p[i].y + m.m[2][0] * p[i].z + m.m[3][0];
+            const float y = m.m[0][1] * p[i].x + m.m[1][1] * p[i].y + m.m[2][1] * p[i].z + m.m[3][1];
+            const float w = m.m[0][3] * p[i].x + m.m[1][3] * p[i].y + m.m[2][3] * p[i].z + m.m[3][3];
+            const float inv = 1.0f / w;
+            sx[i] = (x * inv * 0.5f + 0.5f) * width;
+            sy[i] = (y * inv * 0.5f + 0.5f) * height;
+            sw[i] = (w > 0 && std::isfinite(sx[i]) && std::isfinite(sy[i])) ? w : 0.0f;
+        }
+    });
+    const bool back = !g.doubleSided;
+    const float slack = 1.0f / 64.0f;
+    const uint32_t* idx = g.hostIndices.data();
+    const int64_t triangles = int64_t(g.hostIndices.size() / 3);
+    const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(pool.threadCount() * 2, triangles / 65536));
+    std::vector<uint32_t> counts(size_t(chunks), 0);
+    pool.parallelFor(chunks, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+            const int64_t t0 = triangles * c / chunks, t1 = triangles * (c + 1) / chunks;
+            uint32_t* dst = out + t0 * 3;
+            uint32_t n = 0;
+            for (int64_t t = t0; t < t1; ++t) {
+                const uint32_t a = idx[3 * t], b = idx[3 * t + 1], cc = idx[3 * t + 2];
+                if (sw[a] > 0 && sw[b] > 0 && sw[cc] > 0) {
+                    const float x0 = sx[a], x1 = sx[b], x2 = sx[cc], y0 = sy[a], y1 = sy[b], y2 = sy[cc];
+                    const float lx = std::min(x0, std::min(x1, x2)), hx = std::max(x0, std::max(x1, x2));
+                    const float ly = std::min(y0, std::min(y1, y2)), hy = std::max(y0, std::max(y1, y2));
+                    if (lx > width || hx < 0 || ly > height || hy < 0) continue;
+                    // A pixel centre i + 0.5 inside the widened box on both axes, or no sample.
+                    if (std::ceil(lx - slack - 0.5f) > std::floor(hx + slack - 0.5f) || std::ceil(ly - slack - 0.5f) > std::floor(hy + slack - 0.5f))
+                        continue;
+                    if (back) {
+                        const float area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0);
+                        const float extent = std::max(std::max(std::fabs(x1 - x0), std::fabs(x2 - x0)), std::max(std::fabs(y1 - y0), std::fabs(y2 - y0)));
+                        if (area > 1e-3f * std::max(1.0f, extent)) continue;
+                    }
+                }
+                dst[n] = a, dst[n + 1] = b, dst[n + 2] = cc;
+                n += 3;
+            }
+            counts[size_t(c)] = n;
+        }
+    });
+    uint32_t n = counts[0];
+    for (int64_t c = 1; c < chunks; ++c) {
+        const int64_t t0 = triangles * c / chunks;
+        if (counts[size_t(c)] > 0) std::memmove(out + n, out + t0 * 3, counts[size_t(c)] * sizeof(uint32_t));
+        n += counts[size_t(c)];
+    }
+    return n;
+}
 
 }  // namespace
 
@@ -48,12 +134,22 @@ struct MeshRenderer::Impl {
     std::vector<GpuMesh> meshes;
     std::unique_ptr<OffscreenTarget> target;
     MeshFrameTimes times;
+    VkDescriptorSetLayout cullSetLayout = VK_NULL_HANDLE;
+    VkPipelineLayout cullLayout = VK_NULL_HANDLE;
+    VkPipeline cullCompute = VK_NULL_HANDLE;
+    MeshRenderer::Culling culling = MeshRenderer::Culling::Auto;
+    uint64_t drawn = 0;
+    std::vector<float> scratch;
+    std::unique_ptr<ThreadPool> hostPool;  // for culling on the host, made on first use
 
     void releaseMeshes() {
         for (GpuMesh& g : meshes) {
             ctx->destroy(g.vertices);
             ctx->destroy(g.indices);
             ctx->destroy(g.texture);
+            ctx->destroy(g.kept);
+            ctx->destroy(g.draws);
+            if (g.cullPool) vkDestroyDescriptorPool(ctx->device(), g.cullPool, nullptr);
         }
         meshes.clear();
         if (pool) vkDestroyDescriptorPool(ctx->device(), pool, nullptr);
@@ -71,6 +167,9 @@ struct MeshRenderer::Impl {
         if (cullPipeline) vkDestroyPipeline(d, cullPipeline, nullptr);
         if (layout) vkDestroyPipelineLayout(d, layout, nullptr);
         if (setLayout) vkDestroyDescriptorSetLayout(d, setLayout, nullptr);
+        if (cullCompute) vkDestroyPipeline(d, cullCompute, nullptr);
+        if (cullLayout) vkDestroyPipelineLayout(d, cullLayout, nullptr);
+        if (cullSetLayout) vkDestroyDescriptorSetLayout(d, cullSetLayout, nullptr);
     }
 };
 
@@ -103,6 +202,15 @@ Result<std::unique_ptr<MeshRenderer>> MeshRenderer::create(std::shared_ptr<Vulka
     auto pc = createGraphicsPipeline(*ctx, d);
     if (!pc) return std::move(pc.error());
     s.cullPipeline = *pc;
+    auto csl = createSetLayout(*ctx, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 4);
+    if (!csl) return std::move(csl.error());
+    s.cullSetLayout = *csl;
+    auto cpl = createPipelineLayout(*ctx, s.cullSetLayout, sizeof(CullPush));
+    if (!cpl) return std::move(cpl.error());
+    s.cullLayout = *cpl;
+    auto cc = createComputePipeline(*ctx, shaders::k_mesh_cull_comp, sizeof shaders::k_mesh_cull_comp, s.cullLayout);
+    if (!cc) return std::move(cc.error());
+    s.cullCompute = *cc;
     // Bilinear, wrap-around, no mipmaps: what sampleBilinear() in the reference does.
     VkSamplerCreateInfo sci{VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO};
     sci.magFilter = sci.minFilter = VK_FILTER_LINEAR;
@@ -163,20 +271,47 @@ Status MeshRenderer::setMeshes(const std::vector<Mesh>& meshes) {
         if (grp.vertices > UINT32_MAX || grp.indices > UINT32_MAX)
             return makeError(ErrorCode::Invalid, "a material holds more than 4G vertices or indices", "mesh renderer");
         GpuMesh g;
-        auto vb = s.ctx->createBuffer(grp.vertices * 8 * sizeof(float), VK_BUFFER_USAGE_VERTEX_BUFFER_BIT);
+        auto vb = s.ctx->createBuffer(grp.vertices * 8 * sizeof(float), VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
         if (!vb) return std::move(vb.error());
         g.vertices = *vb;
-        auto ib = s.ctx->createBuffer(grp.indices * sizeof(uint32_t), VK_BUFFER_USAGE_INDEX_BUFFER_BIT);
+        auto ib = s.ctx->createBuffer(grp.indices * sizeof(uint32_t), VK_BUFFER_USAGE_INDEX_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
         if (!ib) {
             s.ctx->destroy(g.vertices);
             return std::move(ib.error());
         }
         g.indices = *ib;
+        g.segments = static_cast<uint32_t>((grp.indices / 3 + kCullSegment - 1) / kCullSegment);
+        auto kb = s.ctx->createBuffer(std::max<size_t>(grp.indices, 3) * sizeof(uint32_t), VK_BUFFER_USAGE_INDEX_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
+        auto db = kb ? s.ctx->createBuffer(std::max<uint32_t>(g.segments, 1) * kDrawWords * sizeof(uint32_t),
+                                           VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT)
+                     : Result<GpuBuffer>(kb.error());
+        if (kb) g.kept = *kb;
+        if (db) g.draws = *db;
+        if (!kb || !db) {
+            s.meshes.push_back(g);  // released with the others
+            return std::move(kb ? db.error() : kb.error());
+        }
+        auto cs = createSingleSet(*s.ctx, s.cullSetLayout, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 4, &g.cullPool);
+        if (!cs) {
+            s.meshes.push_back(g);
+            return std::move(cs.error());
+        }
+        g.cullSet = *cs;
+        writeStorageBuffers(*s.ctx, g.cullSet, {g.vertices.buffer, g.indices.buffer, g.kept.buffer, g.draws.buffer});
         float* v = static_cast<float*>(g.vertices.mapped);
         uint32_t* idx = static_cast<uint32_t*>(g.indices.mapped);
         uint32_t base = 0;
+        const bool keepOnHost = s.ctx->isCpuDevice();
+        if (keepOnHost) {
+            g.hostPositions.reserve(grp.vertices);
+            g.hostIndices.reserve(grp.indices);
+        }
         for (const Mesh* mesh : grp.members) {
             const size_t nv = mesh->positions.size();
+            if (keepOnHost) {
+                g.hostPositions.insert(g.hostPositions.end(), mesh->positions.begin(), mesh->positions.end());
+                for (uint32_t k : mesh->indices) g.hostIndices.push_back(base + k);
+            }
             for (size_t i = 0; i < nv; ++i) {
                 const Vec3 p = mesh->positions[i], n = mesh->normals[i];
                 const Vec2 uv = mesh->uvs.empty() ? Vec2{} : mesh->uvs[i];
@@ -217,6 +352,8 @@ Status MeshRenderer::setMeshes(const std::vector<Mesh>& meshes) {
 }
 
 const MeshFrameTimes& MeshRenderer::lastTimes() const { return m->times; }
+void MeshRenderer::setCulling(Culling mode) { m->culling = mode; }
+uint64_t MeshRenderer::drawnTriangles() const { return m->drawn; }
 size_t MeshRenderer::drawCount() const { return m->meshes.size(); }
 
 Result<Image> MeshRenderer::render(const RenderView& view, std::vector<float>* viewDepth) {
@@ -226,11 +363,47 @@ Result<Image> MeshRenderer::render(const RenderView& view, std::vector<float>* v
     auto cmdr = s.ctx->beginCommands();
     if (!cmdr) return std::move(cmdr.error());
     VkCommandBuffer cmd = *cmdr;
+    const Mat4 viewProj = view.camera.viewProjection(view.aspect());
+    Culling mode = s.culling;
+    if (mode == Culling::Auto) mode = s.ctx->isCpuDevice() ? Culling::Host : Culling::Device;
+    if (mode == Culling::Host && !s.ctx->isCpuDevice()) mode = Culling::Device;  // no host copy kept
+    if (s.meshes.empty()) mode = Culling::Off;
+    std::vector<uint32_t> hostKept(mode == Culling::Host ? s.meshes.size() : 0);
+    s.times.cullMs = 0;
+    if (mode == Culling::Host) {
+        const auto tc = std::chrono::steady_clock::now();
+        if (!s.hostPool) s.hostPool = std::make_unique<ThreadPool>(0);
+        for (size_t i = 0; i < s.meshes.size(); ++i)
+            hostKept[i] = cullOnHost(s.meshes[i], viewProj, float(view.width), float(view.height), s.scratch, *s.hostPool,
+                                     static_cast<uint32_t*>(s.meshes[i].kept.mapped));
+        s.times.cullMs = msSince(tc);
+        VkMemoryBarrier hb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        hb.srcAccessMask = VK_ACCESS_HOST_WRITE_BIT;
+        hb.dstAccessMask = VK_ACCESS_INDEX_READ_BIT;
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_PIPELINE_STAGE_VERTEX_INPUT_BIT, 0, 1, &hb, 0, nullptr, 0, nullptr);
+    }
+    const bool cull = mode == Culling::Device;
+    if (cull) {
+        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.cullCompute);
+        for (const GpuMesh& g : s.meshes) {
+            if (g.segments == 0) continue;
+            CullPush cp{viewProj, {float(view.width), float(view.height), 0, 0}, {g.indexCount / 3, g.doubleSided ? 0u : 1u, 0, 0}};
+            vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.cullLayout, 0, 1, &g.cullSet, 0, nullptr);
+            vkCmdPushConstants(cmd, s.cullLayout, VK_SHADER_STAGE_ALL, 0, sizeof cp, &cp);
+            vkCmdDispatch(cmd, g.segments, 1, 1);
+        }
+        VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+        mb.dstAccessMask = VK_ACCESS_INDIRECT_COMMAND_READ_BIT | VK_ACCESS_INDEX_READ_BIT | VK_ACCESS_HOST_READ_BIT;
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                             VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT | VK_PIPELINE_STAGE_VERTEX_INPUT_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0,
+                             nullptr, 0, nullptr);
+    }
     const float clear[4] = {view.background.x, view.background.y, view.background.z, view.background.w};
     s.target->beginRendering(cmd, clear, true);
     VkPipeline bound = VK_NULL_HANDLE;
     MeshPush push;
-    push.viewProj = view.camera.viewProjection(view.aspect());
+    push.viewProj = viewProj;
     push.eye = {view.camera.eye.x, view.camera.eye.y, view.camera.eye.z, 1};
     const Vec3 light = meshLightDirection(view.camera);
     for (const GpuMesh& g : s.meshes) {
@@ -242,11 +415,35 @@ Result<Image> MeshRenderer::render(const RenderView& view, std::vector<float>* v
         vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, s.layout, 0, 1, &g.set, 0, nullptr);
         VkDeviceSize off = 0;
         vkCmdBindVertexBuffers(cmd, 0, 1, &g.vertices.buffer, &off);
-        vkCmdBindIndexBuffer(cmd, g.indices.buffer, 0, VK_INDEX_TYPE_UINT32);
-        vkCmdDrawIndexed(cmd, g.indexCount, 1, 0, 0, 0);
+        if (mode == Culling::Host) {
+            const size_t gi = size_t(&g - s.meshes.data());
+            vkCmdBindIndexBuffer(cmd, g.kept.buffer, 0, VK_INDEX_TYPE_UINT32);
+            if (hostKept[gi] > 0) vkCmdDrawIndexed(cmd, hostKept[gi], 1, 0, 0, 0);
+        } else if (cull) {
+            // One draw per segment, in order: the survivors keep the full draw's sequence.
+            vkCmdBindIndexBuffer(cmd, g.kept.buffer, 0, VK_INDEX_TYPE_UINT32);
+            for (uint32_t seg = 0; seg < g.segments; ++seg)
+                vkCmdDrawIndexedIndirect(cmd, g.draws.buffer, VkDeviceSize(seg) * kDrawWords * sizeof(uint32_t), 1, 0);
+        } else {
+            vkCmdBindIndexBuffer(cmd, g.indices.buffer, 0, VK_INDEX_TYPE_UINT32);
+            vkCmdDrawIndexed(cmd, g.indexCount, 1, 0, 0, 0);
+        }
     }
     s.target->endRendering(cmd);
     BY_TRY(s.ctx->submitAndWait(cmd));
+    s.drawn = 0;
+    for (const GpuMesh& g : s.meshes) {
+        if (mode == Culling::Host) {
+            s.drawn += hostKept[size_t(&g - s.meshes.data())] / 3;
+            continue;
+        }
+        if (!cull) {
+            s.drawn += g.indexCount / 3;
+            continue;
+        }
+        const uint32_t* d = static_cast<const uint32_t*>(g.draws.mapped);
+        for (uint32_t seg = 0; seg < g.segments; ++seg) s.drawn += d[seg * kDrawWords] / 3;
+    }
     s.times.renderMs = msSince(t0);
     const auto tr = std::chrono::steady_clock::now();
     auto cc = s.ctx->beginCommands();
