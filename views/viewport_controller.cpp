@@ -97,6 +97,11 @@ void ViewportController::flyMove(float forward, float right, float up, float sec
 
 void ViewportController::home() { setCamera(m_home); }
 
+void ViewportController::setHome(const Camera& c) {
+    m_home = c;
+    setCamera(c);
+}
+
 void ViewportController::setShDegree(int degree) {
     degree = std::clamp(degree, 0, 3);
     if (degree == m_settings.shDegree) return;

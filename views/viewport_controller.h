@@ -46,6 +46,8 @@ public:
     // Fly keys: forward/right/up in scene-size units per second, applied for `seconds`.
     void flyMove(float forward, float right, float up, float seconds);
     void home();
+    // Makes `c` the view home() returns to, and goes there (a scene's own default view).
+    void setHome(const Camera& c);
 
     ViewportSettings& settings() { return m_settings; }
     const ViewportSettings& settings() const { return m_settings; }

@@ -14,6 +14,7 @@
 #include "importers/gaussian_video.h"
 #include "app/cli/path_video.h"
 #include "importers/mesh_importer.h"
+#include "renderers/light_field_mlp.h"
 #include "renderers/scene_renderer.h"
 #include "renderers/vulkan_context.h"
 #include "views/splat_video_player.h"
@@ -819,6 +820,26 @@ void MainWindow::onModelLoaded(const QString& path, std::shared_ptr<const by::Mo
         recordParameterCount(assetId, *model);
     }
     emit modelOpened(doc);
+    // A neural light field is a model (its graph tab above, to inspect and compress) and a 3D
+    // scene: its view opens beside the graph.
+    if (by::looksLikeLightField(*model)) openLightFieldView(path, *model);
+}
+
+void MainWindow::openLightFieldView(const QString& path, const by::Model& model) {
+    auto mlp = by::extractLightField(model);
+    if (!mlp) {
+        m_log->append(LogPanel::Severity::Warning,
+                      tr("%1 looks like a light field but cannot be drawn as one: %2").arg(fileName(path), qs(mlp.error().what())));
+        return;
+    }
+    auto* doc = new SceneDocument(std::make_shared<const by::LightFieldMlp>(std::move(*mlp)), path, m_tabs);
+    connect(doc, &SceneDocument::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
+    const int tab = m_tabs->addTab(doc, doc->title());
+    m_tabs->setTabToolTip(tab, path);
+    m_tabs->setCurrentIndex(tab);
+    logMessage(LogPanel::Severity::Info, tr("%1 is a neural light field: its 3D view renders progressively (smaller while the camera moves).")
+                                             .arg(fileName(path)));
+    emit sceneOpened(doc);
 }
 
 void MainWindow::closeTab(int index) {

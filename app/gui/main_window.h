@@ -121,6 +121,8 @@ signals:
 
 private:
     void openScene(const QString& path);
+    // A second tab for a model that is a neural light field: its 3D view.
+    void openLightFieldView(const QString& path, const by::Model& model);
     void runPathVideo(const SceneDocument::PathVideoRequest& request);
     // A Gaussian video: a 2D-video manifest (or its folder) or a PLY-sequence folder or %d pattern.
     void openGaussianVideo(const QString& path);

@@ -13,6 +13,8 @@
 #include <QTimer>
 #include <QWheelEvent>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 
 #include <QApplication>
 #include <QDateTime>
@@ -20,8 +22,11 @@
 #include <QStandardPaths>
 
 #include "app/cli/path_video.h"
+#include "renderers/light_field_mlp.h"
+#include "renderers/light_field_renderer.h"
 #include "renderers/overlay_renderer.h"
 #include "renderers/scene_renderer.h"
+#include "engine/camera.h"
 #include "renderers/vulkan_context.h"
 #include "views/splat_video_player.h"
 
@@ -42,11 +47,42 @@ SceneDocument::SceneDocument(std::unique_ptr<by::SplatVideoPlayer> player, const
     buildVideoBar();
 }
 
-SceneDocument::~SceneDocument() = default;
+SceneDocument::SceneDocument(std::shared_ptr<const by::LightFieldMlp> lightField, const QString& path, QWidget* parent)
+    : QWidget(parent), m_scene(std::make_shared<by::Scene>()), m_path(path), m_lightField(std::move(lightField)) {
+    setFocusPolicy(Qt::StrongFocus);
+    setMouseTracking(true);
+    setMinimumSize(160, 120);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+}
+
+// The render thread stops (finishing its frame) before the widget goes.
+SceneDocument::~SceneDocument() { m_worker.reset(); }
+
+namespace {
+
+// Meshes and splats: the scene renderer, with the SH degree the view asks for.
+struct SceneFrames : FrameRenderer {
+    std::shared_ptr<by::VulkanContext> ctx;
+    std::unique_ptr<by::SceneRenderer> renderer;
+    by::Result<by::Image> render(const by::RenderView& view) override { return renderer->render(view); }
+};
+
+struct LightFieldFrames : FrameRenderer {
+    std::shared_ptr<by::VulkanContext> ctx;
+    std::unique_ptr<by::LightFieldRenderer> renderer;
+    by::Result<by::Image> render(const by::RenderView& view) override { return renderer->render(view); }
+};
+
+}  // namespace
+
+bool SceneDocument::isRendering() const { return m_worker && m_worker->busy(); }
+
+QString SceneDocument::deviceName() const { return m_worker ? QString::fromStdString(m_worker->deviceName()) : QString(); }
 
 QString SceneDocument::title() const {
     const QFileInfo fi(m_path);
     // A manifest is always manifest.json: its folder names the video.
+    if (m_lightField) return tr("%1 (light field)").arg(fi.fileName());
     return fi.fileName() == QLatin1String("manifest.json") ? fi.dir().dirName() : fi.fileName();
 }
 
@@ -98,14 +134,19 @@ void SceneDocument::tickVideo() {
     m_reportedVideoError = false;
     auto frame = m_player->currentFrame();
     m_shownFrame = m_player->currentIndex();
-    if (m_scene->empty() || !m_renderer) {
+    if (m_scene->empty() || !m_worker) {
         // Until the renderer exists the scene is the frame it will upload; the first frame
         // decides the framing and the counts in the overlay.
         auto first = std::make_shared<by::Scene>();
         first->splats = *frame;
         m_scene = first;
-    } else if (m_renderer && !m_renderer->setSplats(*frame).ok()) {
-        m_error = tr("frame %1 could not be uploaded").arg(m_shownFrame);
+    } else {
+        const int index = m_shownFrame;
+        m_worker->post([frame, index](FrameRenderer& r) -> by::Status {
+            if (auto st = static_cast<SceneFrames&>(r).renderer->setSplats(*frame); !st)
+                return by::makeError(st.error().code, "frame " + std::to_string(index) + " could not be uploaded: " + st.error().message);
+            return {};
+        });
     }
     m_controller.invalidate();
     updateVideoBar();
@@ -128,26 +169,54 @@ QSize SceneDocument::viewportSize() const {
 }
 
 bool SceneDocument::ensureRenderers() {
-    if (m_renderer) return true;
+    if (m_worker) return true;
     if (!m_error.isEmpty()) return false;
-    auto ctx = by::VulkanContext::create();
-    if (!ctx) {
-        m_error = QString::fromStdString(ctx.error().what());
-        return false;
+    SceneRenderWorker::Factory factory;
+    if (m_lightField) {
+        factory = [mlp = m_lightField](std::string* device) -> by::Result<std::unique_ptr<FrameRenderer>> {
+            auto ctx = by::VulkanContext::create();
+            if (!ctx) return ctx.error();
+            *device = (*ctx)->deviceName();
+            auto r = by::LightFieldRenderer::create(*ctx);
+            if (!r) return r.error();
+            if (auto st = (*r)->setModel(*mlp); !st) return st.error();
+            auto out = std::make_unique<LightFieldFrames>();
+            out->ctx = *ctx;
+            out->renderer = std::move(*r);
+            return std::unique_ptr<FrameRenderer>(std::move(out));
+        };
+    } else {
+        factory = [scene = m_scene](std::string* device) -> by::Result<std::unique_ptr<FrameRenderer>> {
+            auto ctx = by::VulkanContext::create();
+            if (!ctx) return ctx.error();
+            *device = (*ctx)->deviceName();
+            auto r = by::SceneRenderer::create(*ctx);
+            if (!r) return r.error();
+            if (auto st = (*r)->setScene(*scene); !st)
+                return by::makeError(st.error().code, "the scene could not be uploaded to " + *device + ": " + st.error().message);
+            auto out = std::make_unique<SceneFrames>();
+            out->ctx = *ctx;
+            out->renderer = std::move(*r);
+            return std::unique_ptr<FrameRenderer>(std::move(out));
+        };
     }
-    m_ctx = *ctx;
-    auto r = by::SceneRenderer::create(m_ctx);
-    if (r && (*r)->setScene(*m_scene).ok()) m_renderer = std::move(*r);
-    if (!m_renderer) m_error = tr("the scene could not be uploaded to %1").arg(QString::fromStdString(m_ctx->deviceName()));
+    // Frames arrive on the render thread; they are shown on this one (the worker is destroyed
+    // before this widget, so `this` outlives every delivery).
+    m_worker = std::make_unique<SceneRenderWorker>(std::move(factory), [this](std::shared_ptr<SceneRenderWorker::Frame> f) {
+        QMetaObject::invokeMethod(this, [this, f]() { onFrame(f); }, Qt::QueuedConnection);
+    });
     // The overlay is optional: without it the scene still shows.
-    auto o = by::OverlayRenderer::create(m_ctx);
-    if (o) {
-        m_overlay = std::make_unique<by::ViewportOverlay>();
-        if ((*o)->setAtlas(m_overlay->atlas()).ok()) m_overlayRenderer = std::move(*o);
-        else m_overlay.reset();
+    if (auto c = by::VulkanContext::create()) {
+        m_overlayCtx = *c;
+        auto o = by::OverlayRenderer::create(m_overlayCtx);
+        if (o) {
+            m_overlay = std::make_unique<by::ViewportOverlay>();
+            if ((*o)->setAtlas(m_overlay->atlas()).ok()) m_overlayRenderer = std::move(*o);
+            else m_overlay.reset();
+        }
     }
     m_overlayClock.start();
-    return m_error.isEmpty();
+    return true;
 }
 
 void SceneDocument::scheduleRender() {
@@ -163,10 +232,21 @@ void SceneDocument::scheduleRender() {
 
 void SceneDocument::renderIfNeeded() {
     const QSize px = viewportSize() * devicePixelRatioF();
-    if (px.width() < 2 || px.height() < 2 || !isVisible() || m_scene->empty()) return;
+    if (px.width() < 2 || px.height() < 2 || !isVisible() || (!m_lightField && m_scene->empty())) return;
     const float aspect = float(px.width()) / float(px.height());
     if (!m_framed) {
-        m_controller.frameBounds(m_scene->bounds(), aspect);
+        if (m_lightField) {
+            // Its own default view (trained on an orbit), else a unit box at the origin.
+            by::Bounds box;
+            box.add(by::Vec3{-1, -1, -1});
+            box.add(by::Vec3{1, 1, 1});
+            m_controller.frameBounds(box, aspect);
+            if (!m_lightField->defaultCamera.empty()) {
+                if (auto cam = by::parseCamera(m_lightField->defaultCamera, m_controller.camera())) m_controller.setHome(*cam);
+            }
+        } else {
+            m_controller.frameBounds(m_scene->bounds(), aspect);
+        }
         m_framed = true;
     }
     if (!m_controller.needsRender()) return;
@@ -175,20 +255,73 @@ void SceneDocument::renderIfNeeded() {
         update();
         return;
     }
+    requestFrame(nextScale(px, false));
+}
+
+double SceneDocument::nextScale(QSize px, bool refine) const {
+    if (!m_lightField) return 1.0;
+    const double pixels = double(px.width()) * double(px.height());
+    // Before the first frame: small, so that something shows at once.
+    if (m_msPerPixel <= 0) return 0.125;
+    const double budget = refine ? 1500.0 : 120.0;
+    const double full = m_msPerPixel * pixels;
+    if (full <= budget) return 1.0;
+    return std::clamp(std::sqrt(budget / full), 1.0 / 16.0, 1.0);
+}
+
+void SceneDocument::requestFrame(double scale) {
+    const QSize px = viewportSize() * devicePixelRatioF();
     by::RenderView view;
     view.camera = m_controller.camera();
-    view.width = px.width(), view.height = px.height();
+    view.width = std::max(2, int(std::lround(px.width() * scale)));
+    view.height = std::max(2, int(std::lround(px.height() * scale)));
     view.background = m_controller.settings().background;
-    const auto t0 = std::chrono::steady_clock::now();
-    m_renderer->setMaxShDegree(m_controller.settings().shDegree);
-    by::Result<by::Image> img = m_renderer->render(view);
-    m_controller.recordFrame(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    if (!img) {
-        m_error = QString::fromStdString(img.error().what());
+    if (!m_lightField && m_workerShDegree != m_controller.settings().shDegree) {
+        m_workerShDegree = m_controller.settings().shDegree;
+        m_worker->post([deg = m_workerShDegree](FrameRenderer& r) -> by::Status {
+            static_cast<SceneFrames&>(r).renderer->setMaxShDegree(deg);
+            return {};
+        });
+    }
+    m_worker->request(view, ++m_requested);
+    if (m_lightField) {
+        // Once the camera rests, one sharper frame.
+        if (!m_refineTimer) {
+            m_refineTimer = new QTimer(this);
+            m_refineTimer->setSingleShot(true);
+            m_refineTimer->setInterval(350);
+            connect(m_refineTimer, &QTimer::timeout, this, [this]() {
+                const QSize size = viewportSize() * devicePixelRatioF();
+                const double s = nextScale(size, true);
+                if (m_worker && s > m_shownScale + 1e-6) requestFrame(s);
+            });
+        }
+        if (scale < 1.0) m_refineTimer->start();
+    }
+}
+
+void SceneDocument::onFrame(const std::shared_ptr<SceneRenderWorker::Frame>& f) {
+    if (!f->image) {
+        m_error = QString::fromStdString(f->image.error().what());
         update();
         return;
     }
-    m_sceneImage = std::move(*img);
+    by::Image img = std::move(*f->image);
+    m_controller.recordFrame(f->ms);
+    const QSize px = viewportSize() * devicePixelRatioF();
+    if (img.width > 0 && img.height > 0) m_msPerPixel = f->ms / (double(img.width) * double(img.height));
+    m_shownScale = px.width() > 0 ? double(img.width) / double(px.width()) : 1.0;
+    if (img.width != px.width() || img.height != px.height()) {
+        // A reduced frame (or one of a size the window no longer has): shown stretched.
+        const QImage small(img.rgba.data(), img.width, img.height, img.width * 4, QImage::Format_RGBA8888);
+        const QImage big = small.scaled(px, Qt::IgnoreAspectRatio, Qt::SmoothTransformation).convertToFormat(QImage::Format_RGBA8888);
+        by::Image full;
+        full.width = big.width(), full.height = big.height();
+        full.rgba.resize(size_t(full.width) * full.height * 4);
+        for (int y = 0; y < full.height; ++y) std::memcpy(full.rgba.data() + size_t(y) * full.width * 4, big.constScanLine(y), size_t(full.width) * 4);
+        img = std::move(full);
+    }
+    m_sceneImage = std::move(img);
     ++m_renders;
     refreshOverlay(true);
 }
@@ -198,7 +331,12 @@ void SceneDocument::refreshOverlay(bool force) {
     const by::Image* shown = &m_sceneImage;
     by::Image composed;
     if (m_controller.settings().showOverlay && m_overlay && m_overlayRenderer) {
-        by::OverlayState state = by::overlayStateFor(m_controller, *m_scene, m_ctx ? m_ctx->deviceName() : std::string());
+        by::OverlayState state = by::overlayStateFor(m_controller, *m_scene, m_worker ? m_worker->deviceName() : std::string());
+        if (m_lightField)
+            state.note = tr("light field, %1 parameters; frame at %2% size")
+                             .arg(m_lightField->parameterCount())
+                             .arg(int(std::lround(100 * m_shownScale)))
+                             .toStdString();
         if (m_player)
             state.note = tr("video frame %1 of %2 at %3 fps").arg(m_shownFrame).arg(m_player->frameCount()).arg(m_player->fps()).toStdString();
         const double dt = m_overlayClock.isValid() ? double(m_overlayClock.restart()) / 1000.0 : 1.0 / 60.0;
@@ -220,7 +358,9 @@ void SceneDocument::refreshOverlay(bool force) {
             if (changes.exportPathVideo) {
                 const QString file = QDir(m_exportDir.isEmpty() ? QStandardPaths::writableLocation(QStandardPaths::MoviesLocation) : m_exportDir)
                                          .filePath(exportBaseName() + QStringLiteral("-path.mp4"));
-                if (isSignalConnected(QMetaMethod::fromSignal(&SceneDocument::pathVideoRequested)) && m_controller.bookmarks().size() >= 2) {
+                if (m_lightField) {
+                    emit statusMessage(tr("Camera-path videos are made of mesh and splat scenes; a light field has no path export yet."));
+                } else if (isSignalConnected(QMetaMethod::fromSignal(&SceneDocument::pathVideoRequested)) && m_controller.bookmarks().size() >= 2) {
                     PathVideoRequest req;
                     req.scene = m_scene;
                     for (const by::CameraBookmark& b : m_controller.bookmarks()) req.keys.push_back({b.name, b.camera});
@@ -275,6 +415,7 @@ bool SceneDocument::addToScene(const by::Scene& more, QString* why) {
         return false;
     };
     if (m_player) return fail(tr("a Gaussian video takes no other scene"));
+    if (m_lightField) return fail(tr("a light field takes no other scene"));
     auto merged = std::make_shared<by::Scene>(*m_scene);
     merged->meshes.insert(merged->meshes.end(), more.meshes.begin(), more.meshes.end());
     if (more.splats.size() > 0) {
@@ -287,7 +428,12 @@ bool SceneDocument::addToScene(const by::Scene& more, QString* why) {
             for (size_t i = 0; i < more.splats.size(); ++i) merged->splats.append(more.splats, i);
         }
     }
-    if (m_renderer && !m_renderer->setScene(*merged).ok()) return fail(tr("the scene could not be uploaded"));
+    if (m_worker)
+        m_worker->post([merged](FrameRenderer& r) -> by::Status {
+            if (auto st = static_cast<SceneFrames&>(r).renderer->setScene(*merged); !st)
+                return by::makeError(st.error().code, "the larger scene could not be uploaded: " + st.error().message);
+            return {};
+        });
     m_scene = merged;
     m_framed = false;  // frame the larger scene
     m_controller.invalidate();
@@ -298,7 +444,11 @@ bool SceneDocument::addToScene(const by::Scene& more, QString* why) {
 bool SceneDocument::exportPathVideo(const QString& file, int frames) {
     std::vector<by::CameraKey> keys;
     for (const by::CameraBookmark& b : m_controller.bookmarks()) keys.push_back({b.name, b.camera});
-    if (keys.size() < 2 || !m_renderer || m_sceneImage.empty()) {
+    if (m_lightField) {
+        emit statusMessage(tr("Camera-path videos are made of mesh and splat scenes; a light field has no path export yet."));
+        return false;
+    }
+    if (keys.size() < 2 || m_sceneImage.empty()) {
         emit statusMessage(tr("A camera-path video needs two bookmarks and a rendered view."));
         return false;
     }
@@ -306,10 +456,17 @@ bool SceneDocument::exportPathVideo(const QString& file, int frames) {
     view.width = m_sceneImage.width, view.height = m_sceneImage.height;
     view.background = m_controller.settings().background;
     QApplication::setOverrideCursor(Qt::WaitCursor);
-    auto rep = by::writePathVideo(m_renderer.get(), *m_scene, keys, frames, view, file.toStdString());
+    // A renderer of its own: the tab's belongs to its render thread.
+    by::Result<by::PathVideoReport> rep = by::makeError(by::ErrorCode::Internal, "no renderer");
+    auto ctx = by::VulkanContext::create();
+    if (!ctx) {
+        rep = ctx.error();
+    } else if (auto r = by::SceneRenderer::create(*ctx); !r) {
+        rep = r.error();
+    } else {
+        rep = by::writePathVideo(r->get(), *m_scene, keys, frames, view, file.toStdString());
+    }
     QApplication::restoreOverrideCursor();
-    m_controller.invalidate();  // the renderer drew other views: draw this one again
-    scheduleRender();
     if (!rep) {
         emit statusMessage(QString::fromStdString(rep.error().what()));
         return false;

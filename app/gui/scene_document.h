@@ -6,7 +6,12 @@
 // want (io.WantCaptureMouse/Keyboard) move the camera.
 // It renders on demand only: a mouse drag, a wheel step, a key or a resize marks the view dirty
 // and queues one render; nothing runs while the view is still (a render loop would keep a CPU
-// Vulkan device busy for nothing). Input over the overlay re-runs only the overlay, and composites
+// Vulkan device busy for nothing). Frames are drawn on the tab's render thread
+// (scene_render_worker.h) with a Vulkan device of its own, so a slow frame never stops the
+// window; the overlay is composited here, on a second device.
+// A neural light field (an ONNX ray -> colour MLP) opens in the same kind of tab. Its frames cost
+// seconds on a CPU device, so it renders progressively: while the camera moves, at the scale
+// that keeps a frame near 120 ms; once it rests, one sharper frame of at most ~1.5 s. Input over the overlay re-runs only the overlay, and composites
 // again only when its drawing changed (a hovered button, a new frame time).
 // A Gaussian video (a 2D-video manifest or a PLY sequence) opens in the same tab with a control
 // bar: play/pause, a slider to scrub, loop. Its player decodes ahead on its own thread; a light
@@ -18,6 +23,7 @@
 #include <memory>
 
 #include "engine/camera_path.h"
+#include "app/gui/scene_render_worker.h"
 #include "engine/scene.h"
 #include "views/viewport_controller.h"
 
@@ -25,10 +31,11 @@
 
 namespace by {
 class VulkanContext;
-class SceneRenderer;
 class OverlayRenderer;
 class SplatVideoPlayer;
+struct LightFieldMlp;
 }  // namespace by
+
 
 class QCheckBox;
 class QLabel;
@@ -42,6 +49,9 @@ public:
     SceneDocument(std::shared_ptr<const by::Scene> scene, const QString& path, QWidget* parent = nullptr);
     // A Gaussian video: the scene is its current frame.
     SceneDocument(std::unique_ptr<by::SplatVideoPlayer> player, const QString& path, QWidget* parent = nullptr);
+    // A neural light field (renderers/light_field_mlp.h); its default camera, when the model
+    // names one, is the first view and "home".
+    SceneDocument(std::shared_ptr<const by::LightFieldMlp> lightField, const QString& path, QWidget* parent = nullptr);
     ~SceneDocument() override;
 
     const QString& path() const { return m_path; }
@@ -53,8 +63,16 @@ public:
     bool hasRendered() const { return m_renders > 0 || !m_error.isEmpty(); }
     // Why nothing can be drawn (no Vulkan device, a failed render), empty when fine.
     const QString& errorText() const { return m_error; }
-    // Renders now if the view is dirty (tests and screenshots call it instead of waiting).
+    // Asks for a frame now if the view is dirty (tests and screenshots call it instead of waiting
+    // for the event loop); the frame arrives later, counted by renderCount().
     void renderIfNeeded();
+    bool isLightField() const { return m_lightField != nullptr; }
+    // The scale of the last frame shown (1: full resolution; light fields render smaller while
+    // the camera moves). True while a frame is being drawn or waits to be.
+    double shownScale() const { return m_shownScale; }
+    bool isRendering() const;
+    // The render thread's device name (empty before the first frame).
+    QString deviceName() const;
     // The video's player (null for a still scene) and the frame on screen (-1 before the first).
     by::SplatVideoPlayer* player() const { return m_player.get(); }
     int shownFrame() const { return m_shownFrame; }
@@ -110,6 +128,10 @@ protected:
 private:
     void scheduleRender();
     bool ensureRenderers();
+    void onFrame(const std::shared_ptr<SceneRenderWorker::Frame>& frame);
+    // The scale for the next frame of a slow renderer (light fields): 1 otherwise.
+    double nextScale(QSize px, bool refine) const;
+    void requestFrame(double scale);
     // Runs one overlay frame with the current input, acts on what the user changed, and
     // composites the overlay over the scene image when its drawing changed (or `force`).
     void refreshOverlay(bool force = false);
@@ -123,8 +145,14 @@ private:
     std::shared_ptr<const by::Scene> m_scene;
     QString m_path;
     by::ViewportController m_controller;
-    std::shared_ptr<by::VulkanContext> m_ctx;
-    std::unique_ptr<by::SceneRenderer> m_renderer;
+    std::shared_ptr<const by::LightFieldMlp> m_lightField;
+    std::unique_ptr<SceneRenderWorker> m_worker;
+    std::shared_ptr<by::VulkanContext> m_overlayCtx;  // the UI thread's device, for the overlay
+    uint64_t m_requested = 0;       // serial of the last frame asked for
+    int m_workerShDegree = -1;      // the SH degree last sent to the render thread
+    double m_shownScale = 1.0;
+    double m_msPerPixel = 0;        // measured on the last frame (light fields)
+    QTimer* m_refineTimer = nullptr;
     std::unique_ptr<by::ViewportOverlay> m_overlay;
     std::unique_ptr<by::OverlayRenderer> m_overlayRenderer;
     by::OverlayInput m_input;

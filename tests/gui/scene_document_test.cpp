@@ -23,6 +23,7 @@
 #include <QSlider>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QMouseEvent>
 #include <QTabWidget>
 #include <QKeyEvent>
@@ -351,6 +352,50 @@ TEST_F(SceneDocumentTest, OverlayIsDrawnAndKeepsItsClicksFromTheCamera) {
     const QString shot = m_dir + "/overlay.png";
     ASSERT_TRUE(doc->saveScreenshot(shot, true));
     if (const char* keep = std::getenv("BY_KEEP_OVERLAY_SHOT")) QFile::copy(shot, QString::fromUtf8(keep));
+}
+
+// A neural light field opens as its graph and as a 3D tab. Its frames are drawn on the tab's
+// render thread: the first small (so something shows at once), a sharper one once the camera
+// rests; input is handled while a frame is being drawn, and the next frame shows the new view.
+TEST_F(SceneDocumentTest, LightFieldRendersProgressivelyOffTheUiThread) {
+    const QString path = QString::fromStdString(by::test::asset("models/light_field/duck/duck_nelf.onnx"));
+    ASSERT_TRUE(QFileInfo::exists(path)) << "scripts/build_models.sh trains the duck light field";
+    SceneDocument* doc = open(path);
+    ASSERT_NE(doc, nullptr);
+    EXPECT_TRUE(doc->isLightField());
+    ASSERT_EQ(m_window->documentCount(), 2);  // its graph tab and its 3D tab
+    EXPECT_TRUE(m_window->document(0) != nullptr || m_window->document(1) != nullptr);
+    EXPECT_TRUE(doc->title().contains(QStringLiteral("light field"))) << doc->title().toStdString();
+    EXPECT_FALSE(doc->deviceName().isEmpty());
+    // The first frame is an eighth of the resolution, stretched to the view.
+    EXPECT_NEAR(doc->shownScale(), 0.125, 0.01);
+    const QImage first = doc->image();
+    QImage background(first.size(), QImage::Format_RGBA8888);
+    background.fill(QColor(first.pixelColor(2, 2)));
+    EXPECT_GT(changedFraction(first, background), 0.02) << "the duck shows";
+    // Resting, a sharper frame follows.
+    ASSERT_TRUE(waitUntil([&] { return doc->shownScale() > 0.13 && !doc->isRendering(); }, 60000)) << doc->shownScale();
+    std::printf("light field: first frame at %.3f of the resolution, after resting %.3f on %s\n", 0.125, doc->shownScale(),
+                doc->deviceName().toStdString().c_str());
+
+    // A drag while a frame is being drawn: the camera moves at once (the UI thread is free), and
+    // a frame of the new view arrives afterwards.
+    doc->controller().invalidate();
+    doc->renderIfNeeded();
+    const bool busyDuringDrag = doc->isRendering();
+    const by::Camera before = doc->controller().camera();
+    const int rendersBefore = doc->renderCount();
+    const QPoint from(doc->width() - 30, doc->height() - 40), to(doc->width() - 200, doc->height() - 60);
+    QMouseEvent press(QEvent::MouseButtonPress, from, doc->mapToGlobal(from), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &press);
+    QMouseEvent move(QEvent::MouseMove, to, doc->mapToGlobal(to), Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &move);
+    QMouseEvent release(QEvent::MouseButtonRelease, to, doc->mapToGlobal(to), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(doc, &release);
+    EXPECT_GT(by::length(doc->controller().camera().eye - before.eye), 0.05f * by::length(before.eye - before.target));
+    std::printf("light field: a frame was %s while the drag was handled\n", busyDuringDrag ? "being drawn" : "not being drawn");
+    ASSERT_TRUE(waitUntil([&] { return doc->renderCount() > rendersBefore + 1 && !doc->isRendering(); }, 60000));
+    EXPECT_TRUE(doc->errorText().isEmpty()) << doc->errorText().toStdString();
 }
 
 // File > Add to Scene from a file: read as a job while the viewport stays usable, then joined to
