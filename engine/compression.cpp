@@ -23,6 +23,7 @@ const char* compressMethodName(CompressMethod m) {
     case CompressMethod::PruneFfn: return "prune_ffn";
     case CompressMethod::PruneHeads: return "prune_heads";
     case CompressMethod::QuantizeBcq: return "quantize_bcq";
+    case CompressMethod::Decompose: return "decompose";
     }
     return "?";
 }
@@ -199,7 +200,8 @@ std::vector<std::string> supportedOps(CompressMethod m) {
     case CompressMethod::QuantizeBcq: return {"Gemm", "MatMul"};
     case CompressMethod::PruneChannels: return {"Conv"};
     case CompressMethod::PruneFfn:
-    case CompressMethod::PruneHeads: return {"Gemm", "MatMul"};
+    case CompressMethod::PruneHeads:
+    case CompressMethod::Decompose: return {"Gemm", "MatMul"};
     default: return {"Conv", "Gemm", "MatMul"};
     }
 }
@@ -271,6 +273,17 @@ Status checkParameters(size_t i, const CompressStep& s) {
                 return bad(std::string("the ") + pruneCriterionName(s.criterion, s.norm) + " criterion needs calibration data (a \"calibration\" object in the recipe, --calib-data on the command line)");
             if (a.samples < 1) return bad("calibration needs at least one sample, not " + std::to_string(a.samples));
         }
+        break;
+    }
+    case CompressMethod::Decompose: {
+        if (!inUnitInterval(s.sparsity))
+            return bad("the fraction of each module's inner dimension removed must be between 0 and 1 (exclusive), not " + std::to_string(s.sparsity));
+        if (s.modules != "ffn" && s.modules != "qk" && s.modules != "vo" && s.modules != "all")
+            return bad("modules must be ffn, qk, vo or all, not '" + s.modules + "'");
+        const ActivationCalibration& a = s.activations;
+        if (a.data.empty())
+            return bad("modular decomposition fits the modules on calibration data, and none is given (a \"calibration\" object in the recipe, --calib-data on the command line)");
+        if (a.samples < 1) return bad("calibration needs at least one sample, not " + std::to_string(a.samples));
         break;
     }
     case CompressMethod::QuantizeGgml:
@@ -447,6 +460,7 @@ Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, i
     case CompressMethod::PruneFfn: return pruneFfn(g, s, nodes, !s.layers.names.empty(), opset, data, out);
     case CompressMethod::PruneHeads: return pruneHeads(g, s, nodes, !s.layers.names.empty(), opset, data, out);
     case CompressMethod::LowRank: return lowRank(g, s, nodes, opset, data, out);
+    case CompressMethod::Decompose: return decompose(g, s, nodes, !s.layers.names.empty(), opset, data, out);
     case CompressMethod::QuantizeGgml: break;  // whole-model step, see compress()
     }
     return makeError(ErrorCode::Internal, "unknown compression method");
@@ -455,7 +469,7 @@ Status runStep(Graph& g, const CompressStep& s, const std::vector<int>& nodes, i
 bool usesCalibration(const CompressStep& s) {
     const bool structured = s.method == CompressMethod::PruneChannels || s.method == CompressMethod::PruneFfn || s.method == CompressMethod::PruneHeads;
     return (structured && s.criterion != PruneCriterion::Weight) || (s.method == CompressMethod::LowRank && s.activations.enabled) ||
-           (s.method == CompressMethod::QuantizeNBits && s.criterion == PruneCriterion::Activation);
+           (s.method == CompressMethod::QuantizeNBits && s.criterion == PruneCriterion::Activation) || s.method == CompressMethod::Decompose;
 }
 
 int64_t defaultOpset(const Model& m) {
@@ -554,7 +568,7 @@ Result<CompressResult> compress(const Model& model, const Recipe& recipe, const 
         std::shared_ptr<const Dataset> data;
         if (staticQuant || usesCalibration(s)) {
             if (!ctx.openDataset)
-                return stepError(ErrorCode::Invalid, i, s, std::string(staticQuant ? "static activation quantization" : s.method == CompressMethod::LowRank ? "data-aware low-rank" : s.method == CompressMethod::QuantizeNBits ? "ranking outliers by activation" : "data-driven pruning") +
+                return stepError(ErrorCode::Invalid, i, s, std::string(staticQuant ? "static activation quantization" : s.method == CompressMethod::LowRank ? "data-aware low-rank" : s.method == CompressMethod::QuantizeNBits ? "ranking outliers by activation" : s.method == CompressMethod::Decompose ? "modular decomposition" : "data-driven pruning") +
                                                                " needs calibration data, and nothing here can open '" + s.activations.data + "'");
             auto d = ctx.openDataset(s.activations.data, s.activations.split);
             if (!d) return stepError(d.error().code, i, s, "calibration data: " + d.error().message);
@@ -596,6 +610,8 @@ Result<LayerReport> previewLayer(const Model& model, const std::string& nodeName
     if (s.method == CompressMethod::LowRank && s.activations.enabled)
         return makeError(ErrorCode::Unsupported,
                          "data-aware low-rank factorises on calibration data, which a layer preview does not run; compress the model instead");
+    if (s.method == CompressMethod::Decompose)
+        return makeError(ErrorCode::Unsupported, "modular decomposition fits the modules on calibration data, which a layer preview does not run; compress the model instead");
     if (usesCalibration(s))
         return makeError(ErrorCode::Unsupported, std::string("the ") + pruneCriterionName(s.criterion, s.norm) +
                                                      " criterion ranks on calibration data, which a layer preview does not run; compress the model instead");

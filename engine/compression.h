@@ -51,6 +51,14 @@
 //                   (calibration data), MatMul/Gemm layers are factorised data-aware: the rank-r
 //                   factors minimise the error of the layer's outputs on the calibration inputs
 //                   (SVD of W L with L L^T their second moments), not of the weights.
+//   Decompose       MoDeGPT-style modular decomposition of transformer module pairs on calibration
+//                   data (decompose_pass.cpp): `sparsity` of each module's inner dimension goes.
+//                   Feed-forward blocks (type I, Nystrom): hidden neurons chosen by ridge leverage
+//                   scores of their correlation C = E[h h^T], and the down-projection refitted by
+//                   least squares on the kept neurons, W' = (C_SS)^-1 C_S: W (with the means in the
+//                   bias), so the kept neurons also carry what the removed ones wrote. Query-key
+//                   (type II, CR) and value-output (type III, SVD) pairs need separate Q, K and V
+//                   projections; fused [.., 3, heads, dim] blocks are reported as skipped.
 // Dense pruning keeps dense storage: zeros are reported as sparsity, not as saved bytes. 2:4
 // weights still run faster for few-row products: the executor repacks them at plan time
 // (engine/sparse24.h).
@@ -70,7 +78,7 @@
 
 namespace by {
 
-enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank, QuantizeGgml, PruneFfn, PruneHeads, QuantizeBcq };
+enum class CompressMethod { QuantizeInt8, QuantizeNBits, Prune, PruneNM, PruneChannels, LowRank, QuantizeGgml, PruneFfn, PruneHeads, QuantizeBcq, Decompose };
 
 // How structured pruning ranks what it removes (filters, neurons, heads); the smallest scores go.
 //   Weight      the weight norm (`norm`: L1 or L2; neurons and heads: product of the norms of what
@@ -123,6 +131,9 @@ struct CompressStep {
     // PruneChannels / PruneFfn / PruneHeads: the ranking; Activation and Beta read calibration
     // samples described by `activations` (its data, split, samples and normalize; enabled set).
     PruneCriterion criterion = PruneCriterion::Weight;
+    // Decompose: which module pairs, "ffn" (type I), "qk" (type II), "vo" (type III) or "all";
+    // `sparsity` and the calibration `activations` as for data-driven pruning.
+    std::string modules = "ffn";
     // LowRank: exactly one of these is set (> 0)
     int64_t rank = 0;         // kept rank
     double rankRatio = 0;     // kept rank / min(K, N)

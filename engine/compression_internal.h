@@ -91,6 +91,10 @@ Status pruneFfn(Graph& g, const CompressStep& s, const std::vector<int>& nodes, 
                 std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out);
 Status pruneHeads(Graph& g, const CompressStep& s, const std::vector<int>& nodes, bool named, int64_t opset,
                   std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out);
+// MoDeGPT-style modular decomposition of feed-forward (and attention) module pairs on `data`
+// (decompose_pass.cpp); `named` as for pruneFfn.
+Status decompose(Graph& g, const CompressStep& s, const std::vector<int>& nodes, bool named, int64_t opset,
+                 std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out);
 // With `data` (the step's `activations` set), MatMul/Gemm/Conv layers are factorised data-aware: the
 // truncation minimises the error of the layer's outputs on the calibration inputs, not of its weights.
 Status lowRank(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset,

@@ -22,6 +22,7 @@
 
 #include "engine/compression_internal.h"
 #include "engine/executor.h"
+#include "engine/structured_blocks.h"
 
 namespace by::compression {
 
@@ -103,6 +104,8 @@ LayerReport newRow(const Graph& g, int node, const CompressStep& s) {
     return r;
 }
 
+}  // namespace
+
 std::string describeNode(const Graph& g, int n) { return g.nodes[size_t(n)].opType + " '" + nodeLabel(g, n) + "'"; }
 
 bool isGraphOutput(const Graph& g, int v) { return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end(); }
@@ -127,6 +130,8 @@ std::vector<double> inputNorms(const LayerWeight& w) {
     return r;
 }
 
+namespace {
+
 std::vector<double> outputNorms(const LayerWeight& w) {
     const auto W = w.rows();
     std::vector<double> r(size_t(w.N), 0.0);
@@ -136,23 +141,12 @@ std::vector<double> outputNorms(const LayerWeight& w) {
     return r;
 }
 
+}  // namespace
+
 // Output entries `keep` of a layer's weight (its N axis), in the stored layout.
 Tensor sliceOutputs(const LayerWeight& w, const std::vector<int64_t>& keep) { return sliceAxis(w.tensor, w.transposed ? 1 : 0, keep); }
 // Input entries `keep` (its K axis).
 Tensor sliceInputs(const LayerWeight& w, const std::vector<int64_t>& keep) { return sliceAxis(w.tensor, w.transposed ? 0 : 1, keep); }
-
-// Replaces input `input` of `node` by a new initializer; counts the elements for the report.
-struct Replacer {
-    Graph& g;
-    int64_t before = 0, after = 0;
-    void operator()(int node, size_t input, const Tensor& oldT, Tensor newT, const std::string& suffix) {
-        before += oldT.numel();
-        after += newT.numel();
-        const int vid = g.nodes[size_t(node)].inputs[input];
-        const std::string base = g.values[size_t(vid)].name.empty() ? nodeLabel(g, node) + "_in" + std::to_string(input) : g.values[size_t(vid)].name;
-        setInput(g, node, input, addWeight(g, base + suffix, std::move(newT)));
-    }
-};
 
 bool checkProjection(const Graph& g, int n, std::optional<LayerWeight>& w, std::string& why) {
     const Node& node = g.nodes[size_t(n)];
@@ -191,17 +185,6 @@ const Tensor* gemmBias(const Graph& g, int n, int64_t N, bool& ok) {
 
 // ---- feed-forward blocks ----
 
-struct FfnPlan {
-    int up = -1, down = -1;
-    LayerWeight upW, downW;
-    std::vector<std::pair<int, size_t>> perNeuron;  // (node, input) constants of one value per neuron
-    std::vector<int> values;                        // values carrying the N neurons (shapes change)
-    int hidden = -1;                                // the down-projection's input
-    // The down-projection's bias, where the mean of removed neurons is folded in: (node, input).
-    int biasNode = -1;
-    size_t biasInput = 0;
-};
-
 // The constant bias of N values added to a projection's output: its own (Gemm) or a following Add.
 void findOutputBias(const Graph& g, int proj, int64_t N, int& node, size_t& input) {
     bool ok = true;
@@ -224,12 +207,16 @@ void findOutputBias(const Graph& g, int proj, int64_t N, int& node, size_t& inpu
     }
 }
 
+namespace {
+
 const std::set<std::string>& unaryOps() {
     static const std::set<std::string> ops = {"Relu", "Sigmoid", "Tanh", "Erf", "Gelu", "Softplus", "Softsign", "Elu", "Selu", "Celu",
                                               "LeakyRelu", "HardSigmoid", "HardSwish", "Mish", "Identity", "Neg", "Abs", "Exp",
                                               "Sqrt", "Dropout", "Clip"};
     return ops;
 }
+
+}  // namespace
 
 bool traceFfn(const Graph& g, int up, FfnPlan& plan, std::string& why) {
     std::optional<LayerWeight> w;
@@ -345,19 +332,17 @@ bool traceFfn(const Graph& g, int up, FfnPlan& plan, std::string& why) {
     return true;
 }
 
+namespace {
+
 std::string criterionLabel(const CompressStep& s) {
     return s.criterion == PruneCriterion::Weight ? "weight norm" : pruneCriterionName(s.criterion, s.norm);
 }
 
+}  // namespace
+
 // ---- attention heads ----
 
-// One entry of a Reshape's shape and where it comes from, so that it can be rewritten.
-struct ShapeEntry {
-    std::optional<int64_t> value;  // nullopt: computed at run time
-    int owner = -1;                // node whose input holds the constant (the Reshape or a Concat)
-    size_t input = 0;
-    int64_t index = 0;             // element within that constant
-};
+namespace {
 
 std::optional<std::vector<int64_t>> intConstant(const Graph& g, int v) {
     const Tensor* t = constantOf(g, v);
@@ -369,6 +354,8 @@ std::optional<std::vector<int64_t>> intConstant(const Graph& g, int v) {
     else return std::nullopt;
     return r;
 }
+
+}  // namespace
 
 // The entries of a Reshape's shape input: a constant, or a Concat of constants (possibly through
 // Cast) and run-time pieces of one element each.
@@ -419,19 +406,15 @@ Status rewriteShapeEntry(Graph& g, int reshape, const ShapeEntry& e, int64_t val
     return {};
 }
 
-struct HeadPlan {
-    int qkv = -1, out = -1, biasAdd = -1, split = -1, merge = -1;  // projection, its bias Add, the two Reshapes
-    LayerWeight qkvW, outW;
-    int64_t heads = 0, dim = 0;
-    ShapeEntry headEntry, widthEntry;
-    std::vector<int> values;  // values whose head count changes
-};
+namespace {
 
 const std::set<std::string>& attentionOps() {
     static const std::set<std::string> ops = {"Transpose", "Split", "Slice", "Squeeze", "Unsqueeze", "Gather", "MatMul", "Mul", "Div",
                                               "Add", "Sub", "Softmax", "Where", "Cast", "Identity", "Sqrt", "Dropout"};
     return ops;
 }
+
+}  // namespace
 
 bool traceHeads(const Graph& g, int qkv, HeadPlan& plan, std::string& why) {
     std::optional<LayerWeight> w;
@@ -540,6 +523,8 @@ std::vector<int64_t> headColumns(const HeadPlan& p, const std::vector<int64_t>& 
             for (int64_t d = 0; d < p.dim; ++d) cols.push_back(part * p.heads * p.dim + h * p.dim + d);
     return cols;
 }
+
+namespace {
 
 Result<std::shared_ptr<const Dataset>> needData(const CompressStep& s, const std::shared_ptr<const Dataset>& data) {
     if (s.criterion != PruneCriterion::Weight && !data)

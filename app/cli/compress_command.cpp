@@ -29,13 +29,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kValued = {"--recipe", "--quantize", "--prune", "--lowrank", "-o", "--eval", "--limit",
+const std::set<std::string> kValued = {"--recipe", "--quantize", "--prune", "--decompose", "--lowrank", "-o", "--eval", "--limit",
                                        "--batch", "--threads", "--project", "--name", "--split", "--calibration", "--calib-data",
                                        "--calib-samples", "--calib-split", "--calib-normalize"};
 
 void printCompressHelp() {
     std::puts(
-        "usage: brickyard-cli compress MODEL (--recipe R.json | --quantize Q | --prune P | --lowrank L)... -o OUT [options]\n"
+        "usage: brickyard-cli compress MODEL (--recipe R.json | --quantize Q | --prune P | --decompose D | --lowrank L)... -o OUT [options]\n"
         "\n"
         "Applies compression passes to MODEL and writes the result to OUT (format from its extension).\n"
         "Shorthands (see docs/recipes.md); several combine in the order prune, lowrank, quantize:\n"
@@ -50,6 +50,8 @@ void printCompressHelp() {
         "  --calib-normalize X the model's input preprocessing, e.g. scale=1/255 (default: the model's, or 1/255 for bytes)\n"
         "  --prune 0.5 | 0.5:global | 2:4 | channels:0.25[:l2|:activation|:beta]\n"
         "  --prune ffn:0.25[:activation] | heads:0.25[:activation]   transformer neurons / attention heads\n"
+        "  --decompose 0.3[:ffn|:qk|:vo|:all]   MoDeGPT-style: 30% of each feed-forward block's neurons, the\n"
+        "                      down-projection refitted on the rest (Nystrom; needs --calib-data)\n"
         "  --lowrank 0.3 (cut 30% of each layer's parameters) | energy:0.95 | ratio:0.5 | rank:16\n"
         "  --recipe R.json     steps from a recipe file (before any shorthand)\n"
         "  -o OUT              the compressed model (.onnx, .safetensors, .gguf)\n"
@@ -63,7 +65,7 @@ void printCompressHelp() {
 
 void printSweepHelp() {
     std::puts(
-        "usage: brickyard-cli sweep MODEL (--quantize Q | --prune P | --lowrank L | --recipe R.json)... --eval SPEC [options]\n"
+        "usage: brickyard-cli sweep MODEL (--quantize Q | --prune P | --decompose D | --lowrank L | --recipe R.json)... --eval SPEC [options]\n"
         "\n"
         "Compresses MODEL once per candidate (each shorthand or recipe file is one candidate),\n"
         "evaluates the original and every candidate on the same data in the same run, and prints\n"
@@ -265,13 +267,13 @@ Result<Recipe> recipeFromArgs(const Args& a) {
         if (!f) return f.error();
         r = *f;
     }
-    for (const char* kind : {"prune", "lowrank", "quantize"})
+    for (const char* kind : {"prune", "decompose", "lowrank", "quantize"})
         for (const auto& v : a.getAll(std::string("--") + kind)) {
             auto s = parseShorthand(kind, v);
             if (!s) return s.error();
             r.steps.push_back(*s);
         }
-    if (r.steps.empty()) return makeError(ErrorCode::Invalid, "give --recipe R.json or at least one of --quantize, --prune, --lowrank");
+    if (r.steps.empty()) return makeError(ErrorCode::Invalid, "give --recipe R.json or at least one of --quantize, --prune, --decompose, --lowrank");
     return r;
 }
 
@@ -419,7 +421,7 @@ int sweepCommand(const std::vector<std::string>& argv) {
         if (!r) return usageError(r.error().what());
         candidates.push_back(*r);
     }
-    for (const char* kind : {"quantize", "prune", "lowrank"})
+    for (const char* kind : {"quantize", "prune", "decompose", "lowrank"})
         for (const auto& v : a.getAll(std::string("--") + kind)) {
             auto s = parseShorthand(kind, v);
             if (!s) return usageError(s.error().message);
@@ -494,7 +496,8 @@ int methodOrder(CompressMethod m) {
         case CompressMethod::PruneNM:
         case CompressMethod::PruneChannels:
         case CompressMethod::PruneFfn:
-        case CompressMethod::PruneHeads: return 0;
+        case CompressMethod::PruneHeads:
+        case CompressMethod::Decompose: return 0;
         case CompressMethod::LowRank: return 1;
         default: return 2;
     }

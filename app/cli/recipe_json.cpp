@@ -258,6 +258,30 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
             s.norm = n == "l1" ? 1 : 2;
         }
         BY_TRY(parseCriterion(j, where, filters, s));
+    } else if (method == "decompose") {
+        // MoDeGPT-style: "modules": "ffn" | "qk" | "vo" | "all", always with "calibration".
+        allowed.insert({"sparsity", "modules", "calibration"});
+        s.method = CompressMethod::Decompose;
+        s.sparsity = 0.25;
+        if (j.contains("sparsity")) {
+            auto v = number(j["sparsity"], where, "sparsity");
+            if (!v) return v.error();
+            s.sparsity = *v;
+        }
+        if (j.contains("modules")) {
+            s.modules = j["modules"].is_string() ? j["modules"].get<std::string>() : "";
+            if (s.modules != "ffn" && s.modules != "qk" && s.modules != "vo" && s.modules != "all")
+                return bad(where, "'modules' must be \"ffn\", \"qk\", \"vo\" or \"all\"");
+        }
+        if (j.contains("calibration")) {
+            const json& c = j["calibration"];
+            if (!c.is_object()) return bad(where, "'calibration' must be an object");
+            for (const auto& [k, v] : c.items())
+                if (k != "data" && k != "samples" && k != "split" && k != "normalize")
+                    return bad(where, "unknown key 'calibration." + k + "' (data, samples, split, normalize)");
+            BY_TRY(parseActivations(c, where, s.activations));
+        }
+        s.activations.enabled = true;
     } else if (method == "low_rank") {
         allowed.insert({"rank", "rank_ratio", "energy", "param_cut", "activations"});
         s.method = CompressMethod::LowRank;
@@ -275,7 +299,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
                 *target = *v;
             }
     } else {
-        return bad(where, "unknown method '" + method + "' (quantize, quantize_bcq, quantize_ggml, prune, prune_nm, prune_channels, prune_ffn, prune_heads or low_rank)");
+        return bad(where, "unknown method '" + method + "' (quantize, quantize_bcq, quantize_ggml, prune, prune_nm, prune_channels, prune_ffn, prune_heads, decompose or low_rank)");
     }
     for (const auto& [k, v] : j.items())
         if (!allowed.count(k)) return bad(where, "unknown key '" + k + "' for method '" + method + "'");
@@ -398,6 +422,17 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
                 if (a.normalize) c["normalize"] = normalizationToString(*a.normalize);
                 o["calibration"] = c;
             }
+            break;
+        }
+        case CompressMethod::Decompose: {
+            o["method"] = "decompose";
+            o["sparsity"] = s.sparsity;
+            o["modules"] = s.modules;
+            const ActivationCalibration& a = s.activations;
+            json c = {{"samples", a.samples}, {"data", a.data}};
+            if (!a.split.empty()) c["split"] = a.split;
+            if (a.normalize) c["normalize"] = normalizationToString(*a.normalize);
+            o["calibration"] = c;
             break;
         }
         case CompressMethod::QuantizeGgml:
@@ -557,6 +592,17 @@ Result<CompressStep> parseShorthand(const std::string& kind, const std::string& 
         }
         return s;
     }
+    if (kind == "decompose") {
+        const std::string hint = "0.3 (30% of each feed-forward block's neurons, Nystrom), 0.3:ffn|qk|vo|all; with --calib-data";
+        s.method = CompressMethod::Decompose;
+        s.activations.enabled = true;  // calibration samples come from --calib-data
+        if (parts.size() > 2 || !toDouble(parts[0], s.sparsity)) return fail(hint);
+        if (parts.size() == 2) {
+            if (parts[1] != "ffn" && parts[1] != "qk" && parts[1] != "vo" && parts[1] != "all") return fail(hint);
+            s.modules = parts[1];
+        }
+        return s;
+    }
     if (kind == "lowrank") {
         const std::string hint = "0.3 (cut 30% of each layer's parameters), energy:0.95, ratio:0.5, rank:16; add :data for the "
                                  "data-aware factorisation (with --calib-data)";
@@ -597,6 +643,7 @@ std::string stepLabel(const CompressStep& s) {
     case CompressMethod::PruneHeads:
         return std::string(s.method == CompressMethod::PruneFfn ? "prune ffn " : "prune heads ") + numberText(s.sparsity) +
                (s.criterion == PruneCriterion::Weight ? "" : " activation");
+    case CompressMethod::Decompose: return "decompose " + numberText(s.sparsity) + (s.modules == "ffn" ? "" : " " + s.modules);
     case CompressMethod::QuantizeGgml:
         return std::string(s.ggmlType == DType::Q8_0 ? "q8_0" : "q4_0") + (s.algorithm == "rtn" ? "" : ":" + s.algorithm);
     case CompressMethod::LowRank: {
