@@ -32,3 +32,11 @@ if [[ ! -f "$lf/duck_nelf.onnx" ]]; then
   /usr/bin/python3 scripts/train/light_field.py --cli "$CLI" --mesh /usr/share/assimp/models/Collada/duck.dae \
     --name duck_nelf --out "$lf"
 fi
+# The duck baked into the MobileNeRF form (meshes + feature textures + a tiny MLP), fitted to the
+# light field's views above; made only when missing; mlp.json is written last.
+bn="$CACHE/models/baked_nerf/duck"
+if [[ ! -f "$bn/mlp.json" ]]; then
+  echo "build_models: baking the duck into the MobileNeRF form (PyTorch, one thread, a few minutes)"
+  /usr/bin/python3 scripts/train/baked_nerf.py --mesh /usr/share/assimp/models/Collada/duck.dae \
+    --views "$lf" --out "$bn"
+fi
