@@ -2,7 +2,9 @@
 # Writes the demo project's trained classifiers (weights cached by scripts/setup.sh in
 # models/trained/NAME) as models/NAME.onnx and models/NAME.safetensors, using brickyard-cli's own
 # exporters, and trains the duck light field (scripts/train/light_field.py) from the CLI's own mesh
-# renders. Idempotent: a model newer than its weights is left alone; the light field is kept once made.
+# renders, then bakes the duck into the MobileNeRF form (scripts/train/baked_nerf.py) from the same
+# views. Idempotent: a model newer than its weights is left alone; the light field and the baked
+# duck are kept once made.
 #   --if-built   do nothing (successfully) when brickyard-cli has not been built yet
 set -euo pipefail
 cd "$(dirname "$0")/.."

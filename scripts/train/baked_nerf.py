@@ -8,8 +8,8 @@ poses.json in --views):
 
 1. Reads the duck's triangles from the Collada file (positions scaled by its <unit>; the result is
    checked against the orbit centre in poses.json, i.e. the renderer's own framing of the mesh).
-2. Casts every training pixel's ray (the renderers' pinhole: renderers/light_field_mlp.h) against
-   the triangles: which triangle it sees and where (barycentrics).
+2. Rasterises every view (the renderers' pinhole and pixel centres, renderers/light_field_mlp.h):
+   which triangle each pixel sees and where (perspective-correct barycentrics).
 3. Fits, with PyTorch, a feature field of 8 channels over the surface (per-vertex features shared
    across triangles plus a per-triangle linear correction, in logit space) and the MobileNeRF MLP
    (8 features + view direction -> 16 -> 16 -> 3, ReLU, sigmoid) to the pixels' colours.
@@ -101,30 +101,57 @@ def camera_rays(eye, target, up, fov_deg, w, h):
     return (d / np.linalg.norm(d, axis=-1, keepdims=True)).reshape(-1, 3)
 
 
-def cast(eye, dirs, v0, e1, e2, chunk=256):
-    """Nearest triangle hit per ray (-1 for none) and its barycentrics (Moller-Trumbore)."""
-    o = torch.from_numpy(eye).double()
-    tri_id = np.full(len(dirs), -1, dtype=np.int64)
-    bary = np.zeros((len(dirs), 3))
-    for a in range(0, len(dirs), chunk):
-        d = torch.from_numpy(dirs[a:a + chunk]).double()[:, None, :]
-        p = torch.cross(d.expand(-1, e2.shape[0], -1), e2[None].expand(d.shape[0], -1, -1), dim=-1)
-        det = (e1[None] * p).sum(-1)
-        inv = 1.0 / torch.where(det.abs() < 1e-12, torch.full_like(det, 1e-12), det)
-        tv = (o - v0)[None]
-        b1 = (tv * p).sum(-1) * inv
-        qv = torch.cross(tv.expand(d.shape[0], -1, -1), e1[None].expand(d.shape[0], -1, -1), dim=-1)
-        b2 = (d * qv).sum(-1) * inv
-        t = (e2[None] * qv).sum(-1) * inv
-        ok = (det.abs() > 1e-12) & (b1 >= 0) & (b2 >= 0) & (b1 + b2 <= 1) & (t > 1e-6)
-        t = torch.where(ok, t, torch.full_like(t, float("inf")))
-        tmin, idx = t.min(dim=1)
-        hit = torch.isfinite(tmin)
-        rows = torch.arange(d.shape[0])
-        bb1, bb2 = b1[rows, idx], b2[rows, idx]
-        tri_id[a:a + chunk] = np.where(hit.numpy(), idx.numpy(), -1)
-        bary[a:a + chunk] = np.stack([(1 - bb1 - bb2).numpy(), bb1.numpy(), bb2.numpy()], -1)
-    return tri_id, bary
+def rasterise(pos, tris, eye, target, up, fov_deg, w, h):
+    """Which triangle each pixel centre sees (-1 for none) and where (perspective-correct
+    barycentrics): the renderers' pinhole and pixel centres, nearest surface wins. Vectorised over
+    (triangle, pixel-in-its-bounding-box) pairs, which stays small because the views are small."""
+    fwd = target - eye
+    fwd = fwd / np.linalg.norm(fwd)
+    s = np.cross(fwd, up)
+    s = s / np.linalg.norm(s)
+    u = np.cross(s, fwd)
+    f = 0.5 * h / math.tan(math.radians(fov_deg) * 0.5)
+    r = pos - eye
+    z = r @ fwd
+    if (z[np.unique(tris)] <= 1e-6).any():
+        raise SystemExit("a view's camera is inside the mesh's extent; only views that see all of it are handled")
+    sx = w / 2 + f * (r @ s) / z
+    sy = h / 2 - f * (r @ u) / z
+    X, Y, Z = sx[tris], sy[tris], z[tris]  # [T,3]
+    x0 = np.clip(np.floor(X.min(1) - 0.5), 0, w - 1).astype(np.int64)
+    x1 = np.clip(np.ceil(X.max(1) - 0.5), 0, w - 1).astype(np.int64)
+    y0 = np.clip(np.floor(Y.min(1) - 0.5), 0, h - 1).astype(np.int64)
+    y1 = np.clip(np.ceil(Y.max(1) - 0.5), 0, h - 1).astype(np.int64)
+    kx, ky = int((x1 - x0).max()) + 1, int((y1 - y0).max()) + 1
+    oy, ox = np.meshgrid(np.arange(ky), np.arange(kx), indexing="ij")
+    tid = np.repeat(np.arange(len(tris)), kx * ky)
+    px = (x0[:, None] + ox.reshape(1, -1)).reshape(-1)
+    py = (y0[:, None] + oy.reshape(1, -1)).reshape(-1)
+    keep = (px <= x1[tid]) & (py <= y1[tid])
+    tid, px, py = tid[keep], px[keep], py[keep]
+    cx, cy = px + 0.5, py + 0.5
+    Xt, Yt = X[tid], Y[tid]
+    area = (Xt[:, 1] - Xt[:, 0]) * (Yt[:, 2] - Yt[:, 0]) - (Yt[:, 1] - Yt[:, 0]) * (Xt[:, 2] - Xt[:, 0])
+    ok = np.abs(area) > 1e-12
+    inv = np.where(ok, 1.0 / np.where(ok, area, 1.0), 0.0)
+    b0 = ((Xt[:, 1] - cx) * (Yt[:, 2] - cy) - (Yt[:, 1] - cy) * (Xt[:, 2] - cx)) * inv
+    b1 = ((Xt[:, 2] - cx) * (Yt[:, 0] - cy) - (Yt[:, 2] - cy) * (Xt[:, 0] - cx)) * inv
+    b2 = 1.0 - b0 - b1
+    inside = ok & (b0 >= 0) & (b1 >= 0) & (b2 >= 0)
+    tid, px, py, b = tid[inside], px[inside], py[inside], np.stack([b0, b1, b2], 1)[inside]
+    iz = b / Z[tid]  # screen-space weights over view depth: perspective-correct after normalising
+    invdepth = iz.sum(1)
+    bary = iz / invdepth[:, None]
+    pix = py * w + px
+    order = np.lexsort((-invdepth, pix))  # per pixel, the nearest (largest 1/z) first
+    pix, tid, bary = pix[order], tid[order], bary[order]
+    first = np.ones(len(pix), dtype=bool)
+    first[1:] = pix[1:] != pix[:-1]
+    tri_id = np.full(w * h, -1, dtype=np.int64)
+    out_bary = np.zeros((w * h, 3))
+    tri_id[pix[first]] = tid[first]
+    out_bary[pix[first]] = bary[first]
+    return tri_id, out_bary
 
 
 def mlp_dirs(d):
@@ -192,16 +219,15 @@ def main():
                          "the triangles read here are not the ones the views show")
     print(f"{args.mesh}: {len(tris)} triangles, {len(pos)} vertices", flush=True)
 
-    tv = torch.from_numpy(pos[tris])  # [T,3,3]
-    v0, e1, e2 = tv[:, 0], tv[:, 1] - tv[:, 0], tv[:, 2] - tv[:, 0]
     t0 = time.time()
     data = {"train": [], "test": []}
     for p in poses["views"]:
         img = np.asarray(Image.open(os.path.join(views_dir, p["file"])).convert("RGB"))
         dirs = camera_rays(np.array(p["eye"]), np.array(p["target"]), np.array(p["up"]), p["fov"], p["width"], p["height"])
-        tri_id, bary = cast(np.array(p["eye"]), dirs, v0, e1, e2)
+        tri_id, bary = rasterise(pos, tris, np.array(p["eye"]), np.array(p["target"]), np.array(p["up"]), p["fov"], p["width"],
+                                 p["height"])
         data[p["split"]].append({"pose": p, "img": img, "tri": tri_id, "bary": bary, "dirs": mlp_dirs(dirs)})
-    print(f"cast {len(poses['views'])} views in {time.time() - t0:.1f} s", flush=True)
+    print(f"rasterised {len(poses['views'])} views in {time.time() - t0:.1f} s", flush=True)
 
     def gather(split):
         rows = [(v["tri"], v["bary"], v["dirs"], v["img"].reshape(-1, 3)) for v in data[split]]
