@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/scene.h"
 
 namespace by {
