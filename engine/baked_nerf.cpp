@@ -81,7 +81,11 @@ bool decodeBakedNerfFeatures(const uint8_t texel0[4], const uint8_t texel1[4], f
 Vec3 evalBakedNerfMlp(const BakedNerf& nerf, const float features[8], Vec3 viewDir) {
     float a[BakedNerf::kMaxWidth], b[BakedNerf::kMaxWidth];
     for (int i = 0; i < BakedNerf::kFeatures; ++i) a[i] = features[i];
-    a[8] = viewDir.x, a[9] = -viewDir.z, a[10] = viewDir.y;
+    a[8] = viewDir.x;
+    if (nerf.directions == BakedNerfDirections::YUpToZUp)
+        a[9] = -viewDir.z, a[10] = viewDir.y;
+    else
+        a[9] = viewDir.y, a[10] = viewDir.z;
     int width = BakedNerf::kInputWidth;
     for (size_t li = 0; li < nerf.layers.size(); ++li) {
         const BakedNerfLayer& l = nerf.layers[li];

@@ -10,9 +10,11 @@
 //   the fragment is discarded when feature 0 (red byte of feature texture 0) is 0 (empty space);
 //   features 0-2, 4-6 are byte/255; features 3 and 7 (the alpha bytes) were stored as a/2 + 128
 //   so that no texel is ever transparent to an alpha test, and decode as 2*byte/255 - 1;
-//   the MLP input is [8 features, view direction] with the direction in the MLP's frame,
-//   (x, -z, y) of the mesh frame's unit vector from the eye to the point (the meshes are Y-up,
-//   the MLP was trained Z-up); hidden layers are ReLU, the output is a sigmoid, RGB in 0..1 that
+//   the MLP input is [8 features, view direction] with the direction in the MLP's frame: for
+//   MobileNeRF's synthetic and unbounded (360) scenes (x, -z, y) of the mesh frame's unit vector
+//   from the eye to the point (its export wrote the Z-up training frame's points as Y-up OBJ
+//   vertices), for its forward-facing scenes (x, y, z) unchanged (their vertices were written as
+//   they are); the files do not say which, so the caller does (BakedNerf::directions); hidden layers are ReLU, the output is a sigmoid, RGB in 0..1 that
 //   is written as it is (no sRGB conversion: it was fitted to 8-bit image values).
 #include <memory>
 #include <string>
@@ -39,6 +41,9 @@ struct BakedNerfLayer {
     std::vector<float> bias;     // [out]
 };
 
+// How the view direction enters the MLP (see above).
+enum class BakedNerfDirections { YUpToZUp, AsIs };
+
 struct BakedNerf {
     static constexpr int kFeatures = 8;
     static constexpr int kInputWidth = kFeatures + 3;  // features + view direction
@@ -47,6 +52,7 @@ struct BakedNerf {
 
     std::vector<BakedNerfShape> shapes;
     std::vector<BakedNerfLayer> layers;  // ReLU after each but the last; sigmoid after the last (3 wide)
+    BakedNerfDirections directions = BakedNerfDirections::YUpToZUp;
 
     size_t triangleCount() const;
     int64_t parameterCount() const;

@@ -150,7 +150,7 @@ bool isBakedNerfPath(const std::string& path) {
     return p.filename() == "mlp.json";
 }
 
-Result<BakedNerf> loadBakedNerf(const std::string& path) {
+Result<BakedNerf> loadBakedNerf(const std::string& path, BakedNerfDirections directions) {
     std::error_code ec;
     fs::path p(path);
     const fs::path mlpPath = fs::is_directory(p, ec) ? p / "mlp.json" : p;
@@ -169,6 +169,7 @@ Result<BakedNerf> loadBakedNerf(const std::string& path) {
     const int64_t n = doc["obj_num"].get<int64_t>();
     if (n < 1 || n > 4096) return makeError(ErrorCode::Format, "mlp.json's obj_num " + std::to_string(n) + " is not between 1 and 4096", where);
     BakedNerf nerf;
+    nerf.directions = directions;
     auto layers = readMlp(doc);
     if (!layers) return std::move(layers.error().withContext(where));
     nerf.layers = std::move(*layers);

@@ -17,8 +17,10 @@
 
 namespace by {
 
-// `path`: the scene folder or its mlp.json.
-Result<BakedNerf> loadBakedNerf(const std::string& path);
+// `path`: the scene folder or its mlp.json. `directions`: how the view direction enters the MLP,
+// which the files do not record: YUpToZUp for MobileNeRF's synthetic and unbounded scenes (the
+// default), AsIs for its forward-facing ones.
+Result<BakedNerf> loadBakedNerf(const std::string& path, BakedNerfDirections directions = BakedNerfDirections::YUpToZUp);
 
 // Whether `path` names a baked scene to hand to loadBakedNerf(): a file called mlp.json, or a
 // folder that holds one. Cheap: looks at names only.

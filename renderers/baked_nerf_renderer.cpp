@@ -17,8 +17,9 @@ struct BakedPush {
 };
 static_assert(sizeof(BakedPush) == 80);
 
-// The head of the shader's Mlp buffer: layer count, then in/out widths and data offsets per layer.
-constexpr size_t kMlpHeaderInts = 1 + 3 * BakedNerf::kMaxLayers;
+// The head of the shader's Mlp buffer: layer count, direction frame, then in/out widths and data
+// offsets per layer.
+constexpr size_t kMlpHeaderInts = 2 + 3 * BakedNerf::kMaxLayers;
 
 double msSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -125,11 +126,12 @@ Status BakedNerfRenderer::setScene(const BakedNerf& nerf) {
     std::vector<float> data;
     int32_t header[kMlpHeaderInts] = {};
     header[0] = static_cast<int32_t>(nerf.layers.size());
+    header[1] = nerf.directions == BakedNerfDirections::YUpToZUp ? 1 : 0;
     for (size_t l = 0; l < nerf.layers.size(); ++l) {
         const BakedNerfLayer& L = nerf.layers[l];
-        header[1 + l] = L.in;
-        header[1 + BakedNerf::kMaxLayers + l] = L.out;
-        header[1 + 2 * BakedNerf::kMaxLayers + l] = static_cast<int32_t>(data.size());
+        header[2 + l] = L.in;
+        header[2 + BakedNerf::kMaxLayers + l] = L.out;
+        header[2 + 2 * BakedNerf::kMaxLayers + l] = static_cast<int32_t>(data.size());
         data.insert(data.end(), L.weights.begin(), L.weights.end());
         data.insert(data.end(), L.bias.begin(), L.bias.end());
     }

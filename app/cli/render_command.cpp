@@ -59,6 +59,8 @@ void printRenderHelp() {
         "                  scene framed from the front, looking down -Z with Y up\n"
         "  --orbit Y,P     turn the camera around its target by yaw and pitch degrees\n"
         "  --size WxH      image size (default 1280x720)\n"
+        "  --forward-facing  a baked scene from MobileNeRF's forward-facing recipe: its MLP takes the\n"
+        "                  view direction as it is, not swapped from Y-up to Z-up\n"
         "  --cpu           use the CPU reference renderer instead of Vulkan (for a light field:\n"
         "                  the engine's executor on the same rays)\n"
         "  -o, --output    the PNG to write");
@@ -132,7 +134,7 @@ int renderLightField(const Args& a, const std::string& path, RenderView view, co
 
 // A MobileNeRF scene (folder or mlp.json): meshes + feature textures + the small MLP per fragment.
 int renderBakedNerf(const Args& a, const std::string& path, RenderView view, const std::string& out) {
-    auto nerf = loadBakedNerf(path);
+    auto nerf = loadBakedNerf(path, a.has("--forward-facing") ? BakedNerfDirections::AsIs : BakedNerfDirections::YUpToZUp);
     if (!nerf) return inputError(nerf.error().what());
     view.camera = Camera::frame(nerf->bounds(), view.aspect());
     if (auto e = applyCameraArgs(a, view.camera)) return usageError(*e);
@@ -166,7 +168,7 @@ int renderBakedNerf(const Args& a, const std::string& path, RenderView view, con
 
 int renderCommand(const std::vector<std::string>& argv) {
     const Args a = parseArgs(argv, {"--camera", "--size", "-o", "--output", "--orbit", "--add", "--path", "--frames", "--fps"},
-                             {"--help", "-h", "--cpu"});
+                             {"--help", "-h", "--cpu", "--forward-facing"});
     if (a.has("--help") || a.has("-h")) {
         printRenderHelp();
         return 0;

@@ -12,6 +12,7 @@ layout(set = 0, binding = 1) uniform sampler2D features1;
 // Per layer: weights [out][in] then bias [out], layers one after another from offset 0.
 layout(std430, set = 0, binding = 2) readonly buffer Mlp {
     int layerCount;
+    int zUp;  // 1: the direction enters as (x, -z, y); 0: as it is (forward-facing scenes)
     int ins[8];
     int outs[8];
     int offsets[8];
@@ -37,8 +38,13 @@ void main() {
     float b[kMaxWidth];
     a[0] = t0.r; a[1] = t0.g; a[2] = t0.b; a[3] = t0.a;
     a[4] = t1.r; a[5] = t1.g; a[6] = t1.b; a[7] = t1.a;
-    // The meshes are Y-up, the MLP was trained Z-up.
-    a[8] = d.x; a[9] = -d.z; a[10] = d.y;
+    // The meshes are Y-up, the MLP of a synthetic or 360 scene was trained Z-up.
+    a[8] = d.x;
+    if (mlp.zUp != 0) {
+        a[9] = -d.z; a[10] = d.y;
+    } else {
+        a[9] = d.y; a[10] = d.z;
+    }
     for (int l = 0; l < mlp.layerCount; ++l) {
         int n = mlp.ins[l], m = mlp.outs[l], off = mlp.offsets[l];
         bool last = l + 1 == mlp.layerCount;

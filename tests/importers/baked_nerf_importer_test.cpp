@@ -2,7 +2,7 @@
 // value for value, the baked duck in the cache (scripts/train/baked_nerf.py), and hand-broken
 // folders that must be refused with one sentence naming the file or layer.
 #include <gtest/gtest.h>
-#include <stb_image_write.h>
+#include <stb/stb_image_write.h>  // its implementation is compiled in dataset_readers_test.cpp
 
 #include <filesystem>
 #include <functional>
