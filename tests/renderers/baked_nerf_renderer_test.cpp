@@ -65,7 +65,7 @@ BakedNerfShape quad(const std::string& name, float half, float z, std::shared_pt
 BakedNerf handMadeScene() {
     BakedNerf n;
     n.shapes.push_back(quad("front", 1.0f, 0.0f, texture(2, {{0, 255, 0, 191}, {9, 255, 0, 191}}), texture(2, {{0, 0, 0, 128}, {0, 0, 0, 128}})));
-    n.shapes.push_back(quad("back", 2.0f, -1.0f, texture(1, {{9, 0, 0, 255}}), texture(1, {{0, 0, 0, 128}})));
+    n.shapes.push_back(quad("back", 1.5f, -1.0f, texture(1, {{9, 0, 0, 255}}), texture(1, {{0, 0, 0, 128}})));
     BakedNerfLayer l;
     l.in = 11, l.out = 3;
     l.weights.assign(33, 0.0f);
@@ -122,7 +122,10 @@ TEST(BakedNerfRenderer, HandMadeSceneMatchesTheReferenceOnVulkan) {
     ASSERT_TRUE(r.ok()) << r.error().what();
     const BakedNerf n = handMadeScene();
     ASSERT_TRUE((*r)->setScene(n).ok());
-    for (RenderView v : {frontView(64, 64), frontView(97, 41)}) {
+    // Even widths: the quad's texel boundary (u = 0.5) runs through the orbit target, the image
+    // centre, which is then between pixel centres; through a pixel centre (an odd width) nearest
+    // sampling is a tie that float rounding decides, differently on each side.
+    for (RenderView v : {frontView(64, 64), frontView(96, 41)}) {
         v.camera.orbit(10, 5);
         auto gpu = (*r)->render(v);
         ASSERT_TRUE(gpu.ok()) << gpu.error().what();
@@ -189,14 +192,15 @@ TEST(BakedNerfRenderer, TrainedDuckMatchesTheReferenceAndTheHeldOutViews) {
         for (auto& s : none.shapes) s.indices.clear();
         background += psnr(renderBakedNerfReference(none, hv), truth);
         std::printf("%s: baked vs ground truth %.2f dB on %s\n", p.at("file").get<std::string>().c_str(), learned, ctx->deviceName().c_str());
-        // Floor below every held-out view of the committed training recipe (docs/baked_nerf.md).
-        EXPECT_GT(learned, 24.0) << p.at("file");
+        // Floors below what the committed training recipe reaches on views it never saw (31.8..37.0 dB,
+        // mean 34.0, docs/baked_nerf.md); the background alone scores about 10.6 dB on these views.
+        EXPECT_GT(learned, 30.0) << p.at("file");
         sum += learned;
         ++heldOut;
     }
     ASSERT_GE(heldOut, 4);
     std::printf("held-out mean PSNR %.2f dB over %d views (background alone %.2f dB)\n", sum / heldOut, heldOut, background / heldOut);
-    EXPECT_GT(sum / heldOut, 26.0);
+    EXPECT_GT(sum / heldOut, 32.5);
 }
 
 TEST(BakedNerfRenderer, CliRendersTheBakedDuckAndRefusesABrokenFolder) {
