@@ -1,5 +1,6 @@
 #include "renderers/baked_nerf_renderer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -20,6 +21,9 @@ static_assert(sizeof(BakedPush) == 80);
 // The head of the shader's Mlp buffer: layer count, direction frame, then in/out widths and data
 // offsets per layer.
 constexpr size_t kMlpHeaderInts = 2 + 3 * BakedNerf::kMaxLayers;
+static_assert(kMlpHeaderInts == 26, "baked_nerf_mlp16.frag skips 26 header words");
+// The uniform-block view of the buffer (Vulkan guarantees uniform ranges of 16 KB).
+constexpr size_t kUniformBytes = 16384;
 
 double msSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -38,7 +42,9 @@ struct BakedNerfRenderer::Impl {
     std::shared_ptr<VulkanContext> ctx;
     VkDescriptorSetLayout setLayout = VK_NULL_HANDLE;
     VkPipelineLayout layout = VK_NULL_HANDLE;
-    VkPipeline pipeline = VK_NULL_HANDLE;
+    VkPipeline pipeline = VK_NULL_HANDLE;       // any MLP within the limits
+    VkPipeline pipeline16 = VK_NULL_HANDLE;     // MobileNeRF's own 11 -> 16 -> 16 -> 3
+    VkPipeline bound = VK_NULL_HANDLE;          // the one setScene() chose
     VkSampler sampler = VK_NULL_HANDLE;
     VkDescriptorPool pool = VK_NULL_HANDLE;
     GpuBuffer mlp;
@@ -66,6 +72,7 @@ struct BakedNerfRenderer::Impl {
         VkDevice d = ctx->device();
         if (sampler) vkDestroySampler(d, sampler, nullptr);
         if (pipeline) vkDestroyPipeline(d, pipeline, nullptr);
+        if (pipeline16) vkDestroyPipeline(d, pipeline16, nullptr);
         if (layout) vkDestroyPipelineLayout(d, layout, nullptr);
         if (setLayout) vkDestroyDescriptorSetLayout(d, setLayout, nullptr);
     }
@@ -79,12 +86,13 @@ Result<std::unique_ptr<BakedNerfRenderer>> BakedNerfRenderer::create(std::shared
     Impl& s = *r->m;
     s.ctx = ctx;
     // Two feature textures and the MLP's weights: two types, so not pipeline.h's one-type layout.
-    VkDescriptorSetLayoutBinding b[3] = {
+    VkDescriptorSetLayoutBinding b[4] = {
         {0, VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 1, VK_SHADER_STAGE_FRAGMENT_BIT, nullptr},
         {1, VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 1, VK_SHADER_STAGE_FRAGMENT_BIT, nullptr},
-        {2, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_FRAGMENT_BIT, nullptr}};
+        {2, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_FRAGMENT_BIT, nullptr},
+        {3, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 1, VK_SHADER_STAGE_FRAGMENT_BIT, nullptr}};
     VkDescriptorSetLayoutCreateInfo lci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-    lci.bindingCount = 3;
+    lci.bindingCount = 4;
     lci.pBindings = b;
     if (vkCreateDescriptorSetLayout(ctx->device(), &lci, nullptr, &s.setLayout) != VK_SUCCESS)
         return makeError(ErrorCode::Internal, "creating a descriptor set layout failed", "Vulkan");
@@ -103,6 +111,10 @@ Result<std::unique_ptr<BakedNerfRenderer>> BakedNerfRenderer::create(std::shared
     auto p = createGraphicsPipeline(*ctx, d);
     if (!p) return std::move(p.error());
     s.pipeline = *p;
+    d.frag = shaders::k_baked_nerf_mlp16_frag, d.fragBytes = sizeof shaders::k_baked_nerf_mlp16_frag;
+    auto p16 = createGraphicsPipeline(*ctx, d);
+    if (!p16) return std::move(p16.error());
+    s.pipeline16 = *p16;
     // Nearest and clamp-to-edge, as the MobileNeRF viewer samples its feature textures: features
     // of neighbouring texels may belong to different patches, so they must not be blended.
     VkSamplerCreateInfo sci{VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO};
@@ -121,6 +133,9 @@ Status BakedNerfRenderer::setScene(const BakedNerf& nerf) {
     BY_TRY(nerf.validate());
     vkDeviceWaitIdle(s.ctx->device());
     s.releaseScene();
+    const auto& L = nerf.layers;
+    const bool mlp16 = L.size() == 3 && L[0].in == 11 && L[0].out == 16 && L[1].out == 16 && L[2].out == 3;
+    s.bound = mlp16 ? s.pipeline16 : s.pipeline;
 
     // The MLP: a header of ints, then each layer's weights [out][in] and bias [out] as floats.
     std::vector<float> data;
@@ -128,24 +143,27 @@ Status BakedNerfRenderer::setScene(const BakedNerf& nerf) {
     header[0] = static_cast<int32_t>(nerf.layers.size());
     header[1] = nerf.directions == BakedNerfDirections::YUpToZUp ? 1 : 0;
     for (size_t l = 0; l < nerf.layers.size(); ++l) {
-        const BakedNerfLayer& L = nerf.layers[l];
-        header[2 + l] = L.in;
-        header[2 + BakedNerf::kMaxLayers + l] = L.out;
+        const BakedNerfLayer& layer = nerf.layers[l];
+        header[2 + l] = layer.in;
+        header[2 + BakedNerf::kMaxLayers + l] = layer.out;
         header[2 + 2 * BakedNerf::kMaxLayers + l] = static_cast<int32_t>(data.size());
-        data.insert(data.end(), L.weights.begin(), L.weights.end());
-        data.insert(data.end(), L.bias.begin(), L.bias.end());
+        data.insert(data.end(), layer.weights.begin(), layer.weights.end());
+        data.insert(data.end(), layer.bias.begin(), layer.bias.end());
     }
-    auto mb = s.ctx->createBuffer(sizeof header + data.size() * sizeof(float), VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
+    // At least 16 KB: the specialised shader reads the first 16 KB as a uniform block.
+    const size_t bytes = sizeof header + data.size() * sizeof(float);
+    auto mb = s.ctx->createBuffer(std::max<size_t>(bytes, kUniformBytes), VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT);
     if (!mb) return std::move(mb.error());
     s.mlp = *mb;
     std::memcpy(s.mlp.mapped, header, sizeof header);
     std::memcpy(static_cast<char*>(s.mlp.mapped) + sizeof header, data.data(), data.size() * sizeof(float));
 
     const uint32_t n = static_cast<uint32_t>(nerf.shapes.size());
-    VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 2 * n}, {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, n}};
+    VkDescriptorPoolSize ps[3] = {
+        {VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 2 * n}, {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, n}, {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, n}};
     VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     pci.maxSets = n;
-    pci.poolSizeCount = 2;
+    pci.poolSizeCount = 3;
     pci.pPoolSizes = ps;
     if (vkCreateDescriptorPool(s.ctx->device(), &pci, nullptr, &s.pool) != VK_SUCCESS)
         return makeError(ErrorCode::Internal, "creating a descriptor pool failed", "Vulkan");
@@ -183,19 +201,22 @@ Status BakedNerfRenderer::setScene(const BakedNerf& nerf) {
         VkDescriptorImageInfo ii[2] = {{s.sampler, g.features[0].view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL},
                                        {s.sampler, g.features[1].view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL}};
         VkDescriptorBufferInfo bi{s.mlp.buffer, 0, VK_WHOLE_SIZE};
-        VkWriteDescriptorSet w[3] = {};
-        for (uint32_t k = 0; k < 3; ++k) {
+        VkDescriptorBufferInfo ui{s.mlp.buffer, 0, kUniformBytes};
+        VkWriteDescriptorSet w[4] = {};
+        for (uint32_t k = 0; k < 4; ++k) {
             w[k].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
             w[k].dstSet = g.set;
             w[k].dstBinding = k;
             w[k].descriptorCount = 1;
-            w[k].descriptorType = k < 2 ? VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            w[k].descriptorType = k < 2    ? VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER
+                                  : k == 2 ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+                                           : VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
             if (k < 2)
                 w[k].pImageInfo = &ii[k];
             else
-                w[k].pBufferInfo = &bi;
+                w[k].pBufferInfo = k == 2 ? &bi : &ui;
         }
-        vkUpdateDescriptorSets(s.ctx->device(), 3, w, 0, nullptr);
+        vkUpdateDescriptorSets(s.ctx->device(), 4, w, 0, nullptr);
     }
     return {};
 }
@@ -215,7 +236,7 @@ Result<Image> BakedNerfRenderer::render(const RenderView& view) {
     push.viewProj = view.camera.viewProjection(view.aspect());
     push.eye = {view.camera.eye.x, view.camera.eye.y, view.camera.eye.z, 1};
     if (!s.shapes.empty()) {
-        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, s.pipeline);
+        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, s.bound);
         vkCmdPushConstants(cmd, s.layout, VK_SHADER_STAGE_ALL, 0, sizeof push, &push);
     }
     for (const GpuShape& g : s.shapes) {

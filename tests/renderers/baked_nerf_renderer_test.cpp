@@ -171,6 +171,29 @@ TEST(BakedNerfRenderer, TrainedDuckMatchesTheReferenceAndTheHeldOutViews) {
         std::printf("baked duck 320x240 yaw %g: GPU vs CPU reference %.1f dB on %s\n", yaw, p, ctx->deviceName().c_str());
     }
 
+    // The same function through the generic shader: an identity 16 -> 16 layer after the second
+    // (its input is a ReLU output, so ReLU(I h) = h) makes the MLP 4 layers deep, which the
+    // specialised 11 -> 16 -> 16 -> 3 pipeline does not take.
+    {
+        BakedNerf deeper = *nerf;
+        BakedNerfLayer id;
+        id.in = id.out = 16;
+        id.weights.assign(256, 0.0f);
+        for (int i = 0; i < 16; ++i) id.weights[static_cast<size_t>(i) * 17] = 1.0f;
+        id.bias.assign(16, 0.0f);
+        deeper.layers.insert(deeper.layers.begin() + 2, id);
+        auto r2 = BakedNerfRenderer::create(ctx);
+        ASSERT_TRUE(r2.ok()) << r2.error().what();
+        ASSERT_TRUE((*r2)->setScene(deeper).ok());
+        v.camera = Camera::frame(nerf->bounds(), v.aspect());
+        auto generic = (*r2)->render(v);
+        auto specialised = (*r)->render(v);
+        ASSERT_TRUE(generic.ok() && specialised.ok());
+        EXPECT_GE(psnr(*generic, renderBakedNerfReference(deeper, v)), 40.0);
+        EXPECT_GE(psnr(*generic, *specialised), 45.0);
+        std::printf("generic vs specialised shader: %.1f dB\n", psnr(*generic, *specialised));
+    }
+
     std::ifstream in(viewsDir() + "/poses.json");
     ASSERT_TRUE(in.good()) << viewsDir() << "/poses.json";
     const auto poses = nlohmann::json::parse(in);
