@@ -4,14 +4,6 @@
 // Vulkan device and from the same camera. Also prints the baked scene's CPU reference time and
 // GPU-vs-CPU PSNR, and each form's mean PSNR on the held-out ground-truth views.
 // Usage: baked_nerf_bench [--frames N] [--size WxH] [--no-cpu] [BAKED_DIR [LIGHT_FIELD.onnx]]
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <string>
-
 #include "bench/bench_util.h"
 #include "importers/baked_nerf_importer.h"
 #include "importers/image_folder_reader.h"
@@ -20,6 +12,14 @@
 #include "renderers/baked_nerf_renderer.h"
 #include "renderers/light_field_renderer.h"
 #include "renderers/vulkan_context.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
 
 using namespace by;
 
@@ -35,7 +35,8 @@ Result<Image> loadRgba(const std::string& path) {
     img.rgba.resize(plane * 4);
     const uint8_t* c = t->data<uint8_t>();
     for (size_t i = 0; i < plane; ++i) {
-        for (int k = 0; k < 3; ++k) img.rgba[i * 4 + k] = c[k * plane + i];
+        for (int k = 0; k < 3; ++k)
+            img.rgba[i * 4 + k] = c[k * plane + i];
         img.rgba[i * 4 + 3] = 255;
     }
     return img;
@@ -59,7 +60,7 @@ bool timeFrames(R& r, const RenderView& view, int frames, double& renderMs, doub
     return true;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
     int frames = 5;
@@ -67,28 +68,36 @@ int main(int argc, char** argv) {
     bool cpu = true;
     const char* home = std::getenv("HOME");
     const char* cache = std::getenv("BRICKYARD_CACHE");
-    const std::string models = std::string(cache ? cache : std::string(home ? home : ".") + "/.cache/brickyard") + "/models";
+    const std::string models =
+        std::string(cache ? cache : std::string(home ? home : ".") + "/.cache/brickyard") + "/models";
     std::string bakedPath = models + "/baked_nerf/duck", lfPath = models + "/light_field/duck/duck_nelf.onnx";
     int positional = 0;
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--frames") && i + 1 < argc) frames = std::max(1, std::atoi(argv[++i]));
-        else if (!std::strcmp(argv[i], "--no-cpu")) cpu = false;
+        if (!std::strcmp(argv[i], "--frames") && i + 1 < argc)
+            frames = std::max(1, std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--no-cpu"))
+            cpu = false;
         else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) {
-            if (std::sscanf(argv[++i], "%dx%d", &width, &height) != 2 || width < 1 || height < 1 || width > 16384 || height > 16384) {
+            if (std::sscanf(argv[++i], "%dx%d", &width, &height) != 2 || width < 1 || height < 1 ||
+                width > 16384 || height > 16384) {
                 std::fprintf(stderr, "baked_nerf_bench: --size must look like 1280x720\n");
                 return 2;
             }
-        } else (positional++ == 0 ? bakedPath : lfPath) = argv[i];
+        } else
+            (positional++ == 0 ? bakedPath : lfPath) = argv[i];
     }
-    bench::printMachine("baked_nerf_bench: baked neural scene (MobileNeRF form) frames vs the neural light field of the same duck");
+    bench::printMachine("baked_nerf_bench: baked neural scene (MobileNeRF form) frames vs the neural light "
+                        "field of the same duck");
     auto nerf = loadBakedNerf(bakedPath);
     if (!nerf) {
-        std::fprintf(stderr, "baked_nerf_bench: %s (scripts/build_models.sh makes it)\n", nerf.error().what().c_str());
+        std::fprintf(stderr, "baked_nerf_bench: %s (scripts/build_models.sh makes it)\n",
+                     nerf.error().what().c_str());
         return 1;
     }
     auto model = loadModel(lfPath);
     if (!model) {
-        std::fprintf(stderr, "baked_nerf_bench: %s (scripts/build_models.sh trains it)\n", model.error().what().c_str());
+        std::fprintf(stderr, "baked_nerf_bench: %s (scripts/build_models.sh trains it)\n",
+                     model.error().what().c_str());
         return 1;
     }
     auto mlp = extractLightField(*model);
@@ -111,11 +120,14 @@ int main(int argc, char** argv) {
     if (auto s = (*br)->setScene(*nerf); !s) return 1;
     if (auto s = (*lr)->setModel(*mlp); !s) return 1;
     size_t texels = 0;
-    for (const auto& s : nerf->shapes) texels += static_cast<size_t>(s.features[0]->width) * s.features[0]->height;
-    std::printf("# baked: %s, %zu shapes, %zu triangles, %zu texels x 8 features, MLP %lld parameters\n", bakedPath.c_str(),
-                nerf->shapes.size(), nerf->triangleCount(), texels, static_cast<long long>(nerf->parameterCount()));
-    std::printf("# light field: %s, %zu layers, %lld parameters, %lld multiply-adds per ray\n", lfPath.c_str(), mlp->layers.size(),
-                static_cast<long long>(mlp->parameterCount()), static_cast<long long>(mlp->macsPerRay()));
+    for (const auto& s : nerf->shapes)
+        texels += static_cast<size_t>(s.features[0]->width) * s.features[0]->height;
+    std::printf("# baked: %s, %zu shapes, %zu triangles, %zu texels x 8 features, MLP %lld parameters\n",
+                bakedPath.c_str(), nerf->shapes.size(), nerf->triangleCount(), texels,
+                static_cast<long long>(nerf->parameterCount()));
+    std::printf("# light field: %s, %zu layers, %lld parameters, %lld multiply-adds per ray\n",
+                lfPath.c_str(), mlp->layers.size(), static_cast<long long>(mlp->parameterCount()),
+                static_cast<long long>(mlp->macsPerRay()));
 
     // One camera for both: the light field's own default view (its first held-out pose).
     RenderView view;
@@ -124,23 +136,27 @@ int main(int argc, char** argv) {
     if (auto cam = parseCamera(mlp->defaultCamera, view.camera)) view.camera = *cam;
     double bRender = 0, bTotal = 0, lRender = 0, lTotal = 0;
     Image bImg, lImg;
-    if (!timeFrames(**br, view, frames, bRender, bTotal, bImg) || !timeFrames(**lr, view, frames, lRender, lTotal, lImg)) {
+    if (!timeFrames(**br, view, frames, bRender, bTotal, bImg) ||
+        !timeFrames(**lr, view, frames, lRender, lTotal, lImg)) {
         std::fprintf(stderr, "baked_nerf_bench: a frame failed to render\n");
         return 1;
     }
-    std::printf("# %dx%d, median of %d frames, camera %s\n", width, height, frames, mlp->defaultCamera.c_str());
-    std::printf("%-34s %10s %8s %13s %8s  %s\n", "renderer", "render ms", "fps", "+readback ms", "fps", "device");
-    std::printf("%-34s %10.1f %8.2f %13.1f %8.2f  %s\n", "baked mesh + MLP shader (Vulkan)", bRender, 1000.0 / bRender, bTotal,
-                1000.0 / bTotal, dev.c_str());
-    std::printf("%-34s %10.1f %8.2f %13.1f %8.2f  %s\n", "light field, per pixel (Vulkan)", lRender, 1000.0 / lRender, lTotal,
-                1000.0 / lTotal, dev.c_str());
-    std::printf("# baked is %.1fx faster to render than the light field (%.1fx with readback)\n", lRender / bRender, lTotal / bTotal);
+    std::printf("# %dx%d, median of %d frames, camera %s\n", width, height, frames,
+                mlp->defaultCamera.c_str());
+    std::printf("%-34s %10s %8s %13s %8s  %s\n", "renderer", "render ms", "fps", "+readback ms", "fps",
+                "device");
+    std::printf("%-34s %10.1f %8.2f %13.1f %8.2f  %s\n", "baked mesh + MLP shader (Vulkan)", bRender,
+                1000.0 / bRender, bTotal, 1000.0 / bTotal, dev.c_str());
+    std::printf("%-34s %10.1f %8.2f %13.1f %8.2f  %s\n", "light field, per pixel (Vulkan)", lRender,
+                1000.0 / lRender, lTotal, 1000.0 / lTotal, dev.c_str());
+    std::printf("# baked is %.1fx faster to render than the light field (%.1fx with readback)\n",
+                lRender / bRender, lTotal / bTotal);
     if (cpu) {
         const double t0 = bench::nowMs();
         Image ref = renderBakedNerfReference(*nerf, view);
         const double ms = bench::nowMs() - t0;
-        std::printf("%-34s %10.1f %8.2f %13s %8s  CPU, one thread (GPU vs CPU PSNR %.1f dB)\n", "baked, CPU reference", ms, 1000.0 / ms, "-",
-                    "-", psnr(bImg, ref));
+        std::printf("%-34s %10.1f %8.2f %13s %8s  CPU, one thread (GPU vs CPU PSNR %.1f dB)\n",
+                    "baked, CPU reference", ms, 1000.0 / ms, "-", "-", psnr(bImg, ref));
     }
 
     // Held-out views: both learned forms against the mesh renderer's ground truth, each at its size.
@@ -167,7 +183,8 @@ int main(int argc, char** argv) {
         ++n;
     }
     if (n)
-        std::printf("# held-out views: %d, mean PSNR vs the mesh renderer: baked %.2f dB, light field %.2f dB (Vulkan device %s)\n", n,
-                    sb / n, sl / n, dev.c_str());
+        std::printf("# held-out views: %d, mean PSNR vs the mesh renderer: baked %.2f dB, light field %.2f "
+                    "dB (Vulkan device %s)\n",
+                    n, sb / n, sl / n, dev.c_str());
     return 0;
 }

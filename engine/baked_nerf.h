@@ -14,31 +14,32 @@
 //   MobileNeRF's synthetic and unbounded (360) scenes (x, -z, y) of the mesh frame's unit vector
 //   from the eye to the point (its export wrote the Z-up training frame's points as Y-up OBJ
 //   vertices), for its forward-facing scenes (x, y, z) unchanged (their vertices were written as
-//   they are); the files do not say which, so the caller does (BakedNerf::directions); hidden layers are ReLU, the output is a sigmoid, RGB in 0..1 that
-//   is written as it is (no sRGB conversion: it was fitted to 8-bit image values).
+//   they are); the files do not say which, so the caller does (BakedNerf::directions); hidden layers are
+//   ReLU, the output is a sigmoid, RGB in 0..1 that is written as it is (no sRGB conversion: it was fitted to
+//   8-bit image values).
+#include "engine/error.h"
+#include "engine/scene.h"
+
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
-#include "engine/scene.h"
-
 namespace by {
 
 struct BakedNerfShape {
-    std::string name;                // e.g. "shape0"
-    std::vector<Vec3> positions;     // mesh frame
-    std::vector<Vec2> uvs;           // one per position; (0,0) = top-left texel corner, v down
-    std::vector<uint32_t> indices;   // three per triangle
-    std::shared_ptr<const Image> features[2];  // same size; RGBA = features 0-3 and 4-7
+    std::string name;                         // e.g. "shape0"
+    std::vector<Vec3> positions;              // mesh frame
+    std::vector<Vec2> uvs;                    // one per position; (0,0) = top-left texel corner, v down
+    std::vector<uint32_t> indices;            // three per triangle
+    std::shared_ptr<const Image> features[2]; // same size; RGBA = features 0-3 and 4-7
 
     size_t triangleCount() const { return indices.size() / 3; }
 };
 
 struct BakedNerfLayer {
     int in = 0, out = 0;
-    std::vector<float> weights;  // [out][in], row-major
-    std::vector<float> bias;     // [out]
+    std::vector<float> weights; // [out][in], row-major
+    std::vector<float> bias;    // [out]
 };
 
 // How the view direction enters the MLP (see above).
@@ -46,12 +47,12 @@ enum class BakedNerfDirections { YUpToZUp, AsIs };
 
 struct BakedNerf {
     static constexpr int kFeatures = 8;
-    static constexpr int kInputWidth = kFeatures + 3;  // features + view direction
-    static constexpr int kMaxWidth = 64;               // widest layer the shader holds
+    static constexpr int kInputWidth = kFeatures + 3; // features + view direction
+    static constexpr int kMaxWidth = 64;              // widest layer the shader holds
     static constexpr int kMaxLayers = 8;
 
     std::vector<BakedNerfShape> shapes;
-    std::vector<BakedNerfLayer> layers;  // ReLU after each but the last; sigmoid after the last (3 wide)
+    std::vector<BakedNerfLayer> layers; // ReLU after each but the last; sigmoid after the last (3 wide)
     BakedNerfDirections directions = BakedNerfDirections::YUpToZUp;
 
     size_t triangleCount() const;
@@ -76,4 +77,4 @@ Vec3 evalBakedNerfMlp(const BakedNerf& nerf, const float features[8], Vec3 viewD
 // texels with clamp-to-edge addressing (the MobileNeRF viewer's): floor(u * size), clamped.
 int nearestTexel(float u, int size);
 
-}  // namespace by
+} // namespace by

@@ -10,20 +10,21 @@
 // OBJ files go through Assimp, PNGs through stb_image. Any missing or undecodable file, a layer
 // whose sizes do not chain, or a shape without texture coordinates is refused with one sentence
 // naming the file.
-#include <string>
-
 #include "engine/baked_nerf.h"
 #include "engine/error.h"
+
+#include <string>
 
 namespace by {
 
 // `path`: the scene folder or its mlp.json. `directions`: how the view direction enters the MLP,
 // which the files do not record: YUpToZUp for MobileNeRF's synthetic and unbounded scenes (the
 // default), AsIs for its forward-facing ones.
-Result<BakedNerf> loadBakedNerf(const std::string& path, BakedNerfDirections directions = BakedNerfDirections::YUpToZUp);
+Result<BakedNerf> loadBakedNerf(const std::string& path,
+                                BakedNerfDirections directions = BakedNerfDirections::YUpToZUp);
 
 // Whether `path` names a baked scene to hand to loadBakedNerf(): a file called mlp.json, or a
 // folder that holds one. Cheap: looks at names only.
 bool isBakedNerfPath(const std::string& path);
 
-}  // namespace by
+} // namespace by

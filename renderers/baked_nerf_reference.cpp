@@ -40,7 +40,7 @@ const uint8_t* texel(const Image& img, float u, float v) {
     return img.rgba.data() + (static_cast<size_t>(y) * img.width + x) * 4;
 }
 
-}  // namespace
+} // namespace
 
 Image renderBakedNerfReference(const BakedNerf& nerf, const RenderView& view) {
     const int W = view.width, H = view.height;
@@ -68,7 +68,8 @@ Image renderBakedNerfReference(const BakedNerf& nerf, const RenderView& view) {
             std::array<ClipVertex, 4> poly;
             const int n = clipNear(tri, poly);
             for (int f = 1; f + 1 < n; ++f) {
-                const ClipVertex* v[3] = {&poly[0], &poly[static_cast<size_t>(f)], &poly[static_cast<size_t>(f + 1)]};
+                const ClipVertex* v[3] = {&poly[0], &poly[static_cast<size_t>(f)],
+                                          &poly[static_cast<size_t>(f + 1)]};
                 float sx[3], sy[3], sz[3], iw[3];
                 bool ok = true;
                 for (int k = 0; k < 3; ++k) {
@@ -120,4 +121,4 @@ Image renderBakedNerfReference(const BakedNerf& nerf, const RenderView& view) {
     return img;
 }
 
-}  // namespace by
+} // namespace by

@@ -10,4 +10,4 @@ namespace by {
 
 Image renderBakedNerfReference(const BakedNerf& nerf, const RenderView& view);
 
-}  // namespace by
+} // namespace by

@@ -1,12 +1,12 @@
 #include "renderers/baked_nerf_renderer.h"
 
-#include <algorithm>
-#include <chrono>
-#include <cstring>
-
 #include "renderers/pipeline.h"
 #include "renderers/shaders.h"
 #include "renderers/vulkan_context.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 
 namespace by {
 
@@ -36,15 +36,15 @@ struct GpuShape {
     VkDescriptorSet set = VK_NULL_HANDLE;
 };
 
-}  // namespace
+} // namespace
 
 struct BakedNerfRenderer::Impl {
     std::shared_ptr<VulkanContext> ctx;
     VkDescriptorSetLayout setLayout = VK_NULL_HANDLE;
     VkPipelineLayout layout = VK_NULL_HANDLE;
-    VkPipeline pipeline = VK_NULL_HANDLE;       // any MLP within the limits
-    VkPipeline pipeline16 = VK_NULL_HANDLE;     // MobileNeRF's own 11 -> 16 -> 16 -> 3
-    VkPipeline bound = VK_NULL_HANDLE;          // the one setScene() chose
+    VkPipeline pipeline = VK_NULL_HANDLE;   // any MLP within the limits
+    VkPipeline pipeline16 = VK_NULL_HANDLE; // MobileNeRF's own 11 -> 16 -> 16 -> 3
+    VkPipeline bound = VK_NULL_HANDLE;      // the one setScene() chose
     VkSampler sampler = VK_NULL_HANDLE;
     VkDescriptorPool pool = VK_NULL_HANDLE;
     GpuBuffer mlp;
@@ -103,7 +103,8 @@ Result<std::unique_ptr<BakedNerfRenderer>> BakedNerfRenderer::create(std::shared
     d.vert = shaders::k_baked_nerf_vert, d.vertBytes = sizeof shaders::k_baked_nerf_vert;
     d.frag = shaders::k_baked_nerf_frag, d.fragBytes = sizeof shaders::k_baked_nerf_frag;
     d.bindings = {{0, 5 * sizeof(float), VK_VERTEX_INPUT_RATE_VERTEX}};
-    d.attributes = {{0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0}, {1, 0, VK_FORMAT_R32G32_SFLOAT, 3 * sizeof(float)}};
+    d.attributes = {{0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},
+                    {1, 0, VK_FORMAT_R32G32_SFLOAT, 3 * sizeof(float)}};
     d.layout = s.layout;
     d.colorFormat = VK_FORMAT_R8G8B8A8_UNORM;
     // MobileNeRF's surfaces are thin sheets seen from both sides: nothing is culled.
@@ -152,15 +153,17 @@ Status BakedNerfRenderer::setScene(const BakedNerf& nerf) {
     }
     // At least 16 KB: the specialised shader reads the first 16 KB as a uniform block.
     const size_t bytes = sizeof header + data.size() * sizeof(float);
-    auto mb = s.ctx->createBuffer(std::max<size_t>(bytes, kUniformBytes), VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT);
+    auto mb = s.ctx->createBuffer(std::max<size_t>(bytes, kUniformBytes),
+                                  VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT);
     if (!mb) return std::move(mb.error());
     s.mlp = *mb;
     std::memcpy(s.mlp.mapped, header, sizeof header);
     std::memcpy(static_cast<char*>(s.mlp.mapped) + sizeof header, data.data(), data.size() * sizeof(float));
 
     const uint32_t n = static_cast<uint32_t>(nerf.shapes.size());
-    VkDescriptorPoolSize ps[3] = {
-        {VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 2 * n}, {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, n}, {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, n}};
+    VkDescriptorPoolSize ps[3] = {{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 2 * n},
+                                  {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, n},
+                                  {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, n}};
     VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     pci.maxSets = n;
     pci.poolSizeCount = 3;
@@ -169,13 +172,16 @@ Status BakedNerfRenderer::setScene(const BakedNerf& nerf) {
         return makeError(ErrorCode::Internal, "creating a descriptor pool failed", "Vulkan");
     for (const BakedNerfShape& shape : nerf.shapes) {
         if (shape.positions.size() > UINT32_MAX || shape.indices.size() > UINT32_MAX)
-            return makeError(ErrorCode::Invalid, shape.name + " holds more than 4G vertices or indices", "baked scene renderer");
+            return makeError(ErrorCode::Invalid, shape.name + " holds more than 4G vertices or indices",
+                             "baked scene renderer");
         s.shapes.emplace_back();
         GpuShape& g = s.shapes.back();
-        auto vb = s.ctx->createBuffer(shape.positions.size() * 5 * sizeof(float), VK_BUFFER_USAGE_VERTEX_BUFFER_BIT);
+        auto vb = s.ctx->createBuffer(shape.positions.size() * 5 * sizeof(float),
+                                      VK_BUFFER_USAGE_VERTEX_BUFFER_BIT);
         if (!vb) return std::move(vb.error());
         g.vertices = *vb;
-        auto ib = s.ctx->createBuffer(shape.indices.size() * sizeof(uint32_t), VK_BUFFER_USAGE_INDEX_BUFFER_BIT);
+        auto ib =
+            s.ctx->createBuffer(shape.indices.size() * sizeof(uint32_t), VK_BUFFER_USAGE_INDEX_BUFFER_BIT);
         if (!ib) return std::move(ib.error());
         g.indices = *ib;
         float* v = static_cast<float*>(g.vertices.mapped);
@@ -198,8 +204,9 @@ Status BakedNerfRenderer::setScene(const BakedNerf& nerf) {
         ai.pSetLayouts = &s.setLayout;
         if (vkAllocateDescriptorSets(s.ctx->device(), &ai, &g.set) != VK_SUCCESS)
             return makeError(ErrorCode::Internal, "allocating a descriptor set failed", "Vulkan");
-        VkDescriptorImageInfo ii[2] = {{s.sampler, g.features[0].view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL},
-                                       {s.sampler, g.features[1].view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL}};
+        VkDescriptorImageInfo ii[2] = {
+            {s.sampler, g.features[0].view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL},
+            {s.sampler, g.features[1].view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL}};
         VkDescriptorBufferInfo bi{s.mlp.buffer, 0, VK_WHOLE_SIZE};
         VkDescriptorBufferInfo ui{s.mlp.buffer, 0, kUniformBytes};
         VkWriteDescriptorSet w[4] = {};
@@ -221,7 +228,9 @@ Status BakedNerfRenderer::setScene(const BakedNerf& nerf) {
     return {};
 }
 
-const BakedNerfFrameTimes& BakedNerfRenderer::lastTimes() const { return m->times; }
+const BakedNerfFrameTimes& BakedNerfRenderer::lastTimes() const {
+    return m->times;
+}
 
 Result<Image> BakedNerfRenderer::render(const RenderView& view) {
     Impl& s = *m;
@@ -260,4 +269,4 @@ Result<Image> BakedNerfRenderer::render(const RenderView& view) {
     return img;
 }
 
-}  // namespace by
+} // namespace by

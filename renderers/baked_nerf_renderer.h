@@ -3,19 +3,19 @@
 // graphics pipeline rasterises the meshes with a depth test, and the fragment shader
 // (resources/shaders/baked_nerf.frag) samples the two feature textures, discards empty texels and
 // runs the small MLP per fragment, writing RGBA8. renderBakedNerfReference() is its CPU twin.
-#include <memory>
-
 #include "engine/baked_nerf.h"
 #include "engine/error.h"
 #include "renderers/render_types.h"
+
+#include <memory>
 
 namespace by {
 
 class VulkanContext;
 
 struct BakedNerfFrameTimes {
-    double renderMs = 0;    // recording and drawing, until the device finished
-    double readbackMs = 0;  // copying the image out of the device
+    double renderMs = 0;   // recording and drawing, until the device finished
+    double readbackMs = 0; // copying the image out of the device
     double totalMs = 0;
 };
 
@@ -36,4 +36,4 @@ private:
     std::unique_ptr<Impl> m;
 };
 
-}  // namespace by
+} // namespace by

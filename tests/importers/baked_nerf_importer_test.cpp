@@ -1,16 +1,15 @@
 // MobileNeRF scenes (mlp.json + shapeI.obj + shapeI.pngfeat{0,1}.png): a hand-made scene read back
 // value for value, the baked duck in the cache (scripts/train/baked_nerf.py), and hand-broken
 // folders that must be refused with one sentence naming the file or layer.
-#include <gtest/gtest.h>
-#include <stb/stb_image_write.h>  // its implementation is compiled in dataset_readers_test.cpp
-
-#include <filesystem>
-#include <functional>
-#include <fstream>
-#include <nlohmann/json.hpp>
-
 #include "importers/baked_nerf_importer.h"
 #include "tests/test_support.h"
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <stb/stb_image_write.h> // its implementation is compiled in dataset_readers_test.cpp
 
 namespace by {
 namespace {
@@ -23,7 +22,8 @@ json matrix(int in, int out, float scale) {
     json m = json::array();
     for (int i = 0; i < in; ++i) {
         json row = json::array();
-        for (int o = 0; o < out; ++o) row.push_back(scale * static_cast<float>(i * 100 + o));
+        for (int o = 0; o < out; ++o)
+            row.push_back(scale * static_cast<float>(i * 100 + o));
         m.push_back(row);
     }
     return m;
@@ -34,13 +34,16 @@ json mlp(int hidden = 4) {
     j["obj_num"] = 1;
     j["0_weights"] = matrix(11, hidden, 0.001f);
     j["0_bias"] = json::array();
-    for (int o = 0; o < hidden; ++o) j["0_bias"].push_back(0.1 * o);
+    for (int o = 0; o < hidden; ++o)
+        j["0_bias"].push_back(0.1 * o);
     j["1_weights"] = matrix(hidden, 3, 0.01f);
     j["1_bias"] = {0.5, -0.5, 0.25};
     return j;
 }
 
-void writeText(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+void writeText(const fs::path& p, const std::string& s) {
+    std::ofstream(p, std::ios::binary) << s;
+}
 
 void writePng(const fs::path& p, int w, int h, uint8_t fill) {
     std::vector<uint8_t> px(static_cast<size_t>(w) * h * 4, fill);
@@ -51,8 +54,8 @@ void writePng(const fs::path& p, int w, int h, uint8_t fill) {
 fs::path handMadeScene(const std::string& name, const json& j = mlp()) {
     const fs::path dir = fs::path(test::tempDir()) / name;
     fs::create_directories(dir);
-    writeText(dir / "shape0.obj",
-              "v -1 -1 0\nv 1 -1 0\nv 1 1 0\nv -1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nf 1/1 2/2 3/3\nf 1/1 3/3 4/4\n");
+    writeText(dir / "shape0.obj", "v -1 -1 0\nv 1 -1 0\nv 1 1 0\nv -1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nf "
+                                  "1/1 2/2 3/3\nf 1/1 3/3 4/4\n");
     writePng(dir / "shape0.pngfeat0.png", 4, 2, 200);
     writePng(dir / "shape0.pngfeat1.png", 4, 2, 100);
     writeText(dir / "mlp.json", j.dump());
@@ -131,7 +134,7 @@ TEST(BakedNerfImporter, RefusesMissingAndCorruptFilesNamingThem) {
     }
     {
         json j = mlp();
-        j["obj_num"] = 2;  // shape1.* do not exist
+        j["obj_num"] = 2; // shape1.* do not exist
         const std::string e = errorOf(handMadeScene("two", j));
         EXPECT_NE(e.find("shape1.obj is missing"), std::string::npos) << e;
     }
@@ -154,14 +157,23 @@ TEST(BakedNerfImporter, RefusesBrokenMlpJsonWithOneSentence) {
         {"no integer obj_num", [](json& j) { j.erase("obj_num"); }},
         {"obj_num 0 is not between", [](json& j) { j["obj_num"] = 0; }},
         // 10 inputs: the view direction's third component is missing.
-        {"0_weights has 10 rows (inputs) but the first layer takes 11", [](json& j) { j["0_weights"] = matrix(10, 4, 1.0f); }},
-        {"1_weights has 5 rows (inputs) but the layer before gives 4", [](json& j) { j["1_weights"] = matrix(5, 3, 1.0f); }},
-        {"0_weights has 4 outputs per row but 0_bias has 3 values", [](json& j) { j["0_bias"] = {1, 2, 3}; }},
-        {"gives 4 values, not RGB (3)", [](json& j) { j["1_weights"] = matrix(4, 4, 1.0f), j["1_bias"] = {1, 2, 3, 4}; }},
+        {"0_weights has 10 rows (inputs) but the first layer takes 11",
+         [](json& j) { j["0_weights"] = matrix(10, 4, 1.0f); }},
+        {"1_weights has 5 rows (inputs) but the layer before gives 4",
+         [](json& j) { j["1_weights"] = matrix(5, 3, 1.0f); }},
+        {"0_weights has 4 outputs per row but 0_bias has 3 values",
+         [](json& j) {
+             j["0_bias"] = {1, 2, 3};
+         }},
+        {"gives 4 values, not RGB (3)",
+         [](json& j) {
+             j["1_weights"] = matrix(4, 4, 1.0f), j["1_bias"] = {1, 2, 3, 4};
+         }},
         {"0_weights row 3 has 3 values where row 0 has 4", [](json& j) { j["0_weights"][3].erase(0); }},
         {"1_bias holds something that is not a number", [](json& j) { j["1_bias"][2] = "x"; }},
         {"it has 1_weights but no 1_bias", [](json& j) { j.erase("1_bias"); }},
-        {"holds no 0_weights", [](json& j) { j.erase("0_weights"), j.erase("0_bias"), j.erase("1_weights"), j.erase("1_bias"); }},
+        {"holds no 0_weights",
+         [](json& j) { j.erase("0_weights"), j.erase("0_bias"), j.erase("1_weights"), j.erase("1_bias"); }},
     };
     int k = 0;
     for (const auto& [needle, edit] : cases) {
@@ -176,7 +188,8 @@ TEST(BakedNerfImporter, RefusesBrokenMlpJsonWithOneSentence) {
 TEST(BakedNerfImporter, ReadsTheBakedDuck) {
     const std::string dir = test::cacheDir() + "/models/baked_nerf/duck";
     if (!fs::exists(dir + "/mlp.json"))
-        GTEST_SKIP() << dir << "/mlp.json is missing: run scripts/build_models.sh (after a build), which bakes it";
+        GTEST_SKIP() << dir
+                     << "/mlp.json is missing: run scripts/build_models.sh (after a build), which bakes it";
     auto r = loadBakedNerf(dir);
     ASSERT_TRUE(r.ok()) << r.error().what();
     ASSERT_EQ(r->shapes.size(), 1u);
@@ -196,5 +209,5 @@ TEST(BakedNerfImporter, ReadsTheBakedDuck) {
     EXPECT_GT(b.size().x, 1.0f);
 }
 
-}  // namespace
-}  // namespace by
+} // namespace
+} // namespace by

@@ -2,14 +2,6 @@
 // rule, the alpha-byte decoding, the view direction's frame), the Vulkan renderer against its CPU
 // reference, the baked duck (scripts/train/baked_nerf.py) against held-out ground-truth views, and
 // the render verb on it and on a broken folder.
-#include <gtest/gtest.h>
-
-#include <array>
-#include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-
 #include "importers/baked_nerf_importer.h"
 #include "importers/image_folder_reader.h"
 #include "renderers/baked_nerf_reference.h"
@@ -17,13 +9,24 @@
 #include "renderers/vulkan_context.h"
 #include "tests/test_support.h"
 
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
 namespace by {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string bakedDir() { return test::cacheDir() + "/models/baked_nerf/duck"; }
-std::string viewsDir() { return test::cacheDir() + "/models/light_field/duck"; }
+std::string bakedDir() {
+    return test::cacheDir() + "/models/baked_nerf/duck";
+}
+std::string viewsDir() {
+    return test::cacheDir() + "/models/light_field/duck";
+}
 
 Image loadRgba(const std::string& path) {
     auto t = decodeImage(path, ImageLayout{3, 0, 0});
@@ -35,7 +38,8 @@ Image loadRgba(const std::string& path) {
     img.rgba.resize(plane * 4);
     const uint8_t* c = t->data<uint8_t>();
     for (size_t i = 0; i < plane; ++i) {
-        for (int k = 0; k < 3; ++k) img.rgba[i * 4 + k] = c[k * plane + i];
+        for (int k = 0; k < 3; ++k)
+            img.rgba[i * 4 + k] = c[k * plane + i];
         img.rgba[i * 4 + 3] = 255;
     }
     return img;
@@ -44,11 +48,13 @@ Image loadRgba(const std::string& path) {
 std::shared_ptr<Image> texture(int w, std::vector<std::array<uint8_t, 4>> texels) {
     auto img = std::make_shared<Image>();
     img->width = w, img->height = 1;
-    for (const auto& t : texels) img->rgba.insert(img->rgba.end(), t.begin(), t.end());
+    for (const auto& t : texels)
+        img->rgba.insert(img->rgba.end(), t.begin(), t.end());
     return img;
 }
 
-BakedNerfShape quad(const std::string& name, float half, float z, std::shared_ptr<Image> f0, std::shared_ptr<Image> f1) {
+BakedNerfShape quad(const std::string& name, float half, float z, std::shared_ptr<Image> f0,
+                    std::shared_ptr<Image> f1) {
     BakedNerfShape s;
     s.name = name;
     s.positions = {{-half, -half, z}, {half, -half, z}, {half, half, z}, {-half, half, z}};
@@ -64,7 +70,8 @@ BakedNerfShape quad(const std::string& name, float half, float z, std::shared_pt
 // view direction (the MLP's Z-up frame): all through the sigmoid.
 BakedNerf handMadeScene() {
     BakedNerf n;
-    n.shapes.push_back(quad("front", 1.0f, 0.0f, texture(2, {{0, 255, 0, 191}, {9, 255, 0, 191}}), texture(2, {{0, 0, 0, 128}, {0, 0, 0, 128}})));
+    n.shapes.push_back(quad("front", 1.0f, 0.0f, texture(2, {{0, 255, 0, 191}, {9, 255, 0, 191}}),
+                            texture(2, {{0, 0, 0, 128}, {0, 0, 0, 128}})));
     n.shapes.push_back(quad("back", 1.5f, -1.0f, texture(1, {{9, 0, 0, 255}}), texture(1, {{0, 0, 0, 128}})));
     BakedNerfLayer l;
     l.in = 11, l.out = 3;
@@ -83,7 +90,9 @@ RenderView frontView(int w, int h) {
     return v;
 }
 
-const uint8_t* pixel(const Image& img, int x, int y) { return img.rgba.data() + (static_cast<size_t>(y) * img.width + x) * 4; }
+const uint8_t* pixel(const Image& img, int x, int y) {
+    return img.rgba.data() + (static_cast<size_t>(y) * img.width + x) * 4;
+}
 
 std::shared_ptr<VulkanContext> vulkanOrNull(std::string* why) {
     auto c = VulkanContext::create();
@@ -108,7 +117,7 @@ TEST(BakedNerfReference, HandMadeSceneFollowsTheMobileNerfRule) {
     // Left of centre: the front texel is empty, so the back quad shows through (no depth written).
     const uint8_t* left = pixel(img, 21, 32);
     EXPECT_EQ(left[0], 5);
-    EXPECT_EQ(left[1], 250);  // alpha byte 255 decodes to 1
+    EXPECT_EQ(left[1], 250); // alpha byte 255 decodes to 1
     // Off both quads: the background.
     const uint8_t* corner = pixel(img, 0, 0);
     EXPECT_EQ(corner[0], toByte(frontView(1, 1).background.x));
@@ -148,7 +157,8 @@ TEST(BakedNerfRenderer, HandMadeSceneMatchesTheReferenceOnVulkan) {
 
 TEST(BakedNerfRenderer, TrainedDuckMatchesTheReferenceAndTheHeldOutViews) {
     if (!fs::exists(bakedDir() + "/mlp.json"))
-        GTEST_SKIP() << bakedDir() << "/mlp.json is missing: run scripts/build_models.sh (after a build), which bakes it";
+        GTEST_SKIP() << bakedDir()
+                     << "/mlp.json is missing: run scripts/build_models.sh (after a build), which bakes it";
     std::string why;
     auto ctx = vulkanOrNull(&why);
     if (!ctx) GTEST_SKIP() << "no Vulkan device: " << why;
@@ -168,7 +178,8 @@ TEST(BakedNerfRenderer, TrainedDuckMatchesTheReferenceAndTheHeldOutViews) {
         const Image cpu = renderBakedNerfReference(*nerf, v);
         const double p = psnr(*gpu, cpu);
         EXPECT_GE(p, 40.0) << "yaw " << yaw << " on " << ctx->deviceName();
-        std::printf("baked duck 320x240 yaw %g: GPU vs CPU reference %.1f dB on %s\n", yaw, p, ctx->deviceName().c_str());
+        std::printf("baked duck 320x240 yaw %g: GPU vs CPU reference %.1f dB on %s\n", yaw, p,
+                    ctx->deviceName().c_str());
     }
 
     // The same function through the generic shader: an identity 16 -> 16 layer after the second
@@ -179,7 +190,8 @@ TEST(BakedNerfRenderer, TrainedDuckMatchesTheReferenceAndTheHeldOutViews) {
         BakedNerfLayer id;
         id.in = id.out = 16;
         id.weights.assign(256, 0.0f);
-        for (int i = 0; i < 16; ++i) id.weights[static_cast<size_t>(i) * 17] = 1.0f;
+        for (int i = 0; i < 16; ++i)
+            id.weights[static_cast<size_t>(i) * 17] = 1.0f;
         id.bias.assign(16, 0.0f);
         deeper.layers.insert(deeper.layers.begin() + 2, id);
         auto r2 = BakedNerfRenderer::create(ctx);
@@ -212,9 +224,11 @@ TEST(BakedNerfRenderer, TrainedDuckMatchesTheReferenceAndTheHeldOutViews) {
         const double learned = psnr(*gpu, truth);
         // What an empty scene (background only) scores on the same view, for scale.
         BakedNerf none = *nerf;
-        for (auto& s : none.shapes) s.indices.clear();
+        for (auto& s : none.shapes)
+            s.indices.clear();
         background += psnr(renderBakedNerfReference(none, hv), truth);
-        std::printf("%s: baked vs ground truth %.2f dB on %s\n", p.at("file").get<std::string>().c_str(), learned, ctx->deviceName().c_str());
+        std::printf("%s: baked vs ground truth %.2f dB on %s\n", p.at("file").get<std::string>().c_str(),
+                    learned, ctx->deviceName().c_str());
         // Floors below what the committed training recipe reaches on views it never saw (31.8..37.0 dB,
         // mean 34.0, docs/baked_nerf.md); the background alone scores about 10.6 dB on these views.
         EXPECT_GT(learned, 30.0) << p.at("file");
@@ -222,17 +236,22 @@ TEST(BakedNerfRenderer, TrainedDuckMatchesTheReferenceAndTheHeldOutViews) {
         ++heldOut;
     }
     ASSERT_GE(heldOut, 4);
-    std::printf("held-out mean PSNR %.2f dB over %d views (background alone %.2f dB)\n", sum / heldOut, heldOut, background / heldOut);
+    std::printf("held-out mean PSNR %.2f dB over %d views (background alone %.2f dB)\n", sum / heldOut,
+                heldOut, background / heldOut);
     EXPECT_GT(sum / heldOut, 32.5);
 }
 
 TEST(BakedNerfRenderer, CliRendersTheBakedDuckAndRefusesABrokenFolder) {
     if (!fs::exists(bakedDir() + "/mlp.json"))
-        GTEST_SKIP() << bakedDir() << "/mlp.json is missing: run scripts/build_models.sh (after a build), which bakes it";
+        GTEST_SKIP() << bakedDir()
+                     << "/mlp.json is missing: run scripts/build_models.sh (after a build), which bakes it";
     const std::string png = test::tempDir() + "/baked.png";
     std::string out;
     for (const std::string& arg : {bakedDir(), bakedDir() + "/mlp.json"}) {
-        ASSERT_EQ(test::runCommand(test::cliPath() + " render " + arg + " --size 96x64 --orbit 20,5 -o " + png, &out), 0) << out;
+        ASSERT_EQ(test::runCommand(
+                      test::cliPath() + " render " + arg + " --size 96x64 --orbit 20,5 -o " + png, &out),
+                  0)
+            << out;
         EXPECT_NE(out.find("baked neural scene, 1 shapes, 4212 triangles"), std::string::npos) << out;
         const Image img = loadRgba(png);
         EXPECT_EQ(img.width, 96);
@@ -241,10 +260,12 @@ TEST(BakedNerfRenderer, CliRendersTheBakedDuckAndRefusesABrokenFolder) {
     // The same folder without its second feature image.
     const fs::path broken = fs::path(test::tempDir()) / "broken_baked";
     fs::create_directories(broken);
-    for (const char* f : {"mlp.json", "shape0.obj", "shape0.pngfeat0.png"}) fs::copy_file(fs::path(bakedDir()) / f, broken / f);
-    EXPECT_EQ(test::runCommand(test::cliPath() + " render " + broken.string() + " -o " + png, &out), 1) << out;
+    for (const char* f : {"mlp.json", "shape0.obj", "shape0.pngfeat0.png"})
+        fs::copy_file(fs::path(bakedDir()) / f, broken / f);
+    EXPECT_EQ(test::runCommand(test::cliPath() + " render " + broken.string() + " -o " + png, &out), 1)
+        << out;
     EXPECT_NE(out.find("the feature image shape0.pngfeat1.png is missing"), std::string::npos) << out;
 }
 
-}  // namespace
-}  // namespace by
+} // namespace
+} // namespace by
