@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -207,6 +206,9 @@ def main():
     out = os.path.abspath(os.path.expanduser(args.out))
     views_dir = os.path.abspath(os.path.expanduser(args.views))
     os.makedirs(out, exist_ok=True)
+    if not os.path.isfile(os.path.join(views_dir, "poses.json")):
+        raise SystemExit(f"{views_dir}/poses.json is missing: the views come from scripts/train/light_field.py "
+                         "(scripts/build_models.sh runs it first)")
     with open(os.path.join(views_dir, "poses.json")) as f:
         poses = json.load(f)
 
