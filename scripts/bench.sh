@@ -61,6 +61,7 @@ run "Whole-model forward passes vs PyTorch 1.13 on the same ONNX graph (1 thread
   "$M/ch_PP-OCRv4_rec_infer.onnx:1,3,48,320" "$M/ch_PP-OCRv4_rec_infer.onnx:8,3,48,320"
 run "3D renderers at 1280x720: Vulkan (lavapipe here) vs CPU reference" "$B/bench/render_bench" --frames 5
 run "Neural light field (the trained duck) at 1280x720: Vulkan (lavapipe here) vs the executor" "$B/bench/light_field_bench" --frames 3
+run "Baked neural scene (MobileNeRF form, the trained duck) vs the light field at 1280x720 on one Vulkan device" "$B/bench/baked_nerf_bench" --frames 5
 run "Gaussian video (50k splats, 2D-video form): decode, render and both at 1280x720; size vs PLY" "$B/bench/gvideo_bench" --frames 30
 run "Compression of the MNIST / Fashion-MNIST CNNs: accuracy, size and latency vs the original (2 threads)" \
   "$B/bench/compress_bench" --threads 2 --rounds 30

@@ -14,6 +14,7 @@
 #include "app/cli/args.h"
 #include "app/cli/cli_output.h"
 #include "app/cli/path_video.h"
+#include "importers/baked_nerf_importer.h"
 #include "importers/camera_bookmarks.h"
 #include "engine/splat_baker.h"
 #include "engine/executor.h"
@@ -23,6 +24,8 @@
 #include "importers/splat_io.h"
 #include "importers/splat_packed.h"
 #include "engine/splat_compress.h"
+#include "renderers/baked_nerf_reference.h"
+#include "renderers/baked_nerf_renderer.h"
 #include "renderers/light_field_reference.h"
 #include "renderers/light_field_renderer.h"
 #include "renderers/mesh_reference.h"
@@ -45,6 +48,7 @@ void printRenderHelp() {
         "\n"
         "Renders a mesh (glTF/glb, OBJ, PLY, FBX, Collada, ...), 3D Gaussian splats (3DGS .ply, .splat)\n"
         "or a neural light field (an .onnx MLP from [N,6] rays to [N,3] colours, docs/light_field.md)\n"
+        "or a baked neural scene (a MobileNeRF folder or its mlp.json, docs/baked_nerf.md)\n"
         "offscreen with Vulkan and writes a PNG, or a camera path through bookmarks as an H.264 video.\n"
         "  --add FILE      add another file's meshes or splats to the scene (repeatable): meshes and\n"
         "                  splats are drawn in one image, the splats depth-tested against the meshes\n"
@@ -55,6 +59,8 @@ void printRenderHelp() {
         "                  scene framed from the front, looking down -Z with Y up\n"
         "  --orbit Y,P     turn the camera around its target by yaw and pitch degrees\n"
         "  --size WxH      image size (default 1280x720)\n"
+        "  --forward-facing  a baked scene from MobileNeRF's forward-facing recipe: its MLP takes the\n"
+        "                  view direction as it is, not swapped from Y-up to Z-up\n"
         "  --cpu           use the CPU reference renderer instead of Vulkan (for a light field:\n"
         "                  the engine's executor on the same rays)\n"
         "  -o, --output    the PNG to write");
@@ -126,11 +132,43 @@ int renderLightField(const Args& a, const std::string& path, RenderView view, co
     return 0;
 }
 
+// A MobileNeRF scene (folder or mlp.json): meshes + feature textures + the small MLP per fragment.
+int renderBakedNerf(const Args& a, const std::string& path, RenderView view, const std::string& out) {
+    auto nerf = loadBakedNerf(path, a.has("--forward-facing") ? BakedNerfDirections::AsIs : BakedNerfDirections::YUpToZUp);
+    if (!nerf) return inputError(nerf.error().what());
+    view.camera = Camera::frame(nerf->bounds(), view.aspect());
+    if (auto e = applyCameraArgs(a, view.camera)) return usageError(*e);
+    const auto t0 = std::chrono::steady_clock::now();
+    Image img;
+    std::string device = "CPU reference";
+    if (a.has("--cpu")) {
+        img = renderBakedNerfReference(*nerf, view);
+    } else {
+        auto ctx = VulkanContext::create();
+        if (!ctx) return inputError(ctx.error().what() + " (use --cpu for the CPU reference renderer)");
+        device = (*ctx)->deviceName();
+        auto r = BakedNerfRenderer::create(*ctx);
+        if (!r) return inputError(r.error().what());
+        if (auto s = (*r)->setScene(*nerf); !s) return inputError(path + ": " + s.error().what());
+        auto im = (*r)->render(view);
+        if (!im) return inputError(im.error().what());
+        img = std::move(*im);
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!stbi_write_png(out.c_str(), img.width, img.height, 4, img.rgba.data(), img.width * 4)) return inputError("could not write " + out);
+    const Vec3 e = view.camera.eye, t = view.camera.target;
+    std::printf("%s: baked neural scene, %zu shapes, %zu triangles, %zu MLP layers (%lld parameters), %dx%d in %.0f ms on %s\n"
+                "camera: eye=%g,%g,%g,target=%g,%g,%g,fov=%g\nwrote %s\n",
+                path.c_str(), nerf->shapes.size(), nerf->triangleCount(), nerf->layers.size(), static_cast<long long>(nerf->parameterCount()),
+                img.width, img.height, ms, device.c_str(), e.x, e.y, e.z, t.x, t.y, t.z, view.camera.fovYDeg, out.c_str());
+    return 0;
+}
+
 }  // namespace
 
 int renderCommand(const std::vector<std::string>& argv) {
     const Args a = parseArgs(argv, {"--camera", "--size", "-o", "--output", "--orbit", "--add", "--path", "--frames", "--fps"},
-                             {"--help", "-h", "--cpu"});
+                             {"--help", "-h", "--cpu", "--forward-facing"});
     if (a.has("--help") || a.has("-h")) {
         printRenderHelp();
         return 0;
@@ -144,6 +182,7 @@ int renderCommand(const std::vector<std::string>& argv) {
     if (auto s = a.get("--size"); s && !parseSize(*s, view.width, view.height))
         return usageError("--size must look like 1280x720 (1..16384 each way)");
     if (lowerExtension(a.positional[0]) == ".onnx") return renderLightField(a, a.positional[0], view, *out);
+    if (isBakedNerfPath(a.positional[0])) return renderBakedNerf(a, a.positional[0], view, *out);
 
     auto scene = loadScene(a.positional[0]);
     if (!scene) return inputError(scene.error().what());
