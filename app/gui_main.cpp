@@ -102,7 +102,7 @@ private:
             if (auto* d = m_window->document(i); d && !d->isLaidOut()) return;
             if (auto* sd = m_window->sceneDocument(i)) {
                 sd->renderIfNeeded();
-                if (!sd->hasRendered()) return;
+                if (!sd->isSettled()) return;
             }
         }
         if (!m_selectOp.isEmpty() && !m_selected) {

@@ -14,6 +14,8 @@
 #include "importers/gaussian_video.h"
 #include "app/cli/path_video.h"
 #include "importers/mesh_importer.h"
+#include "engine/baked_nerf.h"
+#include "importers/baked_nerf_importer.h"
 #include "renderers/light_field_mlp.h"
 #include "renderers/scene_renderer.h"
 #include "renderers/vulkan_context.h"
@@ -650,6 +652,43 @@ int MainWindow::addFileToScene(const QString& file) {
         });
 }
 
+void MainWindow::openBakedNerf(const QString& path) {
+    m_loading << path;
+    using NerfPtr = std::shared_ptr<const by::BakedNerf>;
+    const std::string file = path.toStdString();
+    m_jobs->run<NerfPtr>(
+        tr("Open %1").arg(fileName(path)),
+        [file](const by::Progress& progress) -> by::Result<NerfPtr> {
+            progress.report(0.0, "reading shapes and feature images");
+            auto nerf = by::loadBakedNerf(file);
+            if (!nerf) return nerf.error();
+            return NerfPtr(std::make_shared<by::BakedNerf>(std::move(*nerf)));
+        },
+        [this, path](by::Result<NerfPtr> result) {
+            m_loading.removeAll(path);
+            if (!result) {
+                const QString s = sentence(result.error());
+                reportError(s);
+                emit modelOpenFailed(path, s);
+                return;
+            }
+            auto* doc = new SceneDocument(*result, path, m_tabs);
+            connect(doc, &SceneDocument::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
+            const int tab = m_tabs->addTab(doc, doc->title());
+            m_tabs->setTabToolTip(tab, path);
+            m_tabs->setCurrentIndex(tab);
+            addRecentFile(path);
+            size_t tris = 0;
+            for (const auto& shape : (*result)->shapes) tris += shape.triangleCount();
+            logMessage(LogPanel::Severity::Info, tr("Opened %1: a baked neural scene, %2 shapes, %3 triangles, an MLP of %4 layers.")
+                                                     .arg(fileName(path))
+                                                     .arg((*result)->shapes.size())
+                                                     .arg(tris)
+                                                     .arg((*result)->layers.size()));
+            emit sceneOpened(doc);
+        });
+}
+
 void MainWindow::openScene(const QString& path) {
     m_loading << path;
     using ScenePtr = std::shared_ptr<const by::Scene>;
@@ -709,6 +748,10 @@ void MainWindow::openModelFiles(const QStringList& paths, bool addToProject) {
             continue;
         }
         if (m_loading.contains(path)) continue;
+        if (by::isBakedNerfPath(path.toStdString())) {
+            openBakedNerf(path);
+            continue;
+        }
         if (isGaussianVideoPath(raw)) {
             openGaussianVideo(raw.contains(QLatin1Char('%')) ? raw : path);
             continue;

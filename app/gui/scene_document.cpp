@@ -22,6 +22,8 @@
 #include <QStandardPaths>
 
 #include "app/cli/path_video.h"
+#include "engine/baked_nerf.h"
+#include "renderers/baked_nerf_renderer.h"
 #include "renderers/light_field_mlp.h"
 #include "renderers/light_field_renderer.h"
 #include "renderers/overlay_renderer.h"
@@ -55,6 +57,14 @@ SceneDocument::SceneDocument(std::shared_ptr<const by::LightFieldMlp> lightField
     setAttribute(Qt::WA_OpaquePaintEvent);
 }
 
+SceneDocument::SceneDocument(std::shared_ptr<const by::BakedNerf> baked, const QString& path, QWidget* parent)
+    : QWidget(parent), m_scene(std::make_shared<by::Scene>()), m_path(path), m_baked(std::move(baked)) {
+    setFocusPolicy(Qt::StrongFocus);
+    setMouseTracking(true);
+    setMinimumSize(160, 120);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+}
+
 // The render thread stops (finishing its frame) before the widget goes.
 SceneDocument::~SceneDocument() { m_worker.reset(); }
 
@@ -64,6 +74,12 @@ namespace {
 struct SceneFrames : FrameRenderer {
     std::shared_ptr<by::VulkanContext> ctx;
     std::unique_ptr<by::SceneRenderer> renderer;
+    by::Result<by::Image> render(const by::RenderView& view) override { return renderer->render(view); }
+};
+
+struct BakedFrames : FrameRenderer {
+    std::shared_ptr<by::VulkanContext> ctx;
+    std::unique_ptr<by::BakedNerfRenderer> renderer;
     by::Result<by::Image> render(const by::RenderView& view) override { return renderer->render(view); }
 };
 
@@ -77,12 +93,18 @@ struct LightFieldFrames : FrameRenderer {
 
 bool SceneDocument::isRendering() const { return m_worker && m_worker->busy(); }
 
+bool SceneDocument::isSettled() const {
+    if (!m_error.isEmpty()) return true;
+    return hasRendered() && !isRendering() && !(m_refineTimer && m_refineTimer->isActive());
+}
+
 QString SceneDocument::deviceName() const { return m_worker ? QString::fromStdString(m_worker->deviceName()) : QString(); }
 
 QString SceneDocument::title() const {
     const QFileInfo fi(m_path);
     // A manifest is always manifest.json: its folder names the video.
     if (m_lightField) return tr("%1 (light field)").arg(fi.fileName());
+    if (m_baked) return tr("%1 (baked)").arg(fi.fileName() == QLatin1String("mlp.json") ? fi.dir().dirName() : fi.fileName());
     return fi.fileName() == QLatin1String("manifest.json") ? fi.dir().dirName() : fi.fileName();
 }
 
@@ -172,7 +194,20 @@ bool SceneDocument::ensureRenderers() {
     if (m_worker) return true;
     if (!m_error.isEmpty()) return false;
     SceneRenderWorker::Factory factory;
-    if (m_lightField) {
+    if (m_baked) {
+        factory = [nerf = m_baked](std::string* device) -> by::Result<std::unique_ptr<FrameRenderer>> {
+            auto ctx = by::VulkanContext::create();
+            if (!ctx) return ctx.error();
+            *device = (*ctx)->deviceName();
+            auto r = by::BakedNerfRenderer::create(*ctx);
+            if (!r) return r.error();
+            if (auto st = (*r)->setScene(*nerf); !st) return st.error();
+            auto out = std::make_unique<BakedFrames>();
+            out->ctx = *ctx;
+            out->renderer = std::move(*r);
+            return std::unique_ptr<FrameRenderer>(std::move(out));
+        };
+    } else if (m_lightField) {
         factory = [mlp = m_lightField](std::string* device) -> by::Result<std::unique_ptr<FrameRenderer>> {
             auto ctx = by::VulkanContext::create();
             if (!ctx) return ctx.error();
@@ -232,7 +267,7 @@ void SceneDocument::scheduleRender() {
 
 void SceneDocument::renderIfNeeded() {
     const QSize px = viewportSize() * devicePixelRatioF();
-    if (px.width() < 2 || px.height() < 2 || !isVisible() || (!m_lightField && m_scene->empty())) return;
+    if (px.width() < 2 || px.height() < 2 || !isVisible() || (isMeshOrSplatScene() && m_scene->empty())) return;
     const float aspect = float(px.width()) / float(px.height());
     if (!m_framed) {
         if (m_lightField) {
@@ -245,7 +280,7 @@ void SceneDocument::renderIfNeeded() {
                 if (auto cam = by::parseCamera(m_lightField->defaultCamera, m_controller.camera())) m_controller.setHome(*cam);
             }
         } else {
-            m_controller.frameBounds(m_scene->bounds(), aspect);
+            m_controller.frameBounds(m_baked ? m_baked->bounds() : m_scene->bounds(), aspect);
         }
         m_framed = true;
     }
@@ -276,7 +311,7 @@ void SceneDocument::requestFrame(double scale) {
     view.width = std::max(2, int(std::lround(px.width() * scale)));
     view.height = std::max(2, int(std::lround(px.height() * scale)));
     view.background = m_controller.settings().background;
-    if (!m_lightField && m_workerShDegree != m_controller.settings().shDegree) {
+    if (isMeshOrSplatScene() && m_workerShDegree != m_controller.settings().shDegree) {
         m_workerShDegree = m_controller.settings().shDegree;
         m_worker->post([deg = m_workerShDegree](FrameRenderer& r) -> by::Status {
             static_cast<SceneFrames&>(r).renderer->setMaxShDegree(deg);
@@ -332,6 +367,13 @@ void SceneDocument::refreshOverlay(bool force) {
     by::Image composed;
     if (m_controller.settings().showOverlay && m_overlay && m_overlayRenderer) {
         by::OverlayState state = by::overlayStateFor(m_controller, *m_scene, m_worker ? m_worker->deviceName() : std::string());
+        if (m_baked) {
+            size_t tris = 0;
+            for (const auto& sh : m_baked->shapes) tris += sh.triangleCount();
+            state.triangles = tris;
+            state.meshes = m_baked->shapes.size();
+            state.note = tr("baked neural scene, %1 shapes").arg(m_baked->shapes.size()).toStdString();
+        }
         if (m_lightField)
             state.note = tr("light field, %1 parameters; frame at %2% size")
                              .arg(m_lightField->parameterCount())
@@ -358,8 +400,8 @@ void SceneDocument::refreshOverlay(bool force) {
             if (changes.exportPathVideo) {
                 const QString file = QDir(m_exportDir.isEmpty() ? QStandardPaths::writableLocation(QStandardPaths::MoviesLocation) : m_exportDir)
                                          .filePath(exportBaseName() + QStringLiteral("-path.mp4"));
-                if (m_lightField) {
-                    emit statusMessage(tr("Camera-path videos are made of mesh and splat scenes; a light field has no path export yet."));
+                if (!isMeshOrSplatScene()) {
+                    emit statusMessage(tr("Camera-path videos are made of mesh and splat scenes; this neural scene has no path export yet."));
                 } else if (isSignalConnected(QMetaMethod::fromSignal(&SceneDocument::pathVideoRequested)) && m_controller.bookmarks().size() >= 2) {
                     PathVideoRequest req;
                     req.scene = m_scene;
@@ -416,6 +458,7 @@ bool SceneDocument::addToScene(const by::Scene& more, QString* why) {
     };
     if (m_player) return fail(tr("a Gaussian video takes no other scene"));
     if (m_lightField) return fail(tr("a light field takes no other scene"));
+    if (m_baked) return fail(tr("a baked neural scene takes no other scene"));
     auto merged = std::make_shared<by::Scene>(*m_scene);
     merged->meshes.insert(merged->meshes.end(), more.meshes.begin(), more.meshes.end());
     if (more.splats.size() > 0) {
@@ -444,8 +487,8 @@ bool SceneDocument::addToScene(const by::Scene& more, QString* why) {
 bool SceneDocument::exportPathVideo(const QString& file, int frames) {
     std::vector<by::CameraKey> keys;
     for (const by::CameraBookmark& b : m_controller.bookmarks()) keys.push_back({b.name, b.camera});
-    if (m_lightField) {
-        emit statusMessage(tr("Camera-path videos are made of mesh and splat scenes; a light field has no path export yet."));
+    if (!isMeshOrSplatScene()) {
+        emit statusMessage(tr("Camera-path videos are made of mesh and splat scenes; this neural scene has no path export yet."));
         return false;
     }
     if (keys.size() < 2 || m_sceneImage.empty()) {

@@ -9,7 +9,8 @@
 // Vulkan device busy for nothing). Frames are drawn on the tab's render thread
 // (scene_render_worker.h) with a Vulkan device of its own, so a slow frame never stops the
 // window; the overlay is composited here, on a second device.
-// A neural light field (an ONNX ray -> colour MLP) opens in the same kind of tab. Its frames cost
+// A baked neural scene (MobileNeRF form) opens in the same kind of tab, and so does a neural light
+// field (an ONNX ray -> colour MLP). Its frames cost
 // seconds on a CPU device, so it renders progressively: while the camera moves, at the scale
 // that keeps a frame near 120 ms; once it rests, one sharper frame of at most ~1.5 s. Input over the overlay re-runs only the overlay, and composites
 // again only when its drawing changed (a hovered button, a new frame time).
@@ -34,6 +35,7 @@ class VulkanContext;
 class OverlayRenderer;
 class SplatVideoPlayer;
 struct LightFieldMlp;
+struct BakedNerf;
 }  // namespace by
 
 
@@ -52,6 +54,9 @@ public:
     // A neural light field (renderers/light_field_mlp.h); its default camera, when the model
     // names one, is the first view and "home".
     SceneDocument(std::shared_ptr<const by::LightFieldMlp> lightField, const QString& path, QWidget* parent = nullptr);
+    // A baked neural scene (MobileNeRF form, engine/baked_nerf.h): meshes with feature textures
+    // and a small MLP run per pixel.
+    SceneDocument(std::shared_ptr<const by::BakedNerf> baked, const QString& path, QWidget* parent = nullptr);
     ~SceneDocument() override;
 
     const QString& path() const { return m_path; }
@@ -67,10 +72,13 @@ public:
     // for the event loop); the frame arrives later, counted by renderCount().
     void renderIfNeeded();
     bool isLightField() const { return m_lightField != nullptr; }
+    bool isBakedNerf() const { return m_baked != nullptr; }
     // The scale of the last frame shown (1: full resolution; light fields render smaller while
     // the camera moves). True while a frame is being drawn or waits to be.
     double shownScale() const { return m_shownScale; }
     bool isRendering() const;
+    // A frame is shown (or the error why not) and no sharper one is on its way.
+    bool isSettled() const;
     // The render thread's device name (empty before the first frame).
     QString deviceName() const;
     // The video's player (null for a still scene) and the frame on screen (-1 before the first).
@@ -146,6 +154,8 @@ private:
     QString m_path;
     by::ViewportController m_controller;
     std::shared_ptr<const by::LightFieldMlp> m_lightField;
+    std::shared_ptr<const by::BakedNerf> m_baked;
+    bool isMeshOrSplatScene() const { return !m_lightField && !m_baked; }
     std::unique_ptr<SceneRenderWorker> m_worker;
     std::shared_ptr<by::VulkanContext> m_overlayCtx;  // the UI thread's device, for the overlay
     uint64_t m_requested = 0;       // serial of the last frame asked for

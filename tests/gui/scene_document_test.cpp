@@ -22,6 +22,7 @@
 #include <QPushButton>
 #include <QSlider>
 #include <QElapsedTimer>
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QMouseEvent>
@@ -396,6 +397,41 @@ TEST_F(SceneDocumentTest, LightFieldRendersProgressivelyOffTheUiThread) {
     std::printf("light field: a frame was %s while the drag was handled\n", busyDuringDrag ? "being drawn" : "not being drawn");
     ASSERT_TRUE(waitUntil([&] { return doc->renderCount() > rendersBefore + 1 && !doc->isRendering(); }, 60000));
     EXPECT_TRUE(doc->errorText().isEmpty()) << doc->errorText().toStdString();
+}
+
+// A baked neural scene (MobileNeRF form) opens from its folder as a 3D tab and orbits; a
+// folder whose mlp.json is broken is one logged sentence and no tab.
+TEST_F(SceneDocumentTest, BakedNeuralSceneOpensFromItsFolder) {
+    const QString dir = QString::fromStdString(by::test::asset("models/baked_nerf/duck"));
+    ASSERT_TRUE(QFileInfo::exists(dir + "/mlp.json")) << "scripts/build_models.sh bakes the duck";
+    SceneDocument* doc = open(dir);
+    ASSERT_NE(doc, nullptr);
+    EXPECT_TRUE(doc->isBakedNerf());
+    EXPECT_TRUE(doc->title().contains(QStringLiteral("baked"))) << doc->title().toStdString();
+    const QImage first = doc->image();
+    QImage background(first.size(), QImage::Format_RGBA8888);
+    background.fill(QColor(first.pixelColor(2, 2)));
+    EXPECT_GT(changedFraction(first, background), 0.02) << "the duck shows";
+    EXPECT_DOUBLE_EQ(doc->shownScale(), 1.0);  // fast enough for full frames
+    drag(doc, QPoint(doc->width() - 30, doc->height() - 40), QPoint(doc->width() - 200, doc->height() - 60));
+    EXPECT_GT(changedFraction(first, doc->image()), 0.02);
+
+    // A copy with a broken mlp.json.
+    const QString broken = m_dir + "/broken_nerf";
+    ASSERT_TRUE(QDir().mkpath(broken));
+    for (const QString& f : QDir(dir).entryList(QDir::Files)) ASSERT_TRUE(QFile::copy(dir + "/" + f, broken + "/" + f));
+    QFile mlp(broken + "/mlp.json");
+    ASSERT_TRUE(mlp.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    mlp.write("{\"obj_num\": 1, \"0_weights\": [[1, 2]]");
+    mlp.close();
+    QString failure;
+    auto c = QObject::connect(m_window.get(), &MainWindow::modelOpenFailed, [&](const QString&, const QString& s) { failure = s; });
+    const int tabs = m_window->documentCount();
+    m_window->openModelFiles({broken});
+    ASSERT_TRUE(waitUntil([&] { return !failure.isEmpty(); }));
+    QObject::disconnect(c);
+    EXPECT_TRUE(failure.contains(QStringLiteral("mlp.json"))) << failure.toStdString();
+    EXPECT_EQ(m_window->documentCount(), tabs);
 }
 
 // File > Add to Scene from a file: read as a job while the viewport stays usable, then joined to
