@@ -32,6 +32,7 @@ struct LightFieldRenderer::Impl {
     VkPipeline pipeline = VK_NULL_HANDLE;
     VkDescriptorPool pool = VK_NULL_HANDLE;
     VkDescriptorSet set = VK_NULL_HANDLE;
+    LightFieldRenderer::Kernel kernel = LightFieldRenderer::Kernel::Shuffles;
     GpuBuffer net, weights, pixels;
     uint32_t features = 0, layers = 0;
     bool rgba = false;
@@ -62,10 +63,13 @@ struct LightFieldRenderer::Impl {
 LightFieldRenderer::LightFieldRenderer() : m(std::make_unique<Impl>()) {}
 LightFieldRenderer::~LightFieldRenderer() = default;
 const LightFieldFrameTimes& LightFieldRenderer::lastTimes() const { return m->times; }
+LightFieldRenderer::Kernel LightFieldRenderer::kernel() const { return m->kernel; }
 
-Result<std::unique_ptr<LightFieldRenderer>> LightFieldRenderer::create(std::shared_ptr<VulkanContext> ctx) {
+Result<std::unique_ptr<LightFieldRenderer>> LightFieldRenderer::create(std::shared_ptr<VulkanContext> ctx, Kernel kernel) {
     // light_field.comp shares weight loads across a subgroup by shuffles, in groups of 4 vec4s.
-    if (!ctx->hasComputeSubgroupShuffle() || ctx->subgroupSize() < 4 || ctx->subgroupSize() % 4 != 0)
+    const bool shuffles = ctx->hasComputeSubgroupShuffle() && ctx->subgroupSize() >= 4 && ctx->subgroupSize() % 4 == 0;
+    if (kernel == Kernel::Auto) kernel = shuffles ? Kernel::Shuffles : Kernel::Plain;
+    if (kernel == Kernel::Shuffles && !shuffles)
         return makeError(ErrorCode::Unsupported,
                          "the light-field renderer needs subgroup shuffles in compute shaders on subgroups of a multiple of 4 invocations; " +
                              ctx->deviceName() + " has subgroups of " + std::to_string(ctx->subgroupSize()) +
@@ -80,7 +84,9 @@ Result<std::unique_ptr<LightFieldRenderer>> LightFieldRenderer::create(std::shar
     auto pl = createPipelineLayout(*ctx, s.setLayout, sizeof(Push));
     if (!pl) return std::move(pl.error());
     s.layout = *pl;
-    auto cp = createComputePipeline(*ctx, shaders::k_light_field_comp, sizeof shaders::k_light_field_comp, s.layout);
+    s.kernel = kernel;
+    auto cp = kernel == Kernel::Shuffles ? createComputePipeline(*ctx, shaders::k_light_field_comp, sizeof shaders::k_light_field_comp, s.layout)
+                                         : createComputePipeline(*ctx, shaders::k_light_field_plain_comp, sizeof shaders::k_light_field_plain_comp, s.layout);
     if (!cp) return std::move(cp.error());
     s.pipeline = *cp;
     auto set = createSingleSet(*ctx, s.setLayout, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3, &s.pool);

@@ -20,7 +20,12 @@ struct LightFieldFrameTimes {
 
 class LightFieldRenderer {
 public:
-    static Result<std::unique_ptr<LightFieldRenderer>> create(std::shared_ptr<VulkanContext> ctx);
+    // Shuffles: weights shared across a subgroup by shuffles (light_field.comp), which needs
+    // subgroups of a multiple of 4 invocations with shuffles in compute; Plain: every invocation
+    // loads its own (light_field_plain.comp), for any device; Auto: Shuffles where possible.
+    enum class Kernel { Auto, Shuffles, Plain };
+    static Result<std::unique_ptr<LightFieldRenderer>> create(std::shared_ptr<VulkanContext> ctx, Kernel kernel = Kernel::Auto);
+    Kernel kernel() const;  // the one in use (never Auto)
     ~LightFieldRenderer();
     // Uploads the MLP (replacing an earlier one).
     Status setModel(const LightFieldMlp& mlp);

@@ -60,12 +60,24 @@ struct GpuMesh {
 // and returns how many indices it wrote. Vertices are projected once each, then the triangles
 // are tested in a few chunks in parallel (each writes at its own input offset and the chunks are
 // closed up in order afterwards).
-uint32_t cullOnHost(const GpuMesh& g, const Mat4& m, float width, float height, std::vector<float>& scratch, ThreadPool& pool, uint32_t* out) {
+// The projected vertex the triangle tests read: one 12-byte record per vertex, so a triangle's
+// three corners cost three cache lines, not nine.
+struct ScreenVertex {
+    float x, y;
+    uint32_t ok;  // in front of the eye, finite and within +-1e6 px (else its triangles are kept)
+};
+
+// floor() by integer conversion: std::floor is a library call without SSE4.1. Valid for |v| < 2^31.
+inline int fastFloor(float v) {
+    const int i = static_cast<int>(v);
+    return i - (v < static_cast<float>(i));
+}
+
+uint32_t cullOnHost(const GpuMesh& g, const Mat4& m, float width, float height, std::vector<ScreenVertex>& scratch, ThreadPool& pool,
+                    uint32_t* out) {
     const int64_t nv = int64_t(g.hostPositions.size());
-    scratch.resize(size_t(nv) * 3);
-    float* sx = scratch.data();
-    float* sy = sx + nv;
-    float* sw = sy + nv;  // w, or 0 when the vertex is behind the eye or not finite
+    scratch.resize(size_t(nv));
+    ScreenVertex* sv = scratch.data();
     pool.parallelFor(nv, 32768, [&](int64_t begin, int64_t end) {
         const Vec3* p = g.hostPositions.data();
         for (int64_t i = begin; i < end; ++i) {
@@ -73,9 +85,11 @@ uint32_t cullOnHost(const GpuMesh& g, const Mat4& m, float width, float height, 
             const float y = m.m[0][1] * p[i].x + m.m[1][1] * p[i].y + m.m[2][1] * p[i].z + m.m[3][1];
             const float w = m.m[0][3] * p[i].x + m.m[1][3] * p[i].y + m.m[2][3] * p[i].z + m.m[3][3];
             const float inv = 1.0f / w;
-            sx[i] = (x * inv * 0.5f + 0.5f) * width;
-            sy[i] = (y * inv * 0.5f + 0.5f) * height;
-            sw[i] = (w > 0 && std::isfinite(sx[i]) && std::isfinite(sy[i])) ? w : 0.0f;
+            const float sx = (x * inv * 0.5f + 0.5f) * width, sy = (y * inv * 0.5f + 0.5f) * height;
+            // NaN fails every comparison, so it is not ok either.
+            const bool ok = w > 0 && sx > -1e6f && sx < 1e6f && sy > -1e6f && sy < 1e6f;
+            // Not ok: zeros, so that the branch-free tests below only ever see small finite values.
+            sv[i] = ok ? ScreenVertex{sx, sy, 1u} : ScreenVertex{0.0f, 0.0f, 0u};
         }
     });
     const bool back = !g.doubleSided;
@@ -91,22 +105,22 @@ uint32_t cullOnHost(const GpuMesh& g, const Mat4& m, float width, float height, 
             uint32_t n = 0;
             for (int64_t t = t0; t < t1; ++t) {
                 const uint32_t a = idx[3 * t], b = idx[3 * t + 1], cc = idx[3 * t + 2];
-                if (sw[a] > 0 && sw[b] > 0 && sw[cc] > 0) {
-                    const float x0 = sx[a], x1 = sx[b], x2 = sx[cc], y0 = sy[a], y1 = sy[b], y2 = sy[cc];
-                    const float lx = std::min(x0, std::min(x1, x2)), hx = std::max(x0, std::max(x1, x2));
-                    const float ly = std::min(y0, std::min(y1, y2)), hy = std::max(y0, std::max(y1, y2));
-                    if (lx > width || hx < 0 || ly > height || hy < 0) continue;
-                    // A pixel centre i + 0.5 inside the widened box on both axes, or no sample.
-                    if (std::ceil(lx - slack - 0.5f) > std::floor(hx + slack - 0.5f) || std::ceil(ly - slack - 0.5f) > std::floor(hy + slack - 0.5f))
-                        continue;
-                    if (back) {
-                        const float area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0);
-                        const float extent = std::max(std::max(std::fabs(x1 - x0), std::fabs(x2 - x0)), std::max(std::fabs(y1 - y0), std::fabs(y2 - y0)));
-                        if (area > 1e-3f * std::max(1.0f, extent)) continue;
-                    }
-                }
+                const ScreenVertex va = sv[a], vb = sv[b], vc = sv[cc];
+                // Branch-free: the outcome is unpredictable triangle by triangle, and a wrong
+                // guess costs more than every test together. Vertices not `ok` keep the triangle.
+                const float lx = std::min(va.x, std::min(vb.x, vc.x)), hx = std::max(va.x, std::max(vb.x, vc.x));
+                const float ly = std::min(va.y, std::min(vb.y, vc.y)), hy = std::max(va.y, std::max(vb.y, vc.y));
+                const bool outside = (lx > width) | (hx < 0) | (ly > height) | (hy < 0);
+                // A pixel centre i + 0.5 inside the widened box on both axes, or no sample:
+                // ceil(lo - 0.5) > floor(hi - 0.5) written with floors only.
+                const bool noCentre = (-fastFloor(0.5f - lx + slack) > fastFloor(hx + slack - 0.5f)) | (-fastFloor(0.5f - ly + slack) > fastFloor(hy + slack - 0.5f));
+                const float area = (vb.x - va.x) * (vc.y - va.y) - (vb.y - va.y) * (vc.x - va.x);
+                const float extent =
+                    std::max(std::max(std::fabs(vb.x - va.x), std::fabs(vc.x - va.x)), std::max(std::fabs(vb.y - va.y), std::fabs(vc.y - va.y)));
+                const bool backFacing = back & (area > 1e-3f * std::max(1.0f, extent));
+                const bool drop = (va.ok & vb.ok & vc.ok) & (outside | noCentre | backFacing);
                 dst[n] = a, dst[n + 1] = b, dst[n + 2] = cc;
-                n += 3;
+                n += drop ? 0 : 3;
             }
             counts[size_t(c)] = n;
         }
@@ -139,7 +153,7 @@ struct MeshRenderer::Impl {
     VkPipeline cullCompute = VK_NULL_HANDLE;
     MeshRenderer::Culling culling = MeshRenderer::Culling::Auto;
     uint64_t drawn = 0;
-    std::vector<float> scratch;
+    std::vector<ScreenVertex> scratch;
     std::unique_ptr<ThreadPool> hostPool;  // for culling on the host, made on first use
 
     void releaseMeshes() {

@@ -246,6 +246,40 @@ TEST(LightFieldRenderer, HandMadeMlpMatchesTheExecutorOnVulkan) {
     }
 }
 
+// The portable kernel (no subgroup shuffles) gives the image the shuffling one gives, and both
+// match the executor; a device without shuffles would run the portable one (Auto).
+TEST(LightFieldRenderer, PortableKernelMatchesTheShufflingOne) {
+    std::string why;
+    auto ctx = vulkanOrNull(&why);
+    if (!ctx) GTEST_SKIP() << "no Vulkan device: " << why;
+    auto plain = LightFieldRenderer::create(ctx, LightFieldRenderer::Kernel::Plain);
+    ASSERT_TRUE(plain.ok()) << plain.error().what();
+    EXPECT_EQ((*plain)->kernel(), LightFieldRenderer::Kernel::Plain);
+    auto automatic = LightFieldRenderer::create(ctx);
+    ASSERT_TRUE(automatic.ok()) << automatic.error().what();
+    const bool shuffles = ctx->hasComputeSubgroupShuffle() && ctx->subgroupSize() % 4 == 0;
+    EXPECT_EQ((*automatic)->kernel(), shuffles ? LightFieldRenderer::Kernel::Shuffles : LightFieldRenderer::Kernel::Plain);
+    for (const Model& m : {handMadeLightField(), rawRayMlp()}) {
+        auto mlp = extractLightField(m);
+        ASSERT_TRUE(mlp.ok());
+        ASSERT_TRUE((*plain)->setModel(*mlp).ok());
+        ASSERT_TRUE((*automatic)->setModel(*mlp).ok());
+        RenderView v = smallView();
+        v.width = 61, v.height = 37;
+        auto a = (*plain)->render(v);
+        auto b = (*automatic)->render(v);
+        ASSERT_TRUE(a.ok() && b.ok());
+        auto ex = Executor::create(m);
+        ASSERT_TRUE(ex.ok());
+        auto ref = renderLightFieldReference(*ex, v);
+        ASSERT_TRUE(ref.ok());
+        EXPECT_GE(psnr(*a, *ref), 40.0);
+        size_t differing = 0;
+        for (size_t i = 0; i < a->rgba.size(); ++i) differing += std::abs(int(a->rgba[i]) - int(b->rgba[i])) > 1;
+        EXPECT_EQ(differing, 0u) << "the two kernels disagree by more than one level";
+    }
+}
+
 TEST(LightFieldRenderer, TrainedDuckMatchesTheExecutorAndTheHeldOutViews) {
     if (!fs::exists(trainedModel()))
         GTEST_SKIP() << "the trained light field " << trainedModel() << " is missing: run scripts/build_models.sh (after a build), which trains it";
