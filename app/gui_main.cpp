@@ -9,7 +9,7 @@
 // the first node of that op type with weights (for inspector screenshots). --evaluate runs the
 // evaluation panel on the current model with that dataset before the screenshot. --compress shows
 // the compression panel previewing METHOD (int8, int4, prune, 2:4, lowrank, bcq, filters, filters:beta,
-// ffn, heads, lowrank:data; the data-driven ones calibrate on the --evaluate dataset) on the whole model.
+// ffn, heads, lowrank:data, decompose; the data-driven ones calibrate on the --evaluate dataset) on the whole model.
 #include "app/gui/compression_panel.h"
 #include "app/gui/evaluation_panel.h"
 #include "app/gui/graph_canvas.h"
@@ -134,9 +134,10 @@ private:
                 {QStringLiteral("filters:beta"), CompressionPanel::Method::PruneFiltersData},
                 {QStringLiteral("ffn"), CompressionPanel::Method::PruneFfn},
                 {QStringLiteral("heads"), CompressionPanel::Method::PruneHeads},
-                {QStringLiteral("lowrank:data"), CompressionPanel::Method::LowRankData}};
+                {QStringLiteral("lowrank:data"), CompressionPanel::Method::LowRankData},
+                {QStringLiteral("decompose"), CompressionPanel::Method::DecomposeFfn}};
             if (!methods.contains(m_compress))
-                return finish(false, QStringLiteral("--compress takes int8, int4, prune, 2:4, lowrank, bcq, filters, filters:beta, ffn, heads or lowrank:data"));
+                return finish(false, QStringLiteral("--compress takes int8, int4, prune, 2:4, lowrank, bcq, filters, filters:beta, ffn, heads, lowrank:data or decompose"));
             m_window->compressionDock()->raise();
             m_window->compressionPanel()->setScope(CompressionPanel::Scope::WholeModel);
             m_window->compressionPanel()->setMethod(methods.value(m_compress));

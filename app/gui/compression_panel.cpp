@@ -118,6 +118,7 @@ CompressionPanel::CompressionPanel(JobManager* jobs, QWidget* parent) : QWidget(
     m_method->addItem(tr("Prune FFN neurons"), int(Method::PruneFfn));
     m_method->addItem(tr("Prune attention heads"), int(Method::PruneHeads));
     m_method->addItem(tr("Low-rank, data-aware (kept rank fraction)"), int(Method::LowRankData));
+    m_method->addItem(tr("Decompose FFN (Nyström + refit, on data)"), int(Method::DecomposeFfn));
     form->addRow(tr("Method"), m_method);
 
     auto* strengthRow = new QHBoxLayout();
@@ -257,6 +258,7 @@ void CompressionPanel::updateStrengthRange() {
     case Method::PruneFiltersData:
     case Method::PruneFfn:
     case Method::PruneHeads:
+    case Method::DecomposeFfn:
         m_strength->setRange(5, 90); // percent of filters / neurons / heads removed
         m_strength->setSingleStep(5);
         m_strength->setValue(25);
@@ -300,6 +302,7 @@ void CompressionPanel::updateStrengthLabel() {
         m_strengthLabel->setText(tr("%1% of filters").arg(v));
         break;
     case Method::PruneFfn:
+    case Method::DecomposeFfn:
         m_strengthLabel->setText(tr("%1% of neurons").arg(v));
         break;
     case Method::PruneHeads:
@@ -367,6 +370,12 @@ by::CompressStep CompressionPanel::currentStep() const {
         s.method = by::CompressMethod::LowRank;
         s.rankRatio = v / 100.0;
         s.activations.enabled = true;  // fitted to the layers' inputs
+        break;
+    case Method::DecomposeFfn:
+        s.method = by::CompressMethod::Decompose;
+        s.sparsity = v / 100.0;
+        s.modules = "ffn";
+        s.activations.enabled = true;
         break;
     }
     if (needsCalibration(s)) {

@@ -42,10 +42,11 @@ struct CompressOutcome;
 class CompressionPanel : public QWidget {
     Q_OBJECT
 public:
-    // The last five rank or fit on calibration samples; PruneFfn and PruneHeads do when a dataset
+    // The last six rank or fit on calibration samples (DecomposeFfn: Nystrom neuron selection
+    // with a least-squares refit of the down-projection, needs one); PruneFfn and PruneHeads do when a dataset
     // is set and fall back to weight norms without one; PruneFiltersData and LowRankData need one.
     enum class Method { Int8, NBitsG32, PruneMagnitude, Prune24, LowRankFraction, LowRankRank, BinaryCoded,
-                        PruneFilters, PruneFiltersData, PruneFfn, PruneHeads, LowRankData };
+                        PruneFilters, PruneFiltersData, PruneFfn, PruneHeads, LowRankData, DecomposeFfn };
     enum class Scope { WholeModel, SelectedLayer };
 
     explicit CompressionPanel(JobManager* jobs, QWidget* parent = nullptr);

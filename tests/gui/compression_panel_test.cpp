@@ -365,4 +365,51 @@ TEST_F(CompressionPanelTest, DataDrivenMethodsCalibrateOnTheEvaluationDataset) {
     EXPECT_GT(top1[1], top1[0]) << "ranking filters on data keeps more accuracy than their L1 norm at a 50% cut";
 }
 
+// Decompose in the dock: the MNIST CNN's hidden layer (Gemm -> Relu -> Gemm) as a feed-forward
+// pair, neurons chosen by Nystrom leverage and the output layer refitted, against slicing the
+// same share of neurons ranked on the same data; both checked on the same 256 test images.
+TEST_F(CompressionPanelTest, DecomposeRefitsTheHiddenLayerOnTheEvaluationDataset) {
+    const std::string spec = "mnist:" + by::test::asset("data/mnist");
+    m_window->evaluationPanel()->setDataSpec(QString::fromStdString(spec));
+    m_panel->setScope(CompressionPanel::Scope::WholeModel);
+    double top1[2] = {};
+    const CompressionPanel::Method methods[2] = {CompressionPanel::Method::PruneFfn, CompressionPanel::Method::DecomposeFfn};
+    for (int i = 0; i < 2; ++i) {
+        m_panel->setMethod(methods[i]);
+        m_panel->setStrength(75);
+        waitForPreview();
+        ASSERT_TRUE(waitUntil([this]() { return !m_panel->isCheckingQuality(); }, 60000));
+        ASSERT_GT(m_panel->table()->rowCount(), 0) << m_panel->messageText().toStdString();
+        const QString text = m_panel->qualityText();
+        const QRegularExpressionMatch match = QRegularExpression(QStringLiteral("top-1 on the first 256 samples.*: ([0-9.]+)%")).match(text);
+        ASSERT_TRUE(match.hasMatch()) << text.toStdString();
+        top1[i] = match.captured(1).toDouble();
+        const by::CompressStep step = m_panel->currentStep();
+        if (i == 1) {
+            EXPECT_EQ(step.method, by::CompressMethod::Decompose);
+            EXPECT_EQ(step.modules, "ffn");
+            bool nystrom = false;
+            for (int r = 0; r < m_panel->table()->rowCount(); ++r)
+                nystrom |= m_panel->table()->item(r, 3) && m_panel->table()->item(r, 3)->text().contains(QStringLiteral("nystrom"));
+            EXPECT_TRUE(nystrom);
+        }
+        // The figure the dock shows is the engine's for the dock's step.
+        auto original = by::loadModel(m_model.toStdString());
+        ASSERT_TRUE(original.ok());
+        by::Recipe r;
+        r.steps.push_back(step);
+        auto c = by::compress(*original, r, by::cli::replayContext(*original));
+        ASSERT_TRUE(c.ok()) << c.error().what();
+        EXPECT_LT(c->paramsAfter, c->paramsBefore);
+        by::cli::EvalRequest req;
+        req.dataSpec = spec;
+        req.limit = 256;
+        auto eval = by::cli::runEvaluation(c->model, req);
+        ASSERT_TRUE(eval.ok()) << eval.error().what();
+        EXPECT_EQ(match.captured(1), QString::number(100.0 * eval->classification->top1(), 'f', 2));
+        std::printf("%s: %s\n", i ? "decompose" : "prune ffn", text.toStdString().c_str());
+    }
+    EXPECT_GE(top1[1], top1[0]) << "the refit keeps at least the accuracy slicing keeps";
+}
+
 } // namespace
