@@ -88,6 +88,23 @@ Status parseActivations(const json& j, const std::string& where, ActivationCalib
     return {};
 }
 
+// "calibration": {"data": "mnist:DIR", "samples": 256, "split": "train", "normalize": "..."}: the
+// samples a data-driven step (pruning criteria, outliers on data, decompose) runs the model on.
+Status parseCalibration(const json& c, const std::string& where, ActivationCalibration& a) {
+    if (!c.is_object()) return bad(where, "'calibration' must be an object");
+    for (const auto& [k, v] : c.items())
+        if (k != "data" && k != "samples" && k != "split" && k != "normalize")
+            return bad(where, "unknown key 'calibration." + k + "' (data, samples, split, normalize)");
+    return parseActivations(c, where, a);
+}
+
+json calibrationJson(const ActivationCalibration& a) {
+    json c = {{"samples", a.samples}, {"data", a.data}};
+    if (!a.split.empty()) c["split"] = a.split;
+    if (a.normalize) c["normalize"] = normalizationToString(*a.normalize);
+    return c;
+}
+
 // Data-driven pruning: "criterion": "activation" with "calibration": {"data": "mnist:DIR",
 // "samples": 256, "split": "train", "normalize": "scale=1/255"}.
 Status parseCriterion(const json& j, const std::string& where, bool filters, CompressStep& s) {
@@ -104,12 +121,7 @@ Status parseCriterion(const json& j, const std::string& where, bool filters, Com
     }
     if (j.contains("calibration")) {
         if (s.criterion == PruneCriterion::Weight) return bad(where, "'calibration' applies to the activation and beta criteria, not to weight norms");
-        const json& c = j["calibration"];
-        if (!c.is_object()) return bad(where, "'calibration' must be an object");
-        for (const auto& [k, v] : c.items())
-            if (k != "data" && k != "samples" && k != "split" && k != "normalize")
-                return bad(where, "unknown key 'calibration." + k + "' (data, samples, split, normalize)");
-        BY_TRY(parseActivations(c, where, s.activations));
+        BY_TRY(parseCalibration(j["calibration"], where, s.activations));
     }
     s.activations.enabled = s.criterion != PruneCriterion::Weight;
     return {};
@@ -163,12 +175,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
         if (j.contains("calibration")) {
             if (s.criterion != PruneCriterion::Activation)
                 return bad(where, "'calibration' applies to outliers ranked by activation (\"outlier_criterion\": \"activation\")");
-            const json& c = j["calibration"];
-            if (!c.is_object()) return bad(where, "'calibration' must be an object");
-            for (const auto& [k, v] : c.items())
-                if (k != "data" && k != "samples" && k != "split" && k != "normalize")
-                    return bad(where, "unknown key 'calibration." + k + "' (data, samples, split, normalize)");
-            BY_TRY(parseActivations(c, where, s.activations));
+            BY_TRY(parseCalibration(j["calibration"], where, s.activations));
         }
         if (s.criterion == PruneCriterion::Activation) s.activations.enabled = true;
         if (j.contains("activations")) {
@@ -274,12 +281,7 @@ Result<CompressStep> parseStep(const json& j, const std::string& where) {
                 return bad(where, "'modules' must be \"ffn\", \"qk\", \"vo\" or \"all\"");
         }
         if (j.contains("calibration")) {
-            const json& c = j["calibration"];
-            if (!c.is_object()) return bad(where, "'calibration' must be an object");
-            for (const auto& [k, v] : c.items())
-                if (k != "data" && k != "samples" && k != "split" && k != "normalize")
-                    return bad(where, "unknown key 'calibration." + k + "' (data, samples, split, normalize)");
-            BY_TRY(parseActivations(c, where, s.activations));
+            BY_TRY(parseCalibration(j["calibration"], where, s.activations));
         }
         s.activations.enabled = true;
     } else if (method == "low_rank") {
@@ -383,12 +385,8 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             o["symmetric"] = s.symmetric;
             if (s.outliers > 0) o["outliers"] = s.outliers;
             if (s.criterion == PruneCriterion::Activation) {
-                const ActivationCalibration& a = s.activations;
                 o["outlier_criterion"] = "activation";
-                json c = {{"samples", a.samples}, {"data", a.data}};
-                if (!a.split.empty()) c["split"] = a.split;
-                if (a.normalize) c["normalize"] = normalizationToString(*a.normalize);
-                o["calibration"] = c;
+                o["calibration"] = calibrationJson(s.activations);
             }
             break;
         case CompressMethod::QuantizeBcq:
@@ -415,24 +413,14 @@ std::string recipeToJson(const Recipe& recipe, int indent) {
             const bool filters = s.method == CompressMethod::PruneChannels;
             if (filters) o["norm"] = s.norm == 1 ? "l1" : "l2";
             o["criterion"] = s.criterion == PruneCriterion::Weight && !filters ? "weight" : pruneCriterionName(s.criterion, s.norm);
-            if (s.criterion != PruneCriterion::Weight) {
-                const ActivationCalibration& a = s.activations;
-                json c = {{"samples", a.samples}, {"data", a.data}};
-                if (!a.split.empty()) c["split"] = a.split;
-                if (a.normalize) c["normalize"] = normalizationToString(*a.normalize);
-                o["calibration"] = c;
-            }
+            if (s.criterion != PruneCriterion::Weight) o["calibration"] = calibrationJson(s.activations);
             break;
         }
         case CompressMethod::Decompose: {
             o["method"] = "decompose";
             o["sparsity"] = s.sparsity;
             o["modules"] = s.modules;
-            const ActivationCalibration& a = s.activations;
-            json c = {{"samples", a.samples}, {"data", a.data}};
-            if (!a.split.empty()) c["split"] = a.split;
-            if (a.normalize) c["normalize"] = normalizationToString(*a.normalize);
-            o["calibration"] = c;
+            o["calibration"] = calibrationJson(s.activations);
             break;
         }
         case CompressMethod::QuantizeGgml:

@@ -567,10 +567,7 @@ void MainWindow::openGaussianVideo(const QString& path) {
     const int frames = (*source)->frameCount();
     const size_t splats = (*source)->splatCount();
     auto* doc = new SceneDocument(std::make_unique<by::SplatVideoPlayer>(std::move(*source)), path, m_tabs);
-    connect(doc, &SceneDocument::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
-    const int tab = m_tabs->addTab(doc, doc->title());
-    m_tabs->setTabToolTip(tab, path);
-    m_tabs->setCurrentIndex(tab);
+    addSceneTab(doc, path);
     addRecentFile(path);
     logMessage(LogPanel::Severity::Info,
                tr("Opened %1: Gaussian video of %2 frames, %3 Gaussian splats each.")
@@ -652,6 +649,14 @@ int MainWindow::addFileToScene(const QString& file) {
         });
 }
 
+void MainWindow::addSceneTab(SceneDocument* doc, const QString& path) {
+    connect(doc, &SceneDocument::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
+    connect(doc, &SceneDocument::pathVideoRequested, this, &MainWindow::runPathVideo);
+    const int tab = m_tabs->addTab(doc, doc->title());
+    m_tabs->setTabToolTip(tab, path);
+    m_tabs->setCurrentIndex(tab);
+}
+
 void MainWindow::openBakedNerf(const QString& path) {
     m_loading << path;
     using NerfPtr = std::shared_ptr<const by::BakedNerf>;
@@ -673,10 +678,7 @@ void MainWindow::openBakedNerf(const QString& path) {
                 return;
             }
             auto* doc = new SceneDocument(*result, path, m_tabs);
-            connect(doc, &SceneDocument::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
-            const int tab = m_tabs->addTab(doc, doc->title());
-            m_tabs->setTabToolTip(tab, path);
-            m_tabs->setCurrentIndex(tab);
+            addSceneTab(doc, path);
             addRecentFile(path);
             size_t tris = 0;
             for (const auto& shape : (*result)->shapes) tris += shape.triangleCount();
@@ -710,12 +712,7 @@ void MainWindow::openScene(const QString& path) {
                 return;
             }
             auto* doc = new SceneDocument(*result, path, m_tabs);
-            connect(doc, &SceneDocument::statusMessage, this,
-                    [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
-            connect(doc, &SceneDocument::pathVideoRequested, this, &MainWindow::runPathVideo);
-            const int tab = m_tabs->addTab(doc, doc->title());
-            m_tabs->setTabToolTip(tab, path);
-            m_tabs->setCurrentIndex(tab);
+            addSceneTab(doc, path);
             addRecentFile(path);
             const by::Scene& sc = **result;
             logMessage(LogPanel::Severity::Info,
@@ -876,10 +873,7 @@ void MainWindow::openLightFieldView(const QString& path, const by::Model& model)
         return;
     }
     auto* doc = new SceneDocument(std::make_shared<const by::LightFieldMlp>(std::move(*mlp)), path, m_tabs);
-    connect(doc, &SceneDocument::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, kStatusTimeoutMs); });
-    const int tab = m_tabs->addTab(doc, doc->title());
-    m_tabs->setTabToolTip(tab, path);
-    m_tabs->setCurrentIndex(tab);
+    addSceneTab(doc, path);
     logMessage(LogPanel::Severity::Info, tr("%1 is a neural light field: its 3D view renders progressively (smaller while the camera moves).")
                                              .arg(fileName(path)));
     emit sceneOpened(doc);

@@ -121,6 +121,8 @@ signals:
 
 private:
     void openScene(const QString& path);
+    // A 3D tab made current, its status messages and path-video requests wired.
+    void addSceneTab(SceneDocument* doc, const QString& path);
     // A MobileNeRF-form scene (a folder holding mlp.json, or that file), read as a job.
     void openBakedNerf(const QString& path);
     // A second tab for a model that is a neural light field: its 3D view.
