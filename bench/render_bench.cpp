@@ -157,10 +157,12 @@ int main(int argc, char** argv) {
         const std::string name = "splats (baked duck), sort " + std::to_string(static_cast<int>(bench::median(sortMs) + 0.5)) + " ms";
         report(name, n, rt, t, c);
     }
-    {  // the fixed-function path on the same 100k cloud, for comparison with the tiles
-        auto qr = SplatRenderer::create(*ctx, SplatMethod::QuadsRgba8);
+    // The same 100k cloud by the quads (the fixed-function path) and by the tile shader without
+    // subgroup sharing, for comparison with the tiles above.
+    auto compare = [&](const std::string& name, SplatMethod method, bool sharing) -> bool {
+        auto qr = SplatRenderer::create(*ctx, method, sharing);
         SplatCloud cloud = base;
-        if (!qr || !(*qr)->setSplats(cloud).ok()) return 1;
+        if (!qr || !(*qr)->setSplats(cloud).ok()) return false;
         view.camera = Camera::frame(cloud.bounds(), view.aspect());
         view.camera.orbit(30, 15);
         (void)(*qr)->render(view);
@@ -168,12 +170,15 @@ int main(int argc, char** argv) {
         for (int f = 0; f < frames; ++f) {
             view.camera.orbit(2, 0);
             const double t0 = bench::nowMs();
-            if (!(*qr)->render(view)) return 1;
+            if (!(*qr)->render(view)) return false;
             t.push_back(bench::nowMs() - t0);
             rt.push_back((*qr)->lastTimes().renderMs);
         }
-        report("splats, quads into RGBA8", cloud.size(), rt, t, 0);
-    }
+        report(name, cloud.size(), rt, t, 0);
+        return true;
+    };
+    if (!compare("splats, quads into RGBA8", SplatMethod::QuadsRgba8, true)) return 1;
+    if (!compare("splats, tiles, no subgroup sharing", SplatMethod::Tiles, false)) return 1;
     std::printf("# %d frames each (median), camera orbiting 2 degrees a frame; CPU reference: one frame, single thread;\n"
                 "# speedup = CPU reference / (render + readback); splats by %s unless named\n", frames,
                 splatMethodName(SplatMethod::Tiles));

@@ -46,8 +46,12 @@ struct SplatUnderlay {
 
 class SplatRenderer {
 public:
+    // Tiles: the tile shader shares each splat's data across a subgroup by shuffles where the
+    // device has them (resources/shaders/splat_tiles_shared.comp); `subgroupSharing` false keeps
+    // the plain one (splat_tiles.comp), for comparisons. Both give the same image.
     static Result<std::unique_ptr<SplatRenderer>> create(std::shared_ptr<VulkanContext> ctx,
-                                                         SplatMethod method = SplatMethod::Tiles);
+                                                         SplatMethod method = SplatMethod::Tiles, bool subgroupSharing = true);
+    bool sharesAcrossSubgroups() const;
     ~SplatRenderer();
     Status setSplats(const SplatCloud& cloud);
     // With an underlay (Tiles method only), the splats are composited over it instead of the

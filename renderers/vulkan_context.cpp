@@ -81,6 +81,7 @@ Result<std::shared_ptr<VulkanContext>> VulkanContext::create() {
         const bool compute = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
         c->m_subgroupSize = sg.subgroupSize;
         c->m_subgroupShuffle = compute && (sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+        c->m_subgroupVote = compute && (sg.supportedOperations & VK_SUBGROUP_FEATURE_VOTE_BIT) != 0;
     }
     const float prio = 1.0f;
     VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

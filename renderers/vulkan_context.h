@@ -45,6 +45,7 @@ public:
     // Subgroup size and whether compute shaders may shuffle values between its invocations.
     uint32_t subgroupSize() const { return m_subgroupSize; }
     bool hasComputeSubgroupShuffle() const { return m_subgroupShuffle; }
+    bool hasComputeSubgroupVote() const { return m_subgroupVote; }
 
     Result<GpuBuffer> createBuffer(VkDeviceSize size, VkBufferUsageFlags usage);
     void destroy(GpuBuffer& b);
@@ -79,6 +80,7 @@ private:
     bool m_cpuDevice = false;
     uint32_t m_subgroupSize = 0;
     bool m_subgroupShuffle = false;
+    bool m_subgroupVote = false;
 };
 
 // Colour + depth images of one size with a host-visible readback buffer.

@@ -2,6 +2,8 @@
 // assets, plus checks of the projection math and the sort that both share.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -116,6 +118,48 @@ TEST(SplatRenderer, MatchesCpuReferenceOnBakedScenes) {
         ASSERT_TRUE(empty.ok()) << empty.error().what();
         EXPECT_EQ(empty->rgba[(18 * 37 + 36) * 4 + 2], toByte(v.background.z));
     }
+}
+
+// The tile shader that shares splat data across a subgroup gives the plain one's image, on a view
+// size that is not a whole number of tiles (edge pixels take part without writing), with and
+// without an underlay.
+TEST(SplatRenderer, SubgroupSharedTilesMatchThePlainOnes) {
+    auto ctx = VulkanContext::create();
+    if (!ctx) GTEST_SKIP() << "no Vulkan device: " << ctx.error().what();
+    auto plain = SplatRenderer::create(*ctx, SplatMethod::Tiles, false);
+    auto shared = SplatRenderer::create(*ctx, SplatMethod::Tiles, true);
+    ASSERT_TRUE(plain.ok() && shared.ok());
+    EXPECT_FALSE((*plain)->sharesAcrossSubgroups());
+    if (!(*shared)->sharesAcrossSubgroups()) GTEST_SKIP() << (*ctx)->deviceName() << " has no subgroup shuffles or votes";
+    const SplatCloud cloud = bakedDuck(30000);
+    ASSERT_TRUE((*plain)->setSplats(cloud).ok());
+    ASSERT_TRUE((*shared)->setSplats(cloud).ok());
+    RenderView v;
+    v.width = 301, v.height = 203;
+    v.camera = Camera::frame(cloud.bounds(), v.aspect());
+    v.camera.orbit(40, 10);
+    auto a = (*plain)->render(v);
+    auto b = (*shared)->render(v);
+    ASSERT_TRUE(a.ok() && b.ok());
+    size_t differing = 0, covered = 0;
+    for (size_t i = 0; i < a->rgba.size(); ++i) differing += a->rgba[i] != b->rgba[i];
+    for (size_t i = 0; i < a->rgba.size(); i += 4) covered += a->rgba[i] != toByte(v.background.x);
+    EXPECT_GT(covered, size_t(301 * 203 / 20));
+    EXPECT_EQ(differing, 0u);
+    // Over an underlay (a flat colour half near, half far): the same again.
+    Image under;
+    under.width = v.width, under.height = v.height;
+    under.rgba.assign(size_t(v.width) * v.height * 4, 90);
+    std::vector<float> depth(size_t(v.width) * v.height);
+    const float mid = length(v.camera.eye - v.camera.target);
+    for (size_t i = 0; i < depth.size(); ++i) depth[i] = (i % size_t(v.width)) < size_t(v.width / 2) ? mid : std::numeric_limits<float>::infinity();
+    SplatUnderlay u{&under, &depth};
+    auto c = (*plain)->render(v, &u);
+    auto d = (*shared)->render(v, &u);
+    ASSERT_TRUE(c.ok() && d.ok()) << (c.ok() ? d.error().what() : c.error().what());
+    differing = 0;
+    for (size_t i = 0; i < c->rgba.size(); ++i) differing += c->rgba[i] != d->rgba[i];
+    EXPECT_EQ(differing, 0u);
 }
 
 // A flat Gaussian seen edge-on: the footprint is a thin ellipse along its long axis, and the
