@@ -32,9 +32,17 @@ constexpr const char* kDemoNote =
     "landmarks, selfie segmentation; TFLite), two small image classifiers trained here with fixed "
     "seeds (an MNIST digit CNN and a Fashion-MNIST clothing CNN; ONNX written by Brickyard), a tiny "
     "GPT-2-layout language model trained here on e-mail text (GGUF, f32 and Q4_0), the "
-    "MNIST and Fashion-MNIST datasets, rendered text lines for the recogniser and the e-mail text. Each model "
+    "MNIST and Fashion-MNIST datasets, rendered text lines for the recogniser and the e-mail text, and "
+    "two neural 3D scenes of a duck trained here (a light field MLP and a baked MobileNeRF-form scene). Each model "
     "starts with its root variant \"original\"; compressed variants made from it appear beneath "
     "it, with their evaluations and benchmarks.";
+
+// Datasets and baked scenes are folders, the rest files.
+bool present(const std::string& cacheDir, const DemoAsset& d) {
+    const fs::path p = fs::path(cacheDir) / d.relativePath;
+    std::error_code ec;
+    return d.kind == AssetKind::Dataset || d.kind == AssetKind::Scene ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec);
+}
 
 void removeProjectFiles(const std::string& p) {
     std::error_code ec;
@@ -69,6 +77,9 @@ const std::vector<DemoAsset>& demoAssets() {
         {"data/fashion-mnist", AssetKind::Dataset, "Fashion-MNIST clothing images", "vision,dataset"},
         {"data/textlines", AssetKind::Dataset, "Rendered English text lines (OCR)", "ocr,dataset"},
         {"data/lm", AssetKind::Dataset, "SpamAssassin ham e-mail text (train/test)", "language,dataset"},
+        // Neural 3D scenes of the assimp duck, trained by scripts/build_models.sh.
+        {"models/light_field/duck/duck_nelf.onnx", AssetKind::Model, "Duck neural light field (NeLF MLP)", "3d,neural,onnx,trained", true},
+        {"models/baked_nerf/duck", AssetKind::Scene, "Duck baked neural scene (MobileNeRF form)", "3d,neural,trained", true},
     };
     return list;
 }
@@ -76,12 +87,10 @@ const std::vector<DemoAsset>& demoAssets() {
 Result<Project> createDemoProject(const std::string& projectPath, const std::string& cacheDir) {
     // Check everything first, so a missing download leaves no half-made project behind.
     for (const auto& d : demoAssets()) {
-        const fs::path p = fs::path(cacheDir) / d.relativePath;
-        std::error_code ec;
-        const bool ok = d.kind == AssetKind::Dataset ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec);
-        if (!ok)
+        if (d.optional) continue;
+        if (!present(cacheDir, d))
             return makeError(ErrorCode::Io,
-                             "the demo asset " + p.string() +
+                             "the demo asset " + (fs::path(cacheDir) / d.relativePath).string() +
                                  " is missing; run scripts/setup.sh to download the demo models and data",
                              projectPath);
     }
@@ -92,6 +101,7 @@ Result<Project> createDemoProject(const std::string& projectPath, const std::str
     Status st = [&]() -> Status {
         Project& project = *created;
         for (const auto& d : demoAssets()) {
+            if (d.optional && !present(cacheDir, d)) continue;
             NewAsset a;
             a.path = (fs::path(cacheDir) / d.relativePath).string();
             a.kind = d.kind;
@@ -123,11 +133,9 @@ Result<int> addMissingDemoAssets(Project& project, const std::string& cacheDir) 
     if (!have) return have.error();
     int added = 0;
     for (const auto& d : demoAssets()) {
-        const bool present = std::any_of(have->begin(), have->end(), [&](const Asset& a) { return a.displayName == d.displayName; });
-        if (present) continue;
+        const bool inProject = std::any_of(have->begin(), have->end(), [&](const Asset& a) { return a.displayName == d.displayName; });
+        if (inProject || !present(cacheDir, d)) continue;
         const fs::path p = fs::path(cacheDir) / d.relativePath;
-        std::error_code ec;
-        if (!(d.kind == AssetKind::Dataset ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec))) continue;
         NewAsset a;
         a.path = p.string();
         a.kind = d.kind;

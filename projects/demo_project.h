@@ -15,13 +15,16 @@ struct DemoAsset {
     AssetKind kind;
     const char* displayName;
     const char* tags;  // comma separated
+    // Made by scripts/build_models.sh rather than downloaded: added when present, and their
+    // absence does not stop the demo.
+    bool optional = false;
 };
 
 // What the demo holds, in the order it is added.
 const std::vector<DemoAsset>& demoAssets();
 
 // Creates `projectPath` and adds every demo asset from `cacheDir` (models/*.onnx, models/*.tflite,
-// data/mnist, data/fashion-mnist), each model with its root variant "original" (parameter count 0: projects/ cannot
+// data/mnist, data/fashion-mnist; the trained 3D scenes when present), each model with its root variant "original" (parameter count 0: projects/ cannot
 // load models; the caller may fill it in with Project::setVariantParameterCount), a "This
 // computer" device and a note describing the project. If any demo file is missing nothing is
 // created and the error names the file and says to run scripts/setup.sh. A failure half way

@@ -182,7 +182,17 @@ void MainWindow::createDocks() {
                     m_tabs->setCurrentIndex(tab);
                     return;
                 }
-                startImport(QFileInfo(path).absoluteFilePath(), assetId, false);
+                const QString abs = QFileInfo(path).absoluteFilePath();
+                // 3D assets open as 3D tabs; models as graphs.
+                if (by::isBakedNerfPath(abs.toStdString())) {
+                    if (!m_loading.contains(abs)) openBakedNerf(abs);
+                    return;
+                }
+                if (isSceneFile(abs)) {
+                    if (!m_loading.contains(abs)) openScene(abs);
+                    return;
+                }
+                startImport(abs, assetId, false);
             });
     connect(m_projectPanel, &ProjectPanel::renameVariantRequested, this, &MainWindow::onRenameVariant);
     connect(m_projectPanel, &ProjectPanel::addNoteRequested, this, &MainWindow::onAddNote);

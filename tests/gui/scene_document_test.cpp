@@ -6,6 +6,8 @@
 #include "app/gui/log_panel.h"
 #include "app/gui/main_window.h"
 #include "app/gui/scene_document.h"
+#include "projects/project.h"
+#include "app/gui/project_panel.h"
 #include "engine/splat_baker.h"
 #include "importers/mesh_importer.h"
 #include "engine/splat_sequence.h"
@@ -432,6 +434,33 @@ TEST_F(SceneDocumentTest, BakedNeuralSceneOpensFromItsFolder) {
     QObject::disconnect(c);
     EXPECT_TRUE(failure.contains(QStringLiteral("mlp.json"))) << failure.toStdString();
     EXPECT_EQ(m_window->documentCount(), tabs);
+}
+
+// A 3D asset of a project (the demo's baked duck is one) opens as a 3D tab from the project panel,
+// not as a model import.
+TEST_F(SceneDocumentTest, ProjectSceneAssetOpensAsA3dTab) {
+    const QString dir = QString::fromStdString(by::test::asset("models/baked_nerf/duck"));
+    const QString proj = m_dir + "/scenes.byproj";
+    int64_t asset = 0;
+    {
+        auto p = by::Project::create(proj.toStdString(), "scenes");
+        ASSERT_TRUE(p.ok()) << p.error().what();
+        by::NewAsset a;
+        a.path = dir.toStdString();
+        a.kind = by::AssetKind::Scene;
+        a.displayName = "baked duck";
+        auto id = p->addAsset(a);
+        ASSERT_TRUE(id.ok()) << id.error().what();
+        asset = *id;
+    }
+    ASSERT_TRUE(m_window->openProject(proj));
+    SceneDocument* doc = nullptr;
+    auto c = QObject::connect(m_window.get(), &MainWindow::sceneOpened, [&](SceneDocument* d) { doc = d; });
+    emit m_window->projectPanel()->openAssetRequested(asset, 0, dir);
+    ASSERT_TRUE(waitUntil([&] { return doc != nullptr; }));
+    QObject::disconnect(c);
+    EXPECT_TRUE(doc->isBakedNerf());
+    EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Error), 0);
 }
 
 // File > Add to Scene from a file: read as a job while the viewport stays usable, then joined to

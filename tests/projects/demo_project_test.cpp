@@ -21,12 +21,14 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
 
     auto assets = p->assets();
     ASSERT_TRUE(assets.ok());
-    ASSERT_EQ(assets->size(), 15u);
-    int models = 0, onnx = 0, tflite = 0, gguf = 0;
+    // 15 downloaded or trained by setup, and the two 3D scenes build_models.sh trains.
+    ASSERT_EQ(assets->size(), 17u);
+    int models = 0, onnx = 0, tflite = 0, gguf = 0, scenes = 0;
     for (const auto& a : *assets) {
         EXPECT_EQ(p->resolveAssetPath(a).status, AssetStatus::Present) << a.displayName;
         EXPECT_FALSE(a.tags.empty()) << a.displayName;
         EXPECT_EQ(a.contentHash.size(), 64u);
+        scenes += a.kind == AssetKind::Scene;
         if (a.kind != AssetKind::Model) continue;
         ++models;
         onnx += a.format == "onnx";
@@ -39,21 +41,23 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
         EXPECT_EQ(root->sizeBytes, a.sizeBytes);
         EXPECT_EQ(p->variants(a.id)->size(), 1u);
     }
-    EXPECT_EQ(models, 11);
-    EXPECT_EQ(onnx, 6);
+    EXPECT_EQ(models, 12);
+    EXPECT_EQ(scenes, 1);
+    EXPECT_EQ(onnx, 7);
     EXPECT_EQ(tflite, 3);
     EXPECT_EQ(gguf, 2);
 
-    const Asset& mnist = (*assets)[assets->size() - 4];
+    const Asset& mnist = (*assets)[assets->size() - 6];
     EXPECT_EQ(mnist.kind, AssetKind::Dataset);
     EXPECT_EQ(mnist.format, "folder");
     EXPECT_EQ(mnist.displayName, "MNIST handwritten digits");
     EXPECT_GT(mnist.sizeBytes, 50'000'000);
-    const Asset& fashion = (*assets)[assets->size() - 3];
+    const Asset& fashion = (*assets)[assets->size() - 5];
     EXPECT_EQ(fashion.kind, AssetKind::Dataset);
     EXPECT_EQ(fashion.displayName, "Fashion-MNIST clothing images");
-    EXPECT_EQ(p->assetsWithTag("trained")->size(), 4u);
-    EXPECT_EQ(p->variants()->size(), 11u);
+    EXPECT_EQ(p->assetsWithTag("trained")->size(), 6u);
+    EXPECT_EQ(p->assetsWithTag("3d")->size(), 2u);
+    EXPECT_EQ(p->variants()->size(), 12u);
 
     auto notes = p->notes(NoteTarget::project());
     ASSERT_EQ(notes->size(), 1u);
@@ -70,7 +74,7 @@ TEST(DemoProject, HoldsTheCachedModelsAndMnist) {
     { Project closed = std::move(*p); }
     auto again = Project::open(path);
     ASSERT_TRUE(again.ok()) << again.error().what();
-    EXPECT_EQ(again->counts()->assets, 15);
+    EXPECT_EQ(again->counts()->assets, 17);
     EXPECT_EQ(again->variant(root)->parameterCount, 1'000'000);
 }
 
@@ -93,6 +97,7 @@ TEST(DemoProject, PartlyFilledCacheNamesTheFirstMissingFile) {
     // Every model, but no MNIST.
     for (const auto& d : demoAssets()) {
         if (d.kind != AssetKind::Model) continue;
+        if (d.optional) continue;
         fs::create_directories(fs::path(cache + "/" + d.relativePath).parent_path());
         fs::create_symlink(by::test::asset(d.relativePath), cache + "/" + d.relativePath);
     }
@@ -100,6 +105,24 @@ TEST(DemoProject, PartlyFilledCacheNamesTheFirstMissingFile) {
     ASSERT_FALSE(p.ok());
     EXPECT_NE(p.error().message.find("data/mnist"), std::string::npos) << p.error().what();
     EXPECT_FALSE(fs::exists(dir + "/demo.byproj"));
+}
+
+// The trained 3D scenes are optional: a cache without them still gives a demo, without them.
+TEST(DemoProject, TrainedScenesAreAddedOnlyWhenPresent) {
+    const std::string dir = by::test::tempDir();
+    const std::string cache = dir + "/cache";
+    size_t required = 0;
+    for (const auto& d : demoAssets()) {
+        if (d.optional) continue;
+        ++required;
+        fs::create_directories(fs::path(cache + "/" + d.relativePath).parent_path());
+        fs::create_symlink(by::test::asset(d.relativePath), cache + "/" + d.relativePath);
+    }
+    ASSERT_LT(required, demoAssets().size());
+    auto p = createDemoProject(dir + "/demo.byproj", cache);
+    ASSERT_TRUE(p.ok()) << p.error().what();
+    EXPECT_EQ(p->assets()->size(), required);
+    EXPECT_TRUE(p->assetsWithTag("3d")->empty());
 }
 
 TEST(DemoProject, RefusesToOverwriteAProject) {
@@ -130,7 +153,7 @@ TEST(DemoProject, AnOlderDemoGetsTheNewAssets) {
     ASSERT_TRUE(added.ok()) << added.error().what();
     EXPECT_EQ(*added, int(demoAssets().size()) - 1);
     EXPECT_EQ(p->assets()->size(), demoAssets().size());
-    EXPECT_EQ(p->assetsWithTag("trained")->size(), 4u);
+    EXPECT_EQ(p->assetsWithTag("trained")->size(), 6u);
     // Up to date: nothing more to add.
     auto again = addMissingDemoAssets(*p, by::test::cacheDir());
     ASSERT_TRUE(again.ok());
