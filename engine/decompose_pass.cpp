@@ -474,6 +474,7 @@ Status splitAttention(Graph& g, const CompressStep& s, AttentionBlock& b, bool q
     const int64_t k = std::clamp<int64_t>(std::llround((1.0 - s.sparsity) * double(D)), 1, D);
     const int64_t kq = qk ? k : D, kv = vo ? k : D;
     const std::string label = nodeLabel(g, p.qkv);
+    LayerReport qkRow = newRow(g, p.qkv, s);  // before the fused projection is retired
     const bool hasBias = !b.bias.empty();
     if (b.sqRows <= 0 || b.gramRows <= 0)
         return makeError(ErrorCode::Internal, "calibration saw no rows of the attention block at " + describeNode(g, p.qkv));
@@ -614,7 +615,7 @@ Status splitAttention(Graph& g, const CompressStep& s, AttentionBlock& b, bool q
 
     const std::string split = "split from " + label + " into Q, K and V projections";
     if (qk || !vo) {
-        LayerReport r = newRow(g, p.qkv, s);
+        LayerReport r = qkRow;
         r.paramsBefore = 2 * HD * K + (hasBias ? 2 * HD : 0);
         r.paramsAfter = int64_t(wq.size() + bq.size() + wk.size() + bk.size());
         r.relError = qkTotal > 0 ? std::sqrt(qkRemoved / qkTotal) : 0.0;

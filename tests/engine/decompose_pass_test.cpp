@@ -260,6 +260,7 @@ TEST(Decompose, SplittingAFusedAttentionBlockKeepsItsOutputs) {
     ASSERT_TRUE(r.ok()) << r.error().what();
     ASSERT_EQ(r->layers.size(), 2u);
     EXPECT_EQ(r->layers[0].layer, "qkv");
+    EXPECT_EQ(r->layers[0].opType, "MatMul");
     EXPECT_EQ(r->layers[0].detail, "cr 8/8 dims per head");
     EXPECT_EQ(r->layers[1].layer, "out");
     EXPECT_EQ(r->layers[1].detail, "svd rank 8/8 per head");
