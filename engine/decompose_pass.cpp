@@ -17,15 +17,15 @@
 // The up-projection keeps the columns (and bias, per-neuron constants) of S; the down-projection
 // becomes k x N. Exact when the removed neurons are linear combinations of the kept ones.
 //
-// Types II (query-key, CR decomposition) and III (value-output, SVD) shrink the Q/K and V head
-// widths independently of each other. A fused projection reshaped to [.., 3, heads, dim] gives
-// Q, K and V one shared width, so those blocks are reported as skipped.
+// Types II (query-key, CR decomposition) and III (value-output, SVD) work on fused Q/K/V attention
+// blocks, which they first split into separate Q, K and V projections; see the attention section.
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "engine/compression_internal.h"
 #include "engine/structured_blocks.h"
@@ -174,6 +174,475 @@ Status nystromFfn(Graph& g, const CompressStep& s, FfnPlan& plan, int64_t opset,
 
 }  // namespace
 
+// ---- attention blocks (types II and III) ----
+//
+// A fused projection reshaped to [.., 3, heads, dim] gives Q, K and V one width. The block is
+// first split: three projections (MatMul + bias Add) from the same input, each reshaped to
+// [.., 1, heads, dim_p] and put through a copy of the Transpose that followed the fused Reshape,
+// write the values the Split / Slice nodes used to separate, so everything downstream (the
+// score MatMul, the softmax scale of 1/sqrt(dim), the merge Reshape) reads them unchanged. With
+// dim_p = dim and the original columns this computes exactly what the fused block did.
+//
+// Type II (query-key, CR): the scores of a head are sum_i q_i k_i over its dim entries; entry i
+// is kept or removed for Q and K together. Its score is ||C_q^1/2 e_i|| * ||C_k^1/2 e_i|| with
+// C_q, C_k the head's q and k second moments on the calibration rows; since
+// ||C^1/2 e_i||^2 = e_i^T C e_i = C_ii, these are the root mean squares of q_i and k_i, and no
+// matrix root is needed. The Q and K columns (and biases) of the kept entries stay.
+//
+// Type III (value-output, SVD): head h adds softmax(..) (x W_v^h + b_v^h) W_o^h to the output.
+// The product M = W_v^h W_o^h (input width x output width, rank <= dim) is factored data-aware:
+// with G = E[x x^T] = L L^T on the calibration rows, the truncated SVD of L^T M = U S V^T gives
+// the M' of rank k minimising ||X (M - M')||_F, written as V' = L^-T U_k S_k^1/2 (new V columns)
+// and O' = S_k^1/2 V_k^T (new output-projection rows). The softmax weights of a row sum to one,
+// so b_v^h only adds the constant b_v^h W_o^h: it moves into the output projection's bias (or,
+// without one, onto the kept directions).
+
+namespace {
+
+std::optional<std::vector<int64_t>> intsOf(const Graph& g, int v) {
+    if (v < 0) return std::nullopt;
+    const Tensor* t = constantOf(g, v);
+    if (!t || t->shape().size() > 1) return std::nullopt;
+    std::vector<int64_t> r;
+    if (t->dtype() == DType::I64) r.assign(t->data<int64_t>(), t->data<int64_t>() + t->numel());
+    else if (t->dtype() == DType::I32)
+        for (int64_t i = 0; i < t->numel(); ++i) r.push_back(t->data<int32_t>()[i]);
+    else return std::nullopt;
+    return r;
+}
+
+// Where the three parts come apart: for each part, the value holding it with the size-3 axis kept
+// as 1 ([.., 1, ..] after the Transpose, if any).
+struct QkvSplit {
+    int transpose = -1;           // the Transpose after the fused Reshape (-1: none)
+    std::vector<int64_t> perm;    // its permutation
+    std::vector<int> separators;  // Split / Slice nodes
+    int partValue[3] = {-1, -1, -1};
+};
+
+bool traceQkvSplit(const Graph& g, const HeadPlan& plan, int64_t rank, QkvSplit& s, std::string& why) {
+    const std::string label = describeNode(g, plan.qkv);
+    int v = g.nodes[size_t(plan.split)].outputs[0];
+    int64_t axis = rank - 3;  // the size-3 axis
+    const auto& cs = g.values[size_t(v)].consumers;
+    if (cs.size() == 1 && g.nodes[size_t(cs[0])].opType == "Transpose") {
+        const Node& t = g.nodes[size_t(cs[0])];
+        s.transpose = cs[0];
+        s.perm = t.attrInts("perm");
+        if (int64_t(s.perm.size()) != rank) {
+            why = describeNode(g, cs[0]) + " after the heads of " + label + " has no explicit permutation of " + std::to_string(rank) + " axes";
+            return false;
+        }
+        axis = int64_t(std::find(s.perm.begin(), s.perm.end(), rank - 3) - s.perm.begin());
+        v = t.outputs[0];
+    }
+    for (int c : g.values[size_t(v)].consumers) {
+        const Node& n = g.nodes[size_t(c)];
+        const std::string what = describeNode(g, c);
+        if (n.opType == "Split" && n.outputs.size() == 3) {
+            int64_t ax = n.attrInt("axis", 0);
+            if (ax < 0) ax += rank;
+            std::optional<std::vector<int64_t>> sizes = n.inputs.size() > 1 && n.inputs[1] >= 0 ? intsOf(g, n.inputs[1]) : std::nullopt;
+            if (!sizes && n.attr("split")) sizes = n.attrInts("split");
+            const bool ones = !sizes || *sizes == std::vector<int64_t>{1, 1, 1};
+            if (ax != axis || !ones) {
+                why = what + " does not separate Q, K and V of " + label;
+                return false;
+            }
+            s.separators.push_back(c);
+            for (int p = 0; p < 3; ++p) s.partValue[p] = n.outputs[size_t(p)];
+            continue;
+        }
+        if (n.opType == "Slice") {
+            std::vector<int64_t> starts, ends, axes, steps;
+            if (n.attr("starts")) {
+                starts = n.attrInts("starts");
+                ends = n.attrInts("ends");
+                axes = n.attr("axes") ? n.attrInts("axes") : std::vector<int64_t>{};
+            } else {
+                auto in = [&](size_t i) { return i < n.inputs.size() && n.inputs[i] >= 0 ? intsOf(g, n.inputs[i]) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{}); };
+                auto a = in(1), b = in(2), x = in(3), st = in(4);
+                if (!a || !b || !x || !st) {
+                    why = what + " after the heads of " + label + " slices with bounds computed at run time";
+                    return false;
+                }
+                starts = *a, ends = *b, axes = *x, steps = *st;
+            }
+            if (axes.empty())
+                for (size_t i = 0; i < starts.size(); ++i) axes.push_back(int64_t(i));
+            const bool unitSteps = std::all_of(steps.begin(), steps.end(), [](int64_t x) { return x == 1; });
+            int64_t ax = axes.size() == 1 ? axes[0] : -1;
+            if (ax < 0 && axes.size() == 1) ax += rank;
+            int64_t p = starts.size() == 1 ? starts[0] : -1;
+            if (p < 0 && starts.size() == 1) p += 3;
+            if (ax != axis || starts.size() != 1 || ends.size() != 1 || !unitSteps || p < 0 || p > 2 || !(ends[0] == p + 1 || (p == 2 && ends[0] > 3)) ||
+                s.partValue[p] >= 0) {
+                why = what + " does not take one of Q, K and V of " + label;
+                return false;
+            }
+            s.separators.push_back(c);
+            s.partValue[p] = n.outputs[0];
+            continue;
+        }
+        why = "the heads of " + label + " reach " + what + ", which does not separate Q, K and V";
+        return false;
+    }
+    for (int p = 0; p < 3; ++p)
+        if (s.partValue[p] < 0) {
+            why = "part " + std::to_string(p) + " of Q, K and V of " + label + " is never taken out";
+            return false;
+        }
+    return true;
+}
+
+// One attention block to split, with what the calibration rows say about it.
+struct AttentionBlock {
+    HeadPlan plan;
+    QkvSplit split;
+    std::vector<ShapeEntry> shape;  // of the fused Reshape
+    int input = -1, fused = -1;     // the projection's input; its output after the bias
+    std::vector<float> qkvRows;     // [3HD][K]
+    std::vector<float> bias;        // 3HD values, empty when none
+    int biasNode = -1;              // the node holding it (the Gemm or the Add)
+    size_t biasInput = 0;
+    // Calibration: sums of the squared projection outputs, of x x^T, and the row counts.
+    std::vector<double> sq;
+    Eigen::MatrixXd gram;
+    int64_t sqRows = 0, gramRows = 0;
+};
+
+bool planAttention(const Graph& g, int n, AttentionBlock& b, std::string& why) {
+    if (!traceHeads(g, n, b.plan, why)) return false;
+    const Node& node = g.nodes[size_t(n)];
+    if (node.opType == "Gemm" && (node.attrFloat("alpha", 1.0) != 1.0 || node.attrFloat("beta", 1.0) != 1.0)) {
+        why = describeNode(g, n) + " scales its product or bias (alpha/beta), which the split does not carry over";
+        return false;
+    }
+    auto e = shapeEntries(g, b.plan.split);
+    b.shape = *e;
+    if (!traceQkvSplit(g, b.plan, int64_t(b.shape.size()), b.split, why)) return false;
+    b.input = node.inputs[0];
+    b.qkvRows = b.plan.qkvW.rows();
+    const int64_t N = b.plan.qkvW.N;
+    bool ok = true;
+    if (const Tensor* t = gemmBias(g, n, N, ok)) {
+        b.bias = *t->toFloats();
+        b.biasNode = n;
+        b.biasInput = 2;
+    } else if (b.plan.biasAdd >= 0) {
+        const Node& a = g.nodes[size_t(b.plan.biasAdd)];
+        b.biasInput = constantOf(g, a.inputs[1]) ? 1 : 0;
+        b.bias = *constantOf(g, a.inputs[b.biasInput])->toFloats();
+        b.biasNode = b.plan.biasAdd;
+    } else if (node.opType == "Gemm" && node.inputs.size() > 2 && node.inputs[2] >= 0) {
+        const Tensor* t = constantOf(g, node.inputs[2]);  // a scalar bias
+        if (t && t->numel() == 1) b.bias.assign(size_t(N), (*t->toFloats())[0]);
+    }
+    b.fused = b.plan.biasAdd >= 0 ? g.nodes[size_t(b.plan.biasAdd)].outputs[0] : node.outputs[0];
+    return true;
+}
+
+Status calibrateAttention(const Graph& g, int64_t opset, const ActivationCalibration& a, const Dataset& data, std::vector<AttentionBlock>& blocks) {
+    std::map<int, std::vector<std::pair<size_t, bool>>> wanted;  // value -> (block, is the input)
+    for (size_t i = 0; i < blocks.size(); ++i) {
+        AttentionBlock& b = blocks[i];
+        const int64_t K = b.plan.qkvW.K, N = b.plan.qkvW.N;
+        b.sq.assign(size_t(N), 0.0);
+        b.gram = Eigen::MatrixXd::Zero(K, K);
+        wanted[b.input].emplace_back(i, true);
+        wanted[b.fused].emplace_back(i, false);
+    }
+    std::set<int> ids;
+    for (const auto& [v, _] : wanted) ids.insert(v);
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    return forEachCalibrationActivation(g, opset, a, data, ids, [&](int v, const Tensor& t) {
+        if (t.dtype() != DType::F32 || t.shape().empty()) return;
+        for (const auto& [i, isInput] : wanted[v]) {
+            AttentionBlock& b = blocks[i];
+            const int64_t W = isInput ? b.plan.qkvW.K : b.plan.qkvW.N;
+            if (t.shape().back() != W) continue;
+            const int64_t rows = t.numel() / W;
+            const Eigen::Map<const RowMajor> X(t.data<float>(), rows, W);
+            if (isInput) {
+                const Eigen::MatrixXd Xd = X.cast<double>();
+                b.gram.selfadjointView<Eigen::Lower>().rankUpdate(Xd.transpose());
+                b.gramRows += rows;
+            } else {
+                const Eigen::VectorXd s = X.cast<double>().array().square().colwise().sum().transpose();
+                for (int64_t c = 0; c < W; ++c) b.sq[size_t(c)] += s(c);
+                b.sqRows += rows;
+            }
+        }
+    });
+}
+
+// A new node appended to the graph, writing `out` (a new value when -1); returns the output.
+int appendNode(Graph& g, const std::string& op, const std::string& name, std::vector<int> inputs, int out = -1) {
+    if (out < 0) {
+        Value v;
+        v.name = freshName(g, name + "_out");
+        v.dtype = DType::F32;
+        out = g.addValue(v);
+    }
+    Node n;
+    n.name = freshName(g, name);
+    n.opType = op;
+    n.inputs = std::move(inputs);
+    n.outputs = {out};
+    g.addNode(std::move(n));
+    return out;
+}
+
+// finalizeGraph drops Constant nodes nothing reads: turning a replaced node into one removes it
+// there while the node indices the pass is iterating over stay valid.
+void retireNode(Graph& g, int n) {
+    Node& node = g.nodes[size_t(n)];
+    node.opType = "Constant";
+    node.domain.clear();
+    node.inputs.clear();
+    node.outputs.clear();
+    node.attributes.clear();
+}
+
+// The fused Reshape's shape with the size-3 entry set to 1 and the last to `dim`: a new constant,
+// or a new Concat of the old pieces with the changed constants replaced.
+int partShape(Graph& g, const AttentionBlock& b, int64_t dim) {
+    const size_t R = b.shape.size();
+    if (b.shape[R - 1].owner == b.plan.split) {
+        std::vector<int64_t> s;
+        for (const auto& e : b.shape) s.push_back(*e.value);
+        s[R - 3] = 1;
+        s[R - 1] = dim;
+        return addWeight(g, nodeLabel(g, b.plan.split) + "_shape", Tensor::fromInt64s({int64_t(R)}, s));
+    }
+    const int cat = b.shape[R - 1].owner;
+    std::vector<int> inputs = g.nodes[size_t(cat)].inputs;
+    std::map<size_t, std::vector<int64_t>> changed;
+    for (const auto& [entry, value] : {std::pair{R - 3, int64_t(1)}, std::pair{R - 1, dim}}) {
+        const ShapeEntry& e = b.shape[entry];
+        if (!changed.count(e.input)) {
+            auto c = intsOf(g, inputs[e.input]);
+            if (!c) c = intsOf(g, g.nodes[size_t(g.values[size_t(inputs[e.input])].producer)].inputs[0]);  // through a Cast
+            changed[e.input] = *c;
+        }
+        changed[e.input][size_t(e.index)] = value;
+    }
+    for (const auto& [i, c] : changed) inputs[i] = addWeight(g, nodeLabel(g, b.plan.split) + "_shape_part", Tensor::fromInt64s({int64_t(c.size())}, c));
+    const int out = appendNode(g, "Concat", nodeLabel(g, cat) + "_part", inputs);
+    g.nodes.back().attributes = g.nodes[size_t(cat)].attributes;
+    return out;
+}
+
+}  // namespace
+
+namespace {
+
+// Retires `n` and then every node that only fed it (the fused block's shape arithmetic).
+void retireWithInputs(Graph& g, int n) {
+    std::vector<int> work = {n};
+    while (!work.empty()) {
+        const int x = work.back();
+        work.pop_back();
+        const std::vector<int> inputs = g.nodes[size_t(x)].inputs;
+        retireNode(g, x);
+        for (int v : inputs) {
+            if (v < 0) continue;
+            auto& cs = g.values[size_t(v)].consumers;
+            cs.erase(std::remove(cs.begin(), cs.end(), x), cs.end());
+            const int p = g.values[size_t(v)].producer;
+            if (p < 0 || !g.nodes[size_t(p)].domain.empty() || g.nodes[size_t(p)].opType == "Constant") continue;
+            bool dead = true;
+            for (int o : g.nodes[size_t(p)].outputs)
+                if (o >= 0 && (!g.values[size_t(o)].consumers.empty() || isGraphOutput(g, o))) dead = false;
+            if (dead && std::find(work.begin(), work.end(), p) == work.end()) work.push_back(p);
+        }
+    }
+}
+
+// Columns of the fused projection for part `part`: per head, its kept entries.
+std::vector<int64_t> partColumns(const HeadPlan& p, int part, const std::vector<std::vector<int64_t>>& kept) {
+    std::vector<int64_t> cols;
+    for (int64_t h = 0; h < p.heads; ++h)
+        for (int64_t d : kept[size_t(h)]) cols.push_back(part * p.heads * p.dim + h * p.dim + d);
+    return cols;
+}
+
+Status splitAttention(Graph& g, const CompressStep& s, AttentionBlock& b, bool qk, bool vo, std::vector<LayerReport>& out) {
+    BY_TRY(g.rebuildLinks());
+    const HeadPlan& p = b.plan;
+    const int64_t H = p.heads, D = p.dim, K = p.qkvW.K, HD = H * D;
+    const int64_t k = std::clamp<int64_t>(std::llround((1.0 - s.sparsity) * double(D)), 1, D);
+    const int64_t kq = qk ? k : D, kv = vo ? k : D;
+    const std::string label = nodeLabel(g, p.qkv);
+    LayerReport qkRow = newRow(g, p.qkv, s);  // before the fused projection is retired
+    const bool hasBias = !b.bias.empty();
+    if (b.sqRows <= 0 || b.gramRows <= 0)
+        return makeError(ErrorCode::Internal, "calibration saw no rows of the attention block at " + describeNode(g, p.qkv));
+
+    // Type II: the query/key entries kept per head.
+    std::vector<std::vector<int64_t>> keepQk(static_cast<size_t>(H)), all(static_cast<size_t>(H));
+    double qkTotal = 0, qkRemoved = 0;
+    for (int64_t h = 0; h < H; ++h) {
+        for (int64_t d = 0; d < D; ++d) all[size_t(h)].push_back(d);
+        std::vector<double> score(static_cast<size_t>(D));
+        for (int64_t d = 0; d < D; ++d) score[size_t(d)] = std::sqrt(b.sq[size_t(h * D + d)] * b.sq[size_t(HD + h * D + d)]) / double(b.sqRows);
+        keepQk[size_t(h)] = keepHighest(score, D - kq);
+        std::vector<char> kept(static_cast<size_t>(D), 0);
+        for (int64_t d : keepQk[size_t(h)]) kept[size_t(d)] = 1;
+        for (int64_t d = 0; d < D; ++d) {
+            qkTotal += score[size_t(d)] * score[size_t(d)];
+            if (!kept[size_t(d)]) qkRemoved += score[size_t(d)] * score[size_t(d)];
+        }
+    }
+
+    // The MatMul weight [K, n] and bias of the fused columns `cols`.
+    auto columnsOf = [&](const std::vector<int64_t>& cols, std::vector<float>& w, std::vector<float>& bias) {
+        const int64_t n = int64_t(cols.size());
+        w.assign(size_t(K * n), 0.f);
+        for (int64_t j = 0; j < n; ++j)
+            for (int64_t x = 0; x < K; ++x) w[size_t(x * n + j)] = b.qkvRows[size_t(cols[size_t(j)] * K + x)];
+        bias.clear();
+        if (hasBias)
+            for (int64_t c : cols) bias.push_back(b.bias[size_t(c)]);
+    };
+    std::vector<float> wq, bq, wk, bk, wv, bv;
+    columnsOf(partColumns(p, 0, keepQk), wq, bq);
+    columnsOf(partColumns(p, 1, keepQk), wk, bk);
+    columnsOf(partColumns(p, 2, all), wv, bv);
+
+    // Type III: V' and O' per head from the data-aware SVD of W_v^h W_o^h.
+    const int64_t Nout = p.outW.N;
+    const auto orows = p.outW.rows();  // [Nout][HD]
+    std::vector<float> newOut;         // [Nout][H * kv] when refactored
+    int outBiasNode = -1;
+    size_t outBiasInput = 0;
+    double voTotal = 0, voDropped = 0;
+    if (vo && kv < D) {
+        findOutputBias(g, p.out, Nout, outBiasNode, outBiasInput);
+        Eigen::MatrixXd G = Eigen::MatrixXd(b.gram.selfadjointView<Eigen::Lower>()) / double(b.gramRows);
+        const double meanDiag = G.diagonal().mean();
+        if (!(meanDiag > 0) || !std::isfinite(meanDiag))
+            return makeError(ErrorCode::Invalid, "the input of " + describeNode(g, p.qkv) + " does not vary on the calibration data");
+        G.diagonal().array() += 1e-6 * meanDiag;  // keeps L invertible for directions the data never takes
+        const Eigen::LLT<Eigen::MatrixXd> llt(G);
+        if (llt.info() != Eigen::Success)
+            return makeError(ErrorCode::Invalid, "the input moments of " + describeNode(g, p.qkv) + " are not positive definite");
+        const Eigen::MatrixXd L = llt.matrixL();
+        Eigen::VectorXd outShift = Eigen::VectorXd::Zero(Nout);
+        std::vector<float> w2(size_t(K * H * kv)), b2;
+        newOut.assign(size_t(Nout * H * kv), 0.f);
+        for (int64_t h = 0; h < H; ++h) {
+            Eigen::MatrixXd Wv(K, D), Wo(D, Nout);
+            for (int64_t d = 0; d < D; ++d) {
+                for (int64_t x = 0; x < K; ++x) Wv(x, d) = b.qkvRows[size_t((2 * HD + h * D + d) * K + x)];
+                for (int64_t o = 0; o < Nout; ++o) Wo(d, o) = orows[size_t(o * HD + h * D + d)];
+            }
+            const Eigen::MatrixXd A = L.transpose() * (Wv * Wo);
+            Eigen::BDCSVD<Eigen::MatrixXd> svd(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
+            const Eigen::VectorXd sv = svd.singularValues();
+            for (Eigen::Index i = 0; i < sv.size(); ++i) (i < kv ? voTotal : voDropped) += sv(i) * sv(i);
+            const Eigen::VectorXd root = sv.head(kv).cwiseSqrt();
+            const Eigen::MatrixXd Vn = llt.matrixU().solve(svd.matrixU().leftCols(kv) * root.asDiagonal());  // K x kv
+            const Eigen::MatrixXd On = root.asDiagonal() * svd.matrixV().leftCols(kv).transpose();         // kv x Nout
+            for (int64_t x = 0; x < K; ++x)
+                for (int64_t j = 0; j < kv; ++j) w2[size_t(x * H * kv + h * kv + j)] = float(Vn(x, j));
+            for (int64_t o = 0; o < Nout; ++o)
+                for (int64_t j = 0; j < kv; ++j) newOut[size_t(o * H * kv + h * kv + j)] = float(On(j, o));
+            if (hasBias) {
+                Eigen::VectorXd bvh(D);
+                for (int64_t d = 0; d < D; ++d) bvh(d) = b.bias[size_t(2 * HD + h * D + d)];
+                const Eigen::VectorXd c = Wo.transpose() * bvh;  // what the head's bias adds to the output
+                if (outBiasNode >= 0) {
+                    outShift += c;
+                } else {
+                    // b' O' closest to c: b' = c^T V_k S_k^-1/2 (directions with no weight get none).
+                    const Eigen::VectorXd proj = svd.matrixV().leftCols(kv).transpose() * c;
+                    for (int64_t j = 0; j < kv; ++j) b2.push_back(root(j) > 1e-12 ? float(proj(j) / root(j)) : 0.f);
+                }
+            }
+        }
+        voTotal += voDropped;
+        wv = std::move(w2);
+        bv = std::move(b2);  // empty when folded into the output bias
+        if (outBiasNode >= 0 && hasBias) {
+            const int bid = g.nodes[size_t(outBiasNode)].inputs[outBiasInput];
+            const Tensor old = *constantOf(g, bid);
+            auto ob = old.toFloats();
+            if (!ob) return ob.error();
+            const bool perOutput = int64_t(ob->size()) == Nout;
+            for (int64_t o = 0; o < Nout; ++o) (*ob)[size_t(perOutput ? o : 0)] += float(outShift(o));
+            const std::string base = g.values[size_t(bid)].name;
+            setInput(g, outBiasNode, outBiasInput, addWeight(g, (base.empty() ? nodeLabel(g, p.out) + "_bias" : base) + "_vo", Tensor::fromFloats(old.shape(), *ob)));
+        }
+    }
+
+    // The split: three projections reshaped and transposed like the fused one, writing the values
+    // the separators wrote.
+    const std::vector<std::pair<std::string, Attribute>> reshapeAttrs = g.nodes[size_t(p.split)].attributes;
+    const char* partName[3] = {"q", "k", "v"};
+    const int64_t width[3] = {kq, kq, kv};
+    const std::vector<float>* weights[3] = {&wq, &wk, &wv};
+    const std::vector<float>* biases[3] = {&bq, &bk, &bv};
+    std::vector<int> separators = b.split.separators;
+    for (int sep : separators) retireNode(g, sep);
+    for (int part = 0; part < 3; ++part) {
+        const std::string name = label + "_" + partName[part];
+        const int64_t n = int64_t(weights[part]->size()) / K;
+        int y = appendNode(g, "MatMul", name, {b.input, addWeight(g, name + "_weight", Tensor::fromFloats({K, n}, *weights[part]))});
+        if (!biases[part]->empty()) y = appendNode(g, "Add", name + "_bias", {y, addWeight(g, name + "_bias", Tensor::fromFloats({n}, *biases[part]))});
+        const int shape = partShape(g, b, width[part]);
+        const bool last = b.split.transpose < 0;
+        y = appendNode(g, "Reshape", name + "_heads", {y, shape}, last ? b.split.partValue[part] : -1);
+        g.nodes.back().attributes = reshapeAttrs;
+        if (!last) {
+            appendNode(g, "Transpose", name + "_transpose", {y}, b.split.partValue[part]);
+            g.nodes.back().setAttr("perm", Attribute::ofInts(b.split.perm));
+        }
+    }
+    BY_TRY(g.rebuildLinks());
+    retireWithInputs(g, b.split.transpose >= 0 ? b.split.transpose : p.split);
+    int64_t voAfter = 0;
+    if (!newOut.empty()) {
+        const Shape outShape = p.outW.transposed ? Shape{H * kv, Nout} : Shape{Nout, H * kv};
+        std::vector<float> stored(newOut.size());
+        for (int64_t o = 0; o < Nout; ++o)
+            for (int64_t j = 0; j < H * kv; ++j) stored[size_t(p.outW.transposed ? j * Nout + o : o * H * kv + j)] = newOut[size_t(o * H * kv + j)];
+        setInput(g, p.out, 1, addWeight(g, nodeLabel(g, p.out) + "_vo", Tensor::fromFloats(outShape, stored)));
+        BY_TRY(rewriteShapeEntry(g, p.merge, p.widthEntry, H * kv));
+    }
+    voAfter = int64_t(wv.size()) + int64_t(bv.size()) + H * kv * Nout;
+    for (int v : p.values) g.values[size_t(v)].shape.reset();
+
+    const std::string split = "split from " + label + " into Q, K and V projections";
+    if (qk || !vo) {
+        LayerReport r = qkRow;
+        r.paramsBefore = 2 * HD * K + (hasBias ? 2 * HD : 0);
+        r.paramsAfter = int64_t(wq.size() + bq.size() + wk.size() + bk.size());
+        r.relError = qkTotal > 0 ? std::sqrt(qkRemoved / qkTotal) : 0.0;
+        r.detail = "cr " + std::to_string(kq) + "/" + std::to_string(D) + " dims per head";
+        r.note = split + "; share of the query-key scores removed " + fixed(r.relError) + " on " + std::to_string(b.sqRows) + " calibration rows";
+        r.bytesBefore = r.paramsBefore * 4;
+        r.bytesAfter = r.paramsAfter * 4;
+        out.push_back(r);
+    }
+    if (vo) {
+        LayerReport r = newRow(g, p.out, s);
+        r.paramsBefore = HD * K + (hasBias ? HD : 0) + HD * Nout;
+        r.paramsAfter = voAfter;
+        r.relError = voTotal > 0 ? std::sqrt(voDropped / voTotal) : 0.0;
+        r.detail = "svd rank " + std::to_string(kv) + "/" + std::to_string(D) + " per head";
+        r.note = split + (kv < D ? "; value-output error " + fixed(r.relError) + " on " + std::to_string(b.gramRows) + " calibration rows" +
+                                       (outBiasNode >= 0 && hasBias ? ", V bias folded into " + nodeLabel(g, outBiasNode) : "")
+                                 : std::string("; rank kept whole"));
+        r.bytesBefore = r.paramsBefore * 4;
+        r.bytesAfter = r.paramsAfter * 4;
+        out.push_back(r);
+    }
+    return {};
+}
+
+}  // namespace
+
 Status decompose(Graph& g, const CompressStep& s, const std::vector<int>& nodes, bool named, int64_t opset,
                  std::shared_ptr<const Dataset> data, std::vector<LayerReport>& out) {
     if (!data) return makeError(ErrorCode::Invalid, "modular decomposition needs calibration data");
@@ -181,6 +650,9 @@ Status decompose(Graph& g, const CompressStep& s, const std::vector<int>& nodes,
     const bool attention = s.modules != "ffn";
     std::string firstWhy;
     int ffnBlocks = 0, attentionBlocks = 0;
+    // Attention blocks are split after the feed-forward blocks are refitted, calibrated together
+    // in one run over the data (their rewrite appends nodes the calibration run need not order).
+    std::vector<AttentionBlock> blocks;
     for (int n : nodes) {
         BY_TRY(g.rebuildLinks());
         std::string why;
@@ -196,15 +668,10 @@ Status decompose(Graph& g, const CompressStep& s, const std::vector<int>& nodes,
         }
         std::string headWhy;
         if (attention) {
-            HeadPlan plan;
-            if (traceHeads(g, n, plan, headWhy)) {
+            AttentionBlock b;
+            if (planAttention(g, n, b, headWhy)) {
                 ++attentionBlocks;
-                LayerReport row = newRow(g, n, s);
-                row.applied = false;
-                row.note = "skipped: query-key and value-output decomposition give Q, K and V their own head widths, and " +
-                           describeNode(g, n) + " projects all three at once, reshaped to [.., 3, " + std::to_string(plan.heads) +
-                           ", " + std::to_string(plan.dim) + "]";
-                out.push_back(row);
+                blocks.push_back(std::move(b));
                 continue;
             }
         }
@@ -215,15 +682,17 @@ Status decompose(Graph& g, const CompressStep& s, const std::vector<int>& nodes,
         }
         if (firstWhy.empty()) firstWhy = reason;
     }
+    if (!blocks.empty()) {
+        BY_TRY(g.rebuildLinks());
+        BY_TRY(calibrateAttention(g, opset, s.activations, *data, blocks));
+        const bool qk = s.modules == "qk" || s.modules == "all", vo = s.modules == "vo" || s.modules == "all";
+        for (AttentionBlock& b : blocks) BY_TRY(splitAttention(g, s, b, qk, vo, out));
+    }
     const std::string because = firstWhy.empty() ? std::string() : " (" + firstWhy + ")";
     if (ffn && !attention && ffnBlocks == 0)
         return makeError(ErrorCode::Unsupported, "the model has no feed-forward block (MatMul/Gemm -> element-wise -> MatMul/Gemm) to decompose" + because);
     if (!ffn && attentionBlocks == 0)
         return makeError(ErrorCode::Unsupported, "the model has no attention block to decompose" + because);
-    if (!ffn)
-        return makeError(ErrorCode::Unsupported, std::string(s.modules == "qk" ? "query-key" : "value-output") +
-                                                     " decomposition needs separate Q, K and V projections, and every attention block here "
-                                                     "projects them at once into [.., 3, heads, dim] (" + out.front().layer + ")");
     if (ffnBlocks + attentionBlocks == 0)
         return makeError(ErrorCode::Unsupported, "the model has no feed-forward or attention block to decompose" + because);
     return {};

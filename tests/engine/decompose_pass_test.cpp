@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <random>
 
 #include "engine/compression.h"
@@ -148,6 +149,170 @@ TEST(Decompose, NystromRefitReproducesABlockWithDependentNeurons) {
     const double slicedErr = outputError(m, sliced->model);
     EXPECT_GT(slicedErr, 0.05);
     std::printf("dependent neurons, half removed: output error %.2e refitted, %.4f sliced\n", fitted, slicedErr);
+}
+
+// x [B, T, C] -> MatMul Wqkv [C, 3 * heads * dim] -> Add b -> Reshape [0, -1, 3, heads, dim] ->
+// Transpose [2, 0, 3, 1, 4] -> Slice + Squeeze per part -> scaled dot-product attention ->
+// Transpose -> Reshape [0, -1, heads * dim] -> MatMul Wo -> Add bo (the recogniser's layout).
+// `lowRank`: the query entries 4..7 of every head are zero (weights and bias) and the value
+// columns 4..7 too, so keeping 4 of 8 loses nothing.
+constexpr int64_t Heads = 2, HeadDim = 8, HD = Heads * HeadDim;
+
+Model fusedAttention(bool lowRank) {
+    Model m;
+    m.format = "onnx";
+    m.opsets = {{"", 13}};
+    Graph& g = m.graph;
+    Value x;
+    x.name = "x";
+    x.dtype = DType::F32;
+    x.shape = DimShape{Dim::sym("B"), Dim::of(T), Dim::of(C)};
+    g.inputs.push_back(g.addValue(x));
+    auto w = randomFloats(size_t(C * 3 * HD), 11);
+    auto b = randomFloats(size_t(3 * HD), 12, 0.2f);
+    if (lowRank)
+        for (int64_t h = 0; h < Heads; ++h)
+            for (int64_t d = 4; d < HeadDim; ++d) {
+                for (int part : {0, 2}) {
+                    const int64_t col = part * HD + h * HeadDim + d;
+                    for (int64_t c = 0; c < C; ++c) w[size_t(c * 3 * HD + col)] = 0.f;
+                    if (part == 0) b[size_t(col)] = 0.f;
+                }
+            }
+    const int W = g.addInitializer("w_qkv", Tensor::fromFloats({C, 3 * HD}, w));
+    const int B = g.addInitializer("b_qkv", Tensor::fromFloats({3 * HD}, b));
+    const int S1 = g.addInitializer("heads_shape", Tensor::fromInt64s({5}, {0, -1, 3, Heads, HeadDim}));
+    const int S2 = g.addInitializer("merge_shape", Tensor::fromInt64s({3}, {0, -1, HD}));
+    const int Axis0 = g.addInitializer("axis0", Tensor::fromInt64s({1}, {0}));
+    const int Scale = g.addInitializer("scale", Tensor::fromFloats({}, {1.f / std::sqrt(float(HeadDim))}));
+    const int Wo = g.addInitializer("w_out", Tensor::fromFloats({HD, C}, randomFloats(size_t(HD * C), 13)));
+    const int Bo = g.addInitializer("b_out", Tensor::fromFloats({C}, randomFloats(size_t(C), 14, 0.1f)));
+    int u = addF32(g, "u"), ub = addF32(g, "ub"), r = addF32(g, "r"), t = addF32(g, "t");
+    addNode(g, "MatMul", "qkv", {g.inputs[0], W}, {u});
+    addNode(g, "Add", "qkv_bias", {u, B}, {ub});
+    addNode(g, "Reshape", "heads", {ub, S1}, {r});
+    Node tr;
+    tr.name = "heads_t";
+    tr.opType = "Transpose";
+    tr.inputs = {r};
+    tr.outputs = {t};
+    tr.setAttr("perm", Attribute::ofInts({2, 0, 3, 1, 4}));
+    g.addNode(tr);
+    int part[3];
+    for (int p = 0; p < 3; ++p) {
+        const std::string n = p == 0 ? "q" : p == 1 ? "k" : "v";
+        const int st = g.addInitializer(n + "_start", Tensor::fromInt64s({1}, {p}));
+        const int en = g.addInitializer(n + "_end", Tensor::fromInt64s({1}, {p + 1}));
+        const int sl = addF32(g, n + "_slice");
+        part[p] = addF32(g, n);
+        addNode(g, "Slice", n + "_take", {t, st, en, Axis0}, {sl});
+        addNode(g, "Squeeze", n + "_squeeze", {sl, Axis0}, {part[p]});
+    }
+    int qs = addF32(g, "qs"), kt = addF32(g, "kt"), sc = addF32(g, "scores"), pr = addF32(g, "probs"), av = addF32(g, "av"), at = addF32(g, "at"),
+        mg = addF32(g, "merged"), o = addF32(g, "o"), y = addF32(g, "y");
+    addNode(g, "Mul", "q_scale", {part[0], Scale}, {qs});
+    Node kT;
+    kT.name = "k_t";
+    kT.opType = "Transpose";
+    kT.inputs = {part[1]};
+    kT.outputs = {kt};
+    kT.setAttr("perm", Attribute::ofInts({0, 1, 3, 2}));
+    g.addNode(kT);
+    addNode(g, "MatMul", "scores", {qs, kt}, {sc});
+    Node sm;
+    sm.name = "softmax";
+    sm.opType = "Softmax";
+    sm.inputs = {sc};
+    sm.outputs = {pr};
+    sm.setAttr("axis", Attribute::ofInt(-1));
+    g.addNode(sm);
+    addNode(g, "MatMul", "mix", {pr, part[2]}, {av});
+    Node back;
+    back.name = "heads_back";
+    back.opType = "Transpose";
+    back.inputs = {av};
+    back.outputs = {at};
+    back.setAttr("perm", Attribute::ofInts({0, 2, 1, 3}));
+    g.addNode(back);
+    addNode(g, "Reshape", "merge", {at, S2}, {mg});
+    addNode(g, "MatMul", "out", {mg, Wo}, {o});
+    addNode(g, "Add", "out_bias", {o, Bo}, {y});
+    g.outputs.push_back(y);
+    EXPECT_TRUE(g.rebuildLinks().ok());
+    return m;
+}
+
+// Weights only: the split adds a few int64 shape entries, which are not what it shrinks.
+int64_t floatParams(const Graph& g) {
+    int64_t n = 0;
+    for (const auto& v : g.values)
+        if (v.data && !v.folded && v.data->dtype() == DType::F32) n += v.data->numel();
+    return n;
+}
+
+TEST(Decompose, SplittingAFusedAttentionBlockKeepsItsOutputs) {
+    const Model m = fusedAttention(false);
+    const CompressContext ctx = calibrationContext();
+    // round(0.95 * 8) = 8: every entry stays, so the model is only split into Q, K and V.
+    CompressStep s = step(CompressMethod::Decompose, 0.05);
+    s.modules = "all";
+    auto r = compress(m, Recipe{1, {s}}, ctx);
+    ASSERT_TRUE(r.ok()) << r.error().what();
+    ASSERT_EQ(r->layers.size(), 2u);
+    EXPECT_EQ(r->layers[0].layer, "qkv");
+    EXPECT_EQ(r->layers[0].opType, "MatMul");
+    EXPECT_EQ(r->layers[0].detail, "cr 8/8 dims per head");
+    EXPECT_EQ(r->layers[1].layer, "out");
+    EXPECT_EQ(r->layers[1].detail, "svd rank 8/8 per head");
+    EXPECT_EQ(floatParams(r->model.graph), floatParams(m.graph));
+    int matmuls = 0, slices = 0;
+    for (const auto& n : r->model.graph.nodes) {
+        matmuls += n.opType == "MatMul";
+        slices += n.opType == "Slice";
+    }
+    EXPECT_EQ(matmuls, 3 + 2 + 1);  // Q, K, V, the two attention products, the output projection
+    EXPECT_EQ(slices, 0);
+    const double err = outputError(m, r->model);
+    EXPECT_LT(err, 1e-5);
+    std::printf("fused attention split into Q, K and V: output error %.2e\n", err);
+}
+
+TEST(Decompose, QueryKeyAndValueOutputDecompositionOfFusedAttention) {
+    const CompressContext ctx = calibrationContext();
+    // Half of each head's entries removed: Q and K lose 2 heads x 4 columns of C weights and a
+    // bias each, V loses as many columns and its whole bias (folded into the output bias), the
+    // output projection 2 x 4 rows of C.
+    const int64_t expected = 2 * (Heads * 4 * C + Heads * 4) + (Heads * 4 * C + HD) + Heads * 4 * C;
+    std::map<std::string, double> errs;
+    for (bool lowRank : {true, false}) {
+        const Model m = fusedAttention(lowRank);
+        for (const char* modules : {"qk", "vo", "all"}) {
+            CompressStep s = step(CompressMethod::Decompose, 0.5);
+            s.modules = modules;
+            auto r = compress(m, Recipe{1, {s}}, ctx);
+            ASSERT_TRUE(r.ok()) << r.error().what();
+            const std::string mod = modules;
+            if (mod == "all") {
+                EXPECT_EQ(floatParams(m.graph) - floatParams(r->model.graph), expected);
+                EXPECT_EQ(r->layers[0].paramsBefore + r->layers[1].paramsBefore - r->layers[0].paramsAfter - r->layers[1].paramsAfter, expected);
+                ASSERT_EQ(r->layers.size(), 2u);
+                EXPECT_EQ(r->layers[0].detail, "cr 4/8 dims per head");
+                EXPECT_EQ(r->layers[1].detail, "svd rank 4/8 per head");
+                EXPECT_NE(r->layers[1].note.find("V bias folded into out_bias"), std::string::npos) << r->layers[1].note;
+            }
+            const double err = outputError(m, r->model);
+            errs[mod + (lowRank ? " low-rank" : " random")] = err;
+            std::printf("%s weights, %s at 50%%: output error %.2e (%s)\n", lowRank ? "low-rank" : "random", modules, err,
+                        r->layers.back().note.c_str());
+        }
+    }
+    // Where the removed entries carry nothing (zero query entries, value columns), both are exact.
+    for (const char* mod : {"qk", "vo", "all"}) EXPECT_LT(errs[std::string(mod) + " low-rank"], 1e-4) << mod;
+    // On random weights they are not, yet the output keeps its direction.
+    for (const char* mod : {"qk", "vo", "all"}) {
+        EXPECT_GT(errs[std::string(mod) + " random"], 1e-3) << mod;
+        EXPECT_LT(errs[std::string(mod) + " random"], 0.8) << mod;
+    }
 }
 
 TEST(Decompose, BadStepsAreRefusedNamingTheStep) {
