@@ -20,6 +20,8 @@ struct ViewportSettings {
     bool screenshotWithOverlay = false;  // the overlay's Screenshot button: with the widgets or without
     int pathFrames = 90;                 // frames of a camera-path video through the bookmarks
     Vec4 background{0.1f, 0.1f, 0.12f, 1.0f};
+    bool showBounds = false;     // the scene's bounding box, drawn by the overlay
+    bool showWireframe = false;  // the meshes' triangle edges, drawn by the overlay
 };
 
 struct CameraBookmark {

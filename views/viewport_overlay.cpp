@@ -35,7 +35,7 @@ static_assert(sizeof kKeyOf / sizeof kKeyOf[0] == static_cast<size_t>(OverlayKey
 }  // namespace
 
 bool OverlayChanges::any() const {
-    return shDegree || flyMode || background || screenshotWithOverlay || pathFrames || goToBookmark >= 0 || addBookmark || home ||
+    return shDegree || flyMode || background || screenshotWithOverlay || pathFrames || showBounds || showWireframe || goToBookmark >= 0 || addBookmark || home ||
            screenshot || exportPathVideo || hideOverlay;
 }
 
@@ -52,9 +52,55 @@ OverlayState overlayStateFor(const ViewportController& c, const Scene& scene, co
     s.background = c.settings().background;
     s.screenshotWithOverlay = c.settings().screenshotWithOverlay;
     s.pathFrames = c.settings().pathFrames;
+    s.showBounds = c.settings().showBounds;
+    s.showWireframe = c.settings().showWireframe;
     for (const CameraBookmark& b : c.bookmarks()) s.bookmarks.push_back(b.name);
     s.currentBookmark = c.currentBookmark();
     return s;
+}
+
+namespace {
+
+// Appends the segment a-b (world) in pixels, clipped to the part in front of the eye.
+void appendSegment(const Mat4& vp, Vec3 a, Vec3 b, int width, int height, std::vector<float>& out) {
+    Vec4 ca = vp * Vec4{a.x, a.y, a.z, 1}, cb = vp * Vec4{b.x, b.y, b.z, 1};
+    const float nearW = 1e-3f;
+    if (ca.w < nearW && cb.w < nearW) return;
+    if (ca.w < nearW || cb.w < nearW) {
+        const float t = (nearW - ca.w) / (cb.w - ca.w);
+        const Vec4 c{ca.x + (cb.x - ca.x) * t, ca.y + (cb.y - ca.y) * t, ca.z + (cb.z - ca.z) * t, nearW};
+        (ca.w < nearW ? ca : cb) = c;
+    }
+    out.push_back((ca.x / ca.w * 0.5f + 0.5f) * float(width));
+    out.push_back((ca.y / ca.w * 0.5f + 0.5f) * float(height));
+    out.push_back((cb.x / cb.w * 0.5f + 0.5f) * float(width));
+    out.push_back((cb.y / cb.w * 0.5f + 0.5f) * float(height));
+}
+
+}  // namespace
+
+void appendBoxLines(const Bounds& box, const Camera& camera, int width, int height, std::vector<float>& out) {
+    if (width <= 0 || height <= 0) return;
+    const Mat4 vp = camera.viewProjection(float(width) / float(height));
+    auto corner = [&](int i) { return Vec3{i & 1 ? box.max.x : box.min.x, i & 2 ? box.max.y : box.min.y, i & 4 ? box.max.z : box.min.z}; };
+    for (int i = 0; i < 8; ++i)
+        for (int bit : {1, 2, 4})
+            if (!(i & bit)) appendSegment(vp, corner(i), corner(i | bit), width, height, out);
+}
+
+bool appendWireframeLines(const std::vector<Mesh>& meshes, const Camera& camera, int width, int height, size_t maxEdges,
+                          std::vector<float>& out) {
+    size_t edges = 0;
+    for (const Mesh& m : meshes) edges += m.indices.size();
+    if (edges > maxEdges) return false;
+    if (width <= 0 || height <= 0) return true;
+    const Mat4 vp = camera.viewProjection(float(width) / float(height));
+    out.reserve(out.size() + edges * 4);
+    for (const Mesh& m : meshes)
+        for (size_t t = 0; t + 2 < m.indices.size(); t += 3)
+            for (int k = 0; k < 3; ++k)
+                appendSegment(vp, m.positions[m.indices[t + size_t(k)]], m.positions[m.indices[t + size_t((k + 1) % 3)]], width, height, out);
+    return true;
 }
 
 bool applyOverlayChanges(ViewportController& c, const OverlayChanges& ch) {
@@ -71,6 +117,8 @@ bool applyOverlayChanges(ViewportController& c, const OverlayChanges& ch) {
     }
     if (ch.screenshotWithOverlay) c.settings().screenshotWithOverlay = *ch.screenshotWithOverlay;
     if (ch.pathFrames) c.settings().pathFrames = std::clamp(*ch.pathFrames, 2, 10000);
+    if (ch.showBounds) c.settings().showBounds = *ch.showBounds;
+    if (ch.showWireframe) c.settings().showWireframe = *ch.showWireframe;
     if (ch.addBookmark) c.addBookmark("view " + std::to_string(c.bookmarks().size() + 1));
     if (ch.goToBookmark >= 0 && c.goToBookmark(static_cast<size_t>(ch.goToBookmark))) render = true;
     if (ch.home) {
@@ -171,6 +219,14 @@ OverlayChanges ViewportOverlay::frame(int width, int height, OverlayInput& in, c
 }
 
 void ViewportOverlay::build(const OverlayState& st, OverlayChanges& ch) {
+    // Guides first, under the window.
+    ImDrawList* guides = ImGui::GetBackgroundDrawList();
+    auto lines = [&](const std::vector<float>& seg, ImU32 colour, float thickness) {
+        for (size_t i = 0; i + 3 < seg.size(); i += 4)
+            guides->AddLine(ImVec2(seg[i], seg[i + 1]), ImVec2(seg[i + 2], seg[i + 3]), colour, thickness);
+    };
+    if (st.showWireframe) lines(st.wireframeLines, IM_COL32(230, 230, 240, 90), 1.0f);
+    if (st.showBounds) lines(st.boundsLines, IM_COL32(255, 200, 40, 230), 1.5f);
     ImGui::SetNextWindowPos(ImVec2(8, 8), ImGuiCond_Always);
     ImGui::SetNextWindowBgAlpha(0.72f);
     // A short viewport scrolls the window rather than cutting off its lower controls.
@@ -216,6 +272,16 @@ void ViewportOverlay::build(const OverlayState& st, OverlayChanges& ch) {
         float bg[3] = {st.background.x, st.background.y, st.background.z};
         if (ImGui::ColorEdit3("Background", bg, ImGuiColorEditFlags_NoInputs)) ch.background = Vec4{bg[0], bg[1], bg[2], st.background.w};
         remember("Background");
+        bool bounds = st.showBounds;
+        if (ImGui::Checkbox("Bounding box", &bounds)) ch.showBounds = bounds;
+        remember("Bounding box");
+        if (st.triangles > 0) {
+            ImGui::SameLine();
+            bool wire = st.showWireframe;
+            if (ImGui::Checkbox("Wireframe", &wire)) ch.showWireframe = wire;
+            remember("Wireframe");
+            if (st.showWireframe && !st.wireframeNote.empty()) ImGui::TextDisabled("%s", st.wireframeNote.c_str());
+        }
     }
     if (ImGui::CollapsingHeader("Camera bookmarks", ImGuiTreeNodeFlags_DefaultOpen)) {
         for (size_t i = 0; i < st.bookmarks.size(); ++i) {

@@ -50,6 +50,11 @@ struct OverlayState {
     int pathFrames = 90;
     std::vector<std::string> bookmarks;
     int currentBookmark = -1;
+    bool showBounds = false, showWireframe = false;
+    // Guides under the window, as pixel segments x0, y0, x1, y1 (the host projects them with the
+    // camera of the image shown: appendBoxLines, appendWireframeLines).
+    std::vector<float> boundsLines, wireframeLines;
+    std::string wireframeNote;  // why the wireframe is not drawn (too many edges), may be empty
 };
 
 struct OverlayChanges {
@@ -58,6 +63,7 @@ struct OverlayChanges {
     std::optional<Vec4> background;
     std::optional<bool> screenshotWithOverlay;
     std::optional<int> pathFrames;
+    std::optional<bool> showBounds, showWireframe;
     int goToBookmark = -1;
     bool addBookmark = false;
     bool home = false;
@@ -70,6 +76,14 @@ struct OverlayChanges {
 
 // The state for `controller` showing `scene` on `device`.
 OverlayState overlayStateFor(const ViewportController& controller, const Scene& scene, const std::string& device);
+// The 12 edges of `box` as seen by `camera` in a width x height image, appended to `out` as pixel
+// segments; parts behind the eye are clipped off.
+void appendBoxLines(const Bounds& box, const Camera& camera, int width, int height, std::vector<float>& out);
+// Every triangle edge of `meshes` the same way, unless there are more than `maxEdges` (then nothing
+// is appended and false returned: the overlay is no place for millions of lines).
+bool appendWireframeLines(const std::vector<Mesh>& meshes, const Camera& camera, int width, int height, size_t maxEdges,
+                          std::vector<float>& out);
+
 // Applies the controller's part of `changes` (settings, bookmarks, home); true when the scene
 // image must be rendered again. Screenshot and video export are left to the host.
 bool applyOverlayChanges(ViewportController& controller, const OverlayChanges& changes);

@@ -319,6 +319,7 @@ void SceneDocument::requestFrame(double scale) {
         });
     }
     m_worker->request(view, ++m_requested);
+    m_requestCameras[m_requested] = view.camera;
     if (m_lightField) {
         // Once the camera rests, one sharper frame.
         if (!m_refineTimer) {
@@ -343,6 +344,8 @@ void SceneDocument::onFrame(const std::shared_ptr<SceneRenderWorker::Frame>& f) 
     }
     by::Image img = std::move(*f->image);
     m_controller.recordFrame(f->ms);
+    if (auto it = m_requestCameras.find(f->serial); it != m_requestCameras.end()) m_shownCamera = it->second;
+    m_requestCameras.erase(m_requestCameras.begin(), m_requestCameras.upper_bound(f->serial));  // replaced ones never come
     const QSize px = viewportSize() * devicePixelRatioF();
     if (img.width > 0 && img.height > 0) m_msPerPixel = f->ms / (double(img.width) * double(img.height));
     m_shownScale = px.width() > 0 ? double(img.width) / double(px.width()) : 1.0;
@@ -367,6 +370,16 @@ void SceneDocument::refreshOverlay(bool force) {
     by::Image composed;
     if (m_controller.settings().showOverlay && m_overlay && m_overlayRenderer) {
         by::OverlayState state = by::overlayStateFor(m_controller, *m_scene, m_worker ? m_worker->deviceName() : std::string());
+        const int gw = m_sceneImage.width, gh = m_sceneImage.height;
+        if (state.showBounds) {
+            if (m_baked) by::appendBoxLines(m_baked->bounds(), m_shownCamera, gw, gh, state.boundsLines);
+            else if (!m_scene->empty()) by::appendBoxLines(m_scene->bounds(), m_shownCamera, gw, gh, state.boundsLines);
+        }
+        if (state.showWireframe && !m_scene->meshes.empty()) {
+            constexpr size_t kMaxEdges = 600000;  // 200k triangles
+            if (!by::appendWireframeLines(m_scene->meshes, m_shownCamera, gw, gh, kMaxEdges, state.wireframeLines))
+                state.wireframeNote = "wireframe shown up to 200k triangles";
+        }
         if (m_baked) {
             size_t tris = 0;
             for (const auto& sh : m_baked->shapes) tris += sh.triangleCount();

@@ -21,6 +21,7 @@
 #include <QImage>
 #include <QString>
 #include <QWidget>
+#include <map>
 #include <memory>
 
 #include "engine/camera_path.h"
@@ -159,6 +160,8 @@ private:
     std::unique_ptr<SceneRenderWorker> m_worker;
     std::shared_ptr<by::VulkanContext> m_overlayCtx;  // the UI thread's device, for the overlay
     uint64_t m_requested = 0;       // serial of the last frame asked for
+    std::map<uint64_t, by::Camera> m_requestCameras;  // the camera of each frame on its way
+    by::Camera m_shownCamera;       // the camera of the image on screen (the overlay's guides follow it)
     int m_workerShDegree = -1;      // the SH degree last sent to the render thread
     double m_shownScale = 1.0;
     double m_msPerPixel = 0;        // measured on the last frame (light fields)

@@ -463,6 +463,23 @@ TEST_F(SceneDocumentTest, ProjectSceneAssetOpensAsA3dTab) {
     EXPECT_EQ(m_window->logPanel()->countOf(LogPanel::Severity::Error), 0);
 }
 
+// The overlay's guides on a mesh: the bounding box and the wireframe drawn over the frame.
+TEST_F(SceneDocumentTest, BoundingBoxAndWireframeGuidesOverAMesh) {
+    SceneDocument* doc = open(QString::fromUtf8(kDuck));
+    ASSERT_NE(doc, nullptr);
+    const QImage plain = doc->image();
+    doc->controller().settings().showBounds = true;
+    doc->controller().settings().showWireframe = true;
+    const int before = doc->renderCount();
+    doc->controller().invalidate();
+    doc->renderIfNeeded();
+    ASSERT_TRUE(waitUntil([&] { return doc->renderCount() > before; }));
+    const QImage guided = doc->image();
+    // Lines over much of the duck (the same camera, so the scene itself did not move).
+    EXPECT_GT(changedFraction(plain, guided), 0.05);
+    if (const char* shot = std::getenv("BY_GUIDES_SCREENSHOT")) guided.save(QString::fromUtf8(shot));
+}
+
 // File > Add to Scene from a file: read as a job while the viewport stays usable, then joined to
 // the tab that was current; a truncated PLY joins with a warning, a file that is no scene is one
 // logged sentence and changes nothing.

@@ -118,6 +118,52 @@ TEST(ViewportOverlay, SettingsChangeTheControllerAndAskForANewFrame) {
     EXPECT_TRUE(h.controller.settings().screenshotWithOverlay);
 }
 
+// The bounding-box and wireframe guides: the box's 12 edges land inside the image around the
+// framed scene; a box behind the eye draws nothing; wireframes above the cap are refused; the
+// checkbox turns the guides on and they change the drawing.
+TEST(ViewportOverlay, BoundingBoxAndWireframeGuides) {
+    Bounds box;
+    box.add(Vec3{-1, -1, -1});
+    box.add(Vec3{1, 1, 1});
+    ViewportController c;
+    c.frameBounds(box, float(kW) / kH);
+    std::vector<float> lines;
+    appendBoxLines(box, c.camera(), kW, kH, lines);
+    ASSERT_EQ(lines.size(), 12u * 4);
+    for (size_t i = 0; i < lines.size(); i += 2) {
+        EXPECT_GT(lines[i], 0.0f);
+        EXPECT_LT(lines[i], float(kW));
+        EXPECT_GT(lines[i + 1], 0.0f);
+        EXPECT_LT(lines[i + 1], float(kH));
+    }
+    Camera away = c.camera();
+    away.target = away.eye + (away.eye - c.camera().target);  // looking the other way
+    std::vector<float> none;
+    appendBoxLines(box, away, kW, kH, none);
+    EXPECT_TRUE(none.empty());
+
+    Mesh tri;
+    tri.positions = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}};
+    tri.indices = {0, 1, 2};
+    std::vector<float> wire;
+    EXPECT_TRUE(appendWireframeLines({tri}, c.camera(), kW, kH, 100, wire));
+    EXPECT_EQ(wire.size(), 3u * 4);
+    std::vector<float> capped;
+    EXPECT_FALSE(appendWireframeLines({tri}, c.camera(), kW, kH, 2, capped));
+    EXPECT_TRUE(capped.empty());
+
+    Harness h;
+    h.frame();
+    const uint64_t plain = h.overlay.drawHash();
+    h.clickOn("Bounding box");
+    EXPECT_TRUE(h.controller.settings().showBounds);
+    OverlayState st = overlayStateFor(h.controller, h.scene, "test device");
+    EXPECT_TRUE(st.showBounds);
+    appendBoxLines(h.scene.bounds(), h.controller.camera(), kW, kH, st.boundsLines);
+    h.overlay.frame(kW, kH, h.input, st, 1.0 / 60);
+    EXPECT_NE(h.overlay.drawHash(), plain);
+}
+
 TEST(ViewportOverlay, FrameTimeGraphFollowsTheRecordedFrames) {
     Harness h;
     for (int i = 0; i < 300; ++i) h.controller.recordFrame(10 + i % 7);
