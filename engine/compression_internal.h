@@ -75,6 +75,15 @@ Status quantizeInt8(Graph& g, const CompressStep& s, const std::vector<int>& nod
 // Static int8 quantization of weights and activations, calibrated on `data` (static_quant_pass.cpp).
 Status quantizeStatic(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, std::shared_ptr<const Dataset> data,
                       std::vector<LayerReport>& out);
+// A report row for `node` of the step's method, before the pass fills in what it did.
+inline LayerReport newRow(const Graph& g, int node, const CompressStep& s) {
+    LayerReport r;
+    r.layer = nodeLabel(g, node);
+    r.opType = g.nodes[size_t(node)].opType;
+    r.method = compressMethodName(s.method);
+    return r;
+}
+
 // With s.criterion Activation, outliers are the largest |w_rk| * sqrt(E[x_k^2]) on `data`.
 Status quantizeNBits(Graph& g, const CompressStep& s, const std::vector<int>& nodes, int64_t opset, const std::shared_ptr<const Dataset>& data,
                      std::vector<LayerReport>& out);

@@ -34,14 +34,6 @@ namespace by::compression {
 
 namespace {
 
-LayerReport newRow(const Graph& g, int node, const CompressStep& s) {
-    LayerReport r;
-    r.layer = nodeLabel(g, node);
-    r.opType = g.nodes[size_t(node)].opType;
-    r.method = compressMethodName(s.method);
-    return r;
-}
-
 std::string fixed(double x, int digits = 4) {
     char b[32];
     std::snprintf(b, sizeof b, "%.*f", digits, x);

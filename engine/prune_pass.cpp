@@ -13,14 +13,6 @@ namespace by::compression {
 
 namespace {
 
-LayerReport newRow(const Graph& g, int node, const CompressStep& s) {
-    LayerReport r;
-    r.layer = nodeLabel(g, node);
-    r.opType = g.nodes[size_t(node)].opType;
-    r.method = compressMethodName(s.method);
-    return r;
-}
-
 std::string weightBase(const Graph& g, int valueId, const std::string& layer) {
     const std::string& n = g.values[size_t(valueId)].name;
     return n.empty() ? layer + "_weight" : n;

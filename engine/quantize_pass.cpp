@@ -16,14 +16,6 @@ namespace by::compression {
 
 namespace {
 
-LayerReport newRow(const Graph& g, int node, const CompressStep& s) {
-    LayerReport r;
-    r.layer = nodeLabel(g, node);
-    r.opType = g.nodes[size_t(node)].opType;
-    r.method = compressMethodName(s.method);
-    return r;
-}
-
 int addFloatValue(Graph& g, const std::string& base, const Shape& shape) {
     Value v;
     v.name = freshName(g, base);

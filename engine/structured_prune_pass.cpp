@@ -96,14 +96,6 @@ Status collectChannelStats(const Graph& g, int64_t opset, const ActivationCalibr
 
 namespace {
 
-LayerReport newRow(const Graph& g, int node, const CompressStep& s) {
-    LayerReport r;
-    r.layer = nodeLabel(g, node);
-    r.opType = g.nodes[size_t(node)].opType;
-    r.method = compressMethodName(s.method);
-    return r;
-}
-
 }  // namespace
 
 std::string describeNode(const Graph& g, int n) { return g.nodes[size_t(n)].opType + " '" + nodeLabel(g, n) + "'"; }

@@ -667,19 +667,21 @@ void MainWindow::addSceneTab(SceneDocument* doc, const QString& path) {
     m_tabs->setCurrentIndex(tab);
 }
 
-void MainWindow::openBakedNerf(const QString& path) {
+template <class T>
+void MainWindow::openSceneJob(const QString& path, std::function<by::Result<T>(const std::string&)> load,
+                              std::function<QString(const T&)> describe) {
     m_loading << path;
-    using NerfPtr = std::shared_ptr<const by::BakedNerf>;
+    using Ptr = std::shared_ptr<const T>;
     const std::string file = path.toStdString();
-    m_jobs->run<NerfPtr>(
+    m_jobs->run<Ptr>(
         tr("Open %1").arg(fileName(path)),
-        [file](const by::Progress& progress) -> by::Result<NerfPtr> {
-            progress.report(0.0, "reading shapes and feature images");
-            auto nerf = by::loadBakedNerf(file);
-            if (!nerf) return nerf.error();
-            return NerfPtr(std::make_shared<by::BakedNerf>(std::move(*nerf)));
+        [file, load](const by::Progress& progress) -> by::Result<Ptr> {
+            progress.report(0.0, "reading");
+            auto loaded = load(file);
+            if (!loaded) return loaded.error();
+            return Ptr(std::make_shared<T>(std::move(*loaded)));
         },
-        [this, path](by::Result<NerfPtr> result) {
+        [this, path, describe](by::Result<Ptr> result) {
             m_loading.removeAll(path);
             if (!result) {
                 const QString s = sentence(result.error());
@@ -690,49 +692,30 @@ void MainWindow::openBakedNerf(const QString& path) {
             auto* doc = new SceneDocument(*result, path, m_tabs);
             addSceneTab(doc, path);
             addRecentFile(path);
-            size_t tris = 0;
-            for (const auto& shape : (*result)->shapes) tris += shape.triangleCount();
-            logMessage(LogPanel::Severity::Info, tr("Opened %1: a baked neural scene, %2 shapes, %3 triangles, an MLP of %4 layers.")
-                                                     .arg(fileName(path))
-                                                     .arg((*result)->shapes.size())
-                                                     .arg(tris)
-                                                     .arg((*result)->layers.size()));
+            logMessage(LogPanel::Severity::Info, tr("Opened %1: %2").arg(fileName(path), describe(**result)));
+            if constexpr (std::is_same_v<T, by::Scene>)
+                for (const std::string& w : (*result)->warnings) m_log->append(LogPanel::Severity::Warning, tr("%1: %2").arg(fileName(path), qs(w)));
             emit sceneOpened(doc);
         });
 }
 
+void MainWindow::openBakedNerf(const QString& path) {
+    openSceneJob<by::BakedNerf>(
+        path, [](const std::string& f) { return by::loadBakedNerf(f); },
+        [this](const by::BakedNerf& n) {
+            size_t tris = 0;
+            for (const auto& shape : n.shapes) tris += shape.triangleCount();
+            return tr("a baked neural scene, %1 shapes, %2 triangles, an MLP of %3 layers.").arg(n.shapes.size()).arg(tris).arg(n.layers.size());
+        });
+}
+
+
 void MainWindow::openScene(const QString& path) {
-    m_loading << path;
-    using ScenePtr = std::shared_ptr<const by::Scene>;
-    const std::string file = path.toStdString();
-    m_jobs->run<ScenePtr>(
-        tr("Open %1").arg(fileName(path)),
-        [file](const by::Progress& progress) -> by::Result<ScenePtr> {
-            progress.report(0.0, "reading");
-            auto scene = by::loadScene(file);
-            if (!scene) return scene.error();
-            return ScenePtr(std::make_shared<by::Scene>(std::move(*scene)));
-        },
-        [this, path](by::Result<ScenePtr> result) {
-            m_loading.removeAll(path);
-            if (!result) {
-                const QString s = sentence(result.error());
-                reportError(s);
-                emit modelOpenFailed(path, s);
-                return;
-            }
-            auto* doc = new SceneDocument(*result, path, m_tabs);
-            addSceneTab(doc, path);
-            addRecentFile(path);
-            const by::Scene& sc = **result;
-            logMessage(LogPanel::Severity::Info,
-                       sc.splats.size() > 0 ? tr("Opened %1: %2 Gaussian splats.").arg(fileName(path)).arg(sc.splats.size())
-                                            : tr("Opened %1: %2 triangles in %3 meshes.")
-                                                  .arg(fileName(path))
-                                                  .arg(sc.triangleCount())
-                                                  .arg(sc.meshes.size()));
-            for (const std::string& w : sc.warnings) m_log->append(LogPanel::Severity::Warning, tr("%1: %2").arg(fileName(path), qs(w)));
-            emit sceneOpened(doc);
+    openSceneJob<by::Scene>(
+        path, [](const std::string& f) { return by::loadScene(f); },
+        [this](const by::Scene& sc) {
+            return sc.splats.size() > 0 ? tr("%1 Gaussian splats.").arg(sc.splats.size())
+                                        : tr("%1 triangles in %2 meshes.").arg(sc.triangleCount()).arg(sc.meshes.size());
         });
 }
 

@@ -15,6 +15,7 @@
 #include <QString>
 #include <QStringList>
 #include <functional>
+#include <type_traits>
 #include <memory>
 
 namespace by {
@@ -121,6 +122,9 @@ signals:
 
 private:
     void openScene(const QString& path);
+    // Reads a 3D file as a job and opens it in a 3D tab (or logs why not).
+    template <class T>
+    void openSceneJob(const QString& path, std::function<by::Result<T>(const std::string&)> load, std::function<QString(const T&)> describe);
     // A 3D tab made current, its status messages and path-video requests wired.
     void addSceneTab(SceneDocument* doc, const QString& path);
     // A MobileNeRF-form scene (a folder holding mlp.json, or that file), read as a job.
